@@ -99,7 +99,9 @@ export const ShardHeader = struct('ShardHeader', [
   { name: 'lfuLogFactor', type: 'u32', guard: 'shard lock', doc: 'LFU counter logarithm factor (Redis lfu-log-factor)' },
   { name: 'lfuDecayTime', type: 'u32', guard: 'shard lock', doc: 'LFU decay period in minutes (Redis lfu-decay-time), 0 disables decay' },
   { name: 'rng', type: 'u32', guard: 'shard lock', doc: 'xorshift32 state for sampling' },
-  { name: 'scanEpoch', type: 'u32', guard: 'shard lock', doc: 'bumped when the shard is flushed' },
+  { name: 'evictMode', type: 'u32', guard: 'shard lock', doc: 'EvictMode: how a victim is chosen' },
+  { name: 'expireCursor', type: 'u32', guard: 'shard lock', doc: 'next index slot the active expiry sweep examines' },
+  { name: 'classCount', type: 'u32', guard: 'shard lock', doc: 'slab classes in use (classSize entries that are set)' },
   { name: 'maxBytes', type: 'f64', guard: 'shard lock', doc: 'memory bound for this shard in bytes, 0 for none' },
   // Counters: written under the lock by whichever thread runs the command; own cache line.
   { name: 'hits', type: 'f64', align: 64, guard: 'shard lock', doc: 'lookups that found a live key' },
@@ -109,7 +111,8 @@ export const ShardHeader = struct('ShardHeader', [
   // Policy lists: head and tail refs per list, interleaved [head0, tail0, head1, tail1, ...].
   { name: 'lists', type: 'u32', count: LIST_COUNT * 2, align: 64, guard: 'shard lock', doc: 'policy list heads (MRU end) and tails (eviction end)' },
   // Slab classes.
-  { name: 'classFree', type: 'u32', count: SLAB_CLASS_MAX, align: 64, guard: 'shard lock', doc: 'head of each class free-chunk list (doubly linked through ItemHeader.prev/next)' },
+  { name: 'classSize', type: 'u32', count: SLAB_CLASS_MAX, align: 64, guard: 'written once at creation', doc: 'chunk bytes of each slab class, ascending' },
+  { name: 'classFree', type: 'u32', count: SLAB_CLASS_MAX, guard: 'shard lock', doc: 'head of each class free-chunk list (doubly linked through ItemHeader.prev/next)' },
   { name: 'classChunks', type: 'u32', count: SLAB_CLASS_MAX, guard: 'shard lock', doc: 'chunks each class owns (free or live)' },
   { name: 'classLive', type: 'u32', count: SLAB_CLASS_MAX, guard: 'shard lock', doc: 'live chunks of each class' },
 ], { align: 64 });
@@ -121,12 +124,20 @@ export const PolicyId = {
   fifo: 3,
   sieve: 4,
   s3fifo: 5,
-  random: 6,
 } as const;
 export type PolicyName = keyof typeof PolicyId;
 
-/** What to evict: every key, or only keys with an expiry (Redis's volatile-*). Append-only. */
-export const EvictScope = { allkeys: 0, volatile: 1, none: 2 } as const;
+/**
+ * How a victim is chosen when memory or the entry bound is reached. Append-only.
+ *   policy          the policy's own victim (allkeys-*)
+ *   volatile        the policy's victim among keys with an expiry (volatile-lru, volatile-lfu)
+ *   volatileTtl     the sampled key with the nearest expiry (volatile-ttl)
+ *   random          a sampled key (allkeys-random)
+ *   volatileRandom  a sampled key with an expiry (volatile-random)
+ *   noeviction      none: the write fails with Redis's OOM error
+ */
+export const EvictMode = { policy: 0, volatile: 1, volatileTtl: 2, random: 3, volatileRandom: 4, noeviction: 5 } as const;
+export type EvictModeId = (typeof EvictMode)[keyof typeof EvictMode];
 
 /** Index region offsets for a given capacity. */
 export function indexLayout(indexCap: number, ghostCap: number): { refs: number; ghost: number; tags: number; bytes: number } {

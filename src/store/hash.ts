@@ -20,20 +20,15 @@ export function hash32(b: Uint8Array, off = 0, len = b.length - off): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  let k = 0;
-  switch (len & 3) {
-    case 3:
-      k ^= b[i + 2]! << 16;
-    // falls through
-    case 2:
-      k ^= b[i + 1]! << 8;
-    // falls through
-    case 1:
-      k ^= b[i]!;
-      k = Math.imul(k, C1);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, C2);
-      h ^= k;
+  const rest = len & 3;
+  if (rest !== 0) {
+    let k = b[i]!;
+    if (rest > 1) k |= b[i + 1]! << 8;
+    if (rest > 2) k |= b[i + 2]! << 16;
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
   }
   h ^= len;
   h ^= h >>> 16;

@@ -1,0 +1,37 @@
+/**
+ * Policy names a user may give (`--maxmemory-policy`, CONFIG SET): ours and Redis's, resolved to
+ * the list discipline a shard keeps and the way it picks a victim.
+ */
+import { EvictMode } from '../../native-layout/shard.ts';
+import type { EvictModeId, PolicyName } from '../../native-layout/shard.ts';
+import { ErrorCode, scError } from '../errors.ts';
+
+export interface ResolvedPolicy {
+  readonly policy: PolicyName;
+  readonly mode: EvictModeId;
+}
+
+const NAMES: Record<string, ResolvedPolicy> = {
+  lru: { policy: 'lru', mode: EvictMode.policy },
+  lfu: { policy: 'lfu', mode: EvictMode.policy },
+  fifo: { policy: 'fifo', mode: EvictMode.policy },
+  sieve: { policy: 'sieve', mode: EvictMode.policy },
+  s3fifo: { policy: 's3fifo', mode: EvictMode.policy },
+  'allkeys-lru': { policy: 'lru', mode: EvictMode.policy },
+  'allkeys-lfu': { policy: 'lfu', mode: EvictMode.policy },
+  // Random victims need no recency order, so the cheapest list (FIFO: hits do nothing) is kept.
+  'allkeys-random': { policy: 'fifo', mode: EvictMode.random },
+  'volatile-lru': { policy: 'lru', mode: EvictMode.volatile },
+  'volatile-lfu': { policy: 'lfu', mode: EvictMode.volatile },
+  'volatile-random': { policy: 'fifo', mode: EvictMode.volatileRandom },
+  'volatile-ttl': { policy: 'fifo', mode: EvictMode.volatileTtl },
+  noeviction: { policy: 'lru', mode: EvictMode.noeviction },
+};
+
+export const POLICY_NAMES: readonly string[] = Object.keys(NAMES);
+
+export function resolvePolicy(name: string): ResolvedPolicy {
+  const p = NAMES[name.toLowerCase()];
+  if (p === undefined) throw scError(ErrorCode.INVALID_ARG, `ERR unknown eviction policy '${name}' (one of ${POLICY_NAMES.join(', ')})`);
+  return p;
+}

@@ -1,0 +1,449 @@
+/**
+ * One shard: the hash index, the arena and the policy lists of a slice of the key space, in
+ * SharedArrayBuffers that every thread can map.
+ *
+ * Locking rules (the only ones in the store):
+ *   1. Every access to a shard's index, arena or header state happens under that shard's lock
+ *      (ShardHeader.lock). Methods named `...Locked` assume the caller holds it; the others take it.
+ *   2. A command that touches several shards takes their locks in ascending shard id and releases
+ *      them in reverse (Store.lockShards); no thread waits for a lower id while holding a higher
+ *      one, so the lock graph has no cycle.
+ *   3. The op-log ring's lock nests inside shard locks: a writer holding shard locks may take it;
+ *      nobody holding the ring lock takes a shard lock.
+ */
+import { CLASS_LARGE, EvictMode, LIST_COUNT, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader } from '../../native-layout/shard.ts';
+import type { EvictModeId, PolicyName } from '../../native-layout/shard.ts';
+import { PolicyId } from '../../native-layout/shard.ts';
+import { OpType } from '../../native-layout/oplog.ts';
+import { ErrorCode, scError } from '../errors.ts';
+import { lockWord, unlockWord } from './lock.ts';
+import { ensureCapacity, findSlot, INITIAL_INDEX_CAP, insertSlot, removeSlot, resizeIndex } from './index-table.ts';
+import { HF, HW, ITEM_HEADER_BYTES, ShardMemory } from './memory.ts';
+import type { ShardBuffers } from './memory.ts';
+import type { OpLog } from './oplog.ts';
+import { onHit, onInsert, onRemove, pickVictim } from './policy.ts';
+import { canAllocWithoutEvicting, classFor, freeItem, initSlabs, resetArena, tryAllocItem, usedBytes } from './slab.ts';
+
+/** Redis's proto-max-bulk-len default: the largest key or value. */
+export const MAX_BULK = 512 * 1024 * 1024;
+/** Refs are u32 multiples of REF_UNIT, so one shard's arena addresses at most this much. */
+const ARENA_MAX = 2 ** 32 * REF_UNIT - PAGE_SIZE;
+const INDEX_MAX = 2 ** 32;
+
+export interface ShardConfig {
+  readonly policy: PolicyName;
+  readonly evictMode: EvictModeId;
+  /** Bytes this shard may allocate, 0 for unbounded. */
+  readonly maxBytes: number;
+  /** Entries this shard may hold, 0 for unbounded. */
+  readonly maxEntries: number;
+  readonly lfuLogFactor: number;
+  readonly lfuDecayTime: number;
+  readonly slabGrowthFactor: number;
+  readonly seed: number;
+}
+
+/** SET flags (bit set). */
+export const SET_NX = 1;
+export const SET_XX = 2;
+export const SET_GET = 4;
+export const SET_KEEPTTL = 8;
+
+/** EXPIRE conditions (Redis 7). */
+export const EXPIRE_NX = 1;
+export const EXPIRE_XX = 2;
+export const EXPIRE_GT = 4;
+export const EXPIRE_LT = 8;
+
+export class Shard {
+  readonly id: number;
+  readonly m: ShardMemory;
+  oplog: OpLog | null = null;
+  /** The slot of the last successful lookupLocked, valid until the next index change. */
+  private slot = -1;
+
+  private constructor(id: number, buffers: ShardBuffers) {
+    this.id = id;
+    this.m = new ShardMemory(buffers);
+  }
+
+  static create(id: number, cfg: ShardConfig): Shard {
+    const arenaMax = cfg.maxBytes > 0 ? Math.min(ARENA_MAX, Math.ceil(cfg.maxBytes / PAGE_SIZE) * PAGE_SIZE + 16 * PAGE_SIZE) : ARENA_MAX;
+    const buffers: ShardBuffers = {
+      header: new SharedArrayBuffer(ShardHeader.size),
+      index: new SharedArrayBuffer(0, { maxByteLength: INDEX_MAX }),
+      arena: new SharedArrayBuffer(0, { maxByteLength: arenaMax }),
+    };
+    const s = new Shard(id, buffers);
+    const m = s.m;
+    const h = m.h32;
+    h[HW.policy] = PolicyId[cfg.policy];
+    h[HW.evictMode] = cfg.evictMode;
+    h[HW.maxEntries] = cfg.maxEntries;
+    h[HW.lfuLogFactor] = cfg.lfuLogFactor;
+    h[HW.lfuDecayTime] = cfg.lfuDecayTime;
+    h[HW.rng] = (cfg.seed >>> 0) || 0x9e3779b9;
+    m.hf64[HF.maxBytes] = cfg.maxBytes;
+    initSlabs(m, cfg.slabGrowthFactor);
+    // With an entry bound the index is sized once, so it never rehashes (and S3-FIFO's ghost set
+    // is never cleared by a resize).
+    let cap = INITIAL_INDEX_CAP;
+    while (cfg.maxEntries * 4 > cap * 3) cap *= 2;
+    resizeIndex(m, cap);
+    return s;
+  }
+
+  static attach(id: number, buffers: ShardBuffers): Shard {
+    const s = new Shard(id, buffers);
+    s.lock();
+    s.unlock();
+    return s;
+  }
+
+  get buffers(): ShardBuffers {
+    return this.m.buffers;
+  }
+
+  lock(): void {
+    const m = this.m;
+    lockWord(m.hi32, HW.lock);
+    if (m.h32[HW.generation] !== m.seenGeneration) m.refresh();
+  }
+
+  unlock(): void {
+    unlockWord(this.m.hi32, HW.lock);
+  }
+
+  // ---- lookups -------------------------------------------------------------------------------
+
+  /** The live item for `key`, or NIL_REF; an expired item found on the way is deleted. */
+  lookupLocked(key: Uint8Array, h: number, now: number): number {
+    const m = this.m;
+    const i = findSlot(m, key, h);
+    if (i < 0) return NIL_REF;
+    const r = m.refs[i]!;
+    const e = m.expireAt(r);
+    if (e !== 0 && now > e) {
+      this.deleteLocked(i, r);
+      m.hf64[HF.expired]!++;
+      this.emit(OpType.DEL, key, null, 0, 0, 0);
+      return NIL_REF;
+    }
+    this.slot = i;
+    return r;
+  }
+
+  /** lookupLocked for a read command: counts the hit or miss and tells the policy. */
+  readLocked(key: Uint8Array, h: number, now: number): number {
+    const r = this.lookupLocked(key, h, now);
+    const f = this.m.hf64;
+    if (r === NIL_REF) {
+      f[HF.misses]!++;
+      return NIL_REF;
+    }
+    f[HF.hits]!++;
+    onHit(this.m, r, now);
+    return r;
+  }
+
+  valueCopy(r: number): Buffer {
+    const m = this.m;
+    const len = m.valLen(r);
+    const out = Buffer.allocUnsafe(len);
+    const off = m.valOffset(r);
+    if (len < 64) for (let i = 0; i < len; i++) out[i] = m.a8[off + i]!;
+    else out.set(m.a8.subarray(off, off + len));
+    return out;
+  }
+
+  keyCopy(r: number): Buffer {
+    const m = this.m;
+    const off = m.keyOffset(r);
+    return Buffer.from(m.a8.subarray(off, off + m.keyLen(r)));
+  }
+
+  /** A read-only view of an item's value bytes; valid only while the lock is held. */
+  valueView(r: number): Uint8Array {
+    const m = this.m;
+    const off = m.valOffset(r);
+    return m.a8.subarray(off, off + m.valLen(r));
+  }
+
+  // ---- removal -------------------------------------------------------------------------------
+
+  /** Removes the item `r` held in slot `i`. */
+  deleteLocked(i: number, r: number): void {
+    const m = this.m;
+    removeSlot(m, i);
+    onRemove(m, r);
+    if (m.expireAt(r) !== 0) m.h32[HW.volatileCount]!--;
+    freeItem(m, r);
+    m.h32[HW.count]!--;
+  }
+
+  /** Deletes `key` if live; returns whether it was. */
+  delKeyLocked(key: Uint8Array, h: number, now: number): boolean {
+    const r = this.lookupLocked(key, h, now);
+    if (r === NIL_REF) return false;
+    this.deleteLocked(this.slot, r);
+    this.emit(OpType.DEL, key, null, 0, 0, 0);
+    return true;
+  }
+
+  /** Evicts one item per the policy; false if nothing may be evicted. */
+  evictOneLocked(now: number): boolean {
+    const m = this.m;
+    const r = pickVictim(m, now);
+    if (r === NIL_REF) return false;
+    const key = this.oplog !== null ? this.keyCopy(r) : null;
+    let i = m.hash(r) & (m.refs.length - 1);
+    while (m.refs[i] !== r) i = (i + 1) & (m.refs.length - 1);
+    this.deleteLocked(i, r);
+    m.hf64[HF.evicted]!++;
+    if (key !== null) this.emit(OpType.DEL, key, null, 0, 0, 0);
+    return true;
+  }
+
+  /** A chunk for `bytes`, evicting as the policy says; throws OOM when nothing more may go. */
+  private allocLocked(bytes: number, now: number): number {
+    const m = this.m;
+    for (;;) {
+      const r = tryAllocItem(m, bytes);
+      if (r !== NIL_REF) return r;
+      if (!this.evictOneLocked(now)) throw scError(ErrorCode.OOM);
+    }
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  /**
+   * Stores `value` (bytes `voff`..`voff+vlen` of it) under `key` with absolute expiry `expireAt`
+   * (0 = none), replacing any live item. Returns the new item's ref.
+   * With `appendTo` set, the new value is that item's value followed by the given bytes.
+   */
+  private writeLocked(key: Uint8Array, h: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number): number {
+    const m = this.m;
+    const klen = key.length;
+    const bytes = ITEM_HEADER_BYTES + klen + vlen;
+    if (old !== NIL_REF && m.classId(old) !== CLASS_LARGE && classFor(m, bytes) === m.classId(old)) {
+      this.rewriteInPlaceLocked(old, value, voff, vlen, expireAt);
+      onHit(m, old, now);
+      return old;
+    }
+    const maxBytes = m.hf64[HF.maxBytes]!;
+    if (maxBytes > 0 && bytes > maxBytes) throw scError(ErrorCode.OOM);
+    if (old === NIL_REF && m.h32[HW.maxEntries] !== 0) {
+      while (m.h32[HW.count]! >= m.h32[HW.maxEntries]!) if (!this.evictOneLocked(now)) throw scError(ErrorCode.OOM);
+    }
+    if (m.h32[HW.evictMode] === EvictMode.noeviction && !canAllocWithoutEvicting(m, bytes)) throw scError(ErrorCode.OOM);
+    const r = this.allocLocked(bytes, now);
+    m.setKeyLen(r, klen);
+    m.setValLen(r, vlen);
+    m.setHash(r, h);
+    m.setExpireAt(r, expireAt);
+    m.a8.set(key, m.keyOffset(r));
+    const vo = m.valOffset(r);
+    if (vlen > 0) m.a8.set(voff === 0 && vlen === value.length ? value : value.subarray(voff, voff + vlen), vo);
+    // Eviction may have moved or removed the old item: find the key again.
+    const i = findSlot(m, key, h);
+    if (i >= 0) {
+      const prev = m.refs[i]!;
+      m.refs[i] = r;
+      onRemove(m, prev);
+      if (m.expireAt(prev) !== 0) m.h32[HW.volatileCount]!--;
+      freeItem(m, prev);
+    } else {
+      ensureCapacity(m, 1);
+      insertSlot(m, r, h);
+      m.h32[HW.count]!++;
+    }
+    if (expireAt !== 0) m.h32[HW.volatileCount]!++;
+    onInsert(m, r, now);
+    return r;
+  }
+
+  private rewriteInPlaceLocked(r: number, value: Uint8Array, voff: number, vlen: number, expireAt: number): void {
+    const m = this.m;
+    const before = m.expireAt(r);
+    if (before === 0 && expireAt !== 0) m.h32[HW.volatileCount]!++;
+    else if (before !== 0 && expireAt === 0) m.h32[HW.volatileCount]!--;
+    m.setExpireAt(r, expireAt);
+    m.setValLen(r, vlen);
+    const vo = m.valOffset(r);
+    if (vlen > 0) m.a8.set(voff === 0 && vlen === value.length ? value : value.subarray(voff, voff + vlen), vo);
+  }
+
+  /**
+   * SET. Returns true if written, false if NX/XX prevented it. With SET_GET the previous value
+   * (or null) is left in `lastOld`.
+   */
+  setLocked(key: Uint8Array, h: number, value: Uint8Array, flags: number, expireAt: number, now: number): boolean {
+    if (value.length > MAX_BULK || key.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
+    const old = this.lookupLocked(key, h, now);
+    if ((flags & SET_GET) !== 0) this.lastOld = old === NIL_REF ? null : this.valueCopy(old);
+    if ((flags & SET_NX) !== 0 && old !== NIL_REF) return false;
+    if ((flags & SET_XX) !== 0 && old === NIL_REF) return false;
+    if ((flags & SET_KEEPTTL) !== 0 && old !== NIL_REF) expireAt = this.m.expireAt(old);
+    if (expireAt !== 0 && expireAt <= now) {
+      // Redis checkAlreadyExpired: a SET whose expiry has passed deletes the key.
+      if (old !== NIL_REF) this.deleteLocked(this.slot, old);
+      this.emit(OpType.DEL, key, null, 0, 0, 0);
+      return true;
+    }
+    this.writeLocked(key, h, value, 0, value.length, expireAt, now, old);
+    this.emit(OpType.SET, key, value, expireAt, 0, 0);
+    return true;
+  }
+  lastOld: Buffer | null = null;
+
+  /** Replaces the value of a key, keeping its TTL; used by INCR*, APPEND and SETRANGE. */
+  putKeepTtlLocked(key: Uint8Array, h: number, value: Uint8Array, vlen: number, now: number, old: number): number {
+    const expireAt = old === NIL_REF ? 0 : this.m.expireAt(old);
+    return this.writeLocked(key, h, value, 0, vlen, expireAt, now, old);
+  }
+
+  /** Sets an item's absolute expiry (0 = persist). */
+  setExpireLocked(r: number, expireAt: number): void {
+    const m = this.m;
+    const before = m.expireAt(r);
+    if (before === 0 && expireAt !== 0) m.h32[HW.volatileCount]!++;
+    else if (before !== 0 && expireAt === 0) m.h32[HW.volatileCount]!--;
+    m.setExpireAt(r, expireAt);
+  }
+
+  get lastSlot(): number {
+    return this.slot;
+  }
+
+  emit(type: number, key: Uint8Array, value: Uint8Array | null, expireAt: number, arg: number, flags: number): void {
+    if (this.oplog !== null) this.oplog.append(type, key, value, expireAt, arg, flags);
+  }
+
+  // ---- whole-shard operations ----------------------------------------------------------------
+
+  flushLocked(): void {
+    const m = this.m;
+    const h = m.h32;
+    for (let l = 0; l < LIST_COUNT * 2; l++) h[HW.lists + l] = NIL_REF;
+    h[HW.count] = 0;
+    h[HW.volatileCount] = 0;
+    h[HW.smallCount] = 0;
+    h[HW.sieveHand] = NIL_REF;
+    h[HW.expireCursor] = 0;
+    resetArena(m);
+    m.refs.fill(0);
+    m.tags.fill(0);
+    m.ghost.fill(0);
+  }
+
+  usedBytesLocked(): number {
+    return usedBytes(this.m);
+  }
+
+  /**
+   * One step of the active expiry sweep: examines up to `slots` index slots from the shard's
+   * cursor, deleting expired items. Returns [volatile items seen, expired items deleted].
+   */
+  expireStepLocked(now: number, slots: number, out: Int32Array): void {
+    const m = this.m;
+    const h = m.h32;
+    const refs = m.refs;
+    const mask = refs.length - 1;
+    let cur = h[HW.expireCursor]! & mask;
+    let seen = 0;
+    let expired = 0;
+    for (let k = 0; k < slots; k++) {
+      const r = refs[cur]!;
+      if (r !== NIL_REF) {
+        const e = m.expireAt(r);
+        if (e !== 0) {
+          seen++;
+          if (now > e) {
+            const key = this.oplog !== null ? this.keyCopy(r) : null;
+            this.deleteLocked(cur, r);
+            expired++;
+            if (key !== null) this.emit(OpType.DEL, key, null, 0, 0, 0);
+            // Backward shift may have moved an entry into this slot: examine it again.
+            if (refs[cur] !== NIL_REF) continue;
+          }
+        }
+      }
+      cur = (cur + 1) & mask;
+    }
+    h[HW.expireCursor] = cur;
+    m.hf64[HF.expired] = m.hf64[HF.expired]! + expired;
+    out[0] = seen;
+    out[1] = expired;
+  }
+
+  statsLocked(): ShardStats {
+    const m = this.m;
+    const h = m.h32;
+    const f = m.hf64;
+    return {
+      keys: h[HW.count]!,
+      volatileKeys: h[HW.volatileCount]!,
+      hits: f[HF.hits]!,
+      misses: f[HF.misses]!,
+      expired: f[HF.expired]!,
+      evicted: f[HF.evicted]!,
+      usedBytes: usedBytes(m),
+      maxBytes: f[HF.maxBytes]!,
+      arenaBytes: h[HW.arenaPages]! * PAGE_SIZE,
+      indexSlots: h[HW.indexCap]!,
+    };
+  }
+
+  resetStatsLocked(): void {
+    const f = this.m.hf64;
+    f[HF.hits] = 0;
+    f[HF.misses] = 0;
+    f[HF.expired] = 0;
+    f[HF.evicted] = 0;
+  }
+
+  /** Sets the memory and entry bounds (CONFIG SET maxmemory); evicts down to them. */
+  setLimitsLocked(maxBytes: number, maxEntries: number, now: number): void {
+    const m = this.m;
+    m.hf64[HF.maxBytes] = maxBytes;
+    m.h32[HW.maxEntries] = maxEntries;
+    while ((maxBytes > 0 && usedBytes(m) > maxBytes) || (maxEntries > 0 && m.h32[HW.count]! > maxEntries)) {
+      if (!this.evictOneLocked(now)) break;
+    }
+  }
+
+  setEvictionLocked(policy: PolicyName, mode: EvictModeId): void {
+    const m = this.m;
+    const h = m.h32;
+    if (h[HW.policy] !== PolicyId[policy]) {
+      // Relink every item onto the new policy's lists in the old recency order (tail first).
+      const order: number[] = [];
+      for (let l = 0; l < LIST_COUNT * 2; l += 2) {
+        for (let r = h[HW.lists + l + 1]!; r !== NIL_REF; r = m.prev(r)) order.push(r);
+      }
+      for (let l = 0; l < LIST_COUNT * 2; l++) h[HW.lists + l] = NIL_REF;
+      h[HW.smallCount] = 0;
+      h[HW.sieveHand] = NIL_REF;
+      h[HW.policy] = PolicyId[policy];
+      for (const r of order) {
+        m.setPolicyBits(r, 0);
+        onInsert(m, r, 0);
+      }
+      resizeIndex(m, h[HW.indexCap]!);
+    }
+    h[HW.evictMode] = mode;
+  }
+}
+
+export interface ShardStats {
+  keys: number;
+  volatileKeys: number;
+  hits: number;
+  misses: number;
+  expired: number;
+  evicted: number;
+  usedBytes: number;
+  maxBytes: number;
+  arenaBytes: number;
+  indexSlots: number;
+}

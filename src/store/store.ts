@@ -1,0 +1,716 @@
+/**
+ * The store: S shards (a power of two) addressed by hash32 of the key bytes. Every public method
+ * takes the shard locks it needs (Shard's lock order: ascending shard id) and releases them before
+ * returning. Keys and values are bytes; strings are accepted as UTF-8 for convenience.
+ */
+import { NIL_REF } from '../../native-layout/shard.ts';
+import { OpType } from '../../native-layout/oplog.ts';
+import type { OpTypeCode } from '../../native-layout/oplog.ts';
+import { ErrorCode, scError } from '../errors.ts';
+import { hash32, shardOf } from './hash.ts';
+import { HW } from './memory.ts';
+import type { ShardBuffers } from './memory.ts';
+import { addDecimal, addInt64, formatDecimal, parseDecimal, parseInt64, writeInt } from './numbers.ts';
+import { OpLog } from './oplog.ts';
+import type { OpLogHandle } from './oplog.ts';
+import { resolvePolicy } from './policies.ts';
+import { scanShardLocked } from './scan.ts';
+import { chunkBytes } from './slab.ts';
+import {
+  EXPIRE_GT,
+  EXPIRE_LT,
+  EXPIRE_NX,
+  EXPIRE_XX,
+  MAX_BULK,
+  SET_GET,
+  SET_KEEPTTL,
+  SET_NX,
+  SET_XX,
+  Shard,
+} from './shard.ts';
+import type { ShardStats } from './shard.ts';
+
+export type Bytes = Uint8Array | string;
+
+export interface StoreOptions {
+  /** Shard count, a power of two (default 16). */
+  shards?: number;
+  /** A policy name (lru, lfu, fifo, sieve, s3fifo) or a Redis maxmemory-policy name. */
+  policy?: string;
+  /** Memory bound in bytes for the whole store, split evenly over shards; 0 = none. */
+  maxMemory?: number;
+  /** Entry bound for the whole store, split over shards; 0 = none. */
+  maxEntries?: number;
+  lfuLogFactor?: number;
+  lfuDecayTime?: number;
+  slabGrowthFactor?: number;
+  /** Op-log ring: an existing one, or its size in bytes to create one. */
+  oplog?: OpLog | { bytes: number };
+  /** Clock in Unix ms; tests drive TTLs with it. */
+  clock?: () => number;
+  seed?: number;
+}
+
+export interface StoreHandle {
+  readonly shards: readonly ShardBuffers[];
+  readonly oplog: OpLogHandle | null;
+}
+
+export interface SetOptions {
+  nx?: boolean;
+  xx?: boolean;
+  get?: boolean;
+  keepTtl?: boolean;
+  /** Relative seconds (EX), relative ms (PX), absolute seconds (EXAT), absolute ms (PXAT). */
+  ex?: number;
+  px?: number;
+  exat?: number;
+  pxat?: number;
+}
+
+export type ExpireCondition = 'NX' | 'XX' | 'GT' | 'LT';
+
+export interface ScanResult {
+  cursor: number;
+  keys: Buffer[];
+}
+
+const EMPTY = new Uint8Array(0);
+const NUM_BUF = new Uint8Array(48);
+const COND_BITS: Record<ExpireCondition, number> = { NX: EXPIRE_NX, XX: EXPIRE_XX, GT: EXPIRE_GT, LT: EXPIRE_LT };
+
+function bytes(k: Bytes): Uint8Array {
+  return typeof k === 'string' ? Buffer.from(k) : k;
+}
+
+export class Store {
+  readonly shards: Shard[];
+  readonly shardMask: number;
+  readonly oplog: OpLog | null;
+  now: () => number;
+
+  private constructor(shards: Shard[], oplog: OpLog | null, clock: () => number) {
+    this.shards = shards;
+    this.shardMask = shards.length - 1;
+    this.oplog = oplog;
+    this.now = clock;
+    for (const s of shards) s.oplog = oplog;
+  }
+
+  static create(o: StoreOptions = {}): Store {
+    const n = o.shards ?? 16;
+    if (!Number.isInteger(n) || n < 1 || (n & (n - 1)) !== 0 || n > 1024) {
+      throw scError(ErrorCode.INVALID_ARG, 'ERR shards must be a power of two between 1 and 1024');
+    }
+    const { policy, mode } = resolvePolicy(o.policy ?? 'lru');
+    const shards: Shard[] = [];
+    for (let i = 0; i < n; i++) {
+      shards.push(
+        Shard.create(i, {
+          policy,
+          evictMode: mode,
+          maxBytes: splitEven(o.maxMemory ?? 0, n, i),
+          maxEntries: splitEven(o.maxEntries ?? 0, n, i),
+          lfuLogFactor: o.lfuLogFactor ?? 10,
+          lfuDecayTime: o.lfuDecayTime ?? 1,
+          slabGrowthFactor: o.slabGrowthFactor ?? 1.25,
+          seed: ((o.seed ?? 0x2545f491) + i * 0x9e3779b9) >>> 0,
+        }),
+      );
+    }
+    const oplog = o.oplog === undefined ? null : o.oplog instanceof OpLog ? o.oplog : OpLog.create(o.oplog);
+    return new Store(shards, oplog, o.clock ?? Date.now);
+  }
+
+  /** Maps a store created on another thread (see handle()). */
+  static attach(handle: StoreHandle, opts: { clock?: () => number } = {}): Store {
+    const shards = handle.shards.map((b, i) => Shard.attach(i, b));
+    const oplog = handle.oplog === null ? null : OpLog.attach(handle.oplog);
+    return new Store(shards, oplog, opts.clock ?? Date.now);
+  }
+
+  /** A structured-cloneable description of the store's memory, to post to a worker. */
+  handle(): StoreHandle {
+    return { shards: this.shards.map((s) => s.buffers), oplog: this.oplog?.handle() ?? null };
+  }
+
+  /** Frees nothing: the memory is reclaimed when no thread references the buffers. */
+  close(): void {}
+
+  shardFor(key: Uint8Array): Shard {
+    return this.shards[shardOf(hash32(key), this.shardMask)]!;
+  }
+
+  /** Locks the distinct shards of `ids` in ascending order; returns them for unlockShards. */
+  lockShards(ids: number[]): number[] {
+    const sorted = [...new Set(ids)].sort((a, b) => a - b);
+    for (const id of sorted) this.shards[id]!.lock();
+    return sorted;
+  }
+
+  unlockShards(sorted: number[]): void {
+    for (let i = sorted.length - 1; i >= 0; i--) this.shards[sorted[i]!]!.unlock();
+  }
+
+  // ---- strings -------------------------------------------------------------------------------
+
+  // GET key
+  get(key: Bytes): Buffer | null {
+    const k = bytes(key);
+    const h = hash32(k);
+    const s = this.shards[shardOf(h, this.shardMask)]!;
+    s.lock();
+    try {
+      const r = s.readLocked(k, h, this.now());
+      return r === NIL_REF ? null : s.valueCopy(r);
+    } finally {
+      s.unlock();
+    }
+  }
+
+  // SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]
+  /** Returns true/false for written/not written, or the old value (or null) with `get`. */
+  set(key: Bytes, value: Bytes, opts?: SetOptions): boolean | Buffer | null {
+    const k = bytes(key);
+    const v = bytes(value);
+    const h = hash32(k);
+    const s = this.shards[shardOf(h, this.shardMask)]!;
+    let flags = 0;
+    let expireAt = 0;
+    const now = this.now();
+    if (opts !== undefined) {
+      if (opts.nx && opts.xx) throw scError(ErrorCode.SYNTAX);
+      flags = (opts.nx ? SET_NX : 0) | (opts.xx ? SET_XX : 0) | (opts.get ? SET_GET : 0) | (opts.keepTtl ? SET_KEEPTTL : 0);
+      expireAt = absoluteExpiry(opts, now, 'set');
+      if (opts.keepTtl && expireAt !== 0) throw scError(ErrorCode.SYNTAX);
+    }
+    s.lock();
+    try {
+      const done = s.setLocked(k, h, v, flags, expireAt, now);
+      if ((flags & SET_GET) !== 0) return s.lastOld;
+      return done;
+    } finally {
+      s.unlock();
+    }
+  }
+
+  // GETDEL key
+  getDel(key: Bytes): Buffer | null {
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.readLocked(k, h, now);
+      if (r === NIL_REF) return null;
+      const v = s.valueCopy(r);
+      s.deleteLocked(s.lastSlot, r);
+      s.emit(OpType.DEL, k, null, 0, 0, 0);
+      return v;
+    });
+  }
+
+  // GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]
+  getEx(key: Bytes, opts: { ex?: number; px?: number; exat?: number; pxat?: number; persist?: boolean } = {}): Buffer | null {
+    const now = this.now();
+    const expireAt = absoluteExpiry(opts, now, 'getex');
+    return this.withKey(key, (s, k, h) => {
+      const r = s.readLocked(k, h, now);
+      if (r === NIL_REF) return null;
+      const v = s.valueCopy(r);
+      if (opts.persist) {
+        if (s.m.expireAt(r) !== 0) {
+          s.setExpireLocked(r, 0);
+          s.emit(OpType.PERSIST, k, null, 0, 0, 0);
+        }
+      } else if (expireAt !== 0) {
+        if (expireAt <= now) {
+          s.deleteLocked(s.lastSlot, r);
+          s.emit(OpType.DEL, k, null, 0, 0, 0);
+        } else {
+          s.setExpireLocked(r, expireAt);
+          s.emit(OpType.EXPIRE, k, null, expireAt, 0, 0);
+        }
+      }
+      return v;
+    });
+  }
+
+  // INCRBY key increment (INCR, DECR, DECRBY are this with ±1 / a negated delta)
+  incrBy(key: Bytes, delta: number | bigint): number | bigint {
+    if (typeof delta === 'number' && !Number.isSafeInteger(delta)) throw scError(ErrorCode.NOT_INTEGER);
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now);
+      let cur: number | bigint = 0;
+      if (r !== NIL_REF) {
+        const m = s.m;
+        const parsed = parseInt64(m.a8, m.valOffset(r), m.valLen(r));
+        if (parsed === null) throw scError(ErrorCode.NOT_INTEGER);
+        cur = parsed;
+      }
+      const next = addInt64(cur, delta);
+      const n = writeInt(NUM_BUF, 0, next);
+      s.putKeepTtlLocked(k, h, NUM_BUF, n, now, r);
+      s.emit(OpType.INCRBY, k, NUM_BUF.subarray(0, writeInt(NUM_BUF, 0, delta)), 0, 0, 0);
+      return next;
+    });
+  }
+
+  decrBy(key: Bytes, delta: number | bigint): number | bigint {
+    if (typeof delta === 'bigint' && delta === -(2n ** 63n)) throw scError(ErrorCode.OVERFLOW);
+    return this.incrBy(key, typeof delta === 'number' ? -delta : -delta);
+  }
+
+  // INCRBYFLOAT key increment
+  incrByFloat(key: Bytes, incr: string | number): string {
+    const d = parseDecimal(typeof incr === 'number' ? String(incr) : incr);
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now);
+      let cur = { mant: 0n, scale: 0 };
+      if (r !== NIL_REF) {
+        const v = s.valueView(r);
+        if (v.length > 5000) throw scError(ErrorCode.NOT_FLOAT);
+        cur = parseDecimal(Buffer.from(v).toString('latin1'));
+      }
+      const out = formatDecimal(addDecimal(cur, d));
+      const b = Buffer.from(out, 'latin1');
+      s.putKeepTtlLocked(k, h, b, b.length, now, r);
+      s.emit(OpType.INCRBYFLOAT, k, Buffer.from(typeof incr === 'number' ? String(incr) : incr, 'latin1'), 0, 0, 0);
+      return out;
+    });
+  }
+
+  // APPEND key value
+  append(key: Bytes, value: Bytes): number {
+    const add = bytes(value);
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now);
+      const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
+      if (oldLen + add.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
+      const joined = Buffer.allocUnsafe(oldLen + add.length);
+      if (r !== NIL_REF) joined.set(s.valueView(r), 0);
+      joined.set(add, oldLen);
+      s.putKeepTtlLocked(k, h, joined, joined.length, now, r);
+      s.emit(OpType.APPEND, k, add, 0, 0, 0);
+      return joined.length;
+    });
+  }
+
+  // STRLEN key
+  strlen(key: Bytes): number {
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.readLocked(k, h, now);
+      return r === NIL_REF ? 0 : s.m.valLen(r);
+    });
+  }
+
+  // GETRANGE key start end
+  getRange(key: Bytes, start: number, end: number): Buffer {
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.readLocked(k, h, now);
+      if (r === NIL_REF) return Buffer.alloc(0);
+      const len = s.m.valLen(r);
+      if (start < 0 && end < 0 && start > end) return Buffer.alloc(0);
+      if (start < 0) start = len + start;
+      if (end < 0) end = len + end;
+      if (start < 0) start = 0;
+      if (end < 0) end = 0;
+      if (end >= len) end = len - 1;
+      if (start > end || len === 0) return Buffer.alloc(0);
+      return Buffer.from(s.valueView(r).subarray(start, end + 1));
+    });
+  }
+
+  // SETRANGE key offset value
+  setRange(key: Bytes, offset: number, value: Bytes): number {
+    const v = bytes(value);
+    if (!Number.isInteger(offset) || offset < 0) throw scError(ErrorCode.OFFSET_RANGE);
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now);
+      const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
+      if (v.length === 0) return oldLen;
+      if (offset + v.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
+      const len = Math.max(oldLen, offset + v.length);
+      const out = Buffer.alloc(len);
+      if (r !== NIL_REF) out.set(s.valueView(r), 0);
+      out.set(v, offset);
+      s.putKeepTtlLocked(k, h, out, len, now, r);
+      s.emit(OpType.SETRANGE, k, v, 0, offset, 0);
+      return len;
+    });
+  }
+
+  // ---- keys ----------------------------------------------------------------------------------
+
+  // DEL key [key ...]
+  del(...keys: Bytes[]): number {
+    return this.multi(keys, (s, k, h, now) => (s.delKeyLocked(k, h, now) ? 1 : 0));
+  }
+
+  // EXISTS key [key ...]
+  exists(...keys: Bytes[]): number {
+    return this.multi(keys, (s, k, h, now) => (s.lookupLocked(k, h, now) === NIL_REF ? 0 : 1));
+  }
+
+  // TOUCH key [key ...]
+  touch(...keys: Bytes[]): number {
+    return this.multi(keys, (s, k, h, now) => (s.readLocked(k, h, now) === NIL_REF ? 0 : 1));
+  }
+
+  // EXPIRE key seconds [NX|XX|GT|LT]
+  expire(key: Bytes, seconds: number, cond?: ExpireCondition): boolean {
+    return this.pexpireAt(key, relativeMs(seconds, 1000, this.now(), 'expire'), cond);
+  }
+
+  // PEXPIRE key milliseconds [NX|XX|GT|LT]
+  pexpire(key: Bytes, ms: number, cond?: ExpireCondition): boolean {
+    return this.pexpireAt(key, relativeMs(ms, 1, this.now(), 'pexpire'), cond);
+  }
+
+  // EXPIREAT key unix-time-seconds [NX|XX|GT|LT]
+  expireAt(key: Bytes, unixSeconds: number, cond?: ExpireCondition): boolean {
+    return this.pexpireAt(key, relativeMs(unixSeconds, 1000, 0, 'expireat'), cond);
+  }
+
+  // PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]
+  pexpireAt(key: Bytes, atMs: number, cond?: ExpireCondition): boolean {
+    const c = cond === undefined ? 0 : COND_BITS[cond];
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now);
+      if (r === NIL_REF) return false;
+      const cur = s.m.expireAt(r);
+      if ((c & EXPIRE_NX) !== 0 && cur !== 0) return false;
+      if ((c & EXPIRE_XX) !== 0 && cur === 0) return false;
+      // GT/LT treat a key without expiry as expiring never (infinite TTL).
+      if ((c & EXPIRE_GT) !== 0 && (cur === 0 || atMs <= cur)) return false;
+      if ((c & EXPIRE_LT) !== 0 && cur !== 0 && atMs >= cur) return false;
+      if (atMs <= now) {
+        s.deleteLocked(s.lastSlot, r);
+        s.emit(OpType.DEL, k, null, 0, 0, 0);
+        return true;
+      }
+      s.setExpireLocked(r, atMs);
+      s.emit(OpType.EXPIRE, k, null, atMs, 0, 0);
+      return true;
+    });
+  }
+
+  // PTTL key: -2 missing, -1 no expiry
+  pttl(key: Bytes): number {
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now);
+      if (r === NIL_REF) return -2;
+      const e = s.m.expireAt(r);
+      return e === 0 ? -1 : Math.max(0, e - now);
+    });
+  }
+
+  // TTL key: seconds, rounded as Redis does
+  ttl(key: Bytes): number {
+    const ms = this.pttl(key);
+    return ms < 0 ? ms : Math.floor((ms + 500) / 1000);
+  }
+
+  // EXPIRETIME / PEXPIRETIME key: absolute ms, -1 no expiry, -2 missing
+  pexpireTime(key: Bytes): number {
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now);
+      if (r === NIL_REF) return -2;
+      const e = s.m.expireAt(r);
+      return e === 0 ? -1 : e;
+    });
+  }
+
+  // PERSIST key
+  persist(key: Bytes): boolean {
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now);
+      if (r === NIL_REF || s.m.expireAt(r) === 0) return false;
+      s.setExpireLocked(r, 0);
+      s.emit(OpType.PERSIST, k, null, 0, 0, 0);
+      return true;
+    });
+  }
+
+  // RENAME key newkey  (RENAMENX with nx: returns false when newkey exists)
+  rename(src: Bytes, dst: Bytes, nx = false): boolean {
+    return this.moveValue(src, dst, nx ? 'renamenx' : 'rename');
+  }
+
+  // COPY source destination [REPLACE]
+  copy(src: Bytes, dst: Bytes, replace = false): boolean {
+    return this.moveValue(src, dst, replace ? 'copy-replace' : 'copy');
+  }
+
+  private moveValue(src: Bytes, dst: Bytes, op: 'rename' | 'renamenx' | 'copy' | 'copy-replace'): boolean {
+    const sk = bytes(src);
+    const dk = bytes(dst);
+    const sh = hash32(sk);
+    const dh = hash32(dk);
+    const sid = shardOf(sh, this.shardMask);
+    const did = shardOf(dh, this.shardMask);
+    const ss = this.shards[sid]!;
+    const ds = this.shards[did]!;
+    const isCopy = op === 'copy' || op === 'copy-replace';
+    const locked = this.lockShards([sid, did]);
+    try {
+      const now = this.now();
+      const r = ss.lookupLocked(sk, sh, now);
+      if (r === NIL_REF) {
+        if (isCopy) return false;
+        throw scError(ErrorCode.NO_SUCH_KEY);
+      }
+      const same = Buffer.compare(Buffer.from(sk.buffer, sk.byteOffset, sk.length), Buffer.from(dk.buffer, dk.byteOffset, dk.length)) === 0;
+      if (same) {
+        if (isCopy) throw scError(ErrorCode.INVALID_ARG, 'ERR source and destination objects are the same');
+        return op === 'rename';
+      }
+      const exists = ds.lookupLocked(dk, dh, now) !== NIL_REF;
+      if (exists && (op === 'renamenx' || op === 'copy')) return false;
+      const value = ss.valueCopy(r);
+      const expireAt = ss.m.expireAt(r);
+      ds.setLocked(dk, dh, value, 0, expireAt, now);
+      if (!isCopy) {
+        const r2 = ss.lookupLocked(sk, sh, now);
+        if (r2 !== NIL_REF) ss.deleteLocked(ss.lastSlot, r2);
+      }
+      ss.emit(isCopy ? OpType.COPY : OpType.RENAME, sk, dk, 0, 0, op === 'copy-replace' ? 1 : 0);
+      return true;
+    } finally {
+      this.unlockShards(locked);
+    }
+  }
+
+  // DBSIZE
+  dbsize(): number {
+    let n = 0;
+    for (const s of this.shards) {
+      s.lock();
+      n += s.m.h32[HW.count]!;
+      s.unlock();
+    }
+    return n;
+  }
+
+  // FLUSHALL / FLUSHDB
+  flush(): void {
+    const locked = this.lockShards(this.shards.map((s) => s.id));
+    try {
+      for (const s of this.shards) s.flushLocked();
+      this.oplog?.append(OpType.FLUSH as OpTypeCode, EMPTY, null, 0, 0, 0);
+    } finally {
+      this.unlockShards(locked);
+    }
+  }
+
+  // SCAN cursor [COUNT count]; `filter` sees each key before it is returned
+  scan(cursor: number, count = 10, filter?: (key: Buffer) => boolean): ScanResult {
+    const S = this.shards.length;
+    let shard = cursor % S;
+    let c = Math.floor(cursor / S);
+    const keys: Buffer[] = [];
+    for (;;) {
+      const s = this.shards[shard]!;
+      s.lock();
+      try {
+        c = scanShardLocked(s, c, count - keys.length, this.now(), keys, filter);
+      } finally {
+        s.unlock();
+      }
+      if (c === 0) {
+        shard++;
+        if (shard === S) return { cursor: 0, keys };
+      }
+      if (keys.length >= count) return { cursor: c * S + shard, keys };
+    }
+  }
+
+  // RANDOMKEY
+  randomKey(): Buffer | null {
+    const S = this.shards.length;
+    const start = Math.floor(Math.random() * S);
+    const now = this.now();
+    for (let k = 0; k < S; k++) {
+      const s = this.shards[(start + k) % S]!;
+      s.lock();
+      try {
+        const refs = s.m.refs;
+        const mask = refs.length - 1;
+        const from = Math.floor(Math.random() * refs.length);
+        for (let i = 0; i <= mask; i++) {
+          const r = refs[(from + i) & mask]!;
+          if (r === NIL_REF) continue;
+          const e = s.m.expireAt(r);
+          if (e !== 0 && now > e) continue;
+          return s.keyCopy(r);
+        }
+      } finally {
+        s.unlock();
+      }
+    }
+    return null;
+  }
+
+  // MEMORY USAGE key: the item's chunk plus its index slot
+  memoryUsage(key: Bytes): number | null {
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now);
+      if (r === NIL_REF) return null;
+      const m = s.m;
+      return chunkBytes(m, r) + Math.ceil(m.buffers.index.byteLength / m.refs.length);
+    });
+  }
+
+  // ---- housekeeping and statistics -------------------------------------------------------------
+
+  /**
+   * Redis-style active expiry for the given shards: sweep a batch of slots, repeat while more
+   * than a tenth of the volatile keys seen had expired, stop at `budgetMs`. The lock is released
+   * between batches so request handling interleaves.
+   */
+  activeExpireCycle(shardIds: readonly number[], budgetMs = 1): number {
+    const deadline = performance.now() + budgetMs;
+    const out = new Int32Array(2);
+    let total = 0;
+    for (const id of shardIds) {
+      const s = this.shards[id]!;
+      for (;;) {
+        s.lock();
+        try {
+          if (s.m.h32[HW.volatileCount] === 0) break;
+          s.expireStepLocked(this.now(), 64, out);
+        } finally {
+          s.unlock();
+        }
+        total += out[1]!;
+        if (out[0]! === 0 || out[1]! * 10 <= out[0]! || performance.now() >= deadline) break;
+      }
+      if (performance.now() >= deadline) break;
+    }
+    return total;
+  }
+
+  stats(): StoreStats {
+    const per: ShardStats[] = [];
+    for (const s of this.shards) {
+      s.lock();
+      try {
+        per.push(s.statsLocked());
+      } finally {
+        s.unlock();
+      }
+    }
+    const sum = (f: keyof ShardStats) => per.reduce((a, p) => a + p[f], 0);
+    return {
+      keys: sum('keys'),
+      volatileKeys: sum('volatileKeys'),
+      hits: sum('hits'),
+      misses: sum('misses'),
+      expired: sum('expired'),
+      evicted: sum('evicted'),
+      usedBytes: sum('usedBytes'),
+      maxBytes: sum('maxBytes'),
+      shards: per,
+    };
+  }
+
+  resetStats(): void {
+    for (const s of this.shards) {
+      s.lock();
+      s.resetStatsLocked();
+      s.unlock();
+    }
+  }
+
+  /** CONFIG SET maxmemory / maxmemory-policy. */
+  configure(opts: { maxMemory?: number; maxEntries?: number; policy?: string }): void {
+    const S = this.shards.length;
+    const now = this.now();
+    for (const s of this.shards) {
+      s.lock();
+      try {
+        if (opts.policy !== undefined) {
+          const p = resolvePolicy(opts.policy);
+          s.setEvictionLocked(p.policy, p.mode);
+        }
+        if (opts.maxMemory !== undefined || opts.maxEntries !== undefined) {
+          const cur = s.statsLocked();
+          const mb = opts.maxMemory !== undefined ? splitEven(opts.maxMemory, S, s.id) : cur.maxBytes;
+          const me = opts.maxEntries !== undefined ? splitEven(opts.maxEntries, S, s.id) : s.m.h32[HW.maxEntries]!;
+          s.setLimitsLocked(mb, me, now);
+        }
+      } finally {
+        s.unlock();
+      }
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private withKey<T>(key: Bytes, fn: (s: Shard, k: Uint8Array, h: number, now: number) => T): T {
+    const k = bytes(key);
+    const h = hash32(k);
+    const s = this.shards[shardOf(h, this.shardMask)]!;
+    s.lock();
+    try {
+      return fn(s, k, h, this.now());
+    } finally {
+      s.unlock();
+    }
+  }
+
+  /** Runs `fn` on each key with all the keys' shards locked (atomic per call); sums the results. */
+  private multi(keys: Bytes[], fn: (s: Shard, k: Uint8Array, h: number, now: number) => number): number {
+    const ks = keys.map(bytes);
+    const hs = ks.map((k) => hash32(k));
+    const ids = hs.map((h) => shardOf(h, this.shardMask));
+    const locked = this.lockShards(ids);
+    try {
+      const now = this.now();
+      let n = 0;
+      for (let i = 0; i < ks.length; i++) n += fn(this.shards[ids[i]!]!, ks[i]!, hs[i]!, now);
+      return n;
+    } finally {
+      this.unlockShards(locked);
+    }
+  }
+}
+
+export interface StoreStats {
+  keys: number;
+  volatileKeys: number;
+  hits: number;
+  misses: number;
+  expired: number;
+  evicted: number;
+  usedBytes: number;
+  maxBytes: number;
+  shards: ShardStats[];
+}
+
+/** The i-th of n near-equal parts of total (parts differ by at most 1 and sum to total). */
+export function splitEven(total: number, n: number, i: number): number {
+  if (total === 0) return 0;
+  const base = Math.floor(total / n);
+  return base + (i < total - base * n ? 1 : 0);
+}
+
+/** Converts SET/GETEX expiry options to an absolute ms time (0 = none), validating as Redis. */
+function absoluteExpiry(o: { ex?: number; px?: number; exat?: number; pxat?: number }, now: number, cmd: string): number {
+  let n = 0;
+  let at = 0;
+  if (o.ex !== undefined) { n++; at = relativeMs(o.ex, 1000, now, cmd); }
+  if (o.px !== undefined) { n++; at = relativeMs(o.px, 1, now, cmd); }
+  if (o.exat !== undefined) { n++; at = relativeMs(o.exat, 1000, 0, cmd); }
+  if (o.pxat !== undefined) { n++; at = relativeMs(o.pxat, 1, 0, cmd); }
+  if (n > 1) throw scError(ErrorCode.SYNTAX);
+  if (n === 1 && (at <= 0 || ((o.ex ?? o.px ?? o.exat ?? o.pxat)! <= 0))) throw scError(ErrorCode.INVALID_EXPIRE, `ERR invalid expire time in '${cmd}' command`);
+  return at;
+}
+
+/** base + v * unit as ms, with Redis's range check (the product and sum must fit in int64). */
+function relativeMs(v: number, unit: number, base: number, cmd: string): number {
+  if (!Number.isInteger(v)) throw scError(ErrorCode.NOT_INTEGER);
+  const ms = v * unit + base;
+  if (!Number.isSafeInteger(ms) || Math.abs(v) > Number.MAX_SAFE_INTEGER / unit) {
+    throw scError(ErrorCode.INVALID_EXPIRE, `ERR invalid expire time in '${cmd}' command`);
+  }
+  return ms;
+}
+
