@@ -174,6 +174,11 @@ class Ring {
   /** cap - 1. `pos & mask` is pos mod cap for any integer pos < 2^53: ToInt32 keeps the low 32 bits. */
   readonly mask: number;
   readonly maxRecord: number;
+  /**
+   * Writers free at least this much beyond what the next record needs, so the tail (and its
+   * seqlock window) moves once every many appends; the backlog keeps >= cap - tailStep bytes.
+   */
+  readonly tailStep: number;
   readonly hi32: Int32Array;
   readonly hu32: Uint32Array;
   readonly hf64: Float64Array;
@@ -191,6 +196,7 @@ class Ring {
     this.cap = cap;
     this.mask = cap - 1;
     this.maxRecord = cap / 4;
+    this.tailStep = cap / 16;
     const hs = OpLogHeader.size;
     this.hi32 = new Int32Array(buffer, 0, hs / 4);
     this.hu32 = new Uint32Array(buffer, 0, hs / 4);
@@ -203,7 +209,9 @@ class Ring {
     const h = this.hf64;
     for (;;) {
       const g = Atomics.load(this.hi32, H_GEN);
-      if ((g & 1) !== 0) continue; // a writer is inside a window of a few stores
+      // Odd: a writer is inside a window of a few stores. (One killed inside it, like one killed
+      // holding the ring lock, leaves the ring unusable: terminate workers only when idle.)
+      if ((g & 1) !== 0) continue;
       this.pubWritePos = h[H_PUB_WRITE_POS]!;
       this.pubNextSeq = h[H_PUB_NEXT_SEQ]!;
       this.tailPos = h[H_TAIL_POS]!;
@@ -223,7 +231,7 @@ class Ring {
     return this.tailPos > start;
   }
 
-  /** Ring lock held. Drops whole records until tailPos >= min, then publishes the tail. */
+  /** Ring lock held. Drops whole records until tailPos >= min (callers add tailStep), then publishes the tail. */
   advanceTail(min: number): void {
     const h = this.hf64;
     const d = this.data;
@@ -362,7 +370,7 @@ export class OpLog {
     const room = r.cap - off;
     const pad = size > room ? room : 0;
     const end = pos + pad + size;
-    if (end - h[H_TAIL_POS]! > r.cap) r.advanceTail(end - r.cap);
+    if (end - h[H_TAIL_POS]! > r.cap) r.advanceTail(end - r.cap + r.tailStep);
     if (pad !== 0) {
       writePad(r.data, off, pad);
       pos += pad;

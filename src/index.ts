@@ -1,0 +1,14 @@
+/**
+ * shardcache's public exports: the embeddable store (share one cache between an application's
+ * worker threads by posting `store.handle()` and calling `Store.attach`), the op-log consumer API,
+ * and the error type with its stable codes.
+ */
+export { Store, splitEven } from './store/store.ts';
+export type { Bytes, ExpireCondition, ScanResult, SetOptions, StoreHandle, StoreOptions, StoreStats } from './store/store.ts';
+export { OpLog, OpLogReader } from './store/oplog.ts';
+export type { OpLogHandle, OpRecord } from './store/oplog.ts';
+export { OpType } from '../native-layout/oplog.ts';
+export { POLICY_NAMES, resolvePolicy } from './store/policies.ts';
+export { hash32 } from './store/hash.ts';
+export { ErrorCode, ShardcacheError } from './errors.ts';
+export { LAYOUT_VERSION } from '../native-layout/shard.ts';
