@@ -96,7 +96,7 @@ export const RecordHeader = struct('RecordHeader', [
   { name: 'len', type: 'u32', guard: 'ring lock to write; readers re-check tailPos after copying', doc: 'total record bytes: header, key, value, padding (multiple of RECORD_ALIGN)' },
   { name: 'type', type: 'u8', guard: 'ring lock to write; readers re-check tailPos after copying', doc: 'OpType, or PAD_TYPE' },
   { name: 'flags', type: 'u8', guard: 'ring lock to write; readers re-check tailPos after copying', doc: 'OpFlag bits of the type' },
-  { name: 'reserved', type: 'u16', guard: 'ring lock to write', doc: 'written 0' },
+  { name: 'db', type: 'u16', guard: 'ring lock to write; readers re-check tailPos after copying', doc: 'database number (SELECT) of the key' },
   { name: 'keyLen', type: 'u32', guard: 'ring lock to write; readers re-check tailPos after copying', doc: 'key bytes' },
   { name: 'valLen', type: 'u32', guard: 'ring lock to write; readers re-check tailPos after copying', doc: 'value bytes, NO_VALUE for a null value' },
   { name: 'seq', type: 'f64', guard: 'ring lock to write; readers re-check tailPos after copying', doc: 'sequence number' },

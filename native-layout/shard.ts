@@ -54,7 +54,7 @@ export const PAGE_FREE = 0xfe;
 export const ItemHeader = struct('ItemHeader', [
   { name: 'prev', type: 'u32', guard: 'shard lock', doc: 'ref of the previous item in its policy list (toward the head), or previous free chunk' },
   { name: 'next', type: 'u32', guard: 'shard lock', doc: 'ref of the next item in its policy list (toward the tail), or next free chunk' },
-  { name: 'keyLen', type: 'u32', guard: 'shard lock', doc: 'key bytes' },
+  { name: 'keyInfo', type: 'u32', guard: 'shard lock', doc: 'KeyInfo bit fields: key length and database' },
   { name: 'valLen', type: 'u32', guard: 'shard lock', doc: 'value bytes' },
   { name: 'meta', type: 'u32', guard: 'shard lock', doc: 'ItemMeta bit fields' },
   { name: 'hash', type: 'u32', guard: 'shard lock', doc: 'hash32 of the key: rehash and SCAN never rehash key bytes' },
@@ -67,6 +67,20 @@ export const ItemMeta = bits('ItemMeta', [
   { name: 'policy', bits: 8, doc: 'policy state: LFU counter; SIEVE visited bit; S3-FIFO freq (2 bits) and main-queue bit (bit 2)' },
   { name: 'ldt', bits: 16, doc: 'LFU: minutes clock (mod 2^16) of the last counter decrement, as Redis' },
 ]);
+/**
+ * Key length and database number share a word, so one compare checks both: the same key bytes in
+ * two databases are two entries with the same hash.
+ */
+export const KeyInfo = bits('KeyInfo', [
+  { name: 'len', bits: 28, doc: 'key bytes; keys are limited to 2^28 - 1 bytes' },
+  { name: 'db', bits: 4, doc: 'database number (SELECT), 0-15' },
+]);
+export const MAX_KEY_LEN = 2 ** 28 - 1;
+export const MAX_DATABASES = 16;
+
+/** WATCH version slots per shard: a write bumps slot (hash & mask) so EXEC can tell. */
+export const WATCH_SLOTS = 256;
+
 export const CHUNK_FREE = 0;
 export const CHUNK_LIVE = 1;
 /** S3-FIFO bits within ItemMeta.policy. */
@@ -115,6 +129,11 @@ export const ShardHeader = struct('ShardHeader', [
   { name: 'classFree', type: 'u32', count: SLAB_CLASS_MAX, guard: 'shard lock', doc: 'head of each class free-chunk list (doubly linked through ItemHeader.prev/next)' },
   { name: 'classChunks', type: 'u32', count: SLAB_CLASS_MAX, guard: 'shard lock', doc: 'chunks each class owns (free or live)' },
   { name: 'classLive', type: 'u32', count: SLAB_CLASS_MAX, guard: 'shard lock', doc: 'live chunks of each class' },
+  // Per-database counts (INFO keyspace, DBSIZE).
+  { name: 'dbKeys', type: 'u32', count: MAX_DATABASES, align: 64, guard: 'shard lock', doc: 'live items per database' },
+  { name: 'dbVolatile', type: 'u32', count: MAX_DATABASES, guard: 'shard lock', doc: 'live items with an expiry per database' },
+  // WATCH versions, bumped by every write under the lock; EXEC compares them under the lock.
+  { name: 'watch', type: 'u32', count: WATCH_SLOTS, align: 64, guard: 'shard lock', doc: 'write version per (key hash & (WATCH_SLOTS-1))' },
 ], { align: 64 });
 
 /** Policy ids as stored in ShardHeader.policy. Append-only. */

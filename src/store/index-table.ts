@@ -12,29 +12,31 @@
  */
 import { indexLayout, LIST_COUNT, NIL_REF, PolicyId } from '../../native-layout/shard.ts';
 import { tagOf } from './hash.ts';
-import { HW, ShardMemory } from './memory.ts';
+import { HW, keyInfoWord, ShardMemory } from './memory.ts';
 
 export const INITIAL_INDEX_CAP = 1024;
 
-export function keyEquals(m: ShardMemory, r: number, key: Uint8Array, len: number): boolean {
-  if (m.keyLen(r) !== len) return false;
+/** Whether item r holds `key` in the database whose KeyInfo word (length and db) is `info`. */
+export function keyEquals(m: ShardMemory, r: number, key: Uint8Array, len: number, info: number): boolean {
+  if (m.keyInfo(r) !== info) return false;
   const a = m.a8;
   const off = m.keyOffset(r);
   for (let i = 0; i < len; i++) if (a[off + i] !== key[i]) return false;
   return true;
 }
 
-/** The slot holding `key`, or -1. */
-export function findSlot(m: ShardMemory, key: Uint8Array, h: number): number {
+/** The slot holding `key` in database `db`, or -1. */
+export function findSlot(m: ShardMemory, key: Uint8Array, h: number, db: number): number {
   const refs = m.refs;
   const tags = m.tags;
   const mask = refs.length - 1;
   const tag = tagOf(h);
   const len = key.length;
+  const info = keyInfoWord(len, db);
   for (let i = h & mask; ; i = (i + 1) & mask) {
     const r = refs[i]!;
     if (r === NIL_REF) return -1;
-    if (tags[i] === tag && m.hash(r) === h && keyEquals(m, r, key, len)) return i;
+    if (tags[i] === tag && m.hash(r) === h && keyEquals(m, r, key, len, info)) return i;
   }
 }
 

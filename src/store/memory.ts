@@ -13,6 +13,7 @@ import {
   GhostSlot,
   ItemHeader,
   ItemMeta,
+  KeyInfo,
   PageHeader,
   PAGE_SIZE,
   REF_UNIT,
@@ -53,6 +54,9 @@ export const HW = {
   classFree: H.classFree.index,
   classChunks: H.classChunks.index,
   classLive: H.classLive.index,
+  dbKeys: H.dbKeys.index,
+  dbVolatile: H.dbVolatile.index,
+  watch: H.watch.index,
 } as const;
 export const HF = {
   maxBytes: H.maxBytes.index,
@@ -68,7 +72,7 @@ const I = ItemHeader.fields;
 const WORDS_PER_REF = REF_UNIT / 4;
 const IW_PREV = I.prev.index;
 const IW_NEXT = I.next.index;
-const IW_KEYLEN = I.keyLen.index;
+const IW_KEYINFO = I.keyInfo.index;
 const IW_VALLEN = I.valLen.index;
 const IW_META = I.meta.index;
 const IW_HASH = I.hash.index;
@@ -80,6 +84,12 @@ export const ITEM_HEADER_BYTES = ItemHeader.size;
 const P = PageHeader.fields;
 const PAGE_WORDS = PAGE_SIZE / 4;
 export const PAGE_HEADER_BYTES = PageHeader.size;
+
+const K_LEN = KeyInfo.len;
+const K_DB = KeyInfo.db;
+export function keyInfoWord(len: number, db: number): number {
+  return (((len & K_LEN.mask) << K_LEN.shift) | ((db & K_DB.mask) << K_DB.shift)) >>> 0;
+}
 
 const M_CLASS = ItemMeta.classId;
 const M_STATE = ItemMeta.state;
@@ -132,8 +142,11 @@ export class ShardMemory {
   setPrev(r: number, v: number): void { this.a32[r * WORDS_PER_REF + IW_PREV] = v; }
   next(r: number): number { return this.a32[r * WORDS_PER_REF + IW_NEXT]!; }
   setNext(r: number, v: number): void { this.a32[r * WORDS_PER_REF + IW_NEXT] = v; }
-  keyLen(r: number): number { return this.a32[r * WORDS_PER_REF + IW_KEYLEN]!; }
-  setKeyLen(r: number, v: number): void { this.a32[r * WORDS_PER_REF + IW_KEYLEN] = v; }
+  /** The raw KeyInfo word: compare it with keyInfoWord(len, db) to match length and database at once. */
+  keyInfo(r: number): number { return this.a32[r * WORDS_PER_REF + IW_KEYINFO]!; }
+  keyLen(r: number): number { return (this.keyInfo(r) >>> K_LEN.shift) & K_LEN.mask; }
+  keyDb(r: number): number { return (this.keyInfo(r) >>> K_DB.shift) & K_DB.mask; }
+  setKeyInfo(r: number, len: number, db: number): void { this.a32[r * WORDS_PER_REF + IW_KEYINFO] = keyInfoWord(len, db); }
   valLen(r: number): number { return this.a32[r * WORDS_PER_REF + IW_VALLEN]!; }
   setValLen(r: number, v: number): void { this.a32[r * WORDS_PER_REF + IW_VALLEN] = v; }
   hash(r: number): number { return this.a32[r * WORDS_PER_REF + IW_HASH]!; }

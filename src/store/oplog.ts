@@ -28,8 +28,7 @@ const R = RecordHeader.fields;
 const R_LEN = R.len.index;
 const R_TYPE = R.type.offset;
 const R_FLAGS = R.flags.offset;
-const R_RESERVED = R.reserved.offset;
-const R_RESERVED_END = R.reserved.offset + R.reserved.width;
+const R_DB = R.db.index;
 const R_KEY_LEN = R.keyLen.index;
 const R_VAL_LEN = R.valLen.index;
 const R_SEQ = R.seq.index;
@@ -54,6 +53,7 @@ const H_TAIL_SEQ = H.tailSeq.index;
 /** Three views over the same bytes; record offsets are multiples of RECORD_ALIGN. */
 export interface RecordViews {
   readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
   readonly u32: Uint32Array;
   readonly f64: Float64Array;
 }
@@ -66,6 +66,8 @@ export interface OpRecord {
   readonly value: Buffer | null;
   readonly expireAt: number;
   readonly arg: number;
+  /** Database (SELECT) of the key. */
+  readonly db: number;
 }
 
 /** What a worker needs to attach to the same ring: postable (structured clone shares the buffer). */
@@ -78,6 +80,7 @@ export function recordViews(buffer: ArrayBufferLike, byteOffset = 0, byteLength 
   if (byteOffset % RECORD_ALIGN !== 0 || byteLength % RECORD_ALIGN !== 0) throw new RangeError('recordViews: offset and length must be multiples of RECORD_ALIGN');
   return {
     u8: new Uint8Array(buffer, byteOffset, byteLength),
+    u16: new Uint16Array(buffer, byteOffset, byteLength / 2),
     u32: new Uint32Array(buffer, byteOffset, byteLength / 4),
     f64: new Float64Array(buffer, byteOffset, byteLength / 8),
   };
@@ -100,6 +103,7 @@ export function encodeRecord(
   value: Uint8Array | null,
   expireAt: number,
   arg: number,
+  db = 0,
 ): number {
   const valLen = value === null ? 0 : value.length;
   const len = recordSize(key.length, valLen);
@@ -108,7 +112,7 @@ export function encodeRecord(
   v.u32[w + R_LEN] = len;
   v.u8[off + R_TYPE] = type;
   v.u8[off + R_FLAGS] = flags;
-  for (let i = R_RESERVED; i < R_RESERVED_END; i++) v.u8[off + i] = 0;
+  v.u16[(off >>> 1) + R_DB] = db;
   v.u32[w + R_KEY_LEN] = key.length;
   v.u32[w + R_VAL_LEN] = value === null ? NO_VALUE : valLen;
   v.f64[d + R_SEQ] = seq;
@@ -154,6 +158,7 @@ export function decodeRecord(v: RecordViews, off: number, limit: number = v.u8.l
     value: rawValLen === NO_VALUE ? null : copyOut(v.u8, keyAt + keyLen, valLen),
     expireAt: v.f64[d + R_EXPIRE]!,
     arg: v.f64[d + R_ARG]!,
+    db: v.u16[(off >>> 1) + R_DB]!,
   };
 }
 
@@ -343,17 +348,17 @@ export class OpLog {
   }
 
   // Usage: const seq = log.append(OpType.SET, key, value, expireAt);
-  append(type: number, key: Uint8Array, value: Uint8Array | null, expireAt: number, arg = 0, flags = 0): number {
+  append(type: number, key: Uint8Array, value: Uint8Array | null, expireAt: number, arg = 0, flags = 0, db = 0): number {
     this.lock();
     try {
-      return this.appendLocked(type, key, value, expireAt, arg, flags);
+      return this.appendLocked(type, key, value, expireAt, arg, flags, db);
     } finally {
       this.unlock();
     }
   }
 
   // Usage: between lock() and unlock(). Writes straight into the ring; allocates nothing.
-  appendLocked(type: number, key: Uint8Array, value: Uint8Array | null, expireAt: number, arg = 0, flags = 0): number {
+  appendLocked(type: number, key: Uint8Array, value: Uint8Array | null, expireAt: number, arg = 0, flags = 0, db = 0): number {
     if (!this.#held) throw scError(ErrorCode.INVALID_ARG, 'ERR op-log appendLocked without lock');
     const r = this.#r;
     // Any u8 but PAD: the ring carries types newer than this file's OpType unchanged.
@@ -377,7 +382,7 @@ export class OpLog {
       off = 0;
     }
     const seq = h[H_NEXT_SEQ]!;
-    encodeRecord(r.data, off, seq, type, flags, key, value, expireAt, arg);
+    encodeRecord(r.data, off, seq, type, flags, key, value, expireAt, arg, db);
     h[H_WRITE_POS] = pos + size;
     h[H_NEXT_SEQ] = seq + 1;
     return seq;

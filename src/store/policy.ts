@@ -181,6 +181,25 @@ export function onRemove(m: ShardMemory, r: number): void {
   unlink(m, list, r);
 }
 
+/**
+ * Puts `r` where `old` is in its list, with `old`'s policy bits and ldt: a key rewritten into a
+ * new chunk stays the same key to the policy. `old` is left unlinked; the caller frees it.
+ */
+export function replaceInList(m: ShardMemory, old: number, r: number): void {
+  const list = listOf(m, old);
+  const p = m.prev(old);
+  const n = m.next(old);
+  m.setPolicyBits(r, m.policyBits(old));
+  m.setLdt(r, m.ldt(old));
+  m.setPrev(r, p);
+  m.setNext(r, n);
+  if (p !== NIL_REF) m.setNext(p, r);
+  else m.setHead(list, r);
+  if (n !== NIL_REF) m.setPrev(n, r);
+  else m.setTail(list, r);
+  if (m.h32[HW.sieveHand] === old) m.h32[HW.sieveHand] = r;
+}
+
 // ---- victim selection --------------------------------------------------------------------------
 
 function lfuVictim(m: ShardMemory, nowMs: number, volatileOnly: boolean): number {

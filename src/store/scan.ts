@@ -30,7 +30,7 @@ export function nextCursor(c: number, mask: number): number {
  * Appends the live keys of buckets from cursor `c` on to `out` until `want` keys were added or
  * about 10 × want buckets were visited; returns the next cursor (0 = shard done). Lock held.
  */
-export function scanShardLocked(s: Shard, c: number, want: number, now: number, out: Buffer[], filter?: (k: Buffer) => boolean): number {
+export function scanShardLocked(s: Shard, c: number, want: number, now: number, db: number, out: Buffer[], filter?: (k: Buffer) => boolean): number {
   const m = s.m;
   const refs = m.refs;
   const mask = refs.length - 1;
@@ -42,7 +42,7 @@ export function scanShardLocked(s: Shard, c: number, want: number, now: number, 
     for (let i = c; ; i = (i + 1) & mask) {
       const r = refs[i]!;
       if (r === NIL_REF) break;
-      if ((m.hash(r) & mask) !== c) continue;
+      if ((m.hash(r) & mask) !== c || m.keyDb(r) !== db) continue;
       const e = m.expireAt(r);
       if (e !== 0 && now > e) continue;
       const k = s.keyCopy(r);

@@ -11,17 +11,17 @@
  *   3. The op-log ring's lock nests inside shard locks: a writer holding shard locks may take it;
  *      nobody holding the ring lock takes a shard lock.
  */
-import { CLASS_LARGE, EvictMode, LIST_COUNT, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader } from '../../native-layout/shard.ts';
+import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader, WATCH_SLOTS } from '../../native-layout/shard.ts';
 import type { EvictModeId, PolicyName } from '../../native-layout/shard.ts';
 import { PolicyId } from '../../native-layout/shard.ts';
 import { OpType } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
 import { lockWord, unlockWord } from './lock.ts';
-import { ensureCapacity, findSlot, INITIAL_INDEX_CAP, insertSlot, removeSlot, resizeIndex } from './index-table.ts';
+import { ensureCapacity, findSlot, INITIAL_INDEX_CAP, insertSlot, removeSlot, resizeIndex, slotOfRef } from './index-table.ts';
 import { HF, HW, ITEM_HEADER_BYTES, ShardMemory } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
 import type { OpLog } from './oplog.ts';
-import { onHit, onInsert, onRemove, pickVictim } from './policy.ts';
+import { onHit, onInsert, onRemove, pickVictim, replaceInList } from './policy.ts';
 import { canAllocWithoutEvicting, classFor, freeItem, initSlabs, resetArena, tryAllocItem, usedBytes } from './slab.ts';
 
 /** Redis's proto-max-bulk-len default: the largest key or value. */
@@ -61,6 +61,7 @@ export class Shard {
   oplog: OpLog | null = null;
   /** The slot of the last successful lookupLocked, valid until the next index change. */
   private slot = -1;
+  private depth = 0;
 
   private constructor(id: number, buffers: ShardBuffers) {
     this.id = id;
@@ -104,29 +105,35 @@ export class Shard {
     return this.m.buffers;
   }
 
+  /**
+   * Takes the shard lock. Re-entrant within this thread (the Shard object is per thread), so a
+   * transaction can hold a set of shard locks while it runs ordinary store calls.
+   */
   lock(): void {
+    if (this.depth++ !== 0) return;
     const m = this.m;
     lockWord(m.hi32, HW.lock);
     if (m.h32[HW.generation] !== m.seenGeneration) m.refresh();
   }
 
   unlock(): void {
+    if (--this.depth !== 0) return;
     unlockWord(this.m.hi32, HW.lock);
   }
 
   // ---- lookups -------------------------------------------------------------------------------
 
   /** The live item for `key`, or NIL_REF; an expired item found on the way is deleted. */
-  lookupLocked(key: Uint8Array, h: number, now: number): number {
+  lookupLocked(key: Uint8Array, h: number, now: number, db: number): number {
     const m = this.m;
-    const i = findSlot(m, key, h);
+    const i = findSlot(m, key, h, db);
     if (i < 0) return NIL_REF;
     const r = m.refs[i]!;
     const e = m.expireAt(r);
     if (e !== 0 && now > e) {
       this.deleteLocked(i, r);
       m.hf64[HF.expired]!++;
-      this.emit(OpType.DEL, key, null, 0, 0, 0);
+      this.emit(OpType.DEL, key, null, 0, 0, 0, db);
       return NIL_REF;
     }
     this.slot = i;
@@ -134,8 +141,8 @@ export class Shard {
   }
 
   /** lookupLocked for a read command: counts the hit or miss and tells the policy. */
-  readLocked(key: Uint8Array, h: number, now: number): number {
-    const r = this.lookupLocked(key, h, now);
+  readLocked(key: Uint8Array, h: number, now: number, db: number): number {
+    const r = this.lookupLocked(key, h, now, db);
     const f = this.m.hf64;
     if (r === NIL_REF) {
       f[HF.misses]!++;
@@ -176,17 +183,41 @@ export class Shard {
     const m = this.m;
     removeSlot(m, i);
     onRemove(m, r);
-    if (m.expireAt(r) !== 0) m.h32[HW.volatileCount]!--;
+    this.countLocked(r, -1);
+    this.bumpWatchLocked(m.hash(r));
     freeItem(m, r);
-    m.h32[HW.count]!--;
+  }
+
+  /** Adds `delta` (±1) to the key counts for item r: total, its database's, and volatile ones. */
+  private countLocked(r: number, delta: number): void {
+    const m = this.m;
+    const h = m.h32;
+    const db = m.keyDb(r);
+    h[HW.count] = h[HW.count]! + delta;
+    h[HW.dbKeys + db] = h[HW.dbKeys + db]! + delta;
+    if (m.expireAt(r) !== 0) {
+      h[HW.volatileCount] = h[HW.volatileCount]! + delta;
+      h[HW.dbVolatile + db] = h[HW.dbVolatile + db]! + delta;
+    }
+  }
+
+  /** Marks a key hash as written, for WATCH. */
+  bumpWatchLocked(hash: number): void {
+    const i = HW.watch + (hash & (WATCH_SLOTS - 1));
+    this.m.h32[i] = (this.m.h32[i]! + 1) >>> 0;
+  }
+
+  /** The WATCH version of a key hash. */
+  watchVersionLocked(hash: number): number {
+    return this.m.h32[HW.watch + (hash & (WATCH_SLOTS - 1))]!;
   }
 
   /** Deletes `key` if live; returns whether it was. */
-  delKeyLocked(key: Uint8Array, h: number, now: number): boolean {
-    const r = this.lookupLocked(key, h, now);
+  delKeyLocked(key: Uint8Array, h: number, now: number, db: number): boolean {
+    const r = this.lookupLocked(key, h, now, db);
     if (r === NIL_REF) return false;
     this.deleteLocked(this.slot, r);
-    this.emit(OpType.DEL, key, null, 0, 0, 0);
+    this.emit(OpType.DEL, key, null, 0, 0, 0, db);
     return true;
   }
 
@@ -196,11 +227,10 @@ export class Shard {
     const r = pickVictim(m, now);
     if (r === NIL_REF) return false;
     const key = this.oplog !== null ? this.keyCopy(r) : null;
-    let i = m.hash(r) & (m.refs.length - 1);
-    while (m.refs[i] !== r) i = (i + 1) & (m.refs.length - 1);
-    this.deleteLocked(i, r);
+    const db = m.keyDb(r);
+    this.deleteLocked(slotOfRef(m, r), r);
     m.hf64[HF.evicted]!++;
-    if (key !== null) this.emit(OpType.DEL, key, null, 0, 0, 0);
+    if (key !== null) this.emit(OpType.DEL, key, null, 0, 0, 0, db);
     return true;
   }
 
@@ -218,11 +248,12 @@ export class Shard {
 
   /**
    * Stores `value` (bytes `voff`..`voff+vlen` of it) under `key` with absolute expiry `expireAt`
-   * (0 = none), replacing any live item. Returns the new item's ref.
-   * With `appendTo` set, the new value is that item's value followed by the given bytes.
+   * (0 = none) in database `db`, replacing `old` (the key's live item, or NIL_REF). Returns the
+   * new item's ref.
    */
-  private writeLocked(key: Uint8Array, h: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number): number {
+  private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number): number {
     const m = this.m;
+    this.bumpWatchLocked(h);
     const klen = key.length;
     const bytes = ITEM_HEADER_BYTES + klen + vlen;
     if (old !== NIL_REF && m.classId(old) !== CLASS_LARGE && classFor(m, bytes) === m.classId(old)) {
@@ -237,7 +268,7 @@ export class Shard {
     }
     if (m.h32[HW.evictMode] === EvictMode.noeviction && !canAllocWithoutEvicting(m, bytes)) throw scError(ErrorCode.OOM);
     const r = this.allocLocked(bytes, now);
-    m.setKeyLen(r, klen);
+    m.setKeyInfo(r, klen, db);
     m.setValLen(r, vlen);
     m.setHash(r, h);
     m.setExpireAt(r, expireAt);
@@ -245,29 +276,30 @@ export class Shard {
     const vo = m.valOffset(r);
     if (vlen > 0) m.a8.set(voff === 0 && vlen === value.length ? value : value.subarray(voff, voff + vlen), vo);
     // Eviction may have moved or removed the old item: find the key again.
-    const i = findSlot(m, key, h);
+    const i = findSlot(m, key, h, db);
     if (i >= 0) {
+      // The key moves to a chunk of another size but keeps its queue position and policy state,
+      // then counts as a hit, exactly as the in-place rewrite above: otherwise an overwrite would
+      // reset LFU counters and re-queue FIFO/SIEVE/S3-FIFO items depending on the value's size.
       const prev = m.refs[i]!;
       m.refs[i] = r;
-      onRemove(m, prev);
-      if (m.expireAt(prev) !== 0) m.h32[HW.volatileCount]!--;
+      replaceInList(m, prev, r);
+      this.countLocked(prev, -1);
+      this.countLocked(r, 1);
       freeItem(m, prev);
+      onHit(m, r, now);
     } else {
       ensureCapacity(m, 1);
       insertSlot(m, r, h);
-      m.h32[HW.count]!++;
+      this.countLocked(r, 1);
+      onInsert(m, r, now);
     }
-    if (expireAt !== 0) m.h32[HW.volatileCount]!++;
-    onInsert(m, r, now);
     return r;
   }
 
   private rewriteInPlaceLocked(r: number, value: Uint8Array, voff: number, vlen: number, expireAt: number): void {
     const m = this.m;
-    const before = m.expireAt(r);
-    if (before === 0 && expireAt !== 0) m.h32[HW.volatileCount]!++;
-    else if (before !== 0 && expireAt === 0) m.h32[HW.volatileCount]!--;
-    m.setExpireAt(r, expireAt);
+    this.setExpireLocked(r, expireAt);
     m.setValLen(r, vlen);
     const vo = m.valOffset(r);
     if (vlen > 0) m.a8.set(voff === 0 && vlen === value.length ? value : value.subarray(voff, voff + vlen), vo);
@@ -277,9 +309,10 @@ export class Shard {
    * SET. Returns true if written, false if NX/XX prevented it. With SET_GET the previous value
    * (or null) is left in `lastOld`.
    */
-  setLocked(key: Uint8Array, h: number, value: Uint8Array, flags: number, expireAt: number, now: number): boolean {
-    if (value.length > MAX_BULK || key.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
-    const old = this.lookupLocked(key, h, now);
+  setLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, flags: number, expireAt: number, now: number): boolean {
+    if (value.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
+    if (key.length > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
+    const old = this.lookupLocked(key, h, now, db);
     if ((flags & SET_GET) !== 0) this.lastOld = old === NIL_REF ? null : this.valueCopy(old);
     if ((flags & SET_NX) !== 0 && old !== NIL_REF) return false;
     if ((flags & SET_XX) !== 0 && old === NIL_REF) return false;
@@ -287,27 +320,33 @@ export class Shard {
     if (expireAt !== 0 && expireAt <= now) {
       // Redis checkAlreadyExpired: a SET whose expiry has passed deletes the key.
       if (old !== NIL_REF) this.deleteLocked(this.slot, old);
-      this.emit(OpType.DEL, key, null, 0, 0, 0);
+      this.emit(OpType.DEL, key, null, 0, 0, 0, db);
       return true;
     }
-    this.writeLocked(key, h, value, 0, value.length, expireAt, now, old);
-    this.emit(OpType.SET, key, value, expireAt, 0, 0);
+    this.writeLocked(key, h, db, value, 0, value.length, expireAt, now, old);
+    this.emit(OpType.SET, key, value, expireAt, 0, 0, db);
     return true;
   }
   lastOld: Buffer | null = null;
 
   /** Replaces the value of a key, keeping its TTL; used by INCR*, APPEND and SETRANGE. */
-  putKeepTtlLocked(key: Uint8Array, h: number, value: Uint8Array, vlen: number, now: number, old: number): number {
+  putKeepTtlLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, vlen: number, now: number, old: number): number {
+    if (key.length > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
     const expireAt = old === NIL_REF ? 0 : this.m.expireAt(old);
-    return this.writeLocked(key, h, value, 0, vlen, expireAt, now, old);
+    return this.writeLocked(key, h, db, value, 0, vlen, expireAt, now, old);
   }
 
   /** Sets an item's absolute expiry (0 = persist). */
   setExpireLocked(r: number, expireAt: number): void {
     const m = this.m;
     const before = m.expireAt(r);
-    if (before === 0 && expireAt !== 0) m.h32[HW.volatileCount]!++;
-    else if (before !== 0 && expireAt === 0) m.h32[HW.volatileCount]!--;
+    const db = m.keyDb(r);
+    const d = before === 0 && expireAt !== 0 ? 1 : before !== 0 && expireAt === 0 ? -1 : 0;
+    if (d !== 0) {
+      m.h32[HW.volatileCount] = m.h32[HW.volatileCount]! + d;
+      m.h32[HW.dbVolatile + db] = m.h32[HW.dbVolatile + db]! + d;
+    }
+    this.bumpWatchLocked(m.hash(r));
     m.setExpireAt(r, expireAt);
   }
 
@@ -315,8 +354,8 @@ export class Shard {
     return this.slot;
   }
 
-  emit(type: number, key: Uint8Array, value: Uint8Array | null, expireAt: number, arg: number, flags: number): void {
-    if (this.oplog !== null) this.oplog.append(type, key, value, expireAt, arg, flags);
+  emit(type: number, key: Uint8Array, value: Uint8Array | null, expireAt: number, arg: number, flags: number, db: number): void {
+    if (this.oplog !== null) this.oplog.append(type, key, value, expireAt, arg, flags, db);
   }
 
   // ---- whole-shard operations ----------------------------------------------------------------
@@ -330,10 +369,71 @@ export class Shard {
     h[HW.smallCount] = 0;
     h[HW.sieveHand] = NIL_REF;
     h[HW.expireCursor] = 0;
+    for (let d = 0; d < MAX_DATABASES; d++) {
+      h[HW.dbKeys + d] = 0;
+      h[HW.dbVolatile + d] = 0;
+    }
+    for (let w = 0; w < WATCH_SLOTS; w++) h[HW.watch + w] = (h[HW.watch + w]! + 1) >>> 0;
     resetArena(m);
     m.refs.fill(0);
     m.tags.fill(0);
     m.ghost.fill(0);
+  }
+
+  /** Every live item ref, in no particular order (a snapshot: safe to delete while iterating it). */
+  liveRefsLocked(): number[] {
+    const m = this.m;
+    const out: number[] = [];
+    for (let l = 0; l < LIST_COUNT; l++) for (let r = m.head(l); r !== NIL_REF; r = m.next(r)) out.push(r);
+    return out;
+  }
+
+  /** FLUSHDB for one database: deletes its items. Returns how many. */
+  flushDbLocked(db: number): number {
+    const m = this.m;
+    if (m.h32[HW.dbKeys + db] === m.h32[HW.count]) {
+      const n = m.h32[HW.count]!;
+      this.flushLocked();
+      return n;
+    }
+    let n = 0;
+    for (const r of this.liveRefsLocked()) {
+      if (m.keyDb(r) !== db) continue;
+      this.deleteLocked(slotOfRef(m, r), r);
+      n++;
+    }
+    return n;
+  }
+
+  /** SWAPDB: items of database a move to b and back. Same hash, so the index is untouched. */
+  swapDbLocked(a: number, b: number): void {
+    const m = this.m;
+    const h = m.h32;
+    for (const r of this.liveRefsLocked()) {
+      const d = m.keyDb(r);
+      if (d === a) m.setKeyInfo(r, m.keyLen(r), b);
+      else if (d === b) m.setKeyInfo(r, m.keyLen(r), a);
+      else continue;
+      this.bumpWatchLocked(m.hash(r));
+    }
+    for (const f of [HW.dbKeys, HW.dbVolatile]) {
+      const t = h[f + a]!;
+      h[f + a] = h[f + b]!;
+      h[f + b] = t;
+    }
+  }
+
+  /** MOVE: relabels item r (live, in `from`) as belonging to database `to`. */
+  relabelDbLocked(r: number, to: number): void {
+    const m = this.m;
+    this.countLocked(r, -1);
+    m.setKeyInfo(r, m.keyLen(r), to);
+    this.countLocked(r, 1);
+    this.bumpWatchLocked(m.hash(r));
+  }
+
+  dbCountsLocked(db: number): { keys: number; expires: number } {
+    return { keys: this.m.h32[HW.dbKeys + db]!, expires: this.m.h32[HW.dbVolatile + db]! };
   }
 
   usedBytesLocked(): number {
@@ -360,9 +460,10 @@ export class Shard {
           seen++;
           if (now > e) {
             const key = this.oplog !== null ? this.keyCopy(r) : null;
+            const db = m.keyDb(r);
             this.deleteLocked(cur, r);
             expired++;
-            if (key !== null) this.emit(OpType.DEL, key, null, 0, 0, 0);
+            if (key !== null) this.emit(OpType.DEL, key, null, 0, 0, 0, db);
             // Backward shift may have moved an entry into this slot: examine it again.
             if (refs[cur] !== NIL_REF) continue;
           }

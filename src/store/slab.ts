@@ -100,9 +100,42 @@ function pushFreeRun(m: ShardMemory, p: number, pages: number): void {
   m.h32[HW.freeRunHead] = p;
 }
 
+/**
+ * Merges free runs that are adjacent in the arena and relinks them in page order; returns whether
+ * any merged. Runs are pushed one by one as pages are released, so without this a bounded arena
+ * whose pages are all free could still hold no run long enough for a large item.
+ */
+function coalesceFreeRuns(m: ShardMemory): boolean {
+  const h = m.h32;
+  const runs: number[] = [];
+  for (let p = h[HW.freeRunHead]!; p !== NIL_PAGE; p = m.pageNextFree(p)) runs.push(p);
+  runs.sort((a, b) => a - b);
+  const kept: number[] = [];
+  for (const p of runs) {
+    const last = kept.length === 0 ? NIL_PAGE : kept[kept.length - 1]!;
+    if (last !== NIL_PAGE && last + m.pageRun(last) === p) m.setPageRun(last, m.pageRun(last) + m.pageRun(p));
+    else kept.push(p);
+  }
+  let next = NIL_PAGE;
+  for (let i = kept.length - 1; i >= 0; i--) {
+    m.setPageNextFree(kept[i]!, next);
+    next = kept[i]!;
+  }
+  h[HW.freeRunHead] = next;
+  return kept.length < runs.length;
+}
+
 /** Takes `k` contiguous pages, or returns NIL_PAGE if the memory bound or the arena's reservation forbids it. */
 function allocPages(m: ShardMemory, k: number): number {
   if (!withinLimit(m, k)) return NIL_PAGE;
+  let p = takeFreeRun(m, k);
+  if (p === NIL_PAGE && coalesceFreeRuns(m)) p = takeFreeRun(m, k);
+  if (p !== NIL_PAGE) return p;
+  return growArena(m, k);
+}
+
+/** First fit over the free runs, splitting the one taken; NIL_PAGE if none is long enough. */
+function takeFreeRun(m: ShardMemory, k: number): number {
   const h = m.h32;
   let prev = NIL_PAGE;
   for (let p = h[HW.freeRunHead]!; p !== NIL_PAGE; prev = p, p = m.pageNextFree(p)) {
@@ -123,6 +156,11 @@ function allocPages(m: ShardMemory, k: number): number {
     h[HW.pagesInUse] = h[HW.pagesInUse]! + k;
     return p;
   }
+  return NIL_PAGE;
+}
+
+function growArena(m: ShardMemory, k: number): number {
+  const h = m.h32;
   const buf = m.buffers.arena;
   const have = h[HW.arenaPages]!;
   const maxPages = Math.floor(buf.maxByteLength / PAGE_SIZE);

@@ -3,7 +3,7 @@
  * takes the shard locks it needs (Shard's lock order: ascending shard id) and releases them before
  * returning. Keys and values are bytes; strings are accepted as UTF-8 for convenience.
  */
-import { NIL_REF } from '../../native-layout/shard.ts';
+import { MAX_DATABASES, NIL_REF } from '../../native-layout/shard.ts';
 import { OpType } from '../../native-layout/oplog.ts';
 import type { OpTypeCode } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
@@ -87,14 +87,30 @@ export class Store {
   readonly shards: Shard[];
   readonly shardMask: number;
   readonly oplog: OpLog | null;
+  /** The database (SELECT number) this view reads and writes. */
+  readonly db: number;
   now: () => number;
+  /** Views of the other databases, sharing shards and clock; dbs[this.db] is this. */
+  private readonly dbs: Store[];
 
-  private constructor(shards: Shard[], oplog: OpLog | null, clock: () => number) {
+  private constructor(shards: Shard[], oplog: OpLog | null, clock: () => number, db = 0, dbs?: Store[]) {
     this.shards = shards;
     this.shardMask = shards.length - 1;
     this.oplog = oplog;
     this.now = clock;
+    this.db = db;
+    this.dbs = dbs ?? [];
+    this.dbs[db] = this;
     for (const s of shards) s.oplog = oplog;
+  }
+
+  /** The same store seen from database `n` (SELECT n), 0 <= n < MAX_DATABASES. */
+  select(n: number): Store {
+    if (!Number.isInteger(n) || n < 0 || n >= MAX_DATABASES) throw scError(ErrorCode.INVALID_ARG, 'ERR DB index is out of range');
+    const have = this.dbs[n];
+    if (have !== undefined) return have;
+    const view = new Store(this.shards, this.oplog, this.now, n, this.dbs);
+    return view;
   }
 
   static create(o: StoreOptions = {}): Store {
@@ -161,7 +177,7 @@ export class Store {
     const s = this.shards[shardOf(h, this.shardMask)]!;
     s.lock();
     try {
-      const r = s.readLocked(k, h, this.now());
+      const r = s.readLocked(k, h, this.now(), this.db);
       return r === NIL_REF ? null : s.valueCopy(r);
     } finally {
       s.unlock();
@@ -186,7 +202,7 @@ export class Store {
     }
     s.lock();
     try {
-      const done = s.setLocked(k, h, v, flags, expireAt, now);
+      const done = s.setLocked(k, h, this.db, v, flags, expireAt, now);
       if ((flags & SET_GET) !== 0) return s.lastOld;
       return done;
     } finally {
@@ -197,11 +213,11 @@ export class Store {
   // GETDEL key
   getDel(key: Bytes): Buffer | null {
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.readLocked(k, h, now);
+      const r = s.readLocked(k, h, now, this.db);
       if (r === NIL_REF) return null;
       const v = s.valueCopy(r);
       s.deleteLocked(s.lastSlot, r);
-      s.emit(OpType.DEL, k, null, 0, 0, 0);
+      s.emit(OpType.DEL, k, null, 0, 0, 0, this.db);
       return v;
     });
   }
@@ -211,21 +227,21 @@ export class Store {
     const now = this.now();
     const expireAt = absoluteExpiry(opts, now, 'getex');
     return this.withKey(key, (s, k, h) => {
-      const r = s.readLocked(k, h, now);
+      const r = s.readLocked(k, h, now, this.db);
       if (r === NIL_REF) return null;
       const v = s.valueCopy(r);
       if (opts.persist) {
         if (s.m.expireAt(r) !== 0) {
           s.setExpireLocked(r, 0);
-          s.emit(OpType.PERSIST, k, null, 0, 0, 0);
+          s.emit(OpType.PERSIST, k, null, 0, 0, 0, this.db);
         }
       } else if (expireAt !== 0) {
         if (expireAt <= now) {
           s.deleteLocked(s.lastSlot, r);
-          s.emit(OpType.DEL, k, null, 0, 0, 0);
+          s.emit(OpType.DEL, k, null, 0, 0, 0, this.db);
         } else {
           s.setExpireLocked(r, expireAt);
-          s.emit(OpType.EXPIRE, k, null, expireAt, 0, 0);
+          s.emit(OpType.EXPIRE, k, null, expireAt, 0, 0, this.db);
         }
       }
       return v;
@@ -236,7 +252,7 @@ export class Store {
   incrBy(key: Bytes, delta: number | bigint): number | bigint {
     if (typeof delta === 'number' && !Number.isSafeInteger(delta)) throw scError(ErrorCode.NOT_INTEGER);
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now);
+      const r = s.lookupLocked(k, h, now, this.db);
       let cur: number | bigint = 0;
       if (r !== NIL_REF) {
         const m = s.m;
@@ -246,8 +262,8 @@ export class Store {
       }
       const next = addInt64(cur, delta);
       const n = writeInt(NUM_BUF, 0, next);
-      s.putKeepTtlLocked(k, h, NUM_BUF, n, now, r);
-      s.emit(OpType.INCRBY, k, NUM_BUF.subarray(0, writeInt(NUM_BUF, 0, delta)), 0, 0, 0);
+      s.putKeepTtlLocked(k, h, this.db, NUM_BUF, n, now, r);
+      s.emit(OpType.INCRBY, k, NUM_BUF.subarray(0, writeInt(NUM_BUF, 0, delta)), 0, 0, 0, this.db);
       return next;
     });
   }
@@ -261,7 +277,7 @@ export class Store {
   incrByFloat(key: Bytes, incr: string | number): string {
     const d = parseDecimal(typeof incr === 'number' ? String(incr) : incr);
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now);
+      const r = s.lookupLocked(k, h, now, this.db);
       let cur = { mant: 0n, scale: 0 };
       if (r !== NIL_REF) {
         const v = s.valueView(r);
@@ -270,8 +286,8 @@ export class Store {
       }
       const out = formatDecimal(addDecimal(cur, d));
       const b = Buffer.from(out, 'latin1');
-      s.putKeepTtlLocked(k, h, b, b.length, now, r);
-      s.emit(OpType.INCRBYFLOAT, k, Buffer.from(typeof incr === 'number' ? String(incr) : incr, 'latin1'), 0, 0, 0);
+      s.putKeepTtlLocked(k, h, this.db, b, b.length, now, r);
+      s.emit(OpType.INCRBYFLOAT, k, Buffer.from(typeof incr === 'number' ? String(incr) : incr, 'latin1'), 0, 0, 0, this.db);
       return out;
     });
   }
@@ -280,14 +296,14 @@ export class Store {
   append(key: Bytes, value: Bytes): number {
     const add = bytes(value);
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now);
+      const r = s.lookupLocked(k, h, now, this.db);
       const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
       if (oldLen + add.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
       const joined = Buffer.allocUnsafe(oldLen + add.length);
       if (r !== NIL_REF) joined.set(s.valueView(r), 0);
       joined.set(add, oldLen);
-      s.putKeepTtlLocked(k, h, joined, joined.length, now, r);
-      s.emit(OpType.APPEND, k, add, 0, 0, 0);
+      s.putKeepTtlLocked(k, h, this.db, joined, joined.length, now, r);
+      s.emit(OpType.APPEND, k, add, 0, 0, 0, this.db);
       return joined.length;
     });
   }
@@ -295,7 +311,7 @@ export class Store {
   // STRLEN key
   strlen(key: Bytes): number {
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.readLocked(k, h, now);
+      const r = s.readLocked(k, h, now, this.db);
       return r === NIL_REF ? 0 : s.m.valLen(r);
     });
   }
@@ -303,7 +319,7 @@ export class Store {
   // GETRANGE key start end
   getRange(key: Bytes, start: number, end: number): Buffer {
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.readLocked(k, h, now);
+      const r = s.readLocked(k, h, now, this.db);
       if (r === NIL_REF) return Buffer.alloc(0);
       const len = s.m.valLen(r);
       if (start < 0 && end < 0 && start > end) return Buffer.alloc(0);
@@ -322,7 +338,7 @@ export class Store {
     const v = bytes(value);
     if (!Number.isInteger(offset) || offset < 0) throw scError(ErrorCode.OFFSET_RANGE);
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now);
+      const r = s.lookupLocked(k, h, now, this.db);
       const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
       if (v.length === 0) return oldLen;
       if (offset + v.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
@@ -330,8 +346,8 @@ export class Store {
       const out = Buffer.alloc(len);
       if (r !== NIL_REF) out.set(s.valueView(r), 0);
       out.set(v, offset);
-      s.putKeepTtlLocked(k, h, out, len, now, r);
-      s.emit(OpType.SETRANGE, k, v, 0, offset, 0);
+      s.putKeepTtlLocked(k, h, this.db, out, len, now, r);
+      s.emit(OpType.SETRANGE, k, v, 0, offset, 0, this.db);
       return len;
     });
   }
@@ -340,17 +356,17 @@ export class Store {
 
   // DEL key [key ...]
   del(...keys: Bytes[]): number {
-    return this.multi(keys, (s, k, h, now) => (s.delKeyLocked(k, h, now) ? 1 : 0));
+    return this.multi(keys, (s, k, h, now) => (s.delKeyLocked(k, h, now, this.db) ? 1 : 0));
   }
 
   // EXISTS key [key ...]
   exists(...keys: Bytes[]): number {
-    return this.multi(keys, (s, k, h, now) => (s.lookupLocked(k, h, now) === NIL_REF ? 0 : 1));
+    return this.multi(keys, (s, k, h, now) => (s.lookupLocked(k, h, now, this.db) === NIL_REF ? 0 : 1));
   }
 
   // TOUCH key [key ...]
   touch(...keys: Bytes[]): number {
-    return this.multi(keys, (s, k, h, now) => (s.readLocked(k, h, now) === NIL_REF ? 0 : 1));
+    return this.multi(keys, (s, k, h, now) => (s.readLocked(k, h, now, this.db) === NIL_REF ? 0 : 1));
   }
 
   // EXPIRE key seconds [NX|XX|GT|LT]
@@ -372,7 +388,7 @@ export class Store {
   pexpireAt(key: Bytes, atMs: number, cond?: ExpireCondition): boolean {
     const c = cond === undefined ? 0 : COND_BITS[cond];
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now);
+      const r = s.lookupLocked(k, h, now, this.db);
       if (r === NIL_REF) return false;
       const cur = s.m.expireAt(r);
       if ((c & EXPIRE_NX) !== 0 && cur !== 0) return false;
@@ -382,11 +398,11 @@ export class Store {
       if ((c & EXPIRE_LT) !== 0 && cur !== 0 && atMs >= cur) return false;
       if (atMs <= now) {
         s.deleteLocked(s.lastSlot, r);
-        s.emit(OpType.DEL, k, null, 0, 0, 0);
+        s.emit(OpType.DEL, k, null, 0, 0, 0, this.db);
         return true;
       }
       s.setExpireLocked(r, atMs);
-      s.emit(OpType.EXPIRE, k, null, atMs, 0, 0);
+      s.emit(OpType.EXPIRE, k, null, atMs, 0, 0, this.db);
       return true;
     });
   }
@@ -394,7 +410,7 @@ export class Store {
   // PTTL key: -2 missing, -1 no expiry
   pttl(key: Bytes): number {
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now);
+      const r = s.lookupLocked(k, h, now, this.db);
       if (r === NIL_REF) return -2;
       const e = s.m.expireAt(r);
       return e === 0 ? -1 : Math.max(0, e - now);
@@ -410,7 +426,7 @@ export class Store {
   // EXPIRETIME / PEXPIRETIME key: absolute ms, -1 no expiry, -2 missing
   pexpireTime(key: Bytes): number {
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now);
+      const r = s.lookupLocked(k, h, now, this.db);
       if (r === NIL_REF) return -2;
       const e = s.m.expireAt(r);
       return e === 0 ? -1 : e;
@@ -420,10 +436,10 @@ export class Store {
   // PERSIST key
   persist(key: Bytes): boolean {
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now);
+      const r = s.lookupLocked(k, h, now, this.db);
       if (r === NIL_REF || s.m.expireAt(r) === 0) return false;
       s.setExpireLocked(r, 0);
-      s.emit(OpType.PERSIST, k, null, 0, 0, 0);
+      s.emit(OpType.PERSIST, k, null, 0, 0, 0, this.db);
       return true;
     });
   }
@@ -451,7 +467,7 @@ export class Store {
     const locked = this.lockShards([sid, did]);
     try {
       const now = this.now();
-      const r = ss.lookupLocked(sk, sh, now);
+      const r = ss.lookupLocked(sk, sh, now, this.db);
       if (r === NIL_REF) {
         if (isCopy) return false;
         throw scError(ErrorCode.NO_SUCH_KEY);
@@ -461,16 +477,18 @@ export class Store {
         if (isCopy) throw scError(ErrorCode.INVALID_ARG, 'ERR source and destination objects are the same');
         return op === 'rename';
       }
-      const exists = ds.lookupLocked(dk, dh, now) !== NIL_REF;
+      const exists = ds.lookupLocked(dk, dh, now, this.db) !== NIL_REF;
       if (exists && (op === 'renamenx' || op === 'copy')) return false;
       const value = ss.valueCopy(r);
       const expireAt = ss.m.expireAt(r);
-      ds.setLocked(dk, dh, value, 0, expireAt, now);
+      ds.setLocked(dk, dh, this.db, value, 0, expireAt, now);
+      // The op log carries the effect (SET of the destination, DEL of the source), so a consumer
+      // needs no rename logic of its own.
       if (!isCopy) {
-        const r2 = ss.lookupLocked(sk, sh, now);
+        const r2 = ss.lookupLocked(sk, sh, now, this.db);
         if (r2 !== NIL_REF) ss.deleteLocked(ss.lastSlot, r2);
+        ss.emit(OpType.DEL, sk, null, 0, 0, 0, this.db);
       }
-      ss.emit(isCopy ? OpType.COPY : OpType.RENAME, sk, dk, 0, 0, op === 'copy-replace' ? 1 : 0);
       return true;
     } finally {
       this.unlockShards(locked);
@@ -482,18 +500,100 @@ export class Store {
     let n = 0;
     for (const s of this.shards) {
       s.lock();
-      n += s.m.h32[HW.count]!;
+      n += s.m.h32[HW.dbKeys + this.db]!;
       s.unlock();
     }
     return n;
   }
 
-  // FLUSHALL / FLUSHDB
+  /** Keys and keys with an expiry per database (INFO keyspace). */
+  keyspace(): { db: number; keys: number; expires: number }[] {
+    const out = Array.from({ length: MAX_DATABASES }, (_, db) => ({ db, keys: 0, expires: 0 }));
+    for (const s of this.shards) {
+      s.lock();
+      try {
+        for (const d of out) {
+          const c = s.dbCountsLocked(d.db);
+          d.keys += c.keys;
+          d.expires += c.expires;
+        }
+      } finally {
+        s.unlock();
+      }
+    }
+    return out;
+  }
+
+  // FLUSHDB: this database only
+  flushDb(): void {
+    const locked = this.lockShards(this.shards.map((s) => s.id));
+    try {
+      for (const s of this.shards) s.flushDbLocked(this.db);
+      this.oplog?.append(OpType.FLUSHDB, EMPTY, null, 0, this.db, 0, this.db);
+    } finally {
+      this.unlockShards(locked);
+    }
+  }
+
+  // SWAPDB index1 index2
+  swapDb(a: number, b: number): void {
+    this.select(a);
+    this.select(b);
+    const locked = this.lockShards(this.shards.map((s) => s.id));
+    try {
+      for (const s of this.shards) s.swapDbLocked(a, b);
+    } finally {
+      this.unlockShards(locked);
+    }
+  }
+
+  // MOVE key db: false if the key is missing here or exists there
+  move(key: Bytes, to: number): boolean {
+    if (to === this.db) throw scError(ErrorCode.INVALID_ARG, 'ERR source and destination objects are the same');
+    const target = this.select(to);
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now, this.db);
+      if (r === NIL_REF) return false;
+      if (s.lookupLocked(k, h, now, to) !== NIL_REF) return false;
+      s.relabelDbLocked(r, to);
+      s.emit(OpType.DEL, k, null, 0, 0, 0, this.db);
+      s.emit(OpType.SET, k, s.valueView(r), s.m.expireAt(r), 0, 0, target.db);
+      return true;
+    });
+  }
+
+  /** WATCH: the write version of a key's slot, read under its shard lock. */
+  watchVersion(key: Bytes): { shard: number; version: number } {
+    const k = bytes(key);
+    const h = hash32(k);
+    const id = shardOf(h, this.shardMask);
+    const s = this.shards[id]!;
+    s.lock();
+    try {
+      return { shard: id, version: s.watchVersionLocked(h) };
+    } finally {
+      s.unlock();
+    }
+  }
+
+  /** WATCH check; the caller holds the key's shard lock (EXEC locks its shards first). */
+  watchVersionLocked(key: Bytes): number {
+    const k = bytes(key);
+    const h = hash32(k);
+    return this.shards[shardOf(h, this.shardMask)]!.watchVersionLocked(h);
+  }
+
+  /** Shard id of a key (for grouping a batch's locks). */
+  shardIdOf(key: Uint8Array): number {
+    return shardOf(hash32(key), this.shardMask);
+  }
+
+  // FLUSHALL: every database
   flush(): void {
     const locked = this.lockShards(this.shards.map((s) => s.id));
     try {
       for (const s of this.shards) s.flushLocked();
-      this.oplog?.append(OpType.FLUSH as OpTypeCode, EMPTY, null, 0, 0, 0);
+      this.oplog?.append(OpType.FLUSH, EMPTY, null, 0, 0, 0, 0);
     } finally {
       this.unlockShards(locked);
     }
@@ -509,7 +609,7 @@ export class Store {
       const s = this.shards[shard]!;
       s.lock();
       try {
-        c = scanShardLocked(s, c, count - keys.length, this.now(), keys, filter);
+        c = scanShardLocked(s, c, count - keys.length, this.now(), this.db, keys, filter);
       } finally {
         s.unlock();
       }
@@ -530,12 +630,13 @@ export class Store {
       const s = this.shards[(start + k) % S]!;
       s.lock();
       try {
+        if (s.m.h32[HW.dbKeys + this.db] === 0) continue;
         const refs = s.m.refs;
         const mask = refs.length - 1;
         const from = Math.floor(Math.random() * refs.length);
         for (let i = 0; i <= mask; i++) {
           const r = refs[(from + i) & mask]!;
-          if (r === NIL_REF) continue;
+          if (r === NIL_REF || s.m.keyDb(r) !== this.db) continue;
           const e = s.m.expireAt(r);
           if (e !== 0 && now > e) continue;
           return s.keyCopy(r);
@@ -550,7 +651,7 @@ export class Store {
   // MEMORY USAGE key: the item's chunk plus its index slot
   memoryUsage(key: Bytes): number | null {
     return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now);
+      const r = s.lookupLocked(k, h, now, this.db);
       if (r === NIL_REF) return null;
       const m = s.m;
       return chunkBytes(m, r) + Math.ceil(m.buffers.index.byteLength / m.refs.length);

@@ -58,7 +58,7 @@ describe('op-log layout golden values', () => {
       len: ['u32', 0],
       type: ['u8', 4],
       flags: ['u8', 5],
-      reserved: ['u16', 6],
+      db: ['u16', 6],
       keyLen: ['u32', 8],
       valLen: ['u32', 12],
       seq: ['f64', 16],

@@ -269,3 +269,27 @@ describe('sizes', () => {
     expect(e.message).toBe('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
   });
 });
+
+describe('active expiry', () => {
+  it('removes expired keys nobody reads, and leaves live ones', () => {
+    const t = { now: 1_000_000 };
+    const store = Store.create({ shards: 4, clock: () => t.now });
+    for (let i = 0; i < 5000; i++) store.set(`e${i}`, 'x', { px: 10 });
+    for (let i = 0; i < 500; i++) store.set(`p${i}`, 'y');
+    t.now += 11;
+    let removed = 0;
+    for (let i = 0; i < 100 && store.stats().volatileKeys > 0; i++) removed += store.activeExpireCycle([0, 1, 2, 3], 50);
+    expect(removed).toBe(5000);
+    expect(store.stats()).toMatchObject({ keys: 500, volatileKeys: 0, expired: 5000 });
+    verifyStore(store);
+  });
+
+  it('a nested lock on the same shard does not deadlock (transactions hold locks across calls)', () => {
+    const store = Store.create({ shards: 1 });
+    const held = store.lockShards([0]);
+    store.set('a', '1');
+    expect(store.get('a')?.toString()).toBe('1');
+    store.unlockShards(held);
+    expect(store.incrBy('a', 1)).toBe(2);
+  });
+});

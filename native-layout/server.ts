@@ -1,0 +1,52 @@
+/**
+ * Server-wide shared state: one SharedArrayBuffer created by the main thread and mapped by every
+ * worker. Counters a worker writes sit on that worker's own 64-byte line (WorkerStats), so workers
+ * never write the same cache line; readers (INFO, the accept loop) sum the lines with Atomics.load.
+ */
+import { struct } from './struct.ts';
+
+export const SERVER_LAYOUT_VERSION = 1;
+
+/** Workers the layout has room for. */
+export const MAX_WORKERS = 256;
+
+/** Channel slots in the subscriber-count table PUBLISH reads. */
+export const CHANNEL_SLOTS = 4096;
+
+export const ServerGlobals = struct('ServerGlobals', [
+  { name: 'clients', type: 'i32', align: 64, guard: 'atomic (Atomics.add)', doc: 'connected clients, all workers; checked against maxclients at accept' },
+  { name: 'pauseUntil', type: 'f64', align: 64, guard: 'atomic via pauseSeq seqlock', doc: 'CLIENT PAUSE end, Unix ms; 0 when not paused' },
+  { name: 'pauseMode', type: 'i32', guard: 'atomic', doc: '0 none, 1 WRITE, 2 ALL' },
+  { name: 'monitors', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'clients in MONITOR mode, all workers' },
+  { name: 'trackers', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'clients with CLIENT TRACKING on, all workers' },
+  { name: 'patternSubs', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'pattern subscriptions, all workers' },
+  { name: 'opsPerSec', type: 'i32', guard: 'atomic; written by the main thread only', doc: 'instantaneous_ops_per_sec, sampled every 100 ms' },
+  { name: 'clientIds', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'the last client id handed out' },
+  { name: 'lastSave', type: 'i32', guard: 'atomic', doc: 'LASTSAVE, Unix seconds' },
+  { name: 'statsResetAt', type: 'i32', guard: 'atomic', doc: 'Unix seconds of the last CONFIG RESETSTAT' },
+], { align: 64 });
+
+export const WorkerStats = struct('WorkerStats', [
+  { name: 'connections', type: 'i32', align: 64, guard: 'atomic; written by the owning worker only', doc: 'open connections on this worker' },
+  { name: 'connectionsReceived', type: 'i32', guard: 'atomic; owning worker only', doc: 'total_connections_received' },
+  { name: 'rejected', type: 'i32', guard: 'atomic; owning worker only', doc: 'rejected_connections' },
+  { name: 'blocked', type: 'i32', guard: 'atomic; owning worker only', doc: 'blocked_clients' },
+  { name: 'commands', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_commands_processed' },
+  { name: 'netIn', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_net_input_bytes' },
+  { name: 'netOut', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_net_output_bytes' },
+], { align: 64 });
+
+/** A channel slot: two independent hashes of the channel name and its subscriber count. */
+export const ChannelSlot = struct('ChannelSlot', [
+  { name: 'hashA', type: 'u32', guard: 'atomic (compareExchange claims an empty slot)', doc: 'hash32 of the name; 0 = empty' },
+  { name: 'hashB', type: 'u32', guard: 'atomic, written once after hashA is claimed', doc: 'a second hash of the name' },
+  { name: 'count', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'subscribers, all workers' },
+  { name: 'pad', type: 'u32', guard: 'none', doc: 'keeps slots 16 bytes' },
+]);
+
+export function serverStateLayout(): { globals: number; workers: number; channels: number; bytes: number } {
+  const globals = 0;
+  const workers = globals + ServerGlobals.size;
+  const channels = workers + WorkerStats.size * MAX_WORKERS;
+  return { globals, workers, channels, bytes: channels + ChannelSlot.size * CHANNEL_SLOTS };
+}

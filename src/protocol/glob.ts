@@ -1,0 +1,61 @@
+/**
+ * Redis's glob matching (util.c stringmatchlen) for KEYS, SCAN MATCH, PSUBSCRIBE and CONFIG GET:
+ * * ? [abc] [^a] [a-z] and \ escapes, over bytes.
+ */
+export function globMatch(pattern: Uint8Array | string, subject: Uint8Array | string, nocase = false): boolean {
+  const p = typeof pattern === 'string' ? Buffer.from(pattern) : pattern;
+  const s = typeof subject === 'string' ? Buffer.from(subject) : subject;
+  return matchAt(p, 0, s, 0, nocase, 0);
+}
+
+const lower = (c: number, nocase: boolean) => (nocase && c >= 65 && c <= 90 ? c + 32 : c);
+
+function matchAt(p: Uint8Array, pi: number, s: Uint8Array, si: number, nocase: boolean, depth: number): boolean {
+  // Redis caps recursion so a hostile pattern cannot blow the stack.
+  if (depth > 1000) return false;
+  while (pi < p.length) {
+    const c = p[pi]!;
+    if (c === 42) {
+      while (pi + 1 < p.length && p[pi + 1] === 42) pi++;
+      if (pi + 1 === p.length) return true;
+      for (let k = si; k <= s.length; k++) if (matchAt(p, pi + 1, s, k, nocase, depth + 1)) return true;
+      return false;
+    }
+    if (si >= s.length) return false;
+    if (c === 63) {
+      pi++;
+      si++;
+      continue;
+    }
+    if (c === 91) {
+      pi++;
+      const not = p[pi] === 94;
+      if (not) pi++;
+      let matched = false;
+      const sc = lower(s[si]!, nocase);
+      while (pi < p.length && p[pi] !== 93) {
+        if (p[pi] === 92 && pi + 1 < p.length) {
+          pi++;
+          if (lower(p[pi]!, nocase) === sc) matched = true;
+        } else if (pi + 2 < p.length && p[pi + 1] === 45) {
+          let a = lower(p[pi]!, nocase);
+          let b = lower(p[pi + 2]!, nocase);
+          if (a > b) [a, b] = [b, a];
+          if (sc >= a && sc <= b) matched = true;
+          pi += 2;
+        } else if (lower(p[pi]!, nocase) === sc) matched = true;
+        pi++;
+      }
+      if (pi < p.length) pi++;
+      if (not) matched = !matched;
+      if (!matched) return false;
+      si++;
+      continue;
+    }
+    if (c === 92 && pi + 1 < p.length) pi++;
+    if (lower(p[pi]!, nocase) !== lower(s[si]!, nocase)) return false;
+    pi++;
+    si++;
+  }
+  return si === s.length;
+}

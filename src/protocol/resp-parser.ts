@@ -1,0 +1,305 @@
+/**
+ * Incremental RESP request parser (RESP2/RESP3 requests are the same: arrays of bulk strings,
+ * or inline commands). A byte state machine over Buffers: no request is ever turned into a
+ * string, and a request split anywhere (even inside "\r\n") parses the same.
+ *
+ * `next()` returns an argv (Buffer views, valid until the next `push`), NEED_MORE when the
+ * buffered bytes end inside a request, or a ProtocolError with Redis's exact text, after which
+ * the connection must reply and close (networking.c processMultibulkBuffer / processInlineBuffer).
+ *
+ * Grammar (https://redis.io/docs/reference/protocol-spec/):
+ *   request   = multibulk | inline
+ *   multibulk = "*" count CRLF *( "$" len CRLF bytes CRLF )
+ *   inline    = words separated by spaces, ending in LF (a CR before it is dropped), with
+ *               "double" and 'single' quoted words (sdssplitargs)
+ */
+import { PROTO_INLINE_MAX_SIZE, PROTO_MAX_BULK_LEN, PROTO_MAX_MULTIBULK_LEN } from './limits.ts';
+
+export const NEED_MORE = 0;
+export type NeedMore = typeof NEED_MORE;
+
+export class ProtocolError {
+  readonly message: string;
+  constructor(message: string) {
+    this.message = message;
+  }
+}
+
+const S = {
+  START: 0,
+  MB_COUNT: 1,
+  BULK_HEADER: 2,
+  BULK_DATA: 3,
+} as const;
+type State = (typeof S)[keyof typeof S];
+
+const CR = 13;
+const LF = 10;
+const STAR = 42;
+const DOLLAR = 36;
+const MINUS = 45;
+
+export interface ParserLimits {
+  maxBulkLen: number;
+  maxMultibulkLen: number;
+  maxInline: number;
+}
+
+export class RespParser {
+  /** Unconsumed bytes are buf[pos, end); the request being parsed starts at reqStart. */
+  private buf: Buffer = Buffer.allocUnsafe(16 * 1024);
+  private pos = 0;
+  private end = 0;
+  private reqStart = 0;
+  private state: State = S.START;
+  private argc = 0;
+  private bulkLen = 0;
+  /** Start and length of each argument of the request in progress, as offsets (views are made at completion). */
+  private offs: number[] = [];
+  /** Where the CRLF search resumes, so a long line arriving in pieces is scanned once. */
+  private scanFrom = 0;
+  private readonly limits: ParserLimits;
+
+  constructor(limits: Partial<ParserLimits> = {}) {
+    this.limits = {
+      maxBulkLen: limits.maxBulkLen ?? PROTO_MAX_BULK_LEN,
+      maxMultibulkLen: limits.maxMultibulkLen ?? PROTO_MAX_MULTIBULK_LEN,
+      maxInline: limits.maxInline ?? PROTO_INLINE_MAX_SIZE,
+    };
+  }
+
+  /** Bytes held for requests not yet complete (the query buffer). */
+  get pending(): number {
+    return this.end - (this.state === S.START ? this.pos : this.reqStart);
+  }
+
+  /**
+   * Appends received bytes. Argument views returned by next() stay valid until push is called
+   * again: only here are bytes moved.
+   */
+  push(chunk: Uint8Array, off = 0, len = chunk.length - off): void {
+    const base = this.state === S.START ? this.pos : this.reqStart;
+    if (this.end + len > this.buf.length) this.rebase(base, this.end - base + len);
+    else if (base === this.end) this.rebase(base, len);
+    this.buf.set(off === 0 && len === chunk.length ? chunk : chunk.subarray(off, off + len), this.end);
+    this.end += len;
+  }
+
+  /** Moves buf[base, end) to the front of a buffer that can hold `need` bytes. */
+  private rebase(base: number, need: number): void {
+    if (need > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < need) size *= 2;
+      const nb = Buffer.allocUnsafe(size);
+      this.buf.copy(nb, 0, base, this.end);
+      this.buf = nb;
+    } else if (base > 0) {
+      this.buf.copy(this.buf, 0, base, this.end);
+    }
+    this.end -= base;
+    this.pos -= base;
+    this.reqStart -= base;
+    this.scanFrom = Math.max(0, this.scanFrom - base);
+    for (let i = 0; i < this.offs.length; i += 2) this.offs[i]! -= base;
+  }
+
+  next(): Buffer[] | NeedMore | ProtocolError {
+    for (;;) {
+      switch (this.state) {
+        case S.START: {
+          if (this.pos >= this.end) return NEED_MORE;
+          this.reqStart = this.pos;
+          this.scanFrom = this.pos;
+          if (this.buf[this.pos] === STAR) {
+            this.state = S.MB_COUNT;
+            continue;
+          }
+          const r = this.inline();
+          if (r === SKIP) continue;
+          return r;
+        }
+        case S.MB_COUNT: {
+          const cr = this.lineEnd(CR, 'Protocol error: too big mbulk count string');
+          if (typeof cr !== 'number') return cr;
+          if (cr < 0) return NEED_MORE;
+          const n = this.parseNumber(this.pos + 1, cr);
+          if (n === null || n > this.limits.maxMultibulkLen) return new ProtocolError('Protocol error: invalid multibulk length');
+          this.pos = cr + 2;
+          if (n <= 0) {
+            // "*0" and "*-1" are empty requests, skipped as Redis does.
+            this.state = S.START;
+            continue;
+          }
+          this.argc = n;
+          this.offs.length = 0;
+          this.state = S.BULK_HEADER;
+          this.scanFrom = this.pos;
+          continue;
+        }
+        case S.BULK_HEADER: {
+          if (this.pos >= this.end) return NEED_MORE;
+          if (this.buf[this.pos] !== DOLLAR) {
+            return new ProtocolError(`Protocol error: expected '$', got '${printable(this.buf[this.pos]!)}'`);
+          }
+          const cr = this.lineEnd(CR, 'Protocol error: too big bulk count string');
+          if (typeof cr !== 'number') return cr;
+          if (cr < 0) return NEED_MORE;
+          const n = this.parseNumber(this.pos + 1, cr);
+          if (n === null || n < 0 || n > this.limits.maxBulkLen) return new ProtocolError('Protocol error: invalid bulk length');
+          this.bulkLen = n;
+          this.pos = cr + 2;
+          this.state = S.BULK_DATA;
+          continue;
+        }
+        case S.BULK_DATA: {
+          const n = this.bulkLen;
+          if (this.end - this.pos < n + 2) return NEED_MORE;
+          this.offs.push(this.pos, n);
+          // Redis skips the two bytes after the payload without checking them.
+          this.pos += n + 2;
+          this.scanFrom = this.pos;
+          if (this.offs.length === this.argc * 2) {
+            this.state = S.START;
+            const argv: Buffer[] = new Array(this.argc);
+            for (let i = 0; i < this.argc; i++) argv[i] = this.buf.subarray(this.offs[2 * i]!, this.offs[2 * i]! + this.offs[2 * i + 1]!);
+            this.offs.length = 0;
+            return argv;
+          }
+          this.state = S.BULK_HEADER;
+          continue;
+        }
+      }
+    }
+  }
+
+  /**
+   * The terminator ending the line at pos: CR for multibulk lines, which Redis takes as CRLF and
+   * steps over two bytes without looking at the second; LF for inline requests. -1 when it has
+   * not arrived (for CR, also when the byte after it has not); the error when the line is too long.
+   */
+  private lineEnd(term: number, tooBig: string): number | ProtocolError {
+    const t = this.buf.indexOf(term, this.scanFrom);
+    if (t < 0 || t >= this.end) {
+      if (this.end - this.pos > this.limits.maxInline) return new ProtocolError(tooBig);
+      this.scanFrom = this.end;
+      return -1;
+    }
+    if (t - this.pos > this.limits.maxInline) return new ProtocolError(tooBig);
+    if (term === CR && t + 2 > this.end) {
+      this.scanFrom = t;
+      return -1;
+    }
+    return t;
+  }
+
+  /** string2ll over [from, to): optional '-', no '+', no leading zeros; null if not an integer. */
+  private parseNumber(from: number, to: number): number | null {
+    const b = this.buf;
+    let i = from;
+    let neg = false;
+    if (i < to && b[i] === MINUS) {
+      neg = true;
+      i++;
+    }
+    if (i >= to || to - i > 18) return null;
+    if (b[i] === 48) return to - i === 1 && !neg ? 0 : null;
+    let v = 0;
+    for (; i < to; i++) {
+      const c = b[i]! - 48;
+      if (c < 0 || c > 9) return null;
+      v = v * 10 + c;
+    }
+    return neg ? -v : v;
+  }
+
+  private inline(): Buffer[] | NeedMore | ProtocolError | typeof SKIP {
+    const lf = this.lineEnd(LF, 'Protocol error: too big inline request');
+    if (typeof lf !== 'number') return lf;
+    if (lf < 0) return NEED_MORE;
+    let to = lf;
+    if (to > this.pos && this.buf[to - 1] === CR) to--;
+    const args = splitInline(this.buf, this.pos, to);
+    this.pos = lf + 1;
+    if (args === null) return new ProtocolError('Protocol error: unbalanced quotes in request');
+    return args.length === 0 ? SKIP : args;
+  }
+}
+
+const SKIP = 1;
+
+function printable(c: number): string {
+  return c >= 32 && c < 127 ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 11 || c === 12 || c === 13;
+}
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** sdssplitargs: words, "double quotes" with \n \r \t \b \a \\ \" \xHH escapes, 'single quotes'. */
+export function splitInline(b: Buffer, from: number, to: number): Buffer[] | null {
+  const out: Buffer[] = [];
+  let i = from;
+  for (;;) {
+    while (i < to && isSpace(b[i]!)) i++;
+    if (i >= to) return out;
+    const bytes: number[] = [];
+    const start = i;
+    let quoted = 0;
+    let plain = true;
+    for (;;) {
+      if (quoted === 2) {
+        if (i >= to) return null;
+        const c = b[i]!;
+        if (c === 92 && i + 3 < to && b[i + 1] === 120 && hexVal(b[i + 2]!) >= 0 && hexVal(b[i + 3]!) >= 0) {
+          bytes.push(hexVal(b[i + 2]!) * 16 + hexVal(b[i + 3]!));
+          i += 4;
+        } else if (c === 92 && i + 1 < to) {
+          const e = b[i + 1]!;
+          bytes.push(e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e);
+          i += 2;
+        } else if (c === 34) {
+          i++;
+          // A closing quote must be followed by a space or the end.
+          if (i < to && !isSpace(b[i]!)) return null;
+          break;
+        } else {
+          bytes.push(c);
+          i++;
+        }
+      } else if (quoted === 1) {
+        if (i >= to) return null;
+        const c = b[i]!;
+        if (c === 92 && i + 1 < to && b[i + 1] === 39) {
+          bytes.push(39);
+          i += 2;
+        } else if (c === 39) {
+          i++;
+          if (i < to && !isSpace(b[i]!)) return null;
+          break;
+        } else {
+          bytes.push(c);
+          i++;
+        }
+      } else {
+        if (i >= to || isSpace(b[i]!)) break;
+        const c = b[i]!;
+        if (c === 34 || c === 39) {
+          plain = false;
+          quoted = c === 34 ? 2 : 1;
+          i++;
+          continue;
+        }
+        bytes.push(c);
+        i++;
+      }
+    }
+    out.push(plain ? b.subarray(start, i) : Buffer.from(bytes));
+  }
+}

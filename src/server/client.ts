@@ -1,0 +1,77 @@
+/**
+ * Per-connection state. One Client per socket, owned by the worker thread that holds the socket.
+ */
+import type { Socket } from 'node:net';
+import { RespParser } from '../protocol/resp-parser.ts';
+import { ReplyWriter } from '../protocol/resp-writer.ts';
+import type { Store } from '../store/store.ts';
+
+export type ReplyMode = 'on' | 'off' | 'skip';
+
+export interface TrackingState {
+  bcast: boolean;
+  optin: boolean;
+  optout: boolean;
+  noloop: boolean;
+  prefixes: Buffer[];
+  /** Client id receiving invalidations instead of this one (REDIRECT), 0 for self. */
+  redirect: number;
+  /** OPTIN/OPTOUT: CLIENT CACHING yes|no applies to the next command only. */
+  caching: boolean | null;
+}
+
+export class Client {
+  readonly id: number;
+  readonly socket: Socket;
+  readonly parser: RespParser;
+  readonly out = new ReplyWriter();
+  readonly addr: string;
+  readonly laddr: string;
+  readonly createdAt = Date.now();
+  lastInteraction = Date.now();
+  name: string | null = null;
+  libName: string | null = null;
+  libVer: string | null = null;
+  db = 0;
+  store: Store;
+  authenticated: boolean;
+  replyMode: ReplyMode = 'on';
+  noEvict = false;
+  noTouch = false;
+  /** Queued commands while in MULTI; null outside a transaction. */
+  multi: Buffer[][] | null = null;
+  /** A queued command failed to queue (arity, unknown): EXEC will abort. */
+  multiDirty = false;
+  /** WATCHed keys: db, key, shard, and the shard's watch version for the key when watched. */
+  watched: { db: number; key: Buffer; shard: number; version: number }[] = [];
+  readonly channels = new Set<string>();
+  readonly patterns = new Set<string>();
+  tracking: TrackingState | null = null;
+  monitor = false;
+  /** The client is closing: ignore further input. */
+  closing = false;
+  /** Input is paused until an async handler finishes. */
+  busy = false;
+  lastCommand = '';
+  commands = 0;
+  /** Set when the output buffer went over the soft limit, to time the soft limit. */
+  softLimitSince = 0;
+  /** Kind for client-output-buffer-limit and CLIENT LIST flags. */
+  get kind(): 'normal' | 'pubsub' {
+    return this.channels.size + this.patterns.size > 0 ? 'pubsub' : 'normal';
+  }
+  /** RESP2 clients with subscriptions may only run (P)(UN)SUBSCRIBE, PING, QUIT, RESET. */
+  get inPubSubContext(): boolean {
+    return this.out.resp === 2 && this.channels.size + this.patterns.size > 0;
+  }
+
+  constructor(id: number, socket: Socket, store: Store, needsAuth: boolean, maxBulk: number) {
+    this.id = id;
+    this.socket = socket;
+    this.store = store;
+    this.authenticated = !needsAuth;
+    this.parser = new RespParser({ maxBulkLen: maxBulk });
+    this.addr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.laddr = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The shape of a command table entry (Redis's commands.def): name, arity, flags, key positions,
+ * documentation for COMMAND DOCS, and the handler. Arity, authentication, MULTI queueing and the
+ * pub/sub context are checked once in dispatch.ts from these fields, never in handlers.
+ */
+import type { Client } from '../client.ts';
+import type { WorkerContext } from '../context.ts';
+
+/** Redis command flags (COMMAND INFO spells them the same way). */
+export type Flag =
+  | 'write'
+  | 'readonly'
+  | 'denyoom'
+  | 'admin'
+  | 'pubsub'
+  | 'noscript'
+  | 'blocking'
+  | 'loading'
+  | 'stale'
+  | 'skip_monitor'
+  | 'skip_slowlog'
+  | 'fast'
+  | 'no_auth'
+  | 'may_replicate'
+  | 'no_multi'
+  | 'allow_busy';
+
+/**
+ * A handler writes its reply to `client.out`. It may return a promise when it must wait for
+ * another thread (CLIENT LIST, PUBSUB NUMSUB ...); the connection processes nothing else meanwhile.
+ */
+export type Handler = (ctx: WorkerContext, client: Client, argv: Buffer[]) => void | Promise<void>;
+
+export interface CommandSpec {
+  /** Lower case, as COMMAND reports it; subcommands are "parent|sub". */
+  readonly name: string;
+  /** Positive: exactly this many words including the name; negative: at least -arity. */
+  readonly arity: number;
+  readonly flags: readonly Flag[];
+  /** Key positions, 1-based (0: no keys); lastKey -1 means the last argument. */
+  readonly firstKey: number;
+  readonly lastKey: number;
+  readonly step: number;
+  readonly group: string;
+  readonly since: string;
+  readonly summary: string;
+  /** Usage as COMMAND DOCS and the per-handler comment show it. */
+  readonly syntax?: string;
+  readonly complexity?: string;
+  readonly handler?: Handler;
+  readonly subcommands?: readonly CommandSpec[];
+}
+
+/** Shorthand for table rows. */
+export function cmd(
+  name: string,
+  arity: number,
+  flags: readonly Flag[],
+  keys: readonly [number, number, number],
+  group: string,
+  since: string,
+  summary: string,
+  handler: Handler | undefined,
+  extra: { syntax?: string; complexity?: string; subcommands?: readonly CommandSpec[] } = {},
+): CommandSpec {
+  return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], group, since, summary, handler, ...extra };
+}
+
+export const NO_KEYS = [0, 0, 0] as const;
+export const KEY1 = [1, 1, 1] as const;
+export const ALL_KEYS = [1, -1, 1] as const;

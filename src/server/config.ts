@@ -1,0 +1,209 @@
+/**
+ * Server settings, declared once: their Redis names, types, defaults and whether CONFIG SET may
+ * change them at run time. The command line (commander), redis.conf files and CONFIG GET / SET /
+ * REWRITE all read this table.
+ */
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { POLICY_NAMES } from '../store/policies.ts';
+
+export type Kind = 'int' | 'bytes' | 'string' | 'bool' | 'enum' | 'special';
+
+export interface Setting {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly dflt: string;
+  /** CONFIG SET may change it while running. */
+  readonly mutable: boolean;
+  readonly values?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly doc: string;
+}
+
+const cores = availableParallelism();
+
+export const SETTINGS: readonly Setting[] = [
+  { name: 'port', kind: 'int', dflt: '6379', mutable: false, min: 0, max: 65535, doc: 'TCP port (0 picks a free one)' },
+  { name: 'bind', kind: 'string', dflt: '127.0.0.1', mutable: false, doc: 'addresses to listen on, space separated' },
+  { name: 'threads', kind: 'int', dflt: String(cores), mutable: false, min: 1, max: 256, doc: 'worker threads' },
+  { name: 'shards', kind: 'int', dflt: String(defaultShards(cores)), mutable: false, min: 1, max: 1024, doc: 'store shards, a power of two' },
+  { name: 'maxmemory', kind: 'bytes', dflt: '0', mutable: true, min: 0, doc: 'memory bound (0: none)' },
+  { name: 'maxmemory-policy', kind: 'enum', dflt: 'noeviction', mutable: true, values: POLICY_NAMES, doc: 'eviction policy' },
+  { name: 'maxmemory-samples', kind: 'int', dflt: '5', mutable: true, min: 1, max: 64, doc: 'accepted for compatibility; policies here are exact or sample internally' },
+  { name: 'requirepass', kind: 'string', dflt: '', mutable: true, doc: 'password for AUTH (empty: none)' },
+  { name: 'databases', kind: 'int', dflt: '16', mutable: false, min: 1, max: 16, doc: 'logical databases for SELECT' },
+  { name: 'maxclients', kind: 'int', dflt: '10000', mutable: true, min: 1, doc: 'connections accepted at once' },
+  { name: 'timeout', kind: 'int', dflt: '0', mutable: true, min: 0, doc: 'close idle clients after this many seconds (0: never)' },
+  { name: 'proto-max-bulk-len', kind: 'bytes', dflt: '512mb', mutable: true, min: 1024 * 1024, max: 512 * 1024 * 1024, doc: 'largest bulk string a client may send' },
+  { name: 'client-query-buffer-limit', kind: 'bytes', dflt: '1gb', mutable: true, min: 1024 * 1024, doc: 'largest unparsed input per client' },
+  { name: 'client-output-buffer-limit', kind: 'special', dflt: 'normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60', mutable: true, doc: 'class hard soft seconds, as Redis' },
+  { name: 'notify-keyspace-events', kind: 'string', dflt: '', mutable: true, doc: 'keyspace notification classes (K E g $ x e A ...)' },
+  { name: 'lfu-log-factor', kind: 'int', dflt: '10', mutable: false, min: 0, doc: 'LFU counter logarithm factor' },
+  { name: 'lfu-decay-time', kind: 'int', dflt: '1', mutable: false, min: 0, doc: 'LFU counter decay period, minutes' },
+  { name: 'hz', kind: 'int', dflt: '10', mutable: true, min: 1, max: 500, doc: 'active expiry cycles per second' },
+  { name: 'slowlog-log-slower-than', kind: 'int', dflt: '10000', mutable: true, min: -1, doc: 'microseconds; -1 disables the slow log' },
+  { name: 'slowlog-max-len', kind: 'int', dflt: '128', mutable: true, min: 0, doc: 'slow log entries kept per worker' },
+  { name: 'latency-monitor-threshold', kind: 'int', dflt: '0', mutable: true, min: 0, doc: 'milliseconds; 0 disables LATENCY sampling' },
+  { name: 'protected-mode', kind: 'bool', dflt: 'yes', mutable: true, doc: 'accepted for compatibility (binding to loopback is the default)' },
+  { name: 'tcp-keepalive', kind: 'int', dflt: '300', mutable: true, min: 0, doc: 'seconds' },
+  { name: 'tcp-backlog', kind: 'int', dflt: '511', mutable: false, min: 1, doc: 'listen backlog' },
+  { name: 'loglevel', kind: 'enum', dflt: 'notice', mutable: true, values: ['debug', 'verbose', 'notice', 'warning', 'nothing'], doc: 'log verbosity' },
+  { name: 'logfile', kind: 'string', dflt: '', mutable: false, doc: 'log file (empty: stdout)' },
+  { name: 'save', kind: 'string', dflt: '', mutable: true, doc: 'accepted for compatibility; snapshots are not in this build' },
+  { name: 'appendonly', kind: 'bool', dflt: 'no', mutable: true, doc: 'accepted for compatibility; the append-only file is not in this build' },
+  { name: 'dir', kind: 'string', dflt: '.', mutable: true, doc: 'working directory for persistence files' },
+  { name: 'dbfilename', kind: 'string', dflt: 'dump.rdb', mutable: true, doc: 'snapshot file name' },
+  { name: 'daemonize', kind: 'bool', dflt: 'no', mutable: false, doc: 'accepted; shardcache always runs in the foreground' },
+  { name: 'active-expire-enabled', kind: 'bool', dflt: 'yes', mutable: true, doc: 'run the active expiry cycle (DEBUG SET-ACTIVE-EXPIRE)' },
+];
+
+export const SETTING_BY_NAME: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.name, s]));
+
+/** Two shards per thread, rounded up to a power of two, at least 16: spreads lock contention. */
+export function defaultShards(threads: number): number {
+  let s = 16;
+  while (s < threads * 2) s *= 2;
+  return s;
+}
+
+export type Config = Map<string, string>;
+
+export function defaultConfig(): Config {
+  return new Map(SETTINGS.map((s) => [s.name, s.dflt]));
+}
+
+export class ConfigError extends Error {}
+
+/** Redis memory units: 1k = 1000, 1kb = 1024, and m/mb, g/gb likewise; bare numbers are bytes. */
+export function parseBytes(v: string): number | null {
+  const m = /^(\d+)(k|kb|m|mb|g|gb|b)?$/i.exec(v.trim());
+  if (m === null) return null;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const mul: Record<string, number> = { b: 1, k: 1000, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
+  return n * mul[unit]!;
+}
+
+/** Checks and normalises a value for a setting; throws ConfigError with the reason. */
+export function normalise(name: string, value: string): string {
+  const s = SETTING_BY_NAME.get(name);
+  if (s === undefined) throw new ConfigError(`unknown setting '${name}'`);
+  switch (s.kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(value)) throw new ConfigError(`argument couldn't be parsed into an integer`);
+      const n = Number(value);
+      if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new ConfigError(`argument must be between ${s.min ?? '-inf'} and ${s.max ?? 'inf'} inclusive`);
+      if (name === 'shards' && (n & (n - 1)) !== 0) throw new ConfigError('argument must be a power of two');
+      return String(n);
+    }
+    case 'bytes': {
+      const n = parseBytes(value);
+      if (n === null) throw new ConfigError(`argument must be a memory value`);
+      if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new ConfigError(`argument must be between ${s.min ?? 0} and ${s.max ?? 'inf'} bytes`);
+      return String(n);
+    }
+    case 'bool': {
+      const v = value.toLowerCase();
+      if (v !== 'yes' && v !== 'no') throw new ConfigError(`argument must be 'yes' or 'no'`);
+      return v;
+    }
+    case 'enum': {
+      const v = value.toLowerCase();
+      if (!s.values!.includes(v)) throw new ConfigError(`argument(s) must be one of the following: ${s.values!.join(', ')}`);
+      return v;
+    }
+    case 'special':
+      return normaliseOutputLimits(value);
+    default:
+      return value;
+  }
+}
+
+export interface OutputLimit {
+  hard: number;
+  soft: number;
+  softSeconds: number;
+}
+
+export function parseOutputLimits(v: string): Record<'normal' | 'replica' | 'pubsub', OutputLimit> {
+  const out: Record<string, OutputLimit> = {};
+  const words = v.trim().split(/\s+/);
+  if (words.length % 4 !== 0) throw new ConfigError('Wrong number of arguments in buffer limit configuration.');
+  for (let i = 0; i < words.length; i += 4) {
+    let cls = words[i]!.toLowerCase();
+    if (cls === 'slave') cls = 'replica';
+    if (cls !== 'normal' && cls !== 'replica' && cls !== 'pubsub') throw new ConfigError('Invalid client class specified in buffer limit configuration.');
+    const hard = parseBytes(words[i + 1]!);
+    const soft = parseBytes(words[i + 2]!);
+    const secs = Number(words[i + 3]);
+    if (hard === null || soft === null || !Number.isInteger(secs) || secs < 0) throw new ConfigError('Error in hard, soft or soft_seconds setting in buffer limit configuration.');
+    out[cls] = { hard, soft, softSeconds: secs };
+  }
+  const base = { normal: { hard: 0, soft: 0, softSeconds: 0 }, replica: { hard: 256 * 1024 ** 2, soft: 64 * 1024 ** 2, softSeconds: 60 }, pubsub: { hard: 32 * 1024 ** 2, soft: 8 * 1024 ** 2, softSeconds: 60 } };
+  return { ...base, ...out } as Record<'normal' | 'replica' | 'pubsub', OutputLimit>;
+}
+
+function normaliseOutputLimits(v: string): string {
+  const l = parseOutputLimits(v);
+  return (['normal', 'replica', 'pubsub'] as const).map((c) => `${c} ${l[c].hard} ${l[c].soft} ${l[c].softSeconds}`).join(' ');
+}
+
+/** Splits one redis.conf line into words (double/single quotes as sdssplitargs). */
+function confWords(line: string): string[] | null {
+  const out: string[] = [];
+  const re = /\s*(?:"((?:\\.|[^"\\])*)"|'((?:\\'|[^'])*)'|(\S+))/gy;
+  let m: RegExpExecArray | null;
+  let last = 0;
+  while ((m = re.exec(line)) !== null) {
+    last = re.lastIndex;
+    if (m[1] !== undefined) out.push(m[1].replace(/\\(["\\nrt])/g, (_, c: string) => ({ n: '\n', r: '\r', t: '\t' })[c] ?? c));
+    else if (m[2] !== undefined) out.push(m[2].replace(/\\'/g, "'"));
+    else out.push(m[3]!);
+  }
+  if (line.slice(last).trim() !== '') return null;
+  return out;
+}
+
+/** Reads a redis.conf-syntax file. Unknown directives are errors, as Redis reports them. */
+export function parseConfigFile(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`can't open config file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const out: Config = new Map();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const w = confWords(line);
+    if (w === null || w.length === 0) throw new ConfigError(`${path}:${i + 1}: unbalanced quotes`);
+    const name = w[0]!.toLowerCase() === 'io-threads' ? 'threads' : w[0]!.toLowerCase();
+    const value = w.slice(1).join(' ');
+    try {
+      out.set(name, normalise(name, name === 'save' || name === 'bind' || name === 'client-output-buffer-limit' ? value : w.length === 2 ? w[1]! : value));
+    } catch (e) {
+      throw new ConfigError(`${path}:${i + 1}: '${line}': ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** Defaults, then the file, then command-line settings (which win). */
+export function resolveConfig(file: string | undefined, cli: Map<string, string>): Config {
+  const cfg = defaultConfig();
+  if (file !== undefined) for (const [k, v] of parseConfigFile(file)) cfg.set(k, v);
+  for (const [k, v] of cli) {
+    try {
+      cfg.set(k, normalise(k, v));
+    } catch (e) {
+      throw new ConfigError(`--${k} ${v}: ${(e as Error).message}`);
+    }
+  }
+  return cfg;
+}
+
+/** Redis glob for CONFIG GET patterns. */
+export { globMatch } from '../protocol/glob.ts';

@@ -1,0 +1,18 @@
+/**
+ * The active expiry timer a shard's owner thread runs (Redis's activeExpireCycle, hz 10): every
+ * tick it sweeps its shards until the expired fraction falls below a tenth or the time budget
+ * (25 % of the tick, as Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC) is spent.
+ */
+import type { Store } from './store.ts';
+
+export interface ActiveExpiry {
+  stop(): void;
+}
+
+export function startActiveExpiry(store: Store, shardIds: readonly number[], hz = 10): ActiveExpiry {
+  const period = 1000 / hz;
+  const budget = period / 4;
+  const timer = setInterval(() => store.activeExpireCycle(shardIds, budget), period);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
