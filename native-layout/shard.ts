@@ -65,7 +65,7 @@ export const ItemMeta = bits('ItemMeta', [
   { name: 'classId', bits: 6, doc: 'slab class of the chunk, CLASS_LARGE for a page run' },
   { name: 'state', bits: 2, doc: 'CHUNK_FREE or CHUNK_LIVE' },
   { name: 'policy', bits: 8, doc: 'policy state: LFU counter; SIEVE visited bit; S3-FIFO freq (2 bits) and main-queue bit (bit 2)' },
-  { name: 'ldt', bits: 16, doc: 'LFU: minutes clock (mod 2^16) of the last counter decrement, as Redis' },
+  { name: 'ldt', bits: 16, doc: 'LFU: minutes clock (mod 2^16) of the last counter decrement, as Redis; other policies: seconds clock (mod 2^16) of the last access, for OBJECT IDLETIME' },
 ]);
 /**
  * Key length and database number share a word, so one compare checks both: the same key bytes in

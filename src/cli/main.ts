@@ -6,6 +6,12 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { runHitRatio } from './bench-hitratio.ts';
+import { resolveConfig, SETTINGS } from '../server/config.ts';
+import { runServer } from '../server/main.ts';
+
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -14,6 +20,31 @@ export function buildProgram(print: (s: string) => void = (s) => process.stdout.
     .description('A multithreaded in-memory cache server with a Redis-compatible protocol')
     .version(pkg.version, '-v, --version')
     .exitOverride();
+
+  const server = program
+    .command('server')
+    .description('start the server (settings: command line > --config file > defaults)')
+    .argument('[configfile]', 'a redis.conf-syntax file (same as --config)')
+    .option('--config <file>', 'a redis.conf-syntax file');
+  for (const s of SETTINGS) server.option(`--${s.name} <value>`, `${s.doc} (default: ${s.dflt === '' ? '""' : s.dflt})`);
+  server.action(async (file: string | undefined, o: Record<string, string>) => {
+    const cli = new Map<string, string>();
+    for (const s of SETTINGS) {
+      const v = o[camel(s.name)];
+      if (v !== undefined) cli.set(s.name, v);
+    }
+    const cfg = resolveConfig(o.config ?? file, cli);
+    const running = await runServer(cfg, {
+      version: pkg.version,
+      onExit: (code) => process.exit(code),
+    });
+    const stop = (sig: string) => {
+      process.stdout.write(`Received ${sig} scheduling shutdown...\n`);
+      void running.close();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
 
   const bench = program.command('bench').description('benchmarks: hitratio');
   bench
@@ -36,7 +67,7 @@ async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (e) {
-    if (e instanceof CommanderError) process.exit(e.exitCode);
+    if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 1);
     process.stderr.write(`shardcache: ${(e as Error).message}\n`);
     process.exit(1);
   }

@@ -123,8 +123,14 @@ function ghostTake(m: ShardMemory, hash: number): boolean {
 
 // ---- policy events -----------------------------------------------------------------------------
 
+/** Seconds clock (mod 2^16) kept in ldt by the non-LFU policies, for OBJECT IDLETIME. */
+export function accessSeconds(nowMs: number): number {
+  return Math.floor(nowMs / 1000) & 0xffff;
+}
+
 export function onInsert(m: ShardMemory, r: number, nowMs: number): void {
   const policy = m.h32[HW.policy]!;
+  if (policy !== PolicyId.lfu) m.setLdt(r, accessSeconds(nowMs));
   if (policy === PolicyId.lfu) {
     m.setPolicyBits(r, LFU_INIT_VAL);
     m.setLdt(r, lfuMinutes(nowMs));
@@ -143,7 +149,9 @@ export function onInsert(m: ShardMemory, r: number, nowMs: number): void {
 }
 
 export function onHit(m: ShardMemory, r: number, nowMs: number): void {
-  switch (m.h32[HW.policy]!) {
+  const policy = m.h32[HW.policy]!;
+  if (policy !== PolicyId.lfu) m.setLdt(r, accessSeconds(nowMs));
+  switch (policy) {
     case PolicyId.lru:
       if (m.head(LIST_MAIN) !== r) {
         unlink(m, LIST_MAIN, r);

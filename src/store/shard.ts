@@ -316,13 +316,15 @@ export class Shard {
     if ((flags & SET_GET) !== 0) this.lastOld = old === NIL_REF ? null : this.valueCopy(old);
     if ((flags & SET_NX) !== 0 && old !== NIL_REF) return false;
     if ((flags & SET_XX) !== 0 && old === NIL_REF) return false;
-    if ((flags & SET_KEEPTTL) !== 0 && old !== NIL_REF) expireAt = this.m.expireAt(old);
     if (expireAt !== 0 && expireAt <= now) {
       // Redis checkAlreadyExpired: a SET whose expiry has passed deletes the key.
       if (old !== NIL_REF) this.deleteLocked(this.slot, old);
       this.emit(OpType.DEL, key, null, 0, 0, 0, db);
       return true;
     }
+    // Only an expiry given with the command is checked above, as in Redis: a live key's own TTL
+    // may equal `now` (expired means now > expireAt), and KEEPTTL must not delete it.
+    if ((flags & SET_KEEPTTL) !== 0 && old !== NIL_REF) expireAt = this.m.expireAt(old);
     this.writeLocked(key, h, db, value, 0, value.length, expireAt, now, old);
     this.emit(OpType.SET, key, value, expireAt, 0, 0, db);
     return true;

@@ -3,7 +3,8 @@
  * takes the shard locks it needs (Shard's lock order: ascending shard id) and releases them before
  * returning. Keys and values are bytes; strings are accepted as UTF-8 for convenience.
  */
-import { MAX_DATABASES, NIL_REF } from '../../native-layout/shard.ts';
+import { MAX_DATABASES, NIL_REF, PolicyId } from '../../native-layout/shard.ts';
+import { accessSeconds, lfuDecayed, lfuMinutes } from './policy.ts';
 import { OpType } from '../../native-layout/oplog.ts';
 import type { OpTypeCode } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
@@ -31,6 +32,11 @@ import {
 import type { ShardStats } from './shard.ts';
 
 export type Bytes = Uint8Array | string;
+
+/** Receives a value's bytes in place (a reply writer copying them into its output). */
+export interface ValueSink {
+  bulkFrom(src: Uint8Array, off: number, len: number): void;
+}
 
 export interface StoreOptions {
   /** Shard count, a power of two (default 16). */
@@ -179,6 +185,24 @@ export class Store {
     try {
       const r = s.readLocked(k, h, this.now(), this.db);
       return r === NIL_REF ? null : s.valueCopy(r);
+    } finally {
+      s.unlock();
+    }
+  }
+
+  /**
+   * GET without an intermediate copy: hands the value's bytes to `sink` while the shard lock is
+   * held (the sink must copy them before returning). Returns false when the key is missing.
+   */
+  getInto(key: Uint8Array, sink: ValueSink): boolean {
+    const h = hash32(key);
+    const s = this.shards[shardOf(h, this.shardMask)]!;
+    s.lock();
+    try {
+      const r = s.readLocked(key, h, this.now(), this.db);
+      if (r === NIL_REF) return false;
+      sink.bulkFrom(s.m.a8, s.m.valOffset(r), s.m.valLen(r));
+      return true;
     } finally {
       s.unlock();
     }
@@ -646,6 +670,23 @@ export class Store {
       }
     }
     return null;
+  }
+
+  /** OBJECT FREQ / IDLETIME / ENCODING: what the store knows of a key, without touching it. */
+  objectInfo(key: Bytes): { freq: number | null; idleSeconds: number | null; encoding: 'int' | 'embstr' | 'raw' } | null {
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now, this.db);
+      if (r === NIL_REF) return null;
+      const m = s.m;
+      const lfu = m.h32[HW.policy] === PolicyId.lfu;
+      const len = m.valLen(r);
+      const isInt = len <= 20 && parseInt64(m.a8, m.valOffset(r), len) !== null;
+      return {
+        freq: lfu ? lfuDecayed(m, r, lfuMinutes(now)) : null,
+        idleSeconds: lfu ? null : (accessSeconds(now) - m.ldt(r)) & 0xffff,
+        encoding: isInt ? 'int' : len <= 44 ? 'embstr' : 'raw',
+      };
+    });
   }
 
   // MEMORY USAGE key: the item's chunk plus its index slot

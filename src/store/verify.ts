@@ -15,6 +15,7 @@ import {
   LIST_COUNT,
   LIST_MAIN,
   LIST_SMALL,
+  MAX_DATABASES,
   NIL_PAGE,
   NIL_REF,
   PAGE_FREE,
@@ -95,6 +96,8 @@ export function verifyShardLocked(s: Shard): void {
   const listed = new Set<number>();
   const listLen = new Array<number>(LIST_COUNT).fill(0);
   let volatile = 0;
+  const dbKeys = new Array<number>(MAX_DATABASES).fill(0);
+  const dbVolatile = new Array<number>(MAX_DATABASES).fill(0);
   for (let list = 0; list < LIST_COUNT; list++) {
     const head = m.head(list);
     const tail = m.tail(list);
@@ -112,13 +115,23 @@ export function verifyShardLocked(s: Shard): void {
       const want = listOf(m, r);
       if (want !== list) fail(`${what}: listOf says list ${want}`);
       listLen[list]!++;
-      if (m.expireAt(r) !== 0) volatile++;
+      const db = m.keyDb(r);
+      if (db >= MAX_DATABASES) fail(`${what}: database ${db}`);
+      dbKeys[db]!++;
+      if (m.expireAt(r) !== 0) {
+        volatile++;
+        dbVolatile[db]!++;
+      }
       checkItem(r, what);
     }
     if (prev !== tail) fail(`list ${list}: walk from head ends at ${prev} but tail is ${tail}`);
   }
   if (listed.size !== count) fail(`lists hold ${listed.size} items but count is ${count}`);
   if (volatile !== h[HW.volatileCount]) fail(`${volatile} items have an expiry but volatileCount is ${h[HW.volatileCount]}`);
+  for (let d = 0; d < MAX_DATABASES; d++) {
+    if (dbKeys[d] !== h[HW.dbKeys + d]) fail(`database ${d} holds ${dbKeys[d]} items but dbKeys is ${h[HW.dbKeys + d]}`);
+    if (dbVolatile[d] !== h[HW.dbVolatile + d]) fail(`database ${d} has ${dbVolatile[d]} items with an expiry but dbVolatile is ${h[HW.dbVolatile + d]}`);
+  }
 
   function checkItem(r: number, what: string): void {
     const bytes = ITEM_HEADER_BYTES + m.keyLen(r) + m.valLen(r);
@@ -174,7 +187,8 @@ export function verifyShardLocked(s: Shard): void {
       if (m.refs[j] === NIL_REF) fail(`${what}: empty slot ${j} between its home ${hh & mask} and its slot`);
     }
     const ko = m.keyOffset(r);
-    const found = findSlot(m, m.a8.subarray(ko, ko + m.keyLen(r)), hh);
+    // findSlot returns the first match on the probe path, so a duplicate (db, key) fails here too.
+    const found = findSlot(m, m.a8.subarray(ko, ko + m.keyLen(r)), hh, m.keyDb(r));
     if (found !== i) fail(`${what}: findSlot finds its key at ${found}`);
   }
   if (indexed.size !== count) fail(`${indexed.size} occupied index slots but count is ${count}`);

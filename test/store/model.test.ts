@@ -63,7 +63,10 @@ interface Entry {
 
 /** Thrown by the model where the store must throw a ShardcacheError with this code. */
 class ModelError {
-  constructor(readonly code: string) {}
+  readonly code: string;
+  constructor(code: string) {
+    this.code = code;
+  }
 }
 
 const lfuMinutes = (ms: number): number => Math.floor(ms / 60000) & 0xffff;
@@ -75,12 +78,14 @@ class ModelShard {
   hand: string | null = null;
   readonly ghost: Uint32Array;
   ghostSeq = 0;
+  readonly policy: Policy;
+  readonly maxEntries: number;
+  readonly ghostCap: number;
 
-  constructor(
-    readonly policy: Policy,
-    readonly maxEntries: number,
-    readonly ghostCap: number,
-  ) {
+  constructor(policy: Policy, maxEntries: number, ghostCap: number) {
+    this.policy = policy;
+    this.maxEntries = maxEntries;
+    this.ghostCap = ghostCap;
     this.ghost = new Uint32Array(ghostCap * 2);
   }
 
@@ -670,7 +675,8 @@ describe('noeviction', () => {
     const rng = new Rng(11);
     const store = Store.create({ shards: 1, policy: 'noeviction', maxMemory: 1024 * 1024 });
     const kept = new Map<string, Buffer>();
-    let err: ShardcacheError | null = null;
+    // A holder rather than a `let`, which TypeScript would narrow to null past the closure.
+    const first: { err: ShardcacheError | null } = { err: null };
     const put = (k: string, v: Buffer): boolean => {
       try {
         store.set(k, v);
@@ -678,17 +684,17 @@ describe('noeviction', () => {
         return true;
       } catch (e) {
         if (!(e instanceof ShardcacheError)) throw e;
-        err ??= e;
+        first.err ??= e;
         return false;
       } finally {
         verifyStore(store);
       }
     };
-    for (let i = 0; err === null; i++) put(`key${i}`, valueOf(`key${i}`, randomSize(rng), i));
+    for (let i = 0; first.err === null; i++) put(`key${i}`, valueOf(`key${i}`, randomSize(rng), i));
     // The first refusal may have been a large value; top up with two-page values until even those
     // are refused, so that below every write needing two pages or more must fail.
     for (let i = 0; put(`fill${i}`, Buffer.alloc(PAGE_SIZE * 2)); i++);
-    if (err === null) throw new Error('unreachable');
+    const err = first.err;
     expect(err.code).toBe(ErrorCode.OOM);
     expect(err.message).toBe("OOM command not allowed when used memory > 'maxmemory'.");
     expect(store.stats().evicted).toBe(0);

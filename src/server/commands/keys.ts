@@ -1,0 +1,314 @@
+/**
+ * Generic key commands.
+ */
+import { ShardcacheError, ErrorCode } from '../../errors.ts';
+import { globMatch } from '../../protocol/glob.ts';
+import type { ExpireCondition } from '../../store/store.ts';
+import type { Client } from '../client.ts';
+import type { WorkerContext } from '../context.ts';
+import { notify } from '../notify.ts';
+import { intArg, int64Arg, replyError, syntaxError, word } from './args.ts';
+import { ALL_KEYS, cmd, KEY1, NO_KEYS } from './types.ts';
+import type { CommandSpec } from './types.ts';
+
+// DEL key [key ...]   (UNLINK is the same here: freeing a chunk is O(1))
+function del(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const keys = argv.slice(1);
+  const store = c.store;
+  const locked = store.lockShards(keys.map((k) => store.shardIdOf(k)));
+  let n = 0;
+  try {
+    for (const k of keys) {
+      if (store.del(k) === 1) {
+        n++;
+        notify(ctx, c, 'g', 'del', k);
+      }
+    }
+  } finally {
+    store.unlockShards(locked);
+  }
+  c.out.int(n);
+}
+
+// EXISTS key [key ...]
+function exists(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.int(c.store.exists(...argv.slice(1)));
+}
+
+// TOUCH key [key ...]
+function touch(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.int(c.store.touch(...argv.slice(1)));
+}
+
+function expireGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], unit: number, absolute: boolean, name: string): void {
+  let cond: ExpireCondition | undefined;
+  let nx = false, xx = false, gt = false, lt = false;
+  for (let i = 3; i < argv.length; i++) {
+    const o = word(argv[i]!);
+    if (o === 'nx') nx = true;
+    else if (o === 'xx') xx = true;
+    else if (o === 'gt') gt = true;
+    else if (o === 'lt') lt = true;
+    else throw replyError(`ERR Unsupported option ${argv[i]!.toString()}`);
+  }
+  if (nx && (xx || gt || lt)) throw replyError('ERR NX and XX, GT or LT options at the same time are not compatible');
+  if (gt && lt) throw replyError('ERR GT and LT options at the same time are not compatible');
+  cond = nx ? 'NX' : xx ? 'XX' : gt ? 'GT' : lt ? 'LT' : undefined;
+  if (xx && gt) cond = 'GT';
+  if (xx && lt) cond = 'LT';
+  const v = int64Arg(argv[2]!);
+  const invalid = () => new ShardcacheError(ErrorCode.INVALID_EXPIRE, `ERR invalid expire time in '${name}' command`);
+  if (typeof v === 'bigint') throw invalid();
+  const at = v * unit + (absolute ? 0 : c.store.now());
+  if (!Number.isSafeInteger(at)) throw invalid();
+  if (xx && (gt || lt) && c.store.pexpireTime(argv[1]!) === -1) return c.out.int(0);
+  const ok = c.store.pexpireAt(argv[1]!, at, cond);
+  c.out.int(ok ? 1 : 0);
+  if (ok) notify(ctx, c, 'g', at <= c.store.now() ? 'del' : 'expire', argv[1]!);
+}
+
+// EXPIRE key seconds [NX|XX|GT|LT]
+const expire = (ctx: WorkerContext, c: Client, argv: Buffer[]) => expireGeneric(ctx, c, argv, 1000, false, 'expire');
+// PEXPIRE key milliseconds [NX|XX|GT|LT]
+const pexpire = (ctx: WorkerContext, c: Client, argv: Buffer[]) => expireGeneric(ctx, c, argv, 1, false, 'pexpire');
+// EXPIREAT key unix-time-seconds [NX|XX|GT|LT]
+const expireat = (ctx: WorkerContext, c: Client, argv: Buffer[]) => expireGeneric(ctx, c, argv, 1000, true, 'expireat');
+// PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]
+const pexpireat = (ctx: WorkerContext, c: Client, argv: Buffer[]) => expireGeneric(ctx, c, argv, 1, true, 'pexpireat');
+
+// EXPIRETIME key
+function expiretime(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const t = c.store.pexpireTime(argv[1]!);
+  c.out.int(t < 0 ? t : Math.floor(t / 1000));
+}
+// PEXPIRETIME key
+function pexpiretime(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.int(c.store.pexpireTime(argv[1]!));
+}
+// TTL key
+function ttl(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.int(c.store.ttl(argv[1]!));
+}
+// PTTL key
+function pttl(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.int(c.store.pttl(argv[1]!));
+}
+// PERSIST key
+function persist(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const ok = c.store.persist(argv[1]!);
+  c.out.int(ok ? 1 : 0);
+  if (ok) notify(ctx, c, 'g', 'persist', argv[1]!);
+}
+// TYPE key
+function type(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.simple(c.store.exists(argv[1]!) === 1 ? 'string' : 'none');
+}
+
+// RENAME key newkey
+function rename(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.store.rename(argv[1]!, argv[2]!);
+  c.out.ok();
+  notify(ctx, c, 'g', 'rename_from', argv[1]!);
+  notify(ctx, c, 'g', 'rename_to', argv[2]!);
+}
+// RENAMENX key newkey
+function renamenx(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const ok = c.store.rename(argv[1]!, argv[2]!, true);
+  c.out.int(ok ? 1 : 0);
+  if (ok) {
+    notify(ctx, c, 'g', 'rename_from', argv[1]!);
+    notify(ctx, c, 'g', 'rename_to', argv[2]!);
+  }
+}
+
+// COPY source destination [DB destination-db] [REPLACE]
+function copy(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  let replace = false;
+  let db = c.db;
+  for (let i = 3; i < argv.length; i++) {
+    const o = word(argv[i]!);
+    if (o === 'replace') replace = true;
+    else if (o === 'db' && i + 1 < argv.length) {
+      db = intArg(argv[++i]!);
+      if (db < 0 || db >= ctx.databases) throw replyError('ERR DB index is out of range');
+    } else throw syntaxError();
+  }
+  if (db === c.db) {
+    const ok = c.store.copy(argv[1]!, argv[2]!, replace);
+    c.out.int(ok ? 1 : 0);
+    if (ok) notify(ctx, c, 'g', 'copy_to', argv[2]!);
+    return;
+  }
+  const src = c.store;
+  const dst = src.select(db);
+  const locked = src.lockShards([src.shardIdOf(argv[1]!), src.shardIdOf(argv[2]!)]);
+  try {
+    const v = src.get(argv[1]!);
+    if (v === null || (!replace && dst.exists(argv[2]!) === 1)) return c.out.int(0);
+    const at = src.pexpireTime(argv[1]!);
+    dst.set(argv[2]!, v, at > 0 ? { pxat: at } : undefined);
+    c.out.int(1);
+  } finally {
+    src.unlockShards(locked);
+  }
+  notify(ctx, c, 'g', 'copy_to', argv[2]!, db);
+}
+
+// MOVE key db
+function move(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const db = intArg(argv[2]!);
+  if (db < 0 || db >= ctx.databases) throw replyError('ERR DB index is out of range');
+  const ok = c.store.move(argv[1]!, db);
+  c.out.int(ok ? 1 : 0);
+  if (ok) {
+    notify(ctx, c, 'g', 'move_from', argv[1]!);
+    notify(ctx, c, 'g', 'move_to', argv[1]!, db);
+  }
+}
+
+// KEYS pattern
+function keys(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const pattern = argv[1]!;
+  const all = pattern.length === 1 && pattern[0] === 42;
+  const out: Buffer[] = [];
+  let cursor = 0;
+  do {
+    const r = c.store.scan(cursor, 1000, all ? undefined : (k) => globMatch(pattern, k));
+    cursor = r.cursor;
+    out.push(...r.keys);
+  } while (cursor !== 0);
+  // SCAN may return a key twice when the index grew mid-way; KEYS returns each once.
+  const seen = new Set<string>();
+  const uniq = out.filter((k) => {
+    const s = k.toString('latin1');
+    if (seen.has(s)) return false;
+    seen.add(s);
+    return true;
+  });
+  c.out.array(uniq.length);
+  for (const k of uniq) c.out.bulk(k);
+}
+
+// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+function scan(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const cs = argv[1]!.toString('latin1');
+  if (!/^\d+$/.test(cs) || !Number.isSafeInteger(Number(cs))) throw replyError('ERR invalid cursor');
+  let cursor = Number(cs);
+  let count = 10;
+  let match: Buffer | null = null;
+  let typeFilter: string | null = null;
+  for (let i = 2; i < argv.length; i++) {
+    const o = word(argv[i]!);
+    if (i + 1 >= argv.length) throw syntaxError();
+    if (o === 'count') {
+      count = intArg(argv[++i]!);
+      if (count < 1) throw syntaxError();
+    } else if (o === 'match') match = argv[++i]!;
+    else if (o === 'type') typeFilter = word(argv[++i]!);
+    else throw syntaxError();
+  }
+  let r = { cursor: 0, keys: [] as Buffer[] };
+  if (typeFilter === null || typeFilter === 'string') {
+    const m = match;
+    r = c.store.scan(cursor, count, m === null || (m.length === 1 && m[0] === 42) ? undefined : (k) => globMatch(m, k));
+  } else {
+    // Only strings exist here: other types match nothing, and the scan is complete.
+    cursor = 0;
+  }
+  c.out.array(2);
+  c.out.bulkStr(String(r.cursor));
+  c.out.array(r.keys.length);
+  for (const k of r.keys) c.out.bulk(k);
+}
+
+// RANDOMKEY
+function randomkey(_ctx: WorkerContext, c: Client): void {
+  c.out.bulk(c.store.randomKey());
+}
+// DBSIZE
+function dbsize(_ctx: WorkerContext, c: Client): void {
+  c.out.int(c.store.dbsize());
+}
+
+function flushMode(argv: Buffer[]): void {
+  if (argv.length > 2) throw syntaxError();
+  if (argv.length === 2) {
+    const o = word(argv[1]!);
+    if (o !== 'async' && o !== 'sync') throw syntaxError();
+  }
+}
+// FLUSHDB [ASYNC|SYNC]
+function flushdb(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  flushMode(argv);
+  c.store.flushDb();
+  c.out.ok();
+}
+// FLUSHALL [ASYNC|SYNC]
+function flushall(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  flushMode(argv);
+  c.store.flush();
+  c.out.ok();
+}
+
+// SWAPDB index1 index2
+function swapdb(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const a = intArg(argv[1]!, 'ERR invalid first DB index');
+  const b = intArg(argv[2]!, 'ERR invalid second DB index');
+  if (a < 0 || a >= ctx.databases || b < 0 || b >= ctx.databases) throw replyError('ERR DB index is out of range');
+  if (a !== b) c.store.swapDb(a, b);
+  c.out.ok();
+}
+
+// OBJECT FREQ|IDLETIME|ENCODING|REFCOUNT key
+function object(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const sub = word(argv[1]!);
+  if (sub === 'help') {
+    const lines = ['OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'ENCODING <key>', '    Return the kind of internal representation used in order to store the value', '    associated with a <key>.', 'FREQ <key>', '    Return the access frequency index of the <key>. The returned integer is', '    proportional to the logarithm of the recent access frequency of the key.', 'IDLETIME <key>', '    Return the idle time of the <key>, that is the approximated number of', '    seconds elapsed since the last access to the key.', 'REFCOUNT <key>', '    Return the number of references of the value associated with the specified', '    <key>.', 'HELP', '    Print this help.'];
+    c.out.array(lines.length);
+    for (const l of lines) c.out.simple(l);
+    return;
+  }
+  if (argv.length !== 3 || !['freq', 'idletime', 'encoding', 'refcount'].includes(sub)) {
+    throw replyError(`ERR unknown subcommand or wrong number of arguments for '${argv[1]!.toString()}'. Try OBJECT HELP.`);
+  }
+  const info = c.store.objectInfo(argv[2]!);
+  if (info === null) return c.out.nil();
+  if (sub === 'encoding') return c.out.bulkStr(info.encoding);
+  if (sub === 'refcount') return c.out.int(1);
+  if (sub === 'freq') {
+    if (info.freq === null) throw replyError('ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
+    return c.out.int(info.freq);
+  }
+  if (info.idleSeconds === null) throw replyError('ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
+  c.out.int(info.idleSeconds);
+}
+
+const W = ['write'] as const;
+export const KEY_COMMANDS: readonly CommandSpec[] = [
+  cmd('del', -2, [...W], ALL_KEYS, 'generic', '1.0.0', 'Deletes one or more keys.', del, { syntax: 'DEL key [key ...]' }),
+  cmd('unlink', -2, [...W, 'fast'], ALL_KEYS, 'generic', '4.0.0', 'Asynchronously deletes one or more keys.', del, { syntax: 'UNLINK key [key ...]' }),
+  cmd('exists', -2, ['readonly', 'fast'], ALL_KEYS, 'generic', '1.0.0', 'Determines whether one or more keys exist.', exists, { syntax: 'EXISTS key [key ...]' }),
+  cmd('touch', -2, ['readonly', 'fast'], ALL_KEYS, 'generic', '3.2.1', 'Returns the number of existing keys out of those specified after updating the time they were last accessed.', touch, { syntax: 'TOUCH key [key ...]' }),
+  cmd('expire', -3, [...W, 'fast'], KEY1, 'generic', '1.0.0', 'Sets the expiration time of a key in seconds.', expire, { syntax: 'EXPIRE key seconds [NX|XX|GT|LT]' }),
+  cmd('pexpire', -3, [...W, 'fast'], KEY1, 'generic', '2.6.0', 'Sets the expiration time of a key in milliseconds.', pexpire, { syntax: 'PEXPIRE key milliseconds [NX|XX|GT|LT]' }),
+  cmd('expireat', -3, [...W, 'fast'], KEY1, 'generic', '1.2.0', 'Sets the expiration time of a key to a Unix timestamp.', expireat, { syntax: 'EXPIREAT key unix-time-seconds [NX|XX|GT|LT]' }),
+  cmd('pexpireat', -3, [...W, 'fast'], KEY1, 'generic', '2.6.0', 'Sets the expiration time of a key to a Unix milliseconds timestamp.', pexpireat, { syntax: 'PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]' }),
+  cmd('expiretime', 2, ['readonly', 'fast'], KEY1, 'generic', '7.0.0', 'Returns the expiration time of a key as a Unix timestamp.', expiretime, { syntax: 'EXPIRETIME key' }),
+  cmd('pexpiretime', 2, ['readonly', 'fast'], KEY1, 'generic', '7.0.0', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', pexpiretime, { syntax: 'PEXPIRETIME key' }),
+  cmd('ttl', 2, ['readonly', 'fast'], KEY1, 'generic', '1.0.0', 'Returns the expiration time in seconds of a key.', ttl, { syntax: 'TTL key' }),
+  cmd('pttl', 2, ['readonly', 'fast'], KEY1, 'generic', '2.6.0', 'Returns the expiration time in milliseconds of a key.', pttl, { syntax: 'PTTL key' }),
+  cmd('persist', 2, [...W, 'fast'], KEY1, 'generic', '2.2.0', 'Removes the expiration time of a key.', persist, { syntax: 'PERSIST key' }),
+  cmd('type', 2, ['readonly', 'fast'], KEY1, 'generic', '1.0.0', 'Determines the type of value stored at a key.', type, { syntax: 'TYPE key' }),
+  cmd('rename', 3, [...W], [1, 2, 1], 'generic', '1.0.0', 'Renames a key and overwrites the destination.', rename, { syntax: 'RENAME key newkey' }),
+  cmd('renamenx', 3, [...W, 'fast'], [1, 2, 1], 'generic', '1.0.0', 'Renames a key only when the target key name doesn\'t exist.', renamenx, { syntax: 'RENAMENX key newkey' }),
+  cmd('copy', -3, [...W, 'denyoom'], [1, 2, 1], 'generic', '6.2.0', 'Copies the value of a key to a new key.', copy, { syntax: 'COPY source destination [DB destination-db] [REPLACE]' }),
+  cmd('move', 3, [...W, 'fast'], KEY1, 'generic', '1.0.0', 'Moves a key to another database.', move, { syntax: 'MOVE key db' }),
+  cmd('keys', 2, ['readonly'], NO_KEYS, 'generic', '1.0.0', 'Returns all key names that match a pattern.', keys, { syntax: 'KEYS pattern' }),
+  cmd('scan', -2, ['readonly'], NO_KEYS, 'generic', '2.8.0', 'Iterates over the key names in the database.', scan, { syntax: 'SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]' }),
+  cmd('randomkey', 1, ['readonly'], NO_KEYS, 'generic', '1.0.0', 'Returns a random key name from the database.', randomkey, { syntax: 'RANDOMKEY' }),
+  cmd('dbsize', 1, ['readonly', 'fast'], NO_KEYS, 'server', '1.0.0', 'Returns the number of keys in the database.', dbsize, { syntax: 'DBSIZE' }),
+  cmd('flushdb', -1, [...W], NO_KEYS, 'server', '1.0.0', 'Remove all keys from the current database.', flushdb, { syntax: 'FLUSHDB [ASYNC|SYNC]' }),
+  cmd('flushall', -1, [...W], NO_KEYS, 'server', '1.0.0', 'Removes all keys from all databases.', flushall, { syntax: 'FLUSHALL [ASYNC|SYNC]' }),
+  cmd('swapdb', 3, [...W, 'fast'], NO_KEYS, 'server', '4.0.0', 'Swaps two Redis databases.', swapdb, { syntax: 'SWAPDB index1 index2' }),
+  cmd('object', -2, ['readonly'], [2, 2, 1], 'generic', '2.2.3', 'A container for object introspection commands.', object, { syntax: 'OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key' }),
+];

@@ -1,0 +1,91 @@
+/**
+ * Pub/sub commands. Delivery and cross-thread counting live in ../pubsub.ts.
+ */
+import type { Client } from '../client.ts';
+import type { WorkerContext } from '../context.ts';
+import { replyError, word } from './args.ts';
+import { cmd, NO_KEYS } from './types.ts';
+import type { CommandSpec } from './types.ts';
+
+function ps(ctx: WorkerContext) {
+  return ctx.pubsub!;
+}
+
+// SUBSCRIBE channel [channel ...]
+function subscribe(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  if (c.multi !== null) throw replyError("ERR Command not allowed inside a transaction");
+  for (let i = 1; i < argv.length; i++) ps(ctx).subscribe(c, Buffer.from(argv[i]!));
+}
+
+// UNSUBSCRIBE [channel [channel ...]]
+function unsubscribe(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const names = argv.length > 1 ? argv.slice(1) : [...c.channels].map((k) => Buffer.from(k, 'latin1'));
+  if (names.length === 0) return ps(ctx).ackNone(c, 'unsubscribe');
+  for (const n of names) ps(ctx).unsubscribe(c, n);
+}
+
+// PSUBSCRIBE pattern [pattern ...]
+function psubscribe(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  for (let i = 1; i < argv.length; i++) ps(ctx).psubscribe(c, Buffer.from(argv[i]!));
+}
+
+// PUNSUBSCRIBE [pattern [pattern ...]]
+function punsubscribe(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const names = argv.length > 1 ? argv.slice(1) : [...c.patterns].map((k) => Buffer.from(k, 'latin1'));
+  if (names.length === 0) return ps(ctx).ackNone(c, 'punsubscribe');
+  for (const n of names) ps(ctx).punsubscribe(c, n);
+}
+
+// PUBLISH channel message
+function publish(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.int(ps(ctx).publish(Buffer.from(argv[1]!), Buffer.from(argv[2]!)));
+}
+
+// PUBSUB CHANNELS [pattern]
+async function pubsubChannels(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
+  const pattern = argv.length > 2 ? argv[2]!.toString('latin1') : null;
+  const lists = await ctx.rpc<string[][]>('pubsub-channels', pattern);
+  const all = [...new Set(lists.flat())];
+  c.out.array(all.length);
+  for (const ch of all) c.out.bulk(Buffer.from(ch, 'latin1'));
+}
+
+// PUBSUB NUMSUB [channel [channel ...]]
+function pubsubNumsub(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.map(argv.length - 2);
+  for (let i = 2; i < argv.length; i++) {
+    c.out.bulk(argv[i]!);
+    c.out.int(ps(ctx).channelCount(argv[i]!));
+  }
+}
+
+// PUBSUB NUMPAT
+function pubsubNumpat(ctx: WorkerContext, c: Client): void {
+  c.out.int(ctx.shared.get('patternSubs'));
+}
+
+// PUBSUB HELP
+function pubsubHelp(_ctx: WorkerContext, c: Client): void {
+  const lines = ['PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'CHANNELS [<pattern>]', "    Return the currently active channels matching a <pattern> (default: '*').", 'NUMPAT', '    Return number of subscriptions to patterns.', 'NUMSUB [<channel> ...]', '    Return the number of subscribers for the specified channels, excluding', '    pattern subscriptions(default: no channels).', 'HELP', '    Print this help.'];
+  c.out.array(lines.length);
+  for (const l of lines) c.out.simple(l);
+}
+
+const P = ['pubsub', 'noscript', 'loading', 'stale'] as const;
+export const PUBSUB_COMMANDS: readonly CommandSpec[] = [
+  cmd('subscribe', -2, [...P], NO_KEYS, 'pubsub', '2.0.0', 'Listens for messages published to channels.', subscribe, { syntax: 'SUBSCRIBE channel [channel ...]' }),
+  cmd('unsubscribe', -1, [...P], NO_KEYS, 'pubsub', '2.0.0', 'Stops listening to messages posted to channels.', unsubscribe, { syntax: 'UNSUBSCRIBE [channel [channel ...]]' }),
+  cmd('psubscribe', -2, [...P], NO_KEYS, 'pubsub', '2.0.0', 'Listens for messages published to channels that match one or more patterns.', psubscribe, { syntax: 'PSUBSCRIBE pattern [pattern ...]' }),
+  cmd('punsubscribe', -1, [...P], NO_KEYS, 'pubsub', '2.0.0', 'Stops listening to messages published to channels that match one or more patterns.', punsubscribe, { syntax: 'PUNSUBSCRIBE [pattern [pattern ...]]' }),
+  cmd('publish', 3, ['pubsub', 'loading', 'stale', 'fast', 'may_replicate'], NO_KEYS, 'pubsub', '2.0.0', 'Posts a message to a channel.', publish, { syntax: 'PUBLISH channel message' }),
+  cmd('pubsub', -2, [], NO_KEYS, 'pubsub', '2.8.0', 'A container for Pub/Sub commands.', undefined, {
+    subcommands: [
+      cmd('pubsub|channels', -2, ['pubsub', 'loading', 'stale', 'no_multi'], NO_KEYS, 'pubsub', '2.8.0', 'Returns the active channels.', pubsubChannels, { syntax: 'PUBSUB CHANNELS [pattern]' }),
+      cmd('pubsub|numsub', -2, ['pubsub', 'loading', 'stale'], NO_KEYS, 'pubsub', '2.8.0', 'Returns a count of subscribers to channels.', pubsubNumsub, { syntax: 'PUBSUB NUMSUB [channel [channel ...]]' }),
+      cmd('pubsub|numpat', 2, ['pubsub', 'loading', 'stale'], NO_KEYS, 'pubsub', '2.8.0', 'Returns a count of unique pattern subscriptions.', pubsubNumpat, { syntax: 'PUBSUB NUMPAT' }),
+      cmd('pubsub|help', 2, ['loading', 'stale'], NO_KEYS, 'pubsub', '6.2.0', 'Returns helpful text about the different subcommands.', pubsubHelp, { syntax: 'PUBSUB HELP' }),
+    ],
+  }),
+];
+
+export { word };

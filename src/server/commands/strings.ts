@@ -1,0 +1,314 @@
+/**
+ * String commands.
+ */
+import { ErrorCode, ShardcacheError } from '../../errors.ts';
+import type { SetOptions } from '../../store/store.ts';
+import { MAX_BULK } from '../../store/shard.ts';
+import type { Client } from '../client.ts';
+import type { WorkerContext } from '../context.ts';
+import { notify } from '../notify.ts';
+import { int64Arg, intArg, replyError, str, syntaxError, word } from './args.ts';
+import { ALL_KEYS, cmd, KEY1 } from './types.ts';
+import type { CommandSpec } from './types.ts';
+
+function invalidExpire(name: string): ShardcacheError {
+  return new ShardcacheError(ErrorCode.INVALID_EXPIRE, `ERR invalid expire time in '${name}' command`);
+}
+
+/** An EX/PX/EXAT/PXAT argument as an absolute Unix ms time, validated as Redis does. */
+export function expiryArg(b: Buffer, unitMs: number, relative: boolean, name: string, now: number): number {
+  const v = int64Arg(b);
+  if (typeof v === 'bigint' || v <= 0) throw invalidExpire(name);
+  const ms = v * unitMs + (relative ? now : 0);
+  if (!Number.isSafeInteger(ms)) throw invalidExpire(name);
+  return ms;
+}
+
+// GET key
+function get(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  if (!c.store.getInto(argv[1]!, c.out)) c.out.nil();
+}
+
+// SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]
+function set(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  let opts: SetOptions | undefined;
+  if (argv.length > 3) {
+    opts = {};
+    let expiry = false;
+    const now = c.store.now();
+    for (let i = 3; i < argv.length; i++) {
+      const o = word(argv[i]!);
+      const hasNext = i + 1 < argv.length;
+      if (o === 'nx' && !opts.xx) opts.nx = true;
+      else if (o === 'xx' && !opts.nx) opts.xx = true;
+      else if (o === 'get') opts.get = true;
+      else if (o === 'keepttl' && !expiry) {
+        opts.keepTtl = true;
+        expiry = true;
+      } else if ((o === 'ex' || o === 'px' || o === 'exat' || o === 'pxat') && !expiry && hasNext) {
+        const unit = o === 'ex' || o === 'exat' ? 1000 : 1;
+        opts.pxat = expiryArg(argv[++i]!, unit, o === 'ex' || o === 'px', 'set', now);
+        expiry = true;
+      } else throw syntaxError();
+    }
+  }
+  const r = c.store.set(argv[1]!, argv[2]!, opts);
+  if (opts?.get) c.out.bulk(r as Buffer | null);
+  else if (r === false) c.out.nil();
+  else c.out.ok();
+  if (r !== false || opts?.get) notify(ctx, c, '$', 'set', argv[1]!);
+}
+
+// SETNX key value
+function setnx(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const ok = c.store.set(argv[1]!, argv[2]!, { nx: true }) === true;
+  c.out.int(ok ? 1 : 0);
+  if (ok) notify(ctx, c, '$', 'set', argv[1]!);
+}
+
+// SETEX key seconds value
+function setex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.store.set(argv[1]!, argv[3]!, { pxat: expiryArg(argv[2]!, 1000, true, 'setex', c.store.now()) });
+  c.out.ok();
+  notify(ctx, c, '$', 'set', argv[1]!);
+}
+
+// PSETEX key milliseconds value
+function psetex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.store.set(argv[1]!, argv[3]!, { pxat: expiryArg(argv[2]!, 1, true, 'psetex', c.store.now()) });
+  c.out.ok();
+  notify(ctx, c, '$', 'set', argv[1]!);
+}
+
+// GETSET key value
+function getset(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.bulk(c.store.set(argv[1]!, argv[2]!, { get: true }) as Buffer | null);
+  notify(ctx, c, '$', 'set', argv[1]!);
+}
+
+// GETDEL key
+function getdel(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const v = c.store.getDel(argv[1]!);
+  c.out.bulk(v);
+  if (v !== null) notify(ctx, c, 'g', 'del', argv[1]!);
+}
+
+// GETEX key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]
+function getex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const opts: { pxat?: number; persist?: boolean } = {};
+  const now = c.store.now();
+  let i = 2;
+  if (argv.length > 2) {
+    const o = word(argv[2]!);
+    if (o === 'persist' && argv.length === 3) opts.persist = true;
+    else if ((o === 'ex' || o === 'px' || o === 'exat' || o === 'pxat') && argv.length === 4) {
+      opts.pxat = expiryArg(argv[3]!, o === 'ex' || o === 'exat' ? 1000 : 1, o === 'ex' || o === 'px', 'getex', now);
+      i = 4;
+    } else throw syntaxError();
+  }
+  void i;
+  const v = c.store.getEx(argv[1]!, opts);
+  c.out.bulk(v);
+  if (v !== null && opts.persist) notify(ctx, c, 'g', 'persist', argv[1]!);
+  else if (v !== null && opts.pxat !== undefined) notify(ctx, c, 'g', 'expire', argv[1]!);
+}
+
+// MGET key [key ...]
+function mget(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const store = c.store;
+  const locked = store.lockShards(argv.slice(1).map((k) => store.shardIdOf(k)));
+  try {
+    c.out.array(argv.length - 1);
+    for (let i = 1; i < argv.length; i++) if (!store.getInto(argv[i]!, c.out)) c.out.nil();
+  } finally {
+    store.unlockShards(locked);
+  }
+}
+
+function msetGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], nx: boolean): boolean {
+  if (argv.length % 2 !== 1) throw replyError(`ERR wrong number of arguments for '${nx ? 'msetnx' : 'mset'}' command`);
+  const store = c.store;
+  const keys: Buffer[] = [];
+  for (let i = 1; i < argv.length; i += 2) keys.push(argv[i]!);
+  const locked = store.lockShards(keys.map((k) => store.shardIdOf(k)));
+  try {
+    if (nx && store.exists(...keys) > 0) return false;
+    for (let i = 1; i < argv.length; i += 2) store.set(argv[i]!, argv[i + 1]!);
+  } finally {
+    store.unlockShards(locked);
+  }
+  for (const k of keys) notify(ctx, c, '$', 'set', k);
+  return true;
+}
+
+// MSET key value [key value ...]
+function mset(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  msetGeneric(ctx, c, argv, false);
+  c.out.ok();
+}
+
+// MSETNX key value [key value ...]
+function msetnx(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.int(msetGeneric(ctx, c, argv, true) ? 1 : 0);
+}
+
+// APPEND key value
+function append(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.int(c.store.append(argv[1]!, argv[2]!));
+  notify(ctx, c, '$', 'append', argv[1]!);
+}
+
+// STRLEN key
+function strlen(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.int(c.store.strlen(argv[1]!));
+}
+
+// GETRANGE key start end  (SUBSTR is the old name)
+function getrange(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const clamp = (v: number | bigint) => (typeof v === 'bigint' ? (v > 0n ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER) : v);
+  c.out.bulk(c.store.getRange(argv[1]!, clamp(int64Arg(argv[2]!)), clamp(int64Arg(argv[3]!))));
+}
+
+// SETRANGE key offset value
+function setrange(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const off = int64Arg(argv[2]!);
+  if (typeof off === 'bigint' || off < 0) throw new ShardcacheError(ErrorCode.OFFSET_RANGE);
+  if (off + argv[3]!.length > MAX_BULK) throw new ShardcacheError(ErrorCode.TOO_LARGE);
+  const n = c.store.setRange(argv[1]!, off, argv[3]!);
+  c.out.int(n);
+  if (argv[3]!.length > 0) notify(ctx, c, '$', 'setrange', argv[1]!);
+}
+
+function incrGeneric(ctx: WorkerContext, c: Client, key: Buffer, delta: number | bigint, event: string): void {
+  c.out.int(c.store.incrBy(key, delta));
+  notify(ctx, c, '$', event, key);
+}
+
+// INCR key
+function incr(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  incrGeneric(ctx, c, argv[1]!, 1, 'incrby');
+}
+// DECR key
+function decr(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  incrGeneric(ctx, c, argv[1]!, -1, 'decrby');
+}
+// INCRBY key increment
+function incrby(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  incrGeneric(ctx, c, argv[1]!, int64Arg(argv[2]!), 'incrby');
+}
+// DECRBY key decrement
+function decrby(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const d = int64Arg(argv[2]!);
+  if (d === -(2n ** 63n)) throw replyError('ERR decrement would overflow');
+  incrGeneric(ctx, c, argv[1]!, typeof d === 'bigint' ? -d : -d, 'decrby');
+}
+
+// INCRBYFLOAT key increment
+function incrbyfloat(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.bulkStr(c.store.incrByFloat(argv[1]!, argv[2]!.toString('latin1')));
+  notify(ctx, c, '$', 'incrbyfloat', argv[1]!);
+}
+
+// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]
+function lcs(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  let getLen = false;
+  let getIdx = false;
+  let withLen = false;
+  let minLen = 0;
+  for (let i = 3; i < argv.length; i++) {
+    const o = word(argv[i]!);
+    if (o === 'len') getLen = true;
+    else if (o === 'idx') getIdx = true;
+    else if (o === 'withmatchlen') withLen = true;
+    else if (o === 'minmatchlen' && i + 1 < argv.length) {
+      minLen = intArg(argv[++i]!);
+      if (minLen < 0) minLen = 0;
+    } else throw syntaxError();
+  }
+  if (getLen && getIdx) throw replyError('ERR If you want both the length and indexes, please just use IDX.');
+  const a = c.store.get(argv[1]!) ?? Buffer.alloc(0);
+  const b = c.store.get(argv[2]!) ?? Buffer.alloc(0);
+  if ((a.length + 1) * (b.length + 1) * 4 > ctx.maxBulk) throw replyError('ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len');
+  const w = b.length + 1;
+  const dp = new Uint32Array((a.length + 1) * w);
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      dp[i * w + j] = a[i - 1] === b[j - 1] ? dp[(i - 1) * w + j - 1]! + 1 : Math.max(dp[(i - 1) * w + j]!, dp[i * w + j - 1]!);
+    }
+  }
+  const total = dp[a.length * w + b.length]!;
+  if (getLen) return c.out.int(total);
+  // Walk back from the end, collecting the LCS and its matching ranges (Redis's order: last first).
+  const out = Buffer.alloc(total);
+  let idx = total;
+  let i = a.length;
+  let j = b.length;
+  const matches: [number, number, number, number][] = [];
+  let aEnd = -1;
+  let bEnd = -1;
+  let run = 0;
+  const close = () => {
+    if (run > 0 && run >= minLen) matches.push([aEnd - run + 1, aEnd, bEnd - run + 1, bEnd]);
+    run = 0;
+  };
+  while (i > 0 && j > 0) {
+    if (a[i - 1] === b[j - 1]) {
+      out[--idx] = a[i - 1]!;
+      if (run > 0 && aEnd - run === i - 1 && bEnd - run === j - 1) run++;
+      else {
+        close();
+        aEnd = i - 1;
+        bEnd = j - 1;
+        run = 1;
+      }
+      i--;
+      j--;
+    } else if (dp[(i - 1) * w + j]! > dp[i * w + j - 1]!) i--;
+    else j--;
+  }
+  close();
+  if (!getIdx) return c.out.bulk(out);
+  c.out.map(2);
+  c.out.bulkStr('matches');
+  c.out.array(matches.length);
+  for (const [as, ae, bs, be] of matches) {
+    c.out.array(withLen ? 3 : 2);
+    c.out.array(2);
+    c.out.int(as);
+    c.out.int(ae);
+    c.out.array(2);
+    c.out.int(bs);
+    c.out.int(be);
+    if (withLen) c.out.int(ae - as + 1);
+  }
+  c.out.bulkStr('len');
+  c.out.int(total);
+}
+
+const W = ['write', 'denyoom'] as const;
+export const STRING_COMMANDS: readonly CommandSpec[] = [
+  cmd('get', 2, ['readonly', 'fast'], KEY1, 'string', '1.0.0', 'Returns the string value of a key.', get, { syntax: 'GET key', complexity: 'O(1)' }),
+  cmd('set', -3, [...W], KEY1, 'string', '1.0.0', 'Sets the string value of a key, ignoring its type. The key is created if it doesn\'t exist.', set, { syntax: 'SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]', complexity: 'O(1)' }),
+  cmd('setnx', 3, [...W, 'fast'], KEY1, 'string', '1.0.0', 'Set the string value of a key only when the key doesn\'t exist.', setnx, { syntax: 'SETNX key value' }),
+  cmd('setex', 4, [...W], KEY1, 'string', '2.0.0', 'Sets the string value and expiration time of a key. Creates the key if it doesn\'t exist.', setex, { syntax: 'SETEX key seconds value' }),
+  cmd('psetex', 4, [...W], KEY1, 'string', '2.6.0', 'Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn\'t exist.', psetex, { syntax: 'PSETEX key milliseconds value' }),
+  cmd('getset', 3, [...W, 'fast'], KEY1, 'string', '1.0.0', 'Returns the previous string value of a key after setting it to a new value.', getset, { syntax: 'GETSET key value' }),
+  cmd('getdel', 2, ['write', 'fast'], KEY1, 'string', '6.2.0', 'Returns the string value of a key after deleting the key.', getdel, { syntax: 'GETDEL key' }),
+  cmd('getex', -2, ['write', 'fast'], KEY1, 'string', '6.2.0', 'Returns the string value of a key after setting its expiration time.', getex, { syntax: 'GETEX key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]' }),
+  cmd('mget', -2, ['readonly', 'fast'], ALL_KEYS, 'string', '1.0.0', 'Atomically returns the string values of one or more keys.', mget, { syntax: 'MGET key [key ...]' }),
+  cmd('mset', -3, [...W], [1, -1, 2], 'string', '1.0.1', 'Atomically creates or modifies the string values of one or more keys.', mset, { syntax: 'MSET key value [key value ...]' }),
+  cmd('msetnx', -3, [...W], [1, -1, 2], 'string', '1.0.1', 'Atomically modifies the string values of one or more keys only when all keys don\'t exist.', msetnx, { syntax: 'MSETNX key value [key value ...]' }),
+  cmd('append', 3, [...W, 'fast'], KEY1, 'string', '2.0.0', 'Appends a string to the value of a key. Creates the key if it doesn\'t exist.', append, { syntax: 'APPEND key value' }),
+  cmd('strlen', 2, ['readonly', 'fast'], KEY1, 'string', '2.2.0', 'Returns the length of a string value.', strlen, { syntax: 'STRLEN key' }),
+  cmd('getrange', 4, ['readonly'], KEY1, 'string', '2.4.0', 'Returns a substring of the string stored at a key.', getrange, { syntax: 'GETRANGE key start end' }),
+  cmd('substr', 4, ['readonly'], KEY1, 'string', '1.0.0', 'Returns a substring from a string value.', getrange, { syntax: 'SUBSTR key start end' }),
+  cmd('setrange', 4, [...W], KEY1, 'string', '2.2.0', 'Overwrites a part of a string value with another by an offset. Creates the key if it doesn\'t exist.', setrange, { syntax: 'SETRANGE key offset value' }),
+  cmd('incr', 2, [...W, 'fast'], KEY1, 'string', '1.0.0', 'Increments the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist.', incr, { syntax: 'INCR key' }),
+  cmd('decr', 2, [...W, 'fast'], KEY1, 'string', '1.0.0', 'Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist.', decr, { syntax: 'DECR key' }),
+  cmd('incrby', 3, [...W, 'fast'], KEY1, 'string', '1.0.0', 'Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', incrby, { syntax: 'INCRBY key increment' }),
+  cmd('decrby', 3, [...W, 'fast'], KEY1, 'string', '1.0.0', 'Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn\'t exist.', decrby, { syntax: 'DECRBY key decrement' }),
+  cmd('incrbyfloat', 3, [...W, 'fast'], KEY1, 'string', '2.6.0', 'Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', incrbyfloat, { syntax: 'INCRBYFLOAT key increment' }),
+  cmd('lcs', -3, ['readonly'], [1, 2, 1], 'string', '7.0.0', 'Finds the longest common substring.', lcs, { syntax: 'LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]' }),
+];
+
+export { str };

@@ -1,0 +1,45 @@
+/**
+ * The command table: every family's rows in one list, looked up by name in any letter case.
+ */
+import { word } from './args.ts';
+import type { CommandSpec } from './types.ts';
+import { CONNECTION_COMMANDS } from './connection.ts';
+import { STRING_COMMANDS } from './strings.ts';
+import { KEY_COMMANDS } from './keys.ts';
+import { TRANSACTION_COMMANDS } from './transactions.ts';
+import { SERVER_COMMANDS } from './server.ts';
+import { PUBSUB_COMMANDS } from './pubsub.ts';
+import { CLIENT_COMMANDS } from './client.ts';
+
+export const COMMANDS: readonly CommandSpec[] = [
+  ...CONNECTION_COMMANDS,
+  ...STRING_COMMANDS,
+  ...KEY_COMMANDS,
+  ...TRANSACTION_COMMANDS,
+  ...SERVER_COMMANDS,
+  ...PUBSUB_COMMANDS,
+  ...CLIENT_COMMANDS,
+];
+
+const byName = new Map<string, CommandSpec>();
+for (const c of COMMANDS) {
+  if (byName.has(c.name)) throw new Error(`command ${c.name} is defined twice`);
+  byName.set(c.name, c);
+}
+/** Names as clients spelled them (GET, get, Get) → spec; filled on first sight. */
+const bySpelling = new Map<string, CommandSpec | undefined>();
+
+export function lookupCommand(name: Buffer): CommandSpec | undefined {
+  if (name.length > 32) return undefined;
+  const spelled = name.toString('latin1');
+  let spec = bySpelling.get(spelled);
+  if (spec === undefined && !bySpelling.has(spelled)) {
+    spec = byName.get(word(name));
+    if (bySpelling.size < 4096) bySpelling.set(spelled, spec);
+  }
+  return spec;
+}
+
+export function commandByName(name: string): CommandSpec | undefined {
+  return byName.get(name.toLowerCase());
+}

@@ -1,0 +1,97 @@
+/**
+ * MULTI / EXEC / DISCARD / WATCH / UNWATCH.
+ *
+ * EXEC is atomic against every thread: it locks the shards of all queued keys and watched keys
+ * (every shard when a queued command is not purely keyed) in ascending order, compares the WATCH
+ * versions, runs the queue, and unlocks. The shard lock is re-entrant within a thread, so queued
+ * commands run through their ordinary handlers.
+ */
+import type { Client } from '../client.ts';
+import type { WorkerContext } from '../context.ts';
+import { execute, keysOf } from '../dispatch.ts';
+import { replyError } from './args.ts';
+import { lookupCommand } from './table.ts';
+import { ALL_KEYS, cmd, NO_KEYS } from './types.ts';
+import type { CommandSpec } from './types.ts';
+
+// MULTI
+function multi(_ctx: WorkerContext, c: Client): void {
+  if (c.multi !== null) throw replyError('ERR MULTI calls can not be nested');
+  c.multi = [];
+  c.multiDirty = false;
+  c.out.ok();
+}
+
+export function clearTransaction(c: Client): void {
+  c.multi = null;
+  c.multiDirty = false;
+  c.watched = [];
+}
+
+// DISCARD
+function discard(_ctx: WorkerContext, c: Client): void {
+  if (c.multi === null) throw replyError('ERR DISCARD without MULTI');
+  clearTransaction(c);
+  c.out.ok();
+}
+
+// WATCH key [key ...]
+function watch(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  if (c.multi !== null) throw replyError('ERR WATCH inside MULTI is not allowed');
+  for (let i = 1; i < argv.length; i++) {
+    const key = Buffer.from(argv[i]!);
+    const { shard, version } = c.store.watchVersion(key);
+    c.watched.push({ db: c.db, key, shard, version });
+  }
+  c.out.ok();
+}
+
+// UNWATCH
+function unwatch(_ctx: WorkerContext, c: Client): void {
+  c.watched = [];
+  c.out.ok();
+}
+
+// EXEC
+function exec(ctx: WorkerContext, c: Client): void {
+  if (c.multi === null) throw replyError('ERR EXEC without MULTI');
+  const queue = c.multi;
+  if (c.multiDirty) {
+    clearTransaction(c);
+    throw replyError('EXECABORT Transaction discarded because of previous errors.');
+  }
+  const store = c.store;
+  const specs = queue.map((argv) => lookupCommand(argv[0]!)!);
+  let ids: number[] = c.watched.map((w) => w.shard);
+  let everything = false;
+  for (let i = 0; i < queue.length; i++) {
+    const s = resolveSub(specs[i]!, queue[i]!);
+    if (s.firstKey <= 0 || s.flags.includes('admin')) everything = true;
+    else for (const k of keysOf(s, queue[i]!)) ids.push(store.shardIdOf(k));
+  }
+  if (everything) ids = store.shards.map((s) => s.id);
+  const locked = store.lockShards(ids);
+  try {
+    const dirty = c.watched.some((w) => store.watchVersionLocked(w.key) !== w.version);
+    clearTransaction(c);
+    if (dirty) return c.out.nilArray();
+    c.out.array(queue.length);
+    for (let i = 0; i < queue.length; i++) execute(ctx, c, resolveSub(specs[i]!, queue[i]!), queue[i]!);
+  } finally {
+    store.unlockShards(locked);
+  }
+}
+
+function resolveSub(spec: CommandSpec, argv: Buffer[]): CommandSpec {
+  if (spec.subcommands === undefined || argv.length < 2) return spec;
+  const name = `${spec.name}|${argv[1]!.toString('latin1').toLowerCase()}`;
+  return spec.subcommands.find((s) => s.name === name) ?? spec;
+}
+
+export const TRANSACTION_COMMANDS: readonly CommandSpec[] = [
+  cmd('multi', 1, ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], NO_KEYS, 'transactions', '1.2.0', 'Starts a transaction.', multi, { syntax: 'MULTI' }),
+  cmd('exec', 1, ['noscript', 'loading', 'stale', 'skip_slowlog'], NO_KEYS, 'transactions', '1.2.0', 'Executes all commands in a transaction.', exec, { syntax: 'EXEC' }),
+  cmd('discard', 1, ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], NO_KEYS, 'transactions', '2.0.0', 'Discards a transaction.', discard, { syntax: 'DISCARD' }),
+  cmd('watch', -2, ['noscript', 'loading', 'stale', 'fast', 'allow_busy', 'no_multi'], ALL_KEYS, 'transactions', '2.2.0', 'Monitors changes to keys to determine the execution of a transaction.', watch, { syntax: 'WATCH key [key ...]' }),
+  cmd('unwatch', 1, ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], NO_KEYS, 'transactions', '2.2.0', 'Forgets about watched keys of a transaction.', unwatch, { syntax: 'UNWATCH' }),
+];

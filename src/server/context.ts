@@ -1,0 +1,158 @@
+/**
+ * Everything a worker thread shares among its connections: the store, its copy of the server
+ * configuration, the shared counters, the other workers (through the main thread and a
+ * BroadcastChannel), and the services built on them (pub/sub, tracking, the slow log).
+ */
+import { BroadcastChannel, parentPort } from 'node:worker_threads';
+import type { Store } from '../store/store.ts';
+import type { Client } from './client.ts';
+import { parseOutputLimits, SETTING_BY_NAME } from './config.ts';
+import type { OutputLimit } from './config.ts';
+import type { BusMessage, FromWorker, WorkerInit } from './messages.ts';
+import { SharedState } from './shared-state.ts';
+import { ErrorCode, fromCode, ShardcacheError } from '../errors.ts';
+
+export interface SlowlogEntry {
+  id: number;
+  time: number;
+  micros: number;
+  argv: string[];
+  addr: string;
+  name: string;
+}
+
+type Listener = (msg: BusMessage) => void;
+
+export class WorkerContext {
+  readonly index: number;
+  readonly store: Store;
+  readonly shared: SharedState;
+  readonly workers: number;
+  readonly ownedShards: number[];
+  readonly startedAt: number;
+  readonly runId: string;
+  readonly config = new Map<string, string>();
+  readonly clients = new Map<number, Client>();
+  readonly slowlog: SlowlogEntry[] = [];
+  slowlogId = 0;
+  /** Derived settings, refreshed by applyConfig. */
+  requirepass = '';
+  maxBulk = 512 * 1024 * 1024;
+  queryBufferLimit = 1024 ** 3;
+  databases = 16;
+  outputLimits: Record<'normal' | 'replica' | 'pubsub', OutputLimit> = parseOutputLimits('normal 0 0 0');
+  timeoutSec = 0;
+  slowlogThresholdUs = 10000;
+  slowlogMaxLen = 128;
+  activeExpire = true;
+  /** Set by the worker once the services exist. */
+  pubsub: import('./pubsub.ts').PubSub | null = null;
+  private readonly bus: BroadcastChannel;
+  private readonly busListeners: Listener[] = [];
+  private readonly configListeners: ((name: string, value: string) => void)[] = [];
+  private rpcSeq = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  constructor(init: WorkerInit, store: Store) {
+    this.index = init.index;
+    this.store = store;
+    this.shared = new SharedState(init.shared);
+    this.workers = init.workers;
+    this.ownedShards = init.ownedShards;
+    this.startedAt = init.startedAt;
+    this.runId = init.runId;
+    for (const [k, v] of init.config) this.applyConfig(k, v);
+    this.bus = new BroadcastChannel(init.busName);
+    this.bus.onmessage = (ev) => {
+      const msg = (ev as MessageEvent).data as BusMessage;
+      for (const l of this.busListeners) l(msg);
+    };
+  }
+
+  close(): void {
+    this.bus.close();
+  }
+
+  post(msg: FromWorker): void {
+    parentPort?.postMessage(msg);
+  }
+
+  log(level: 'debug' | 'verbose' | 'notice' | 'warning', text: string): void {
+    this.post({ type: 'log', level, text });
+  }
+
+  /** Sends to every other worker. The sender handles its own share locally. */
+  broadcast(msg: BusMessage): void {
+    this.bus.postMessage(msg);
+  }
+
+  onBus(l: Listener): void {
+    this.busListeners.push(l);
+  }
+
+  onConfig(l: (name: string, value: string) => void): void {
+    this.configListeners.push(l);
+  }
+
+  applyConfig(name: string, value: string): void {
+    this.config.set(name, value);
+    switch (name) {
+      case 'requirepass':
+        this.requirepass = value;
+        break;
+      case 'proto-max-bulk-len':
+        this.maxBulk = Number(value);
+        break;
+      case 'client-query-buffer-limit':
+        this.queryBufferLimit = Number(value);
+        break;
+      case 'databases':
+        this.databases = Number(value);
+        break;
+      case 'client-output-buffer-limit':
+        this.outputLimits = parseOutputLimits(value);
+        break;
+      case 'timeout':
+        this.timeoutSec = Number(value);
+        break;
+      case 'slowlog-log-slower-than':
+        this.slowlogThresholdUs = Number(value);
+        break;
+      case 'slowlog-max-len':
+        this.slowlogMaxLen = Number(value);
+        while (this.slowlog.length > this.slowlogMaxLen) this.slowlog.pop();
+        break;
+      case 'active-expire-enabled':
+        this.activeExpire = value === 'yes';
+        break;
+    }
+    for (const l of this.configListeners) l(name, value);
+  }
+
+  /** CONFIG SET from a client on this worker: apply here, then through the main thread everywhere. */
+  setConfig(name: string, value: string): void {
+    if (!SETTING_BY_NAME.has(name)) throw new ShardcacheError(ErrorCode.INVALID_ARG, `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`);
+    this.applyConfig(name, value);
+    this.post({ type: 'config-set', name, value });
+  }
+
+  /**
+   * Asks every worker (this one included) a question through the main thread; resolves with
+   * their answers in worker order.
+   */
+  rpc<T>(op: string, ...args: unknown[]): Promise<T> {
+    const id = ++this.rpcSeq;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.post({ type: 'rpc', id, op, args });
+    });
+  }
+
+  rpcReply(id: number, result: unknown, error?: { code: string; message: string }): void {
+    const p = this.pending.get(id);
+    if (p === undefined) return;
+    this.pending.delete(id);
+    if (error !== undefined) p.reject(fromCode(error.code, error.message));
+    else p.resolve(result);
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * Runs parsed requests: table lookup, the central checks (arity, authentication, MULTI queueing,
+ * the RESP2 pub/sub context, CLIENT PAUSE), the handler, and the per-command bookkeeping
+ * (reply modes, statistics, the slow log, MONITOR).
+ *
+ * Pipelines: consecutive requests that only touch keys (flag `fast`, or plain reads and writes)
+ * run as one batch with the union of their shards locked once, in ascending shard order; any
+ * other request runs alone with no shard lock held, so it may take locks of its own in order.
+ */
+import { NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
+import { ShardcacheError } from '../errors.ts';
+import { word } from './commands/args.ts';
+import { lookupCommand } from './commands/table.ts';
+import type { CommandSpec } from './commands/types.ts';
+import type { Client } from './client.ts';
+import type { WorkerContext } from './context.ts';
+
+/** Requests parsed ahead and locked together at most. */
+const BATCH_MAX = 64;
+
+/** Commands allowed while a RESP2 client has subscriptions. */
+const PUBSUB_OK = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'ping', 'quit', 'reset']);
+/** Commands that run immediately inside MULTI instead of being queued. */
+const MULTI_IMMEDIATE = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
+export interface Pending {
+  spec: CommandSpec | undefined;
+  argv: Buffer[];
+}
+
+/** Whether a request can join a locked batch: it has keys and touches only them. */
+function batchable(spec: CommandSpec | undefined, c: Client): boolean {
+  return spec !== undefined && spec.firstKey > 0 && spec.handler !== undefined && c.multi === null && !spec.flags.includes('admin') && !spec.flags.includes('pubsub') && !spec.flags.includes('blocking') && !spec.flags.includes('no_multi');
+}
+
+/** Key arguments of a request per its spec (for shard locking, tracking and WATCH). */
+export function keysOf(spec: CommandSpec, argv: Buffer[]): Buffer[] {
+  if (spec.firstKey <= 0) return [];
+  const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
+  const out: Buffer[] = [];
+  for (let i = spec.firstKey; i <= last && i < argv.length; i += spec.step) out.push(argv[i]!);
+  return out;
+}
+
+/**
+ * Parses and runs whatever input the client has, then flushes the replies with one write.
+ * Stops early while an async handler is pending; it resumes by calling this again.
+ */
+export function processInput(ctx: WorkerContext, c: Client): void {
+  const batch: Pending[] = [];
+  while (!c.busy && !c.closing) {
+    const r = c.parser.next();
+    if (r === NEED_MORE) break;
+    if (r instanceof ProtocolError) {
+      runBatch(ctx, c, batch);
+      batch.length = 0;
+      c.out.error(`ERR ${r.message}`);
+      ctx.log('verbose', `Protocol error (${r.message}) from client: id=${c.id} addr=${c.addr}`);
+      closeAfterReply(ctx, c);
+      break;
+    }
+    if (r.length === 0) continue;
+    const spec = lookupCommand(r[0]!);
+    if (batchable(spec, c) && c.authenticated && !c.inPubSubContext) {
+      batch.push({ spec, argv: r });
+      if (batch.length >= BATCH_MAX) {
+        runBatch(ctx, c, batch);
+        batch.length = 0;
+      }
+      continue;
+    }
+    runBatch(ctx, c, batch);
+    batch.length = 0;
+    runOne(ctx, c, spec, r);
+  }
+  runBatch(ctx, c, batch);
+  flush(ctx, c);
+}
+
+function runBatch(ctx: WorkerContext, c: Client, batch: Pending[]): void {
+  if (batch.length === 0) return;
+  if (batch.length === 1) {
+    runOne(ctx, c, batch[0]!.spec, batch[0]!.argv);
+    return;
+  }
+  const store = c.store;
+  const ids: number[] = [];
+  for (const p of batch) for (const k of keysOf(p.spec!, p.argv)) ids.push(store.shardIdOf(k));
+  const locked = store.lockShards(ids);
+  try {
+    for (const p of batch) runOne(ctx, c, p.spec, p.argv);
+  } finally {
+    store.unlockShards(locked);
+  }
+}
+
+export function unknownCommand(argv: Buffer[]): string {
+  let args = '';
+  for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${argv[i]!.toString().slice(0, 128 - args.length)}' `;
+  return `ERR unknown command '${argv[0]!.toString().slice(0, 128)}', with args beginning with: ${args}`;
+}
+
+function arityOk(spec: CommandSpec, n: number): boolean {
+  return spec.arity > 0 ? n === spec.arity : n >= -spec.arity;
+}
+
+/** Runs one request with every central check. */
+export function runOne(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined, argv: Buffer[]): void {
+  c.lastInteraction = Date.now();
+  if (spec === undefined) {
+    if (c.multi !== null) c.multiDirty = true;
+    c.out.error(unknownCommand(argv));
+    return;
+  }
+  if (spec.subcommands !== undefined) {
+    const parent = spec;
+    const sub = argv.length >= 2 ? parent.subcommands!.find((s) => s.name === `${parent.name}|${word(argv[1]!)}`) : undefined;
+    if (sub !== undefined) spec = sub;
+    else if (parent.handler === undefined) {
+      if (c.multi !== null) c.multiDirty = true;
+      if (argv.length < 2) c.out.error(`ERR wrong number of arguments for '${parent.name}' command`);
+      else c.out.error(`ERR unknown subcommand '${argv[1]!.toString().slice(0, 128)}'. Try ${parent.name.toUpperCase()} HELP.`);
+      return;
+    }
+  }
+  if (!arityOk(spec, argv.length)) {
+    if (c.multi !== null) c.multiDirty = true;
+    c.out.error(`ERR wrong number of arguments for '${spec.name}' command`);
+    return;
+  }
+  if (!c.authenticated && !spec.flags.includes('no_auth')) {
+    if (c.multi !== null) c.multiDirty = true;
+    c.out.error('NOAUTH Authentication required.');
+    return;
+  }
+  const base = spec.name.split('|')[0]!;
+  if (c.inPubSubContext && !PUBSUB_OK.has(base)) {
+    c.out.error(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
+    return;
+  }
+  if (c.multi !== null && !MULTI_IMMEDIATE.has(base)) {
+    if (spec.flags.includes('no_multi')) {
+      c.multiDirty = true;
+      c.out.error(`ERR Command not allowed inside a transaction`);
+      return;
+    }
+    c.multi.push(argv.map((a) => Buffer.from(a)));
+    c.out.simple('QUEUED');
+    return;
+  }
+  execute(ctx, c, spec, argv);
+}
+
+/** Runs a handler and its bookkeeping; also used by EXEC for queued commands. */
+export function execute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): void {
+  const mark = c.out.len;
+  const t0 = performance.now();
+  try {
+    const r = spec.handler!(ctx, c, argv);
+    if (r instanceof Promise) {
+      c.busy = true;
+      r.catch((e: unknown) => replyFromError(c, e)).finally(() => {
+        c.busy = false;
+        if (!c.closing) processInput(ctx, c);
+      });
+    }
+  } catch (e) {
+    replyFromError(c, e);
+  }
+  const us = (performance.now() - t0) * 1000;
+  c.commands++;
+  c.lastCommand = spec.name;
+  ctx.shared.workerTotalAdd(ctx.index, 'commands', 1);
+  if (ctx.slowlogThresholdUs >= 0 && us >= ctx.slowlogThresholdUs && !spec.flags.includes('skip_slowlog')) recordSlow(ctx, c, spec, argv, us);
+  if (c.replyMode !== 'on') {
+    c.out.len = mark;
+    if (c.replyMode === 'skip') c.replyMode = 'on';
+  }
+  afterCommand(ctx, c, spec, argv);
+}
+
+/** Hooks other modules add (MONITOR feed, tracking, keyspace notifications). */
+const afterHooks: ((ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]) => void)[] = [];
+export function onAfterCommand(h: (ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]) => void): void {
+  afterHooks.push(h);
+}
+function afterCommand(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): void {
+  for (const h of afterHooks) h(ctx, c, spec, argv);
+}
+
+export function replyFromError(c: Client, e: unknown): void {
+  if (e instanceof ShardcacheError) c.out.error(e.message);
+  else if (e instanceof Error) c.out.error(e.message.startsWith('ERR ') || /^[A-Z]+ /.test(e.message) ? e.message : `ERR ${e.message}`);
+  else c.out.error(`ERR ${String(e)}`);
+}
+
+function recordSlow(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[], us: number): void {
+  const args = argv.slice(0, 32).map((a) => (a.length > 128 ? `${a.subarray(0, 128).toString()}... (${a.length - 128} more bytes)` : a.toString()));
+  if (argv.length > 32) args[31] = `... (${argv.length - 31} more arguments)`;
+  ctx.slowlog.unshift({ id: ctx.slowlogId++, time: Math.floor(Date.now() / 1000), micros: Math.round(us), argv: args, addr: c.addr, name: c.name ?? '' });
+  if (ctx.slowlog.length > ctx.slowlogMaxLen) ctx.slowlog.pop();
+}
+
+/** Sends the pending replies, enforcing client-output-buffer-limit. */
+export function flush(ctx: WorkerContext, c: Client): void {
+  if (c.out.len === 0 || c.socket.destroyed) return;
+  const bytes = c.out.len;
+  c.socket.write(c.out.take());
+  ctx.shared.workerTotalAdd(ctx.index, 'netOut', bytes);
+  checkOutputLimit(ctx, c);
+}
+
+export function checkOutputLimit(ctx: WorkerContext, c: Client): void {
+  const lim = ctx.outputLimits[c.kind];
+  const queued = c.socket.writableLength;
+  const now = Date.now();
+  if (lim.hard > 0 && queued > lim.hard) return overLimit(ctx, c, queued);
+  if (lim.soft > 0 && queued > lim.soft) {
+    if (c.softLimitSince === 0) c.softLimitSince = now;
+    else if (now - c.softLimitSince > lim.softSeconds * 1000) return overLimit(ctx, c, queued);
+  } else c.softLimitSince = 0;
+}
+
+function overLimit(ctx: WorkerContext, c: Client, queued: number): void {
+  ctx.log('warning', `Client id=${c.id} addr=${c.addr} scheduled to be closed ASAP for overcoming of output buffer limits (${queued} bytes queued).`);
+  c.closing = true;
+  c.socket.destroy();
+}
+
+/** Protocol errors and QUIT: the reply goes out, then the connection closes. */
+export function closeAfterReply(ctx: WorkerContext, c: Client): void {
+  flush(ctx, c);
+  c.closing = true;
+  c.socket.end();
+}

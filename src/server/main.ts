@@ -1,0 +1,214 @@
+/**
+ * The main thread: owns the store, the listening sockets and the workers. It accepts each
+ * connection (paused), counts it against maxclients and transfers the socket to the worker with
+ * the fewest connections; it never parses a request. It relays cross-worker questions (CLIENT
+ * LIST, PUBSUB CHANNELS ...), spreads CONFIG SET, samples ops/sec, restarts a worker that dies,
+ * and shuts down cleanly on SIGTERM, SIGINT or SHUTDOWN.
+ */
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { Store } from '../store/store.ts';
+import type { Config } from './config.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './messages.ts';
+import { SharedState } from './shared-state.ts';
+
+export interface RunningServer {
+  readonly port: number;
+  readonly store: Store;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  version: string;
+  log?: (line: string) => void;
+  /** Called once, when the server has shut down (exit code for the process). */
+  onExit?: (code: number) => void;
+}
+
+const LEVELS = ['debug', 'verbose', 'notice', 'warning', 'nothing'];
+
+export async function runServer(cfg: Config, opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log ?? ((l: string) => process.stdout.write(l + '\n'));
+  const level = () => LEVELS.indexOf(cfg.get('loglevel') ?? 'notice');
+  const say = (lvl: string, text: string) => {
+    if (LEVELS.indexOf(lvl) >= level()) log(`${process.pid}:M ${new Date().toISOString()} ${lvl === 'warning' ? '#' : '*'} ${text}`);
+  };
+  const threads = Number(cfg.get('threads'));
+  const shards = Number(cfg.get('shards'));
+  const store = Store.create({
+    shards,
+    policy: cfg.get('maxmemory-policy')!,
+    maxMemory: Number(cfg.get('maxmemory')),
+    lfuLogFactor: Number(cfg.get('lfu-log-factor')),
+    lfuDecayTime: Number(cfg.get('lfu-decay-time')),
+  });
+  const shared = new SharedState();
+  shared.put('lastSave', Math.floor(Date.now() / 1000));
+  const busName = `shardcache:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const runId = randomBytes(20).toString('hex');
+  const startedAt = Date.now();
+  const workers: (Worker | null)[] = new Array(threads).fill(null);
+  const pendingHandoffs = new Array<number>(threads).fill(0);
+  let closing = false;
+  let querySeq = 0;
+  const queries = new Map<number, { from: number; rpcId: number; answers: unknown[]; left: number; error?: { code: string; message: string } }>();
+
+  const initFor = (index: number): WorkerInit => ({
+    index,
+    store: store.handle(),
+    shared: shared.buffer,
+    config: [...cfg],
+    workers: threads,
+    ownedShards: Array.from({ length: shards }, (_, s) => s).filter((s) => s % threads === index),
+    busName,
+    startedAt,
+    runId,
+  });
+
+  const send = (i: number, m: ToWorker, transfer?: unknown[]) => workers[i]?.postMessage(m, transfer as never);
+
+  const onMessage = (i: number, m: FromWorker) => {
+    switch (m.type) {
+      case 'log':
+        say(m.level, m.text);
+        break;
+      case 'config-set':
+        cfg.set(m.name, m.value);
+        for (let w = 0; w < threads; w++) if (w !== i) send(w, { type: 'config', name: m.name, value: m.value });
+        if (m.name === 'maxmemory' || m.name === 'maxmemory-policy') {
+          store.configure(m.name === 'maxmemory' ? { maxMemory: Number(m.value) } : { policy: m.value });
+        }
+        break;
+      case 'rpc': {
+        const qid = ++querySeq;
+        const live = workers.map((w, idx) => (w === null ? -1 : idx)).filter((x) => x >= 0);
+        queries.set(qid, { from: i, rpcId: m.id, answers: new Array(threads).fill(null), left: live.length });
+        for (const w of live) send(w, { type: 'query', id: qid, op: m.op, args: m.args });
+        break;
+      }
+      case 'answer': {
+        const q = queries.get(m.id);
+        if (q === undefined) break;
+        if (m.error !== undefined) q.error = m.error;
+        else q.answers[i] = m.result;
+        if (--q.left === 0) {
+          queries.delete(m.id);
+          send(q.from, { type: 'rpc-reply', id: q.rpcId, result: q.answers, error: q.error });
+        }
+        break;
+      }
+      case 'shutdown':
+        say('warning', 'User requested shutdown...');
+        void shutdown(0);
+        break;
+      default:
+        break;
+    }
+  };
+
+  const spawn = (i: number) => {
+    const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: initFor(i) });
+    workers[i] = w;
+    w.on('message', (m: FromWorker) => onMessage(i, m));
+    w.on('error', (e: Error) => say('warning', `worker ${i} failed: ${e.stack ?? e.message}`));
+    w.on('exit', (code) => {
+      if (workers[i] !== w) return;
+      workers[i] = null;
+      // Its connections died with it: release their slots.
+      const lost = shared.workerGet(i, 'connections');
+      shared.workerAdd(i, 'connections', -lost);
+      shared.add('clients', -lost);
+      for (const [qid, q] of queries) {
+        if (--q.left === 0) {
+          queries.delete(qid);
+          send(q.from, { type: 'rpc-reply', id: q.rpcId, result: q.answers, error: q.error });
+        }
+      }
+      if (closing) return;
+      say('warning', `worker ${i} exited with code ${code}; ${lost} connection(s) lost; starting a replacement (the data lives in shared memory and survives)`);
+      spawn(i);
+    });
+    return new Promise<void>((resolve) => w.once('message', () => resolve()));
+  };
+  await Promise.all(workers.map((_, i) => spawn(i)));
+
+  const maxclients = () => Number(cfg.get('maxclients'));
+  const onConnection = (sock: net.Socket) => {
+    if (closing) return sock.destroy();
+    if (shared.get('clients') >= maxclients()) {
+      shared.workerAdd(0, 'rejected', 1);
+      sock.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    let best = -1;
+    for (let i = 0; i < threads; i++) {
+      if (workers[i] === null) continue;
+      const load = shared.workerGet(i, 'connections') + pendingHandoffs[i]!;
+      if (best < 0 || load < shared.workerGet(best, 'connections') + pendingHandoffs[best]!) best = i;
+    }
+    if (best < 0) return sock.destroy();
+    shared.add('clients', 1);
+    pendingHandoffs[best]!++;
+    setImmediate(() => pendingHandoffs[best]!--);
+    send(best, { type: 'conn', socket: sock }, [sock]);
+  };
+
+  const servers: net.Server[] = [];
+  const port0 = Number(cfg.get('port'));
+  let port = port0;
+  for (const addr of (cfg.get('bind') ?? '127.0.0.1').split(/\s+/).filter(Boolean)) {
+    const srv = net.createServer({ pauseOnConnect: true, noDelay: true }, onConnection);
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen({ port, host: addr.replace(/^-/, ''), backlog: Number(cfg.get('tcp-backlog')) }, () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+    port = (srv.address() as net.AddressInfo).port;
+    servers.push(srv);
+  }
+
+  // instantaneous_ops_per_sec: commands per second over the last 16 samples of 100 ms, as Redis.
+  const samples: number[] = [];
+  let lastTotal = 0;
+  let lastAt = performance.now();
+  const sampler = setInterval(() => {
+    const total = shared.total('commands', threads);
+    const now = performance.now();
+    samples.push(((total - lastTotal) * 1000) / (now - lastAt));
+    if (samples.length > 16) samples.shift();
+    lastTotal = total;
+    lastAt = now;
+    shared.put('opsPerSec', Math.round(samples.reduce((a, b) => a + b, 0) / samples.length));
+  }, 100);
+  sampler.unref();
+
+  const mm = Number(cfg.get('maxmemory'));
+  log(`shardcache ${opts.version} ready: port ${port}, threads ${threads}, shards ${shards}, maxmemory ${mm === 0 ? 'none' : `${mm} bytes`} (${cfg.get('maxmemory-policy')}), bind ${cfg.get('bind')}, pid ${process.pid}`);
+
+  let done: Promise<void> | null = null;
+  const shutdown = (code: number): Promise<void> => {
+    if (done !== null) return done;
+    closing = true;
+    clearInterval(sampler);
+    done = (async () => {
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await Promise.all(
+        workers.map(async (w, i) => {
+          if (w === null) return;
+          const closed = new Promise<void>((r) => w.once('message', (m: FromWorker) => m.type === 'closed' && r()));
+          send(i, { type: 'shutdown' });
+          await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+          await w.terminate();
+        }),
+      );
+      say('notice', 'shardcache is now ready to exit, bye bye...');
+      opts.onExit?.(code);
+    })();
+    return done;
+  };
+
+  return { port, store, close: () => shutdown(0) };
+}

@@ -1,0 +1,35 @@
+/**
+ * Keyspace notifications (notify-keyspace-events): after a write, publish
+ * `__keyspace@<db>__:<key>` → event and `__keyevent@<db>__:<event>` → key, for the classes the
+ * setting enables (https://redis.io/docs/manual/keyspace-notifications/).
+ *   K keyspace, E keyevent, g generic, $ string, x expired, e evicted, n new key, A = g$lshzxetd
+ */
+import type { Client } from './client.ts';
+import type { WorkerContext } from './context.ts';
+
+/** Enabled classes, parsed once per setting value. */
+let parsedFrom = '';
+let classes = new Set<string>();
+
+function enabled(ctx: WorkerContext): Set<string> {
+  const v = ctx.config.get('notify-keyspace-events') ?? '';
+  if (v !== parsedFrom) {
+    parsedFrom = v;
+    classes = new Set(v.replace('A', 'g$lshzxetd').split(''));
+  }
+  return classes;
+}
+
+/** Validates a notify-keyspace-events value as Redis does (any of these letters, nothing else). */
+export function validNotifyFlags(v: string): boolean {
+  return /^[KEg$lshzxeAtmdn]*$/.test(v);
+}
+
+export function notify(ctx: WorkerContext, c: Client | null, type: string, event: string, key: Buffer, db = c?.db ?? 0): void {
+  const on = enabled(ctx);
+  if (on.size === 0 || !on.has(type) || (!on.has('K') && !on.has('E'))) return;
+  const ps = ctx.pubsub;
+  if (ps === null) return;
+  if (on.has('K')) ps.publish(Buffer.concat([Buffer.from(`__keyspace@${db}__:`), key]), Buffer.from(event));
+  if (on.has('E')) ps.publish(Buffer.from(`__keyevent@${db}__:${event}`), key);
+}

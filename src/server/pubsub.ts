@@ -1,0 +1,150 @@
+/**
+ * Pub/sub across worker threads. Subscriptions live with the worker that holds the subscriber's
+ * socket; PUBLISH delivers to its own subscribers directly and to the other workers over the
+ * BroadcastChannel. The reply count comes from the shared channel table (exact for channels) plus
+ * pattern matches against the patterns every worker announces on the bus.
+ */
+import { globMatch } from '../protocol/glob.ts';
+import type { Client } from './client.ts';
+import type { WorkerContext } from './context.ts';
+import { flush } from './dispatch.ts';
+
+export class PubSub {
+  private readonly ctx: WorkerContext;
+  private readonly channels = new Map<string, Set<Client>>();
+  private readonly patterns = new Map<string, Set<Client>>();
+  /** Patterns subscribed on each other worker (announced on the bus), with their counts. */
+  private readonly remotePatterns = new Map<number, Map<string, number>>();
+
+  constructor(ctx: WorkerContext) {
+    this.ctx = ctx;
+    ctx.onBus((m) => {
+      if (m.type === 'publish') this.deliver(Buffer.from(m.channel), Buffer.from(m.message));
+      else if (m.type === 'patterns') this.remotePatterns.set(m.from, new Map(m.patterns));
+      else if (m.type === 'patterns-ask') this.announcePatterns();
+    });
+    ctx.broadcast({ type: 'patterns-ask', from: ctx.index });
+  }
+
+  private key(b: Buffer): string {
+    return b.toString('latin1');
+  }
+
+  subscribe(c: Client, ch: Buffer): void {
+    const k = this.key(ch);
+    if (!c.channels.has(k)) {
+      c.channels.add(k);
+      let set = this.channels.get(k);
+      if (set === undefined) this.channels.set(k, (set = new Set()));
+      set.add(c);
+      this.ctx.shared.channelAdd(ch, 1);
+    }
+    this.ack(c, 'subscribe', ch);
+  }
+
+  unsubscribe(c: Client, ch: Buffer, reply = true): void {
+    const k = this.key(ch);
+    if (c.channels.delete(k)) {
+      const set = this.channels.get(k)!;
+      set.delete(c);
+      if (set.size === 0) this.channels.delete(k);
+      this.ctx.shared.channelAdd(ch, -1);
+    }
+    if (reply) this.ack(c, 'unsubscribe', ch);
+  }
+
+  psubscribe(c: Client, p: Buffer): void {
+    const k = this.key(p);
+    if (!c.patterns.has(k)) {
+      c.patterns.add(k);
+      let set = this.patterns.get(k);
+      if (set === undefined) this.patterns.set(k, (set = new Set()));
+      set.add(c);
+      this.ctx.shared.add('patternSubs', 1);
+      this.announcePatterns();
+    }
+    this.ack(c, 'psubscribe', p);
+  }
+
+  punsubscribe(c: Client, p: Buffer, reply = true): void {
+    const k = this.key(p);
+    if (c.patterns.delete(k)) {
+      const set = this.patterns.get(k)!;
+      set.delete(c);
+      if (set.size === 0) this.patterns.delete(k);
+      this.ctx.shared.add('patternSubs', -1);
+      this.announcePatterns();
+    }
+    if (reply) this.ack(c, 'punsubscribe', p);
+  }
+
+  /** Drops every subscription of a client (disconnect, RESET). */
+  dropClient(c: Client): void {
+    for (const k of [...c.channels]) this.unsubscribe(c, Buffer.from(k, 'latin1'), false);
+    for (const k of [...c.patterns]) this.punsubscribe(c, Buffer.from(k, 'latin1'), false);
+  }
+
+  private ack(c: Client, kind: string, name: Buffer | null): void {
+    c.out.push(3);
+    c.out.bulkStr(kind);
+    c.out.bulk(name);
+    c.out.int(c.channels.size + c.patterns.size);
+  }
+
+  /** UNSUBSCRIBE / PUNSUBSCRIBE without arguments when nothing is subscribed. */
+  ackNone(c: Client, kind: string): void {
+    this.ack(c, kind, null);
+  }
+
+  private announcePatterns(): void {
+    const counts: [string, number][] = [...this.patterns].map(([k, s]) => [k, s.size]);
+    this.ctx.broadcast({ type: 'patterns', from: this.ctx.index, patterns: counts });
+  }
+
+  /** PUBLISH: delivers everywhere; returns the receivers counted as Redis counts them. */
+  publish(ch: Buffer, msg: Buffer): number {
+    let n = this.ctx.shared.channelCount(ch);
+    for (const [p, set] of this.patterns) if (globMatch(Buffer.from(p, 'latin1'), ch)) n += set.size;
+    for (const pats of this.remotePatterns.values()) for (const [p, cnt] of pats) if (globMatch(Buffer.from(p, 'latin1'), ch)) n += cnt;
+    this.deliver(ch, msg);
+    if (this.ctx.workers > 1) this.ctx.broadcast({ type: 'publish', channel: ch, message: msg, from: this.ctx.index });
+    return n;
+  }
+
+  private deliver(ch: Buffer, msg: Buffer): void {
+    const subs = this.channels.get(this.key(ch));
+    if (subs !== undefined) {
+      for (const c of subs) {
+        c.out.push(3);
+        c.out.bulkStr('message');
+        c.out.bulk(ch);
+        c.out.bulk(msg);
+        flush(this.ctx, c);
+      }
+    }
+    if (this.patterns.size === 0) return;
+    for (const [p, set] of this.patterns) {
+      const pb = Buffer.from(p, 'latin1');
+      if (!globMatch(pb, ch)) continue;
+      for (const c of set) {
+        c.out.push(4);
+        c.out.bulkStr('pmessage');
+        c.out.bulk(pb);
+        c.out.bulk(ch);
+        c.out.bulk(msg);
+        flush(this.ctx, c);
+      }
+    }
+  }
+
+  /** This worker's channels with subscribers, optionally matching a pattern (PUBSUB CHANNELS). */
+  localChannels(pattern: Buffer | null): string[] {
+    const out: string[] = [];
+    for (const k of this.channels.keys()) if (pattern === null || globMatch(pattern, Buffer.from(k, 'latin1'))) out.push(k);
+    return out;
+  }
+
+  channelCount(ch: Buffer): number {
+    return this.ctx.shared.channelCount(ch);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * A worker thread: adopts sockets the main thread accepted, parses and executes their requests
+ * directly against the shared store, and runs the housekeeping of the shards it owns.
+ */
+import net from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Store } from '../store/store.ts';
+import { startActiveExpiry } from '../store/expire.ts';
+import type { ActiveExpiry } from '../store/expire.ts';
+import { Client } from './client.ts';
+import { WorkerContext } from './context.ts';
+import { checkOutputLimit, processInput } from './dispatch.ts';
+import type { ToWorker, WorkerInit } from './messages.ts';
+import { PubSub } from './pubsub.ts';
+import { resetClientState } from './commands/client.ts';
+import { answerQuery } from './queries.ts';
+
+const init = workerData as WorkerInit;
+const store = Store.attach(init.store);
+const ctx = new WorkerContext(init, store);
+ctx.pubsub = new PubSub(ctx);
+
+/** One receive buffer for every socket of this worker (net.Socket `onread`): no Buffer per read. */
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+let expiry: ActiveExpiry | null = null;
+function restartExpiry(): void {
+  expiry?.stop();
+  expiry = ctx.activeExpire ? startActiveExpiry(store, ctx.ownedShards, Number(ctx.config.get('hz') ?? 10)) : null;
+}
+restartExpiry();
+ctx.onConfig((name) => {
+  if (name === 'hz' || name === 'active-expire-enabled') restartExpiry();
+});
+
+/**
+ * Re-wraps a socket received from the main thread around its handle with `onread`, so reads land
+ * in readBuffer. This relies on net.Socket's internal `_handle`, which Node 26 transfers; a test
+ * (test/server/socket-transfer.test.ts) pins the behaviour.
+ */
+function adopt(received: net.Socket): void {
+  const handle = (received as unknown as { _handle: unknown })._handle;
+  (received as unknown as { _handle: unknown })._handle = null;
+  let client: Client | null = null;
+  const socket: net.Socket = new net.Socket({
+    handle: handle as never,
+    readable: true,
+    writable: true,
+    onread: {
+      buffer: readBuffer,
+      callback: (n: number, buf: Uint8Array) => {
+        const c = client!;
+        if (c.closing) return false;
+        ctx.shared.workerTotalAdd(ctx.index, 'netIn', n);
+        c.parser.push(buf, 0, n);
+        if (c.parser.pending > ctx.queryBufferLimit) {
+          ctx.log('warning', `Closing client that reached max query buffer length: id=${c.id} addr=${c.addr} (qbuf ${c.parser.pending})`);
+          c.closing = true;
+          socket.destroy();
+          return false;
+        }
+        processInput(ctx, c);
+        return true;
+      },
+    },
+  });
+  socket.setNoDelay(true);
+  const keepalive = Number(ctx.config.get('tcp-keepalive') ?? 0);
+  if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
+  const id = ctx.shared.add('clientIds', 1);
+  const c = new Client(id, socket, store, ctx.requirepass !== '', ctx.maxBulk);
+  client = c;
+  ctx.clients.set(id, c);
+  ctx.shared.workerAdd(ctx.index, 'connections', 1);
+  ctx.shared.workerAdd(ctx.index, 'connectionsReceived', 1);
+  socket.on('drain', () => checkOutputLimit(ctx, c));
+  socket.on('error', () => socket.destroy());
+  socket.on('end', () => socket.end());
+  socket.once('close', () => {
+    c.closing = true;
+    resetClientState(ctx, c);
+    ctx.clients.delete(id);
+    ctx.shared.workerAdd(ctx.index, 'connections', -1);
+    ctx.shared.add('clients', -1);
+  });
+  socket.resume();
+}
+
+/** Idle clients past `timeout` seconds are closed, as Redis does (not pub/sub subscribers). */
+setInterval(() => {
+  if (ctx.timeoutSec <= 0) return;
+  const limit = Date.now() - ctx.timeoutSec * 1000;
+  for (const c of ctx.clients.values()) {
+    if (c.lastInteraction < limit && c.kind === 'normal' && !c.monitor && !c.busy) {
+      c.closing = true;
+      c.socket.destroy();
+    }
+  }
+}, 1000).unref();
+
+parentPort!.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'conn':
+      adopt(msg.socket as net.Socket);
+      break;
+    case 'config':
+      ctx.applyConfig(msg.name, msg.value);
+      break;
+    case 'query':
+      Promise.resolve()
+        .then(() => answerQuery(ctx, msg.op, msg.args))
+        .then(
+          (result) => ctx.post({ type: 'answer', id: msg.id, result }),
+          (e: Error & { code?: string }) => ctx.post({ type: 'answer', id: msg.id, error: { code: e.code ?? 'ERR', message: e.message } }),
+        );
+      break;
+    case 'rpc-reply':
+      ctx.rpcReply(msg.id, msg.result, msg.error);
+      break;
+    case 'shutdown':
+      expiry?.stop();
+      for (const c of ctx.clients.values()) c.socket.destroy();
+      ctx.close();
+      ctx.post({ type: 'closed' });
+      break;
+  }
+});
+ctx.post({ type: 'ready' });

@@ -1,0 +1,158 @@
+/**
+ * Starts a real shardcache server process on an ephemeral port for a test, and stops it.
+ * Every test file that starts one must call stop() (afterAll), which waits for the process to exit.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const NODE = process.execPath;
+
+export interface TestServer {
+  readonly port: number;
+  readonly proc: ChildProcess;
+  /** Everything the server printed so far. */
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startServer(args: string[] = [], opts: { threads?: number } = {}): Promise<TestServer> {
+  const argv = ['src/cli/main.ts', 'server', '--port', '0', '--threads', String(opts.threads ?? 2), ...args];
+  const proc = spawn(NODE, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
+    const check = () => {
+      const m = /ready: port (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    proc.stdout!.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${out}`));
+    });
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    if (proc.exitCode !== null) resolve(proc.exitCode);
+    else proc.once('exit', (code) => resolve(code));
+  });
+  return {
+    port,
+    proc,
+    output: () => out,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (proc.exitCode === null) proc.kill(signal);
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** A raw TCP connection for protocol-level tests: write bytes, read what comes back. */
+export class RawConn {
+  readonly socket: net.Socket;
+  private buf = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  closed = false;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      for (const w of this.waiters.splice(0)) w();
+    });
+    socket.on('error', () => {});
+  }
+
+  static connect(port: number): Promise<RawConn> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => resolve(new RawConn(s)));
+      s.once('error', reject);
+    });
+  }
+
+  write(data: string | Uint8Array): void {
+    this.socket.write(data);
+  }
+
+  /** Waits until the received bytes satisfy `done` (or the peer closes, or the timeout passes). */
+  async until(done: (s: string) => boolean, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this.buf.toString('latin1')) && !this.closed && Date.now() < deadline) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+    return this.buf.toString('latin1');
+  }
+
+  /** Sends a request and waits for `n` complete top-level RESP replies. */
+  async request(data: string | Uint8Array, n = 1): Promise<string> {
+    const start = this.buf.length;
+    this.write(data);
+    const s = await this.until((all) => countReplies(all.slice(start)) >= n);
+    const out = s.slice(start);
+    this.buf = Buffer.alloc(0);
+    return out;
+  }
+
+  waitClosed(timeoutMs = 5000): Promise<boolean> {
+    return this.until(() => false, timeoutMs).then(() => this.closed);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Counts complete RESP values at the top level of `s` (enough for test replies). */
+export function countReplies(s: string): number {
+  let i = 0;
+  let n = 0;
+  const one = (): boolean => {
+    if (i >= s.length) return false;
+    const t = s[i]!;
+    const eol = s.indexOf('\r\n', i);
+    if (eol < 0) return false;
+    const head = s.slice(i + 1, eol);
+    i = eol + 2;
+    if (t === '$' || t === '=' || t === '!') {
+      const len = Number(head);
+      if (len < 0) return true;
+      if (s.length < i + len + 2) return false;
+      i += len + 2;
+      return true;
+    }
+    if (t === '*' || t === '~' || t === '>' || t === '%') {
+      const len = Number(head) * (t === '%' ? 2 : 1);
+      for (let k = 0; k < len; k++) if (!one()) return false;
+      return true;
+    }
+    return true;
+  };
+  for (;;) {
+    const save = i;
+    if (!one()) {
+      i = save;
+      return n;
+    }
+    n++;
+  }
+}
