@@ -70,7 +70,7 @@ export function defaultShards(threads: number): number {
 export type Config = Map<string, string>;
 
 export function defaultConfig(): Config {
-  return new Map(SETTINGS.map((s) => [s.name, s.dflt]));
+  return new Map(SETTINGS.map((s) => [s.name, normalise(s.name, s.dflt)]));
 }
 
 export class ConfigError extends Error {}

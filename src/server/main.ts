@@ -194,7 +194,8 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
     closing = true;
     clearInterval(sampler);
     done = (async () => {
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      // Stop listening at once; the close callback would wait for connections the workers own.
+      for (const s of servers) s.close();
       await Promise.all(
         workers.map(async (w, i) => {
           if (w === null) return;

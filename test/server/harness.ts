@@ -103,12 +103,13 @@ export class RawConn {
     return this.buf.toString('latin1');
   }
 
-  /** Sends a request and waits for `n` complete top-level RESP replies. */
+  /**
+   * Sends a request and waits until `n` complete top-level RESP replies have arrived since the
+   * last request returned (replies to bytes written with write() count too); returns them.
+   */
   async request(data: string | Uint8Array, n = 1): Promise<string> {
-    const start = this.buf.length;
     this.write(data);
-    const s = await this.until((all) => countReplies(all.slice(start)) >= n);
-    const out = s.slice(start);
+    const out = await this.until((all) => countReplies(all) >= n);
     this.buf = Buffer.alloc(0);
     return out;
   }

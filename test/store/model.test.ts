@@ -736,6 +736,60 @@ describe('noeviction', () => {
   });
 });
 
+// ---- regressions found by the model test --------------------------------------------------------
+
+describe('regressions', () => {
+  test('an overwrite that changes slab class keeps the key\'s FIFO place', () => {
+    const store = Store.create({ shards: 1, policy: 'fifo', maxEntries: 2 });
+    store.set('a', 'x');
+    store.set('b', 'x');
+    store.set('a', 'y'.repeat(200));
+    store.set('c', 'x');
+    // FIFO evicts by first insertion: `a` goes although it was rewritten last.
+    expect(store.get('a')).toBeNull();
+    expect(store.get('b')?.toString()).toBe('x');
+    verifyStore(store);
+  });
+
+  test('an overwrite that changes slab class keeps and bumps the LFU counter', () => {
+    const store = Store.create({ shards: 1, policy: 'lfu', maxEntries: 2, lfuLogFactor: 0, lfuDecayTime: 0 });
+    store.set('a', 'x');
+    store.set('b', 'x');
+    store.get('b');
+    store.set('a', 'y'.repeat(200));
+    store.set('a', 'z');
+    // a: 5 -> 6 -> 7 by two overwrites; b: 6. A reset to 5 would make `a` the victim.
+    store.set('c', 'x');
+    expect(store.get('a')?.toString()).toBe('z');
+    expect(store.get('b')).toBeNull();
+    verifyStore(store);
+  });
+
+  test('SET KEEPTTL on a key whose expiry equals now keeps it (expired means now > expireAt)', () => {
+    let t = T0;
+    const store = Store.create({ shards: 1, clock: () => t });
+    store.set('k', 'v1', { px: 100 });
+    t += 100;
+    expect(store.set('k', 'v2', { keepTtl: true })).toBe(true);
+    expect(store.get('k')?.toString()).toBe('v2');
+    expect(store.pttl('k')).toBe(0);
+    t += 1;
+    expect(store.get('k')).toBeNull();
+    verifyStore(store);
+  });
+
+  test('a bounded arena whose pages were all freed still serves a long page run', () => {
+    const store = Store.create({ shards: 1, policy: 'lru', maxMemory: 2 * 1024 * 1024 });
+    // One page each, released one at a time: adjacent free runs must be merged again.
+    for (let i = 0; i < 30; i++) store.set(`p${i}`, Buffer.alloc(60 * 1024));
+    for (let i = 0; i < 30; i++) store.del(`p${i}`);
+    verifyStore(store);
+    expect(store.set('big', Buffer.alloc(20 * PAGE_SIZE))).toBe(true);
+    expect(store.get('big')?.length).toBe(20 * PAGE_SIZE);
+    verifyStore(store);
+  });
+});
+
 // ---- the checker itself ---------------------------------------------------------------------------
 
 describe('verifyStore detects corruption', () => {

@@ -1,0 +1,120 @@
+/**
+ * Limits: maxclients, the output buffer limit on a slow reader, maxmemory with noeviction and
+ * with an evicting policy, and exact counts under concurrent INCR from clients on both workers.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { RawConn, startServer } from './harness.ts';
+import type { TestServer } from './harness.ts';
+
+const servers: TestServer[] = [];
+const conns: RawConn[] = [];
+afterEach(async () => {
+  for (const c of conns.splice(0)) c.close();
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+
+async function server(args: string[], threads = 2): Promise<TestServer> {
+  const s = await startServer(args, { threads });
+  servers.push(s);
+  return s;
+}
+async function conn(s: TestServer): Promise<RawConn> {
+  const c = await RawConn.connect(s.port);
+  conns.push(c);
+  return c;
+}
+const bulk = (s: string) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
+const req = (...a: string[]) => `*${a.length}\r\n${a.map(bulk).join('')}`;
+
+describe('maxclients', () => {
+  it('refuses the connection past the limit with Redis error, and accepts again after one leaves', async () => {
+    const s = await server(['--maxclients', '3']);
+    const cs = [await conn(s), await conn(s), await conn(s)];
+    for (const c of cs) expect(await c.request('PING\r\n')).toBe('+PONG\r\n');
+    const extra = await conn(s);
+    expect(await extra.until((x) => x.length > 0)).toBe('-ERR max number of clients reached\r\n');
+    expect(await extra.waitClosed()).toBe(true);
+    cs[0]!.close();
+    // The slot frees when the worker sees the close; retry until the server has noticed.
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) {
+      const again = await conn(s);
+      const r = await again.request('PING\r\n');
+      ok = r === '+PONG\r\n';
+      if (!ok) await new Promise((res) => setTimeout(res, 20));
+    }
+    expect(ok).toBe(true);
+  });
+});
+
+describe('client-output-buffer-limit', () => {
+  it('closes a client that does not read its replies once the hard limit is passed', async () => {
+    const s = await server(['--client-output-buffer-limit', 'normal 1mb 0 0']);
+    const c = await conn(s);
+    const value = 'x'.repeat(512 * 1024);
+    expect(await c.request(req('SET', 'big', value))).toBe('+OK\r\n');
+    // Stop reading, then ask for 400 × 512 KiB: kernel buffers fill, the server's queue grows.
+    c.socket.pause();
+    let sent = '';
+    for (let i = 0; i < 400; i++) sent += req('GET', 'big');
+    c.write(sent);
+    const closedByServer = new Promise<void>((resolve) => c.socket.once('close', () => resolve()));
+    await new Promise((r) => setTimeout(r, 300));
+    c.socket.resume();
+    await closedByServer;
+    expect(s.output()).toMatch(/closed ASAP for overcoming of output buffer limits/);
+    const other = await conn(s);
+    expect(await other.request('PING\r\n')).toBe('+PONG\r\n');
+  });
+});
+
+describe('maxmemory', () => {
+  it('noeviction: writes fail with the OOM error, data stays readable, deletes free room', async () => {
+    const s = await server(['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction', '--shards', '1']);
+    const c = await conn(s);
+    const v = 'v'.repeat(10_000);
+    let stored = 0;
+    let err = '';
+    for (let i = 0; i < 1000; i++) {
+      const r = await c.request(req('SET', `k${i}`, v));
+      if (r !== '+OK\r\n') {
+        err = r;
+        break;
+      }
+      stored++;
+    }
+    expect(err).toBe("-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+    expect(stored).toBeGreaterThan(100);
+    expect(await c.request(req('GET', 'k0'))).toBe(bulk(v));
+    expect(await c.request(req('DBSIZE'))).toBe(`:${stored}\r\n`);
+    let deleted = '';
+    for (let i = 0; i < 20; i++) deleted += await c.request(req('DEL', `k${i}`));
+    expect(deleted).toBe(':1\r\n'.repeat(20));
+    expect(await c.request(req('SET', 'again', v))).toBe('+OK\r\n');
+  });
+
+  it('allkeys-lru: writes keep succeeding and the oldest keys go', async () => {
+    const s = await server(['--maxmemory', '2mb', '--maxmemory-policy', 'allkeys-lru', '--shards', '1']);
+    const c = await conn(s);
+    const v = 'v'.repeat(10_000);
+    let replies = '';
+    for (let i = 0; i < 600; i++) replies += await c.request(req('SET', `k${i}`, v));
+    expect(replies).toBe('+OK\r\n'.repeat(600));
+    expect(await c.request(req('EXISTS', 'k0'))).toBe(':0\r\n');
+    expect(await c.request(req('GET', 'k599'))).toBe(bulk(v));
+  });
+});
+
+describe('concurrency', () => {
+  it('clients on both workers INCR the same keys and no increment is lost', async () => {
+    const s = await server([], 2);
+    const clients = await Promise.all([0, 1, 2, 3].map(() => conn(s)));
+    const rounds = 500;
+    const keys = ['c:a', 'c:b', 'c:c', 'c:d'];
+    let batch = '';
+    for (let r = 0; r < rounds; r++) for (const k of keys) batch += req('INCR', k);
+    await Promise.all(clients.map((c) => c.request(batch, rounds * keys.length)));
+    const check = await conn(s);
+    expect(await check.request(req('MGET', ...keys))).toBe(`*4\r\n${keys.map(() => bulk(String(4 * rounds))).join('')}`);
+  });
+});

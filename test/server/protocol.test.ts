@@ -1,0 +1,115 @@
+/**
+ * The server facing hostile and fragmented input over real TCP: Redis's exact protocol errors,
+ * the connection closed after the error (as Redis does), and the server and other connections
+ * unaffected.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawConn, startServer } from './harness.ts';
+import type { TestServer } from './harness.ts';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startServer();
+});
+afterAll(async () => {
+  await srv.stop();
+});
+
+async function expectAlive(): Promise<void> {
+  const c = await RawConn.connect(srv.port);
+  expect(await c.request('*1\r\n$4\r\nPING\r\n')).toBe('+PONG\r\n');
+  c.close();
+}
+
+describe('protocol errors close the connection with Redis text', () => {
+  const cases: [string, string, string][] = [
+    ['invalid multibulk length', '*abc\r\n', '-ERR Protocol error: invalid multibulk length\r\n'],
+    ['expected $', '*1\r\nfoo\r\n', "-ERR Protocol error: expected '$', got 'f'\r\n"],
+    ['invalid bulk length', '*1\r\n$-5\r\n', '-ERR Protocol error: invalid bulk length\r\n'],
+    ['bulk over proto-max-bulk-len', `*2\r\n$3\r\nSET\r\n$${512 * 1024 * 1024 + 1}\r\n`, '-ERR Protocol error: invalid bulk length\r\n'],
+    ['multibulk too long', `*${1024 * 1024 * 1024 + 1}\r\n`, '-ERR Protocol error: invalid multibulk length\r\n'],
+    ['unbalanced quotes', 'SET "a b\r\n', '-ERR Protocol error: unbalanced quotes in request\r\n'],
+    ['too big inline', 'A'.repeat(70 * 1024), '-ERR Protocol error: too big inline request\r\n'],
+  ];
+  for (const [name, input, reply] of cases) {
+    it(name, async () => {
+      const c = await RawConn.connect(srv.port);
+      c.write('*1\r\n$4\r\nPING\r\n' + input);
+      const got = await c.until((s) => s.includes('-ERR Protocol'));
+      expect(got).toBe('+PONG\r\n' + reply);
+      expect(await c.waitClosed()).toBe(true);
+      await expectAlive();
+    });
+  }
+});
+
+describe('commands', () => {
+  it('unknown commands, wrong arity and non-string types get Redis errors; the connection stays', async () => {
+    const c = await RawConn.connect(srv.port);
+    expect(await c.request('*2\r\n$6\r\nFOOBAR\r\n$1\r\nx\r\n')).toBe("-ERR unknown command 'FOOBAR', with args beginning with: 'x' \r\n");
+    expect(await c.request('*1\r\n$3\r\nGET\r\n')).toBe("-ERR wrong number of arguments for 'get' command\r\n");
+    expect(await c.request('LPUSH list a\r\n')).toBe("-ERR unknown command 'LPUSH', with args beginning with: 'list' 'a' \r\n");
+    expect(await c.request('SET k v EX 0\r\n')).toBe("-ERR invalid expire time in 'set' command\r\n");
+    expect(await c.request('SET k v NX XX\r\n')).toBe('-ERR syntax error\r\n');
+    expect(await c.request('SET k v\r\nINCR k\r\n', 2)).toBe('+OK\r\n-ERR value is not an integer or out of range\r\n');
+    expect(await c.request('CLIENT NOSUCH\r\n')).toBe("-ERR unknown subcommand 'NOSUCH'. Try CLIENT HELP.\r\n");
+    expect(await c.request('PING\r\n')).toBe('+PONG\r\n');
+    c.close();
+  });
+
+  it('inline commands work as from telnet, with quotes', async () => {
+    const c = await RawConn.connect(srv.port);
+    expect(await c.request('set "inline key" \'a value\'\r\n')).toBe('+OK\r\n');
+    expect(await c.request('get "inline key"\n')).toBe('$7\r\na value\r\n');
+    expect(await c.request('\r\n\r\nPING\r\n')).toBe('+PONG\r\n');
+    c.close();
+  });
+
+  it('a pipeline split at every byte boundary gets the same replies', async () => {
+    const pipeline = '*3\r\n$3\r\nSET\r\n$2\r\nsp\r\n$5\r\nva\r\nl\r\n*2\r\n$3\r\nGET\r\n$2\r\nsp\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$0\r\n\r\n';
+    const expected = '+OK\r\n$5\r\nva\r\nl\r\n+PONG\r\n$0\r\n\r\n';
+    const c = await RawConn.connect(srv.port);
+    c.socket.setNoDelay(true);
+    for (let i = 0; i < pipeline.length; i++) {
+      c.write(pipeline[i]!);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await c.until((s) => s.length >= expected.length)).toBe(expected);
+    c.close();
+  });
+
+  it('every two-piece split of a pipeline parses the same', async () => {
+    const pipeline = '*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\nPING\r\n';
+    const c = await RawConn.connect(srv.port);
+    c.socket.setNoDelay(true);
+    for (let cut = 1; cut < pipeline.length; cut++) {
+      c.write(pipeline.slice(0, cut));
+      await new Promise((r) => setTimeout(r, 1));
+      expect(await c.request(pipeline.slice(cut), 2)).toBe('$3\r\nabc\r\n+PONG\r\n');
+    }
+    c.close();
+  });
+});
+
+describe('fuzz', () => {
+  it('random bytes never kill the server or disturb other connections', async () => {
+    const control = await RawConn.connect(srv.port);
+    let seed = 987654321;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const alphabet = Buffer.from('*$\r\n0123456789-+:PINGSETGETabc "\'\\');
+    for (let round = 0; round < 60; round++) {
+      const conns = await Promise.all([0, 1, 2].map(() => RawConn.connect(srv.port)));
+      for (const c of conns) {
+        const len = 1 + Math.floor(rand() * 400);
+        const b = Buffer.alloc(len);
+        for (let i = 0; i < len; i++) b[i] = rand() < 0.85 ? alphabet[Math.floor(rand() * alphabet.length)]! : Math.floor(rand() * 256);
+        c.write(b);
+      }
+      expect(await control.request(`*2\r\n$4\r\nECHO\r\n$${String(round).length}\r\n${round}\r\n`)).toBe(`$${String(round).length}\r\n${round}\r\n`);
+      for (const c of conns) c.close();
+    }
+    control.close();
+    await expectAlive();
+    expect(srv.proc.exitCode).toBeNull();
+  });
+});
