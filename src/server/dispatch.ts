@@ -47,6 +47,7 @@ export function keysOf(spec: CommandSpec, argv: Buffer[]): Buffer[] {
  * Stops early while an async handler is pending; it resumes by calling this again.
  */
 export function processInput(ctx: WorkerContext, c: Client): void {
+  c.lastInteraction = Date.now();
   const batch: Pending[] = [];
   while (!c.busy && !c.closing) {
     const r = c.parser.next();
@@ -106,7 +107,6 @@ function arityOk(spec: CommandSpec, n: number): boolean {
 
 /** Runs one request with every central check. */
 export function runOne(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined, argv: Buffer[]): void {
-  c.lastInteraction = Date.now();
   if (spec === undefined) {
     if (c.multi !== null) c.multiDirty = true;
     c.out.error(unknownCommand(argv));
@@ -133,7 +133,7 @@ export function runOne(ctx: WorkerContext, c: Client, spec: CommandSpec | undefi
     c.out.error('NOAUTH Authentication required.');
     return;
   }
-  const base = spec.name.split('|')[0]!;
+  const base = spec.parent ?? spec.name;
   if (c.inPubSubContext && !PUBSUB_OK.has(base)) {
     c.out.error(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
     return;

@@ -199,10 +199,11 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
       await Promise.all(
         workers.map(async (w, i) => {
           if (w === null) return;
-          const closed = new Promise<void>((r) => w.once('message', (m: FromWorker) => m.type === 'closed' && r()));
+          const exited = new Promise<void>((r) => w.once('exit', () => r()));
           send(i, { type: 'shutdown' });
-          await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
-          await w.terminate();
+          const t = setTimeout(() => void w.terminate(), 2000);
+          await exited;
+          clearTimeout(t);
         }),
       );
       say('notice', 'shardcache is now ready to exit, bye bye...');

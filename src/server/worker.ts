@@ -122,6 +122,8 @@ parentPort!.on('message', (msg: ToWorker) => {
       for (const c of ctx.clients.values()) c.socket.destroy();
       ctx.close();
       ctx.post({ type: 'closed' });
+      // Ends this thread only (in a worker, process.exit stops the thread), letting --cpu-prof write.
+      setImmediate(() => process.exit(0));
       break;
   }
 });

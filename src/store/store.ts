@@ -102,6 +102,7 @@ export class Store {
   private constructor(shards: Shard[], oplog: OpLog | null, clock: () => number, db = 0, dbs?: Store[]) {
     this.shards = shards;
     this.shardMask = shards.length - 1;
+    this.marks = new Uint8Array(shards.length);
     this.oplog = oplog;
     this.now = clock;
     this.db = db;
@@ -165,10 +166,24 @@ export class Store {
 
   /** Locks the distinct shards of `ids` in ascending order; returns them for unlockShards. */
   lockShards(ids: number[]): number[] {
-    const sorted = [...new Set(ids)].sort((a, b) => a - b);
+    let sorted: number[];
+    if (ids.length === 1) sorted = ids;
+    else {
+      const mark = this.marks;
+      for (const id of ids) mark[id] = 1;
+      sorted = [];
+      for (let id = 0; id < mark.length; id++) {
+        if (mark[id] !== 0) {
+          sorted.push(id);
+          mark[id] = 0;
+        }
+      }
+    }
     for (const id of sorted) this.shards[id]!.lock();
     return sorted;
   }
+  /** Scratch for lockShards: one byte per shard, all zero between calls. */
+  private readonly marks: Uint8Array;
 
   unlockShards(sorted: number[]): void {
     for (let i = sorted.length - 1; i >= 0; i--) this.shards[sorted[i]!]!.unlock();

@@ -49,6 +49,8 @@ export interface CommandSpec {
   readonly complexity?: string;
   readonly handler?: Handler;
   readonly subcommands?: readonly CommandSpec[];
+  /** For a subcommand, the container's name ("client" for "client|list"). */
+  readonly parent?: string;
 }
 
 /** Shorthand for table rows. */
@@ -63,7 +65,8 @@ export function cmd(
   handler: Handler | undefined,
   extra: { syntax?: string; complexity?: string; subcommands?: readonly CommandSpec[] } = {},
 ): CommandSpec {
-  return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], group, since, summary, handler, ...extra };
+  const bar = name.indexOf('|');
+  return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], group, since, summary, handler, ...extra, ...(bar > 0 ? { parent: name.slice(0, bar) } : {}) };
 }
 
 export const NO_KEYS = [0, 0, 0] as const;

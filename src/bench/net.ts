@@ -1,0 +1,214 @@
+/**
+ * `shardcache bench net`: shardcache against redis-server on this machine, both driven by
+ * redis-benchmark with the same settings, runs alternated so drift hits both alike. Reports ops/s,
+ * p50/p99 latency, server CPU-seconds per million operations and the ratio to Redis.
+ */
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { cpuSeconds } from './procstat.ts';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface NetOptions {
+  clients: number;
+  pipelines: number[];
+  sizes: number[];
+  keys: number;
+  tests: string[];
+  runs: number;
+  seconds: number;
+  threads?: number;
+  maxmemory: string;
+  progress?: (line: string) => void;
+}
+
+export interface NetSample {
+  server: 'shardcache' | 'redis';
+  test: string;
+  pipeline: number;
+  size: number;
+  requests: number;
+  opsPerSec: number;
+  p50: number;
+  p99: number;
+  cpuPerMillion: number;
+}
+
+export interface NetRow {
+  test: string;
+  pipeline: number;
+  size: number;
+  ours: { opsPerSec: number; p50: number; p99: number; cpuPerMillion: number; spread: number };
+  redis: { opsPerSec: number; p50: number; p99: number; cpuPerMillion: number; spread: number } | null;
+  ratio: number | null;
+  cpuRatio: number | null;
+}
+
+export function hasBinary(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
+
+interface Running {
+  port: number;
+  pid: number;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+function waitExit(p: ChildProcess): Promise<void> {
+  return p.exitCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', () => r()));
+}
+
+export async function startShardcache(threads: number | undefined, maxmemory: string, extra: string[] = []): Promise<Running> {
+  const args = ['src/cli/main.ts', 'server', '--port', '0', '--maxmemory', maxmemory, '--maxmemory-policy', 'allkeys-lru', ...(threads ? ['--threads', String(threads)] : []), ...extra];
+  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /ready: port (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.once('exit', (c) => reject(new Error(`shardcache exited ${c}: ${out}`)));
+  });
+  return { port, pid: proc.pid!, proc, stop: async () => { proc.kill('SIGTERM'); await waitExit(proc); } };
+}
+
+export async function startRedis(maxmemory: string): Promise<Running> {
+  const port = await freePort();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory', maxmemory, '--maxmemory-policy', 'allkeys-lru'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    proc.once('exit', (c) => reject(new Error(`redis-server exited ${c}: ${out}`)));
+  });
+  return { port, pid: proc.pid!, proc, stop: async () => { proc.kill('SIGTERM'); await waitExit(proc); } };
+}
+
+/** Loads key:000000000000 … as redis-benchmark names them (-r), so GETs hit. */
+export async function loadKeys(port: number, keys: number, size: number): Promise<void> {
+  const value = 'x'.repeat(size);
+  const sock = net.connect(port, '127.0.0.1');
+  await new Promise<void>((r, j) => {
+    sock.once('connect', () => r());
+    sock.once('error', j);
+  });
+  let replies = 0;
+  const done = new Promise<void>((resolve) => {
+    sock.on('data', (d: Buffer) => {
+      for (const b of d) if (b === 10) replies++;
+      if (replies >= keys) resolve();
+    });
+  });
+  const chunk: string[] = [];
+  for (let i = 0; i < keys; i++) {
+    const k = `key:${String(i).padStart(12, '0')}`;
+    chunk.push(`*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${size}\r\n${value}\r\n`);
+    if (chunk.length === 1000 || i === keys - 1) {
+      if (!sock.write(chunk.join(''))) await new Promise((r) => sock.once('drain', r));
+      chunk.length = 0;
+    }
+  }
+  await done;
+  sock.destroy();
+}
+
+async function benchmark(port: number, test: string, clients: number, requests: number, pipeline: number, size: number, keys: number): Promise<{ rps: number; p50: number; p99: number }> {
+  const { stdout } = await run('redis-benchmark', ['-p', String(port), '-c', String(clients), '-n', String(requests), '-P', String(pipeline), '-d', String(size), '-r', String(keys), '-t', test, '--csv'], { timeout: 600_000 });
+  const line = stdout.trim().split('\n').find((l) => l.startsWith(`"${test.toUpperCase()}"`));
+  if (line === undefined) throw new Error(`redis-benchmark printed no ${test} line:\n${stdout}`);
+  const f = line.split(',').map((x) => Number(x.replace(/"/g, '')));
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  return { rps: f[1]!, p50: f[4]!, p99: f[6]! };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; rows: NetRow[]; redis: boolean }> {
+  const say = o.progress ?? (() => undefined);
+  const withRedis = hasBinary('redis-server');
+  const ours = await startShardcache(o.threads, o.maxmemory);
+  const redis = withRedis ? await startRedis(o.maxmemory) : null;
+  const samples: NetSample[] = [];
+  try {
+    for (const size of o.sizes) {
+      await loadKeys(ours.port, o.keys, size);
+      if (redis) await loadKeys(redis.port, o.keys, size);
+      for (const pipeline of o.pipelines) {
+        for (const test of o.tests) {
+          // Size each run for about `seconds` from a short calibration run on our server.
+          const cal = await benchmark(ours.port, test, o.clients, Math.max(2000, o.clients * pipeline * 20), pipeline, size, o.keys);
+          const requests = Math.max(1000, Math.round(cal.rps * o.seconds));
+          for (let r = 0; r < o.runs; r++) {
+            for (const [name, srv] of [['shardcache', ours], ['redis', redis]] as const) {
+              if (srv === null) continue;
+              say(`net ${test} P=${pipeline} ${size}B run ${r + 1}/${o.runs} ${name}`);
+              const c0 = cpuSeconds(srv.pid);
+              const b = await benchmark(srv.port, test, o.clients, requests, pipeline, size, o.keys);
+              const c1 = cpuSeconds(srv.pid);
+              samples.push({ server: name, test, pipeline, size, requests, opsPerSec: b.rps, p50: b.p50, p99: b.p99, cpuPerMillion: ((c1 - c0) / requests) * 1e6 });
+            }
+          }
+        }
+      }
+    }
+  } finally {
+    await ours.stop();
+    await redis?.stop();
+  }
+  const rows: NetRow[] = [];
+  for (const size of o.sizes) {
+    for (const pipeline of o.pipelines) {
+      for (const test of o.tests) {
+        const pick = (srv: string) => samples.filter((s) => s.server === srv && s.size === size && s.pipeline === pipeline && s.test === test);
+        const agg = (xs: NetSample[]) =>
+          xs.length === 0
+            ? null
+            : {
+                opsPerSec: median(xs.map((x) => x.opsPerSec)),
+                p50: median(xs.map((x) => x.p50)),
+                p99: median(xs.map((x) => x.p99)),
+                cpuPerMillion: median(xs.map((x) => x.cpuPerMillion)),
+                spread: Math.max(...xs.map((x) => x.opsPerSec)) - Math.min(...xs.map((x) => x.opsPerSec)),
+              };
+        const a = agg(pick('shardcache'))!;
+        const b = agg(pick('redis'));
+        rows.push({ test, pipeline, size, ours: a, redis: b, ratio: b ? a.opsPerSec / b.opsPerSec : null, cpuRatio: b ? a.cpuPerMillion / b.cpuPerMillion : null });
+      }
+    }
+  }
+  return { samples, rows, redis: withRedis };
+}
+
+export function netTable(rows: NetRow[]): string {
+  const f = (n: number) => Math.round(n).toLocaleString('en-US');
+  const lines = [
+    '| test | P | size | shardcache ops/s (±spread) | redis ops/s (±spread) | ratio | p50 ms ours/redis | p99 ms ours/redis | CPU s per 1M ops ours/redis | CPU ratio |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of rows) {
+    const rd = r.redis;
+    lines.push(
+      `| ${r.test.toUpperCase()} | ${r.pipeline} | ${r.size} B | ${f(r.ours.opsPerSec)} (±${f(r.ours.spread / 2)}) | ${rd ? `${f(rd.opsPerSec)} (±${f(rd.spread / 2)})` : 'n/a'} | ${r.ratio?.toFixed(2) ?? 'n/a'} | ${r.ours.p50.toFixed(3)} / ${rd?.p50.toFixed(3) ?? '-'} | ${r.ours.p99.toFixed(3)} / ${rd?.p99.toFixed(3) ?? '-'} | ${r.ours.cpuPerMillion.toFixed(2)} / ${rd?.cpuPerMillion.toFixed(2) ?? '-'} | ${r.cpuRatio?.toFixed(2) ?? 'n/a'} |`,
+    );
+  }
+  return lines.join('\n');
+}
