@@ -12,6 +12,7 @@ import { ShardcacheError } from '../errors.ts';
 import { word } from './commands/args.ts';
 import { lookupCommand } from './commands/table.ts';
 import type { CommandSpec } from './commands/types.ts';
+import { pausedFor, waitUnpaused } from './commands/client.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 
@@ -62,6 +63,12 @@ export function processInput(ctx: WorkerContext, c: Client): void {
     }
     if (r.length === 0) continue;
     const spec = lookupCommand(r[0]!);
+    if (ctx.shared.get('pauseMode') !== 0 && pausedFor(ctx, c, spec, r) > 0) {
+      runBatch(ctx, c, batch);
+      batch.length = 0;
+      holdPaused(ctx, c, spec, r);
+      break;
+    }
     if (batchable(spec, c) && c.authenticated && !c.inPubSubContext) {
       batch.push({ spec, argv: r });
       if (batch.length >= BATCH_MAX) {
@@ -76,6 +83,19 @@ export function processInput(ctx: WorkerContext, c: Client): void {
   }
   runBatch(ctx, c, batch);
   flush(ctx, c);
+}
+
+/** CLIENT PAUSE: hold this request (and the connection's input) until the pause ends. */
+function holdPaused(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined, argv: Buffer[]): void {
+  // Parser views die on the next read: keep copies.
+  const copy = argv.map((a) => Buffer.from(a));
+  c.busy = true;
+  void waitUnpaused(ctx, c, spec, copy).then(() => {
+    c.busy = false;
+    if (c.closing) return;
+    runOne(ctx, c, spec, copy);
+    processInput(ctx, c);
+  });
 }
 
 function runBatch(ctx: WorkerContext, c: Client, batch: Pending[]): void {

@@ -12,13 +12,14 @@ import { WorkerContext } from './context.ts';
 import { checkOutputLimit, processInput } from './dispatch.ts';
 import type { ToWorker, WorkerInit } from './messages.ts';
 import { PubSub } from './pubsub.ts';
-import { resetClientState } from './commands/client.ts';
+import { installClientCommands, resetClientState } from './commands/client.ts';
 import { answerQuery } from './queries.ts';
 
 const init = workerData as WorkerInit;
 const store = Store.attach(init.store);
 const ctx = new WorkerContext(init, store);
 ctx.pubsub = new PubSub(ctx);
+installClientCommands(ctx);
 
 /** One receive buffer for every socket of this worker (net.Socket `onread`): no Buffer per read. */
 const readBuffer = Buffer.allocUnsafe(64 * 1024);

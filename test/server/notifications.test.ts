@@ -1,0 +1,94 @@
+/**
+ * Keyspace notifications (notify-keyspace-events KEA, set at startup) across two workers: a
+ * PSUBSCRIBE __key*__:* client on one worker receives the keyspace and keyevent messages for
+ * writes made on the other worker, in order and in Redis's exact wire form.
+ *
+ * Placement: two connections opened one after the other (the first answered before the second
+ * opens) land on different workers.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawConn, startServer } from './harness.ts';
+import type { TestServer } from './harness.ts';
+
+let srv: TestServer;
+const clients: Redis[] = [];
+const raws: RawConn[] = [];
+beforeAll(async () => {
+  srv = await startServer(['--notify-keyspace-events', 'KEA'], { threads: 2 });
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
+  for (const r of raws) r.close();
+  await srv.stop();
+});
+
+function ioredis(): Redis {
+  const c = new Redis({ port: srv.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  clients.push(c);
+  return c;
+}
+
+function enc(...args: (string | number)[]): string {
+  return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('');
+}
+
+/** Collects pmessages; count(n) resolves once n have arrived (rejects after 5 s). */
+function collect(sub: Redis): { events: [string, string][]; count(n: number): Promise<[string, string][]> } {
+  const events: [string, string][] = [];
+  const waiters: (() => void)[] = [];
+  sub.on('pmessage', (_pattern: string, channel: string, message: string) => {
+    events.push([channel, message]);
+    for (const w of waiters.splice(0)) w();
+  });
+  return {
+    events,
+    count: (n) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${events.length} of ${n} events: ${JSON.stringify(events)}`)), 5000);
+        const check = () => {
+          if (events.length >= n) {
+            clearTimeout(timer);
+            resolve(events.slice(0, n));
+          } else waiters.push(check);
+        };
+        check();
+      }),
+  };
+}
+
+describe('keyspace notifications across workers', () => {
+  it('SET, EXPIRE, DEL and INCRBY on one worker reach a PSUBSCRIBE __key*__:* client on the other', async () => {
+    const sub = ioredis();
+    expect(await sub.psubscribe('__key*__:*')).toBe(1);
+    const writer = ioredis();
+    const got = collect(sub);
+    expect(await writer.set('nk', 'v')).toBe('OK');
+    expect(await writer.expire('nk', 100)).toBe(1);
+    expect(await writer.del('nk')).toBe(1);
+    expect(await writer.incrby('nn', 5)).toBe(5);
+    expect(await got.count(8)).toEqual([
+      ['__keyspace@0__:nk', 'set'],
+      ['__keyevent@0__:set', 'nk'],
+      ['__keyspace@0__:nk', 'expire'],
+      ['__keyevent@0__:expire', 'nk'],
+      ['__keyspace@0__:nk', 'del'],
+      ['__keyevent@0__:del', 'nk'],
+      ['__keyspace@0__:nn', 'incrby'],
+      ['__keyevent@0__:incrby', 'nn'],
+    ]);
+  });
+
+  it('a RESP2 subscriber gets the exact pmessage frames', async () => {
+    const sub = await RawConn.connect(srv.port);
+    raws.push(sub);
+    expect(await sub.request(enc('PSUBSCRIBE', '__key*__:*'))).toBe('*3\r\n$10\r\npsubscribe\r\n$10\r\n__key*__:*\r\n:1\r\n');
+    const writer = await RawConn.connect(srv.port);
+    raws.push(writer);
+    expect(await writer.request(enc('SET', 'raw:k', '1'))).toBe('+OK\r\n');
+    expect(await sub.request('', 2)).toBe(
+      '*4\r\n$8\r\npmessage\r\n$10\r\n__key*__:*\r\n$20\r\n__keyspace@0__:raw:k\r\n$3\r\nset\r\n' +
+        '*4\r\n$8\r\npmessage\r\n$10\r\n__key*__:*\r\n$18\r\n__keyevent@0__:set\r\n$5\r\nraw:k\r\n',
+    );
+  });
+});
