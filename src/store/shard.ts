@@ -22,7 +22,7 @@ import { HF, HW, ITEM_HEADER_BYTES, ShardMemory } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
 import type { OpLog } from './oplog.ts';
 import { onHit, onInsert, onRemove, pickVictim, replaceInList } from './policy.ts';
-import { canAllocWithoutEvicting, classFor, freeItem, initSlabs, resetArena, tryAllocItem, usedBytes } from './slab.ts';
+import { canAllocWithoutEvicting, classFor, fitsWhenEmpty, freeItem, initSlabs, resetArena, tryAllocItem, usedBytes } from './slab.ts';
 
 /** Redis's proto-max-bulk-len default: the largest key or value. */
 export const MAX_BULK = 512 * 1024 * 1024;
@@ -261,8 +261,7 @@ export class Shard {
       onHit(m, old, now);
       return old;
     }
-    const maxBytes = m.hf64[HF.maxBytes]!;
-    if (maxBytes > 0 && bytes > maxBytes) throw scError(ErrorCode.OOM);
+    if (!fitsWhenEmpty(m, bytes)) throw scError(ErrorCode.OOM);
     if (old === NIL_REF && m.h32[HW.maxEntries] !== 0) {
       while (m.h32[HW.count]! >= m.h32[HW.maxEntries]!) if (!this.evictOneLocked(now)) throw scError(ErrorCode.OOM);
     }
@@ -332,6 +331,17 @@ export class Shard {
   lastOld: Buffer | null = null;
 
   /** Replaces the value of a key, keeping its TTL; used by INCR*, APPEND and SETRANGE. */
+  /**
+   * Writes `key` with an expiry carried over from another item (RENAME, COPY): no "already
+   * expired" check, since a key whose expiry equals now is still live. Emits the SET.
+   */
+  putCarriedLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, expireAt: number, now: number): void {
+    if (key.length > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
+    const old = this.lookupLocked(key, h, now, db);
+    this.writeLocked(key, h, db, value, 0, value.length, expireAt, now, old);
+    this.emit(OpType.SET, key, value, expireAt, 0, 0, db);
+  }
+
   putKeepTtlLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, vlen: number, now: number, old: number): number {
     if (key.length > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
     const expireAt = old === NIL_REF ? 0 : this.m.expireAt(old);

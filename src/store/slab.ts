@@ -270,6 +270,18 @@ export function freeItem(m: ShardMemory, r: number): void {
   releasePages(m, p);
 }
 
+/**
+ * Whether an item of `bytes` could be stored under the memory bound with every other item evicted:
+ * the bound covers the header and the index too, so an item smaller than maxBytes may still never
+ * fit, and evicting for it would empty the shard for nothing.
+ */
+export function fitsWhenEmpty(m: ShardMemory, bytes: number): boolean {
+  const max = m.hf64[HF.maxBytes]!;
+  if (max === 0) return true;
+  const pages = classFor(m, bytes) === CLASS_LARGE ? runPagesFor(bytes) : 1;
+  return ShardHeader.size + indexBytes(m) + pages * PAGE_SIZE <= max;
+}
+
 /** Whether an item of `bytes` can be stored without evicting anything. */
 export function canAllocWithoutEvicting(m: ShardMemory, bytes: number): boolean {
   const c = classFor(m, bytes);

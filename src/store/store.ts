@@ -520,14 +520,30 @@ export class Store {
       if (exists && (op === 'renamenx' || op === 'copy')) return false;
       const value = ss.valueCopy(r);
       const expireAt = ss.m.expireAt(r);
-      ds.setLocked(dk, dh, this.db, value, 0, expireAt, now);
       // The op log carries the effect (SET of the destination, DEL of the source), so a consumer
       // needs no rename logic of its own.
-      if (!isCopy) {
+      const dropSource = () => {
         const r2 = ss.lookupLocked(sk, sh, now, this.db);
         if (r2 !== NIL_REF) ss.deleteLocked(ss.lastSlot, r2);
         ss.emit(OpType.DEL, sk, null, 0, 0, 0, this.db);
+      };
+      // Within one shard the source goes first, so its room serves the destination and nothing is
+      // evicted for it; across shards the destination is written first, so a failed write (OOM in
+      // the destination's shard) leaves the source in place.
+      if (!isCopy && sid === did) {
+        dropSource();
+        try {
+          ds.putCarriedLocked(dk, dh, this.db, value, expireAt, now);
+        } catch (e) {
+          // The destination did not fit (a longer key can need a bigger chunk): put the source
+          // back in the room it just left, so a failed RENAME loses nothing.
+          ss.putCarriedLocked(sk, sh, this.db, value, expireAt, now);
+          throw e;
+        }
+        return true;
       }
+      ds.putCarriedLocked(dk, dh, this.db, value, expireAt, now);
+      if (!isCopy) dropSource();
       return true;
     } finally {
       this.unlockShards(locked);

@@ -33,6 +33,17 @@ import { listOf } from './policy.ts';
 import type { Shard } from './shard.ts';
 import type { Store } from './store.ts';
 
+// Layout constants used in the per-chunk and per-slot loops, copied once: under vitest's module
+// transform each use of an imported binding is a getter call, which made these checks several
+// times slower than under plain node and they run after every step of the model tests.
+const NIL = NIL_REF;
+const FREE = CHUNK_FREE;
+const REFS_PER_PAGE = PAGE_SIZE / REF_UNIT;
+const FIRST_REF_OFFSET = PAGE_HEADER_BYTES / REF_UNIT;
+if (ShardMemory.pageOf(REFS_PER_PAGE + FIRST_REF_OFFSET) !== 1 || ShardMemory.firstRef(1) !== REFS_PER_PAGE + FIRST_REF_OFFSET) {
+  throw new Error('verify.ts: page arithmetic disagrees with ShardMemory.pageOf / firstRef');
+}
+
 /** Page ownership marks while walking the arena. */
 const OWN_NONE = 0;
 const OWN_FREE = 1;
@@ -59,6 +70,7 @@ export function verifyShardLocked(s: Shard): void {
   if (m.seenGeneration !== h[HW.generation]) fail(`views are stale: generation ${h[HW.generation]} but views built for ${m.seenGeneration}`);
 
   const policy = h[HW.policy]!;
+  const lists = LIST_COUNT;
   const count = h[HW.count]!;
   const arenaPages = h[HW.arenaPages]!;
   const refLimit = (arenaPages * PAGE_SIZE) / REF_UNIT;
@@ -94,16 +106,16 @@ export function verifyShardLocked(s: Shard): void {
 
   // ---- policy lists -----------------------------------------------------------------------------
   const listed = new Set<number>();
-  const listLen = new Array<number>(LIST_COUNT).fill(0);
+  const listLen = new Array<number>(lists).fill(0);
   let volatile = 0;
   const dbKeys = new Array<number>(MAX_DATABASES).fill(0);
   const dbVolatile = new Array<number>(MAX_DATABASES).fill(0);
-  for (let list = 0; list < LIST_COUNT; list++) {
+  for (let list = 0; list < lists; list++) {
     const head = m.head(list);
     const tail = m.tail(list);
-    if ((head === NIL_REF) !== (tail === NIL_REF)) fail(`list ${list}: head ${head} and tail ${tail} disagree on emptiness`);
-    let prev = NIL_REF;
-    for (let r = head; r !== NIL_REF; prev = r, r = m.next(r)) {
+    if ((head === NIL) !== (tail === NIL)) fail(`list ${list}: head ${head} and tail ${tail} disagree on emptiness`);
+    let prev = NIL;
+    for (let r = head; r !== NIL; prev = r, r = m.next(r)) {
       const what = `list ${list} item ${r}`;
       // A ref seen before means a cycle or an item linked into two lists.
       if (listed.has(r)) fail(`${what}: seen twice (cycle or on two lists)`);
@@ -149,14 +161,14 @@ export function verifyShardLocked(s: Shard): void {
 
   const usesList = (list: number): boolean =>
     policy === PolicyId.lfu || list === LIST_MAIN || (policy === PolicyId.s3fifo && list === LIST_SMALL);
-  for (let list = 0; list < LIST_COUNT; list++) {
+  for (let list = 0; list < lists; list++) {
     if (listLen[list] !== 0 && !usesList(list)) fail(`list ${list} holds ${listLen[list]} items but policy ${policy} does not use it`);
   }
   const small = h[HW.smallCount]!;
   const wantSmall = policy === PolicyId.s3fifo ? listLen[LIST_SMALL]! : 0;
   if (small !== wantSmall) fail(`smallCount ${small} but the small queue holds ${wantSmall}`);
   const hand = h[HW.sieveHand]!;
-  if (hand !== NIL_REF) {
+  if (hand !== NIL) {
     if (policy !== PolicyId.sieve) fail(`sieveHand ${hand} set under policy ${policy}`);
     if (!listed.has(hand)) fail(`sieveHand ${hand} is not a listed item`);
   }
@@ -173,7 +185,7 @@ export function verifyShardLocked(s: Shard): void {
   for (let i = 0; i < cap; i++) {
     const r = m.refs[i]!;
     const tag = m.tags[i]!;
-    if (r === NIL_REF) {
+    if (r === NIL) {
       if (tag !== 0) fail(`index slot ${i} is empty but has tag ${tag}`);
       continue;
     }
@@ -184,7 +196,7 @@ export function verifyShardLocked(s: Shard): void {
     const hh = m.hash(r);
     if (tag !== tagOf(hh)) fail(`${what}: tag ${tag}, expected ${tagOf(hh)}`);
     for (let j = hh & mask; j !== i; j = (j + 1) & mask) {
-      if (m.refs[j] === NIL_REF) fail(`${what}: empty slot ${j} between its home ${hh & mask} and its slot`);
+      if (m.refs[j] === NIL) fail(`${what}: empty slot ${j} between its home ${hh & mask} and its slot`);
     }
     const ko = m.keyOffset(r);
     // findSlot returns the first match on the probe path, so a duplicate (db, key) fails here too.
@@ -211,23 +223,36 @@ export function verifyShardLocked(s: Shard): void {
     }
   }
 
-  const freeChunks = new Set<number>();
+  // Chunks are counted per page rather than visited one by one: a page's chunks are all accounted
+  // for when its live items (from the lists) plus its free-list entries (each checked to be a
+  // distinct, aligned, free chunk of that page) add up to the chunks it holds. Any other chunk is
+  // one that was leaked. A pointer chase that meets a chunk twice loops forever, so a bound on the
+  // walk stands in for a seen-set, which would cost more than the walk after every model step.
+  const freeInPage = new Int32Array(arenaPages);
   const freeOfClass = new Array<number>(classCount).fill(0);
   for (let c = 0; c < classCount; c++) {
-    let prev = NIL_REF;
-    const limit = h[HW.classChunks + c]!;
-    for (let r = h[HW.classFree + c]!; r !== NIL_REF; prev = r, r = m.next(r)) {
-      const what = `class ${c} free chunk ${r}`;
-      if (freeChunks.has(r)) fail(`${what}: seen twice (cycle or on two free lists)`);
-      if (freeOfClass[c]! >= limit) fail(`class ${c}: free list longer than its ${limit} chunks`);
-      if (m.state(r) !== CHUNK_FREE) fail(`${what}: state ${m.state(r)} is not CHUNK_FREE`);
-      if (m.classId(r) !== c) fail(`${what}: chunk class ${m.classId(r)}`);
-      checkPlacement(r, what);
-      if (m.prev(r) !== prev) fail(`${what}: prev is ${m.prev(r)}, expected ${prev}`);
-      freeChunks.add(r);
-      freeOfClass[c]!++;
+    let prev = NIL;
+    const limit = Math.min(h[HW.classChunks + c]!, arenaPages * perPage(c));
+    const step = classSize(c) / REF_UNIT;
+    const n = perPage(c);
+    let walked = 0;
+    for (let r = h[HW.classFree + c]!; r !== NIL; prev = r, r = m.next(r)) {
+      if (walked >= limit) fail(`class ${c}: free list longer than its ${limit} chunks (cycle?)`);
+      if (m.state(r) !== FREE) fail(`class ${c} free chunk ${r}: state ${m.state(r)} is not CHUNK_FREE`);
+      if (m.classId(r) !== c) fail(`class ${c} free chunk ${r}: chunk class ${m.classId(r)}`);
+      if (r <= 0 || r >= refLimit) fail(`class ${c} free chunk ${r}: outside the arena (${arenaPages} pages)`);
+      const p = Math.floor(r / REFS_PER_PAGE);
+      if (m.pageClass(p) !== c) fail(`class ${c} free chunk ${r}: page ${p} has class ${m.pageClass(p)}`);
+      const k = (r - p * REFS_PER_PAGE - FIRST_REF_OFFSET) / step;
+      if (k < 0 || k >= n || k !== Math.floor(k)) fail(`class ${c} free chunk ${r}: not a chunk boundary in page ${p}`);
+      if (m.prev(r) !== prev) fail(`class ${c} free chunk ${r}: prev is ${m.prev(r)}, expected ${prev}`);
+      freeInPage[p]!++;
+      walked++;
     }
+    freeOfClass[c] = walked;
   }
+  const liveInPage = new Int32Array(arenaPages);
+  for (const r of listed) liveInPage[ShardMemory.pageOf(r)]!++;
 
   let slabPages = 0;
   let runPages = 0;
@@ -260,24 +285,11 @@ export function verifyShardLocked(s: Shard): void {
     if (pc >= classCount) fail(`page ${p} is neither free nor owned: class ${pc}`);
     if (m.pageRun(p) !== 1) fail(`slab page ${p} has run length ${m.pageRun(p)}`);
     own[p] = OWN_SLAB;
-    const first = ShardMemory.firstRef(p);
-    const step = classSize(pc) / REF_UNIT;
-    let live = 0;
-    for (let k = 0, n = perPage(pc); k < n; k++) {
-      const r = first + k * step;
-      const what = `slab page ${p} chunk ${r}`;
-      if (m.classId(r) !== pc) fail(`${what}: chunk class ${m.classId(r)}, page class ${pc}`);
-      const st = m.state(r);
-      if (st === CHUNK_LIVE) {
-        if (!listed.has(r)) fail(`${what}: live but on no policy list`);
-        live++;
-      } else if (st === CHUNK_FREE) {
-        if (!freeChunks.has(r)) fail(`${what}: free but not on class ${pc}'s free list (leaked)`);
-        freeSeen[pc]!++;
-      } else {
-        fail(`${what}: state ${st}`);
-      }
-    }
+    const live = liveInPage[p]!;
+    const free = freeInPage[p]!;
+    const n = perPage(pc);
+    if (live + free !== n) fail(`slab page ${p} (class ${pc}): ${live} live + ${free} on the free list of its ${n} chunks; the rest leaked`);
+    freeSeen[pc]! += free;
     if (m.pageLive(p) !== live) fail(`slab page ${p}: live ${m.pageLive(p)} but ${live} live chunks`);
     if (live === 0) fail(`slab page ${p} has no live chunk but was not returned to the pool`);
     pagesOf[pc]!++;
@@ -295,6 +307,6 @@ export function verifyShardLocked(s: Shard): void {
     if (h[HW.classChunks + c] !== chunks) fail(`class ${c}: classChunks ${h[HW.classChunks + c]} but ${pagesOf[c]} pages hold ${chunks}`);
   }
   for (let c = classCount; c < SLAB_CLASS_MAX; c++) {
-    if (h[HW.classFree + c] !== NIL_REF || h[HW.classLive + c] !== 0 || h[HW.classChunks + c] !== 0) fail(`unused class ${c} has state`);
+    if (h[HW.classFree + c] !== NIL || h[HW.classLive + c] !== 0 || h[HW.classChunks + c] !== 0) fail(`unused class ${c} has state`);
   }
 }

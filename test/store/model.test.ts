@@ -71,6 +71,13 @@ class ModelError {
 
 const lfuMinutes = (ms: number): number => Math.floor(ms / 60000) & 0xffff;
 
+/**
+ * Model keys are "db/name": the same name in two databases is two keys, but with one hash (so one
+ * shard, one index home and one ghost slot), exactly as the store keeps them.
+ */
+const nameOf = (id: string): string => id.slice(id.indexOf('/') + 1);
+const dbOf = (id: string): number => Number(id.slice(0, id.indexOf('/')));
+
 /** One shard's worth of state: the key map and the policy's queues, heads first. */
 class ModelShard {
   readonly map = new Map<string, Entry>();
@@ -286,12 +293,10 @@ class ModelShard {
       if (v === null) throw new ModelError(ErrorCode.OOM);
       this.remove(v);
     }
-    this.map.set(k, { value, expireAt, bits: 0, ldt: 0, hash: hash32(Buffer.from(k)) });
+    this.map.set(k, { value, expireAt, bits: 0, ldt: 0, hash: hash32(Buffer.from(nameOf(k))) });
     this.onInsert(k, now);
   }
 }
-
-interface ModelSetOpts extends SetOptions {}
 
 /** The store-level model: shard routing, the command semantics and Redis's expiry rules. */
 class Model {
@@ -308,11 +313,22 @@ class Model {
   }
 
   shard(k: string): ModelShard {
-    return this.shards[shardOf(hash32(Buffer.from(k)), this.shards.length - 1)]!;
+    return this.shards[shardOf(hash32(Buffer.from(nameOf(k))), this.shards.length - 1)]!;
   }
 
-  dbsize(): number {
-    return this.shards.reduce((n, s) => n + s.map.size, 0);
+  /** The earliest expiry still ahead of (or at) now, or null. */
+  nextExpiry(): number | null {
+    let best: number | null = null;
+    for (const s of this.shards) {
+      for (const e of s.map.values()) if (e.expireAt >= this.now && (best === null || e.expireAt < best)) best = e.expireAt;
+    }
+    return best;
+  }
+
+  dbsize(db: number): number {
+    let n = 0;
+    for (const s of this.shards) for (const id of s.map.keys()) if (dbOf(id) === db) n++;
+    return n;
   }
 
   get(k: string): string | null {
@@ -323,7 +339,7 @@ class Model {
     return e.value;
   }
 
-  set(k: string, v: string, o: ModelSetOpts): boolean | string | null {
+  set(k: string, v: string, o: SetOptions): boolean | string | null {
     const now = this.now;
     if (o.nx && o.xx) throw new ModelError(ErrorCode.SYNTAX);
     let at = 0;
@@ -470,6 +486,8 @@ interface RunConfig {
   policy: Policy;
   shards: number;
   maxEntries: number;
+  /** Databases the commands are spread over (SELECT); 1 keeps every command in db 0. */
+  dbs: number;
   seed: number;
   steps: number;
 }
@@ -486,73 +504,88 @@ function runModel(cfg: RunConfig): void {
     lfuDecayTime: 1,
     seed: cfg.seed,
   });
-  const ghostCaps = store.shards.map((s) => s.m.h32[HW.ghostCap]!);
+  const ghostCapsOf = (): number[] =>
+    store.shards.map((s) => {
+      s.lock();
+      try {
+        return s.m.h32[HW.ghostCap]!;
+      } finally {
+        s.unlock();
+      }
+    });
+  const ghostCaps = ghostCapsOf();
   const model = new Model(cfg.policy, cfg.shards, cfg.maxEntries, ghostCaps, t);
   const history: string[] = [];
 
   for (let step = 0; step < cfg.steps; step++) {
+    const db = cfg.dbs > 1 ? rng.int(0, cfg.dbs - 1) : 0;
+    const st = store.select(db);
     const k = rng.pick(KEYS);
-    let desc = '';
+    const id = `${db}/${k}`;
+    let desc = cfg.dbs > 1 ? `[db ${db}] ` : '';
     let got: Outcome;
     let want: Outcome;
     const op = rng.int(0, 99);
     if (op < 28) {
       const v = randomValue(rng);
       const o = randomSetOpts(rng, t);
-      desc = `set ${k} ${JSON.stringify(v)} ${JSON.stringify(o)}`;
-      got = outcome(() => store.set(k, v, o));
-      want = outcome(() => model.set(k, v, o));
+      desc += `set ${k} ${JSON.stringify(v)} ${JSON.stringify(o)}`;
+      got = outcome(() => st.set(k, v, o));
+      want = outcome(() => model.set(id, v, o));
     } else if (op < 48) {
-      desc = `get ${k}`;
-      got = outcome(() => store.get(k));
-      want = outcome(() => model.get(k));
+      desc += `get ${k}`;
+      got = outcome(() => st.get(k));
+      want = outcome(() => model.get(id));
     } else if (op < 53) {
       const ks = rng.chance(0.3) ? [k, rng.pick(KEYS)] : [k];
-      desc = `del ${ks.join(' ')}`;
-      got = outcome(() => store.del(...ks));
-      want = outcome(() => model.del(ks));
+      desc += `del ${ks.join(' ')}`;
+      got = outcome(() => st.del(...ks));
+      want = outcome(() => model.del(ks.map((x) => `${db}/${x}`)));
     } else if (op < 58) {
       const ks = rng.chance(0.3) ? [k, rng.pick(KEYS)] : [k];
-      desc = `exists ${ks.join(' ')}`;
-      got = outcome(() => store.exists(...ks));
-      want = outcome(() => model.exists(ks));
+      desc += `exists ${ks.join(' ')}`;
+      got = outcome(() => st.exists(...ks));
+      want = outcome(() => model.exists(ks.map((x) => `${db}/${x}`)));
     } else if (op < 65) {
       const d = rng.int(-20, 20);
-      desc = `incrby ${k} ${d}`;
-      got = outcome(() => store.incrBy(k, d));
-      want = outcome(() => model.incrBy(k, d));
+      desc += `incrby ${k} ${d}`;
+      got = outcome(() => st.incrBy(k, d));
+      want = outcome(() => model.incrBy(id, d));
     } else if (op < 70) {
       const v = randomValue(rng).slice(0, 30);
-      desc = `append ${k} ${JSON.stringify(v)}`;
-      got = outcome(() => store.append(k, v));
-      want = outcome(() => model.append(k, v));
+      desc += `append ${k} ${JSON.stringify(v)}`;
+      got = outcome(() => st.append(k, v));
+      want = outcome(() => model.append(id, v));
     } else if (op < 80) {
       const cond = rng.pick([undefined, undefined, 'NX', 'XX', 'GT', 'LT'] as const);
       if (rng.chance(0.5)) {
         const n = rng.int(-1, 20);
-        desc = `expire ${k} ${n} ${cond ?? ''}`;
-        got = outcome(() => store.expire(k, n, cond));
-        want = outcome(() => model.pexpireAt(k, t + n * 1000, cond));
+        desc += `expire ${k} ${n} ${cond ?? ''}`;
+        got = outcome(() => st.expire(k, n, cond));
+        want = outcome(() => model.pexpireAt(id, t + n * 1000, cond));
       } else {
         const n = rng.int(-100, 4000);
-        desc = `pexpire ${k} ${n} ${cond ?? ''}`;
-        got = outcome(() => store.pexpire(k, n, cond));
-        want = outcome(() => model.pexpireAt(k, t + n, cond));
+        desc += `pexpire ${k} ${n} ${cond ?? ''}`;
+        got = outcome(() => st.pexpire(k, n, cond));
+        want = outcome(() => model.pexpireAt(id, t + n, cond));
       }
     } else if (op < 84) {
-      desc = `persist ${k}`;
-      got = outcome(() => store.persist(k));
-      want = outcome(() => model.persist(k));
+      desc += `persist ${k}`;
+      got = outcome(() => st.persist(k));
+      want = outcome(() => model.persist(id));
     } else if (op < 90) {
       const ms = rng.chance(0.5);
-      desc = `${ms ? 'pttl' : 'ttl'} ${k}`;
-      got = outcome(() => (ms ? store.pttl(k) : store.ttl(k)));
-      want = outcome(() => (ms ? model.pttl(k) : model.ttl(k)));
+      desc += `${ms ? 'pttl' : 'ttl'} ${k}`;
+      got = outcome(() => (ms ? st.pttl(k) : st.ttl(k)));
+      want = outcome(() => (ms ? model.pttl(id) : model.ttl(id)));
     } else {
       // Mostly short steps so TTLs run out one by one and expiries land exactly on `now`;
       // now and then minutes, so LFU counters decay and the minute clock wraps.
-      const dt = rng.chance(0.15) ? rng.int(30_000, 300_000) : rng.chance(0.3) ? 0 : rng.int(1, 1500);
-      desc = `advance ${dt}ms`;
+      let dt = rng.chance(0.15) ? rng.int(30_000, 300_000) : rng.chance(0.3) ? 0 : rng.int(1, 1500);
+      // Often land exactly on the next expiry, where a key is still live (expired means now > at).
+      const next = model.nextExpiry();
+      if (next !== null && rng.chance(0.3)) dt = next - t;
+      desc += `advance ${dt}ms`;
       t += dt;
       model.now = t;
       got = want = { ok: t };
@@ -561,8 +594,10 @@ function runModel(cfg: RunConfig): void {
     if (history.length > 12) history.shift();
     try {
       expect(got, desc).toEqual(want);
-      expect(store.dbsize(), 'dbsize').toBe(model.dbsize());
+      for (let d = 0; d < cfg.dbs; d++) expect(store.select(d).dbsize(), `dbsize of db ${d}`).toBe(model.dbsize(d));
       verifyStore(store);
+      // The model's copy of the ghost table is only exact while the store never resizes it.
+      if (cfg.policy === 's3fifo') expect(ghostCapsOf(), 'ghostCap').toEqual(ghostCaps);
       if (cfg.shards > 1) {
         const per = store.stats().shards.map((s) => s.keys);
         expect(per, 'keys per shard').toEqual(model.shards.map((s) => s.map.size));
@@ -570,7 +605,7 @@ function runModel(cfg: RunConfig): void {
     } catch (e) {
       const msg = (e as Error).message;
       throw new Error(
-        `${cfg.policy} shards=${cfg.shards} maxEntries=${cfg.maxEntries} seed=${cfg.seed} step=${step}: ${msg}\nlast commands:\n  ${history.join('\n  ')}`,
+        `${cfg.policy} shards=${cfg.shards} maxEntries=${cfg.maxEntries} dbs=${cfg.dbs} seed=${cfg.seed} step=${step}: ${msg}\nlast commands:\n  ${history.join('\n  ')}`,
       );
     }
   }
@@ -582,17 +617,24 @@ const SEEDS = [1, 2, 3, 0xc0ffee];
 const STEPS = 2500;
 
 describe('model-based: a Store matches a reference model step by step', () => {
+  // Two databases share one shard's entry bound and policy queues; a name used in both is two
+  // keys with one hash, which the index, the counts per database and S3-FIFO's ghost must keep apart.
+  for (const policy of ['lru', 'lfu', 's3fifo'] as const) {
+    test(`${policy}, 1 shard, 2 databases, seed 5`, () => {
+      runModel({ policy, shards: 1, maxEntries: 16, dbs: 2, seed: 5, steps: STEPS });
+    });
+  }
   for (const policy of ['lru', 'lfu', 'fifo', 'sieve', 's3fifo'] as const) {
     for (const seed of SEEDS) {
       test(`${policy}, 1 shard, seed ${seed}`, () => {
-        runModel({ policy, shards: 1, maxEntries: 16, seed, steps: STEPS });
+        runModel({ policy, shards: 1, maxEntries: 16, dbs: 1, seed, steps: STEPS });
       });
     }
   }
   for (const policy of ['lru', 'fifo'] as const) {
     for (const seed of SEEDS) {
       test(`${policy}, 4 shards, seed ${seed}`, () => {
-        runModel({ policy, shards: 4, maxEntries: 16, seed, steps: STEPS });
+        runModel({ policy, shards: 4, maxEntries: 16, dbs: 1, seed, steps: STEPS });
       });
     }
   }
@@ -651,11 +693,15 @@ describe('maxMemory: mixed value sizes', () => {
     });
   }
 
-  test('a value larger than maxMemory is refused with OOM', () => {
+  test('a value that cannot fit even in an empty shard is refused without evicting anything', () => {
     const store = Store.create({ shards: 1, policy: 'lru', maxMemory: 256 * 1024 });
-    store.set('a', 'x');
-    expect(() => store.set('big', Buffer.alloc(300 * 1024))).toThrowError(ShardcacheError);
-    expect(store.get('a')?.toString()).toBe('x');
+    for (let i = 0; i < 5; i++) store.set(`k${i}`, 'x');
+    // Larger than maxMemory, and (250 KB) smaller but too big once the header and index count.
+    for (const size of [300 * 1024, 250 * 1024]) {
+      expect(() => store.set('big', Buffer.alloc(size))).toThrowError(/^OOM command not allowed/);
+      expect(store.dbsize()).toBe(5);
+    }
+    expect(store.stats().evicted).toBe(0);
     verifyStore(store);
   });
 });
