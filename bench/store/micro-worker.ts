@@ -56,6 +56,8 @@ export interface WorkerInput {
 export interface WorkerOutput {
   ops: number;
   ms: number;
+  /** This thread's CPU time (user + system) over the measured run: well below `ms` means it was descheduled or parked on a lock. */
+  cpuMs: number;
   hits: number;
   sink: number;
 }
@@ -94,8 +96,10 @@ if (!isMainThread && (workerData as WorkerInput | undefined)?.kind === 'shardcac
   const flag = new Int32Array(d.flag);
   parentPort!.postMessage('ready');
   Atomics.wait(flag, 0, 0);
+  const c0 = process.threadCpuUsage();
   const t0 = performance.now();
   const { hits, sink } = runOps(store, keys, value, rnd, d.ops, d.getPct, 12345);
   const ms = performance.now() - t0;
-  parentPort!.postMessage({ ops: d.ops, ms, hits, sink } satisfies WorkerOutput);
+  const c = process.threadCpuUsage(c0);
+  parentPort!.postMessage({ ops: d.ops, ms, cpuMs: (c.user + c.system) / 1000, hits, sink } satisfies WorkerOutput);
 }

@@ -11,7 +11,7 @@
  * as a whole and reported per operation (overriddenDuration), because one op is below the timer's
  * useful resolution.
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { LRUCache } from 'lru-cache';
 import { Bench } from 'tinybench';
@@ -25,6 +25,8 @@ export interface MicroOptions {
   time?: number;
   /** Fewer keys, shorter tasks and fewer thread ops: a smoke run. */
   quick?: boolean;
+  /** Which parts to run (default both): single-thread op throughput, and 1 vs 2 worker threads. */
+  parts?: readonly ('ops' | 'threads')[];
 }
 
 export type Impl = 'shardcache' | 'lru-cache' | 'Map';
@@ -56,7 +58,7 @@ export interface ThreadRun {
 export interface MicroResult {
   config: { keys: number; keyBytes: number; valueBytes: number[]; batch: number; timeMs: number; shards: number; policy: string };
   rows: MicroRow[];
-  threads: { getPct: number; valueBytes: number; oneThread: ThreadRun; twoThreads: ThreadRun; speedup: number };
+  threads: { getPct: number; valueBytes: number; oneThread: ThreadRun; twoThreads: ThreadRun; speedup: number } | null;
 }
 
 const SHARDS = 16;
@@ -183,6 +185,7 @@ function pad(s: string, n: number, left = false): string {
 
 export async function runMicro(opts: MicroOptions = {}): Promise<MicroResult> {
   const quick = opts.quick ?? false;
+  const parts = opts.parts ?? ['ops', 'threads'];
   const nKeys = quick ? 20_000 : 100_000;
   const timeMs = opts.time ?? (quick ? 200 : 1000);
   // Capacity: every implementation is bounded at the same entry count, with 10% headroom over the
@@ -199,6 +202,15 @@ export async function runMicro(opts: MicroOptions = {}): Promise<MicroResult> {
   }
   const rnd = randomIndexes(1 << RAND_BITS, nKeys, 0xc0ffee);
 
+  const load0 = loadavg()[0]!;
+  const rows = parts.includes('ops') ? await runOpsPart(nKeys, capacity, timeMs, keyStrings, keyBufs, rnd) : [];
+  const threads = parts.includes('threads') ? await runThreadsPart(quick, nKeys, capacity, keyBufs) : null;
+  // Other processes on the machine skew every number here; the load average says whether there were any.
+  console.log(`load average (1 min) before ${load0.toFixed(2)}, after ${loadavg()[0]!.toFixed(2)} on ${cpus().length} CPUs`);
+  return { config: { keys: nKeys, keyBytes: 16, valueBytes: VALUE_SIZES, batch: BATCH, timeMs, shards: SHARDS, policy: POLICY }, rows, threads };
+}
+
+async function runOpsPart(nKeys: number, capacity: number, timeMs: number, keyStrings: string[], keyBufs: Buffer[], rnd: Uint32Array): Promise<MicroRow[]> {
   const bench = new Bench({ name: 'shardcache micro', time: timeMs, warmupTime: Math.min(250, timeMs), iterations: 16 });
   const labels = new Map<string, { impl: Impl; op: Op; valueBytes: number }>();
   const stores: Store[] = [];
@@ -247,8 +259,9 @@ export async function runMicro(opts: MicroOptions = {}): Promise<MicroResult> {
     const base = rows.find((x) => x.impl === 'Map' && x.op === row.op && x.valueBytes === row.valueBytes)!;
     row.ratioToMap = row.opsPerSec / base.opsPerSec;
   }
-  const s0 = stores[0]!.stats();
-  if (s0.misses !== 0 || s0.evicted !== 0) throw new Error(`store had ${s0.misses} misses and ${s0.evicted} evictions; every get should hit`);
+  for (const st of stores.map((x) => x.stats())) {
+    if (st.misses !== 0 || st.evicted !== 0) throw new Error(`store had ${st.misses} misses and ${st.evicted} evictions; every get should hit`);
+  }
 
   console.log('');
   console.log(`${pad('op', 4, true)} ${pad('value', 6)}  ${pad('impl', 11, true)} ${pad('ops/s', 12)} ${pad('ns/op', 8)} ${pad('±%', 6)} ${pad('vs Map', 7)}`);
@@ -260,8 +273,11 @@ export async function runMicro(opts: MicroOptions = {}): Promise<MicroResult> {
   console.log('Keys: pre-built Buffers for shardcache; pre-built strings for Map and lru-cache (their usual keying).');
   console.log('shardcache get returns a fresh Buffer copied out of shared memory and set copies the bytes in;');
   console.log('Map and lru-cache store and return references to JS heap objects (no copy).');
+  return rows;
+}
 
-  // ---- two threads against one, same total work -------------------------------------------------
+/** Two worker threads against one, doing the same total work on one shared store. */
+async function runThreadsPart(quick: boolean, nKeys: number, capacity: number, keyBufs: Buffer[]): Promise<NonNullable<MicroResult['threads']>> {
   const threadOps = quick ? 400_000 : 4_000_000;
   const getPct = 80;
   const tvb = 100;
@@ -274,16 +290,14 @@ export async function runMicro(opts: MicroOptions = {}): Promise<MicroResult> {
   const speedup = two.opsPerSec / one.opsPerSec;
   console.log('');
   console.log(`threads: ${fmtInt(threadOps)} ops in total (${getPct}% get / ${100 - getPct}% set, random keys, ${tvb}-byte values) on one shared store`);
-  console.log(`${pad('threads', 7)} ${pad('ops/thread', 11)} ${pad('wall ms', 9)} ${pad('aggregate ops/s', 16)}`);
-  for (const r of [one, two]) console.log(`${pad(String(r.threads), 7)} ${pad(fmtInt(r.totalOps / r.threads), 11)} ${pad(r.ms.toFixed(0), 9)} ${pad(fmtInt(r.opsPerSec), 16)}`);
+  console.log(`${pad('threads', 7)} ${pad('ops/thread', 11)} ${pad('wall ms', 9)} ${pad('thread CPU ms', 16)} ${pad('aggregate ops/s', 16)}`);
+  for (const r of [one, two]) {
+    const cpu = r.perWorker.map((w) => w.cpuMs.toFixed(0)).join(' + ');
+    console.log(`${pad(String(r.threads), 7)} ${pad(fmtInt(r.totalOps / r.threads), 11)} ${pad(r.ms.toFixed(0), 9)} ${pad(cpu, 16)} ${pad(fmtInt(r.opsPerSec), 16)}`);
+  }
   console.log(`2-thread speedup: ${speedup.toFixed(2)}x (ideal 2x on ${cpus().length} CPUs)`);
   if (SINK === -1) console.log('');
-
-  return {
-    config: { keys: nKeys, keyBytes: 16, valueBytes: VALUE_SIZES, batch: BATCH, timeMs, shards: SHARDS, policy: POLICY },
-    rows,
-    threads: { getPct, valueBytes: tvb, oneThread: one, twoThreads: two, speedup },
-  };
+  return { getPct, valueBytes: tvb, oneThread: one, twoThreads: two, speedup };
 }
 
 function argValue(name: string): string | undefined {
@@ -293,5 +307,6 @@ function argValue(name: string): string | undefined {
 
 if (import.meta.main) {
   const time = argValue('--time');
-  await runMicro({ quick: process.argv.includes('--quick'), time: time === undefined ? undefined : Number(time) });
+  const only = argValue('--only') as 'ops' | 'threads' | undefined;
+  await runMicro({ quick: process.argv.includes('--quick'), time: time === undefined ? undefined : Number(time), parts: only === undefined ? undefined : [only] });
 }

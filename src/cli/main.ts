@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { runHitRatio } from './bench-hitratio.ts';
 import { resolveConfig, SETTINGS } from '../server/config.ts';
 import { runServer } from '../server/main.ts';
@@ -33,7 +34,11 @@ export function buildProgram(print: (s: string) => void = (s) => process.stdout.
       const v = o[camel(s.name)];
       if (v !== undefined) cli.set(s.name, v);
     }
-    const cfg = resolveConfig(o.config ?? file, cli);
+    const configFile = o.config ?? file;
+    const cfg = resolveConfig(configFile, cli);
+    // Not settings a user gives, but INFO reports them and CONFIG REWRITE writes to the file.
+    if (configFile !== undefined) cfg.set('config-file', resolve(configFile));
+    cfg.set('executable', resolve(process.argv[1]!));
     const running = await runServer(cfg, {
       version: pkg.version,
       onExit: (code) => process.exit(code),

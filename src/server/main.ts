@@ -170,6 +170,12 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
     servers.push(srv);
   }
 
+  if (port !== port0) {
+    // --port 0 picked a free port: CONFIG GET port and INFO report the real one.
+    cfg.set('port', String(port));
+    for (let i = 0; i < threads; i++) send(i, { type: 'config', name: 'port', value: String(port) });
+  }
+
   // instantaneous_ops_per_sec: commands per second over the last 16 samples of 100 ms, as Redis.
   const samples: number[] = [];
   let lastTotal = 0;

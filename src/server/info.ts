@@ -1,0 +1,324 @@
+/**
+ * The INFO text: Redis's sections, field names and layout ("# Section" headers, `name:value`
+ * lines, CRLF line ends, one blank line between sections), built from the shared counters so the
+ * numbers cover every worker thread, not only the one that answers.
+ *
+ * Other modules may replace a section or add one with registerInfoSection (replication fills its
+ * section that way).
+ */
+import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { ChannelSlot, CHANNEL_SLOTS, serverStateLayout } from '../../native-layout/server.ts';
+import type { Client } from './client.ts';
+import type { WorkerContext } from './context.ts';
+
+export type InfoLines = (ctx: WorkerContext, c: Client | null) => string[];
+
+interface Section {
+  /** Lower-case name, as INFO's argument spells it. */
+  readonly name: string;
+  readonly title: string;
+  readonly inDefault: boolean;
+  build: InfoLines;
+}
+
+const pkgVersion = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+/** Redis's bytesToHuman. */
+export function bytesToHuman(n: number): string {
+  const units = ['K', 'M', 'G', 'T', 'P'];
+  if (n < 1024) return `${n}B`;
+  let d = n / 1024;
+  for (const u of units) {
+    if (d < 1024 || u === 'P') return `${d.toFixed(2)}${u}`;
+    d /= 1024;
+  }
+  return `${n}B`;
+}
+
+/** used_memory_peak: the highest used_memory this thread has seen reported. */
+let peak = 0;
+
+/** Channels with at least one subscriber on any worker: non-empty slots of the shared table. */
+export function activeChannelCount(ctx: WorkerContext): number {
+  const L = serverStateLayout();
+  const i32 = new Int32Array(ctx.shared.buffer, L.channels, (CHANNEL_SLOTS * ChannelSlot.size) / 4);
+  const step = ChannelSlot.size / 4;
+  const at = ChannelSlot.fields.count.index;
+  let n = 0;
+  for (let k = 0; k < CHANNEL_SLOTS; k++) if (Atomics.load(i32, k * step + at) > 0) n++;
+  return n;
+}
+
+/** The port the server listens on: the client's local port (the setting may say 0). */
+function tcpPort(ctx: WorkerContext, c: Client | null): string {
+  const m = c === null ? null : /:(\d+)$/.exec(c.laddr);
+  return m?.[1] ?? ctx.config.get('port') ?? '0';
+}
+
+const masterReplIds = new Map<string, string>();
+export function masterReplId(ctx: WorkerContext): string {
+  let id = masterReplIds.get(ctx.runId);
+  if (id === undefined) {
+    id = createHash('sha1').update(`replid:${ctx.runId}`).digest('hex');
+    masterReplIds.set(ctx.runId, id);
+  }
+  return id;
+}
+
+const secs = (us: number) => (us / 1e6).toFixed(6);
+
+function server(ctx: WorkerContext, c: Client | null): string[] {
+  const nowMs = performance.timeOrigin + performance.now();
+  const uptime = Math.floor((Date.now() - ctx.startedAt) / 1000);
+  const hz = ctx.config.get('hz') ?? '10';
+  return [
+    `redis_version:${ctx.config.get('redis-version') ?? '7.2.0'}`,
+    `shardcache_version:${pkgVersion}`,
+    'redis_git_sha1:00000000',
+    'redis_git_dirty:0',
+    `redis_build_id:${createHash('sha1').update(pkgVersion).digest('hex').slice(0, 16)}`,
+    'redis_mode:standalone',
+    `os:${os.type()} ${os.release()} ${os.machine()}`,
+    `arch_bits:${process.arch.endsWith('64') ? 64 : 32}`,
+    'monotonic_clock:POSIX clock_gettime',
+    `multiplexing_api:${process.platform === 'linux' ? 'epoll' : process.platform === 'win32' ? 'iocp' : 'kqueue'}`,
+    'atomicvar_api:c11-builtin',
+    'gcc_version:0.0.0',
+    `node_version:${process.versions.node}`,
+    `process_id:${process.pid}`,
+    'process_supervised:no',
+    `run_id:${ctx.runId}`,
+    `tcp_port:${tcpPort(ctx, c)}`,
+    `server_time_usec:${Math.round(nowMs * 1000)}`,
+    `uptime_in_seconds:${uptime}`,
+    `uptime_in_days:${Math.floor(uptime / 86400)}`,
+    `hz:${hz}`,
+    `configured_hz:${hz}`,
+    `lru_clock:${Math.floor(nowMs / 1000) & 0xffffff}`,
+    `executable:${ctx.config.get('executable') ?? process.execPath}`,
+    `config_file:${ctx.config.get('config-file') ?? ''}`,
+    `io_threads_active:${ctx.workers > 1 ? 1 : 0}`,
+    `threads:${ctx.workers}`,
+    `shards:${ctx.store.shards.length}`,
+  ];
+}
+
+function clients(ctx: WorkerContext): string[] {
+  const s = ctx.shared;
+  return [
+    `connected_clients:${s.get('clients')}`,
+    'cluster_connections:0',
+    `maxclients:${ctx.config.get('maxclients') ?? '10000'}`,
+    'client_recent_max_input_buffer:0',
+    'client_recent_max_output_buffer:0',
+    `blocked_clients:${s.sum('blocked', ctx.workers)}`,
+    `tracking_clients:${s.get('trackers')}`,
+    'clients_in_timeout_table:0',
+    'total_blocking_keys:0',
+    'total_blocking_keys_on_nokey:0',
+  ];
+}
+
+function memory(ctx: WorkerContext): string[] {
+  const used = ctx.store.stats().usedBytes;
+  if (used > peak) peak = used;
+  const rss = process.memoryUsage.rss();
+  const max = Number(ctx.config.get('maxmemory') ?? 0);
+  const total = os.totalmem();
+  return [
+    `used_memory:${used}`,
+    `used_memory_human:${bytesToHuman(used)}`,
+    `used_memory_rss:${rss}`,
+    `used_memory_rss_human:${bytesToHuman(rss)}`,
+    `used_memory_peak:${peak}`,
+    `used_memory_peak_human:${bytesToHuman(peak)}`,
+    `used_memory_peak_perc:${(peak === 0 ? 100 : (used * 100) / peak).toFixed(2)}%`,
+    `total_system_memory:${total}`,
+    `total_system_memory_human:${bytesToHuman(total)}`,
+    `maxmemory:${max}`,
+    `maxmemory_human:${bytesToHuman(max)}`,
+    `maxmemory_policy:${ctx.config.get('maxmemory-policy') ?? 'noeviction'}`,
+    `mem_fragmentation_ratio:${(used === 0 ? 0 : rss / used).toFixed(2)}`,
+    'mem_allocator:shardcache-slab',
+    'lazyfree_pending_objects:0',
+    'lazyfreed_objects:0',
+  ];
+}
+
+function persistence(ctx: WorkerContext): string[] {
+  return [
+    'loading:0',
+    'async_loading:0',
+    'rdb_changes_since_last_save:0',
+    'rdb_bgsave_in_progress:0',
+    `rdb_last_save_time:${ctx.shared.get('lastSave')}`,
+    'rdb_last_bgsave_status:ok',
+    'rdb_last_bgsave_time_sec:-1',
+    'rdb_current_bgsave_time_sec:-1',
+    'rdb_saves:0',
+    'aof_enabled:0',
+    'aof_rewrite_in_progress:0',
+    'aof_rewrite_scheduled:0',
+    'aof_last_rewrite_time_sec:-1',
+    'aof_current_rewrite_time_sec:-1',
+    'aof_last_bgrewrite_status:ok',
+    'aof_rewrites:0',
+    'aof_last_write_status:ok',
+  ];
+}
+
+function stats(ctx: WorkerContext): string[] {
+  const s = ctx.shared;
+  const w = ctx.workers;
+  const st = ctx.store.stats();
+  return [
+    `total_connections_received:${s.sum('connectionsReceived', w)}`,
+    `total_commands_processed:${Math.round(s.total('commands', w))}`,
+    `instantaneous_ops_per_sec:${s.get('opsPerSec')}`,
+    `total_net_input_bytes:${Math.round(s.total('netIn', w))}`,
+    `total_net_output_bytes:${Math.round(s.total('netOut', w))}`,
+    'total_net_repl_input_bytes:0',
+    'total_net_repl_output_bytes:0',
+    'instantaneous_input_kbps:0.00',
+    'instantaneous_output_kbps:0.00',
+    'instantaneous_input_repl_kbps:0.00',
+    'instantaneous_output_repl_kbps:0.00',
+    `rejected_connections:${s.sum('rejected', w)}`,
+    'sync_full:0',
+    'sync_partial_ok:0',
+    'sync_partial_err:0',
+    `expired_keys:${st.expired}`,
+    'expired_stale_perc:0.00',
+    'expired_time_cap_reached_count:0',
+    'expire_cycle_cpu_milliseconds:0',
+    `evicted_keys:${st.evicted}`,
+    'evicted_clients:0',
+    'total_eviction_exceeded_time:0',
+    'current_eviction_exceeded_time:0',
+    `keyspace_hits:${st.hits}`,
+    `keyspace_misses:${st.misses}`,
+    `pubsub_channels:${activeChannelCount(ctx)}`,
+    `pubsub_patterns:${s.get('patternSubs')}`,
+    'pubsubshard_channels:0',
+    'latest_fork_usec:0',
+    'total_forks:0',
+    'migrate_cached_sockets:0',
+    'slave_expires_tracked_keys:0',
+    'active_defrag_hits:0',
+    'active_defrag_misses:0',
+    'active_defrag_key_hits:0',
+    'active_defrag_key_misses:0',
+    'total_active_defrag_time:0',
+    'current_active_defrag_time:0',
+    'tracking_total_keys:0',
+    'tracking_total_items:0',
+    'tracking_total_prefixes:0',
+    'unexpected_error_replies:0',
+    'total_error_replies:0',
+    'dump_payload_sanitizations:0',
+    'total_reads_processed:0',
+    'total_writes_processed:0',
+    'io_threaded_reads_processed:0',
+    'io_threaded_writes_processed:0',
+  ];
+}
+
+function replication(ctx: WorkerContext): string[] {
+  return [
+    'role:master',
+    'connected_slaves:0',
+    'master_failover_state:no-failover',
+    `master_replid:${masterReplId(ctx)}`,
+    'master_replid2:0000000000000000000000000000000000000000',
+    'master_repl_offset:0',
+    'second_repl_offset:-1',
+    'repl_backlog_active:0',
+    'repl_backlog_size:1048576',
+    'repl_backlog_first_byte_offset:0',
+    'repl_backlog_histlen:0',
+  ];
+}
+
+function cpu(): string[] {
+  // process.cpuUsage covers the whole process: the main thread and every worker.
+  const u = process.cpuUsage();
+  return [`used_cpu_sys:${secs(u.system)}`, `used_cpu_user:${secs(u.user)}`, 'used_cpu_sys_children:0.000000', 'used_cpu_user_children:0.000000'];
+}
+
+function cluster(): string[] {
+  return ['cluster_enabled:0'];
+}
+
+function keyspace(ctx: WorkerContext): string[] {
+  return ctx.store
+    .keyspace()
+    .filter((d) => d.keys > 0)
+    .map((d) => `db${d.db}:keys=${d.keys},expires=${d.expires},avg_ttl=0`);
+}
+
+const SECTIONS: Section[] = [
+  { name: 'server', title: 'Server', inDefault: true, build: server },
+  { name: 'clients', title: 'Clients', inDefault: true, build: clients },
+  { name: 'memory', title: 'Memory', inDefault: true, build: memory },
+  { name: 'persistence', title: 'Persistence', inDefault: true, build: persistence },
+  { name: 'stats', title: 'Stats', inDefault: true, build: stats },
+  { name: 'replication', title: 'Replication', inDefault: true, build: replication },
+  { name: 'cpu', title: 'CPU', inDefault: true, build: cpu },
+  { name: 'cluster', title: 'Cluster', inDefault: true, build: cluster },
+  { name: 'keyspace', title: 'Keyspace', inDefault: true, build: keyspace },
+];
+
+/**
+ * Replaces a section's lines (same name) or adds a section before Keyspace. `build` returns the
+ * `name:value` lines without line ends.
+ */
+export function registerInfoSection(name: string, title: string, build: InfoLines, inDefault = true): void {
+  const key = name.toLowerCase();
+  const old = SECTIONS.find((s) => s.name === key);
+  if (old !== undefined) {
+    old.build = build;
+    return;
+  }
+  SECTIONS.splice(SECTIONS.length - 1, 0, { name: key, title, inDefault, build });
+}
+
+export function infoSectionNames(): string[] {
+  return SECTIONS.map((s) => s.name);
+}
+
+/**
+ * The INFO reply text for the requested section names (any case; none means `default`), in
+ * Redis's section order whatever the argument order; unknown names contribute nothing.
+ */
+export function buildInfo(ctx: WorkerContext, c: Client | null, requested: readonly string[]): string {
+  const want = new Set<string>();
+  const args = requested.length === 0 ? ['default'] : requested.map((r) => r.toLowerCase());
+  for (const a of args) {
+    if (a === 'all' || a === 'everything') {
+      for (const s of SECTIONS) want.add(s.name);
+    } else if (a === 'default') {
+      for (const s of SECTIONS) if (s.inDefault) want.add(s.name);
+    } else want.add(a);
+  }
+  let out = '';
+  for (const s of SECTIONS) {
+    if (!want.has(s.name)) continue;
+    if (out !== '') out += '\r\n';
+    out += `# ${s.title}\r\n`;
+    for (const line of s.build(ctx, c)) out += `${line}\r\n`;
+  }
+  return out;
+}
+
+/** CONFIG RESETSTAT: the statistics this module keeps itself (the memory peak). */
+export function resetInfoStats(): void {
+  peak = 0;
+}

@@ -1,0 +1,392 @@
+/**
+ * Server commands against a real two-thread server: INFO, CONFIG, COMMAND, SLOWLOG, MEMORY,
+ * LATENCY, DEBUG, MONITOR (across workers) and SHUTDOWN (on a second instance), with raw RESP
+ * where the exact bytes matter, and redis-cli against the server.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/server/commands/table.ts';
+import { rewriteConfigText } from '../../src/server/commands/server.ts';
+import { RawConn, startServer } from './harness.ts';
+import type { TestServer } from './harness.ts';
+
+const run = promisify(execFile);
+
+let srv: TestServer;
+const clients: Redis[] = [];
+
+function client(): Redis {
+  const r = new Redis({ port: srv.port, host: '127.0.0.1', maxRetriesPerRequest: 1, lazyConnect: false });
+  clients.push(r);
+  return r;
+}
+
+function field(info: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(.*)\r$`, 'm').exec(info)?.[1];
+}
+
+/** Waits until `check` holds (CONFIG SET reaches the other worker through the main thread). */
+async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  srv = await startServer([]);
+});
+
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await srv?.stop();
+});
+
+describe('INFO', () => {
+  it('has the default sections and Redis field names', async () => {
+    const r = client();
+    const info = (await r.info()) as string;
+    const headers = [...info.matchAll(/^# (\w+)\r$/gm)].map((m) => m[1]);
+    expect(headers).toEqual(['Server', 'Clients', 'Memory', 'Persistence', 'Stats', 'Replication', 'CPU', 'Cluster', 'Keyspace']);
+    expect(field(info, 'redis_version')).toBe('7.2.0');
+    expect(field(info, 'shardcache_version')).toMatch(/^\d+\.\d+\.\d+/);
+    expect(field(info, 'redis_mode')).toBe('standalone');
+    expect(field(info, 'process_id')).toBe(String(srv.proc.pid));
+    expect(field(info, 'run_id')).toMatch(/^[0-9a-f]{40}$/);
+    expect(field(info, 'tcp_port')).toBe(String(srv.port));
+    expect(field(info, 'arch_bits')).toBe('64');
+    for (const f of ['os', 'uptime_in_seconds', 'uptime_in_days', 'hz', 'executable', 'config_file', 'io_threads_active', 'connected_clients', 'blocked_clients', 'maxclients', 'client_recent_max_input_buffer', 'used_memory', 'used_memory_human', 'used_memory_rss', 'used_memory_peak', 'maxmemory', 'maxmemory_human', 'maxmemory_policy', 'mem_fragmentation_ratio', 'total_connections_received', 'total_commands_processed', 'instantaneous_ops_per_sec', 'total_net_input_bytes', 'total_net_output_bytes', 'rejected_connections', 'expired_keys', 'evicted_keys', 'keyspace_hits', 'keyspace_misses', 'pubsub_channels', 'pubsub_patterns', 'role', 'connected_slaves', 'master_replid', 'master_repl_offset', 'used_cpu_sys', 'used_cpu_user']) {
+      expect(field(info, f), f).toBeDefined();
+    }
+    expect(field(info, 'role')).toBe('master');
+    expect(field(info, 'master_repl_offset')).toBe('0');
+    expect(field(info, 'used_cpu_user')).toMatch(/^\d+\.\d{6}$/);
+    expect(field(info, 'maxmemory_human')).toBe('0B');
+  });
+
+  it('replies with exact bytes: sections in Redis order, CRLF, no trailing blank line', async () => {
+    const c = await RawConn.connect(srv.port);
+    try {
+      const one = await c.request('*2\r\n$4\r\nINFO\r\n$3\r\ncpu\r\n');
+      expect(one).toMatch(/^\$\d+\r\n# CPU\r\nused_cpu_sys:\d+\.\d{6}\r\nused_cpu_user:\d+\.\d{6}\r\nused_cpu_sys_children:0\.000000\r\nused_cpu_user_children:0\.000000\r\n\r\n$/);
+      const len = Number(/^\$(\d+)\r\n/.exec(one)![1]);
+      expect(Buffer.byteLength(one) - one.indexOf('\r\n') - 4).toBe(len);
+      await c.request('*3\r\n$3\r\nSET\r\n$4\r\nikey\r\n$1\r\nv\r\n');
+      const two = await c.request('*3\r\n$4\r\nINFO\r\n$8\r\nKEYSPACE\r\n$6\r\nserver\r\n');
+      expect(two).toMatch(/^\$\d+\r\n# Server\r\nredis_version:7\.2\.0\r\n[\s\S]*\r\n\r\n# Keyspace\r\ndb0:keys=\d+,expires=\d+,avg_ttl=0\r\n\r\n$/);
+      expect(await c.request('*2\r\n$4\r\nINFO\r\n$5\r\nnosuch\r\n')).toBe('$0\r\n\r\n');
+      await c.request('*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n');
+      expect(await c.request('*2\r\n$4\r\nINFO\r\n$7\r\ncluster\r\n')).toBe('=34\r\ntxt:# Cluster\r\ncluster_enabled:0\r\n\r\n');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('sums statistics over both worker threads', async () => {
+    const r = client();
+    expect(await r.config('RESETSTAT')).toBe('OK');
+    const more = Array.from({ length: 4 }, () => client());
+    for (const m of more) for (let i = 0; i < 10; i++) await m.ping();
+    const info = (await r.info('stats')) as string;
+    // Four new connections spread over two workers: one worker alone would see about half.
+    expect(Number(field(info, 'total_commands_processed'))).toBeGreaterThanOrEqual(40);
+    expect(Number(field(info, 'total_connections_received'))).toBeGreaterThanOrEqual(4);
+    expect(Number(field(info, 'total_net_input_bytes'))).toBeGreaterThan(40 * 14);
+    expect(Number(field((await r.info('clients')) as string, 'connected_clients'))).toBeGreaterThanOrEqual(5);
+  });
+
+  it('counts keyspace hits and misses', async () => {
+    const r = client();
+    await r.config('RESETSTAT');
+    await r.set('hk', '1');
+    await r.get('hk');
+    await r.get('hk');
+    for (const k of ['m1', 'm2', 'm3']) await r.get(k);
+    const info = (await r.info('stats')) as string;
+    expect(field(info, 'keyspace_hits')).toBe('2');
+    expect(field(info, 'keyspace_misses')).toBe('3');
+  });
+});
+
+describe('CONFIG', () => {
+  it('GET matches globs and SET round-trips to every worker', async () => {
+    const a = client();
+    const b = client();
+    expect(await a.config('GET', 'maxmemory')).toEqual(['maxmemory', '0']);
+    const mm = (await a.config('GET', 'maxmemory*')) as string[];
+    expect(mm.filter((_, i) => i % 2 === 0).sort()).toEqual(['maxmemory', 'maxmemory-policy', 'maxmemory-samples']);
+    expect(await a.config('GET', 'nosuchsetting')).toEqual([]);
+    expect(await a.config('SET', 'hz', '20', 'slowlog-max-len', '64')).toBe('OK');
+    expect(await a.config('GET', 'hz')).toEqual(['hz', '20']);
+    await eventually(async () => ((await b.config('GET', 'hz')) as string[])[1] === '20');
+    expect(await a.call('CONFIG', 'SET', 'maxmemory', '10mb')).toBe('OK');
+    expect(await a.config('GET', 'maxmemory')).toEqual(['maxmemory', '10485760']);
+    await a.config('SET', 'hz', '10', 'maxmemory', '0');
+    const c = await RawConn.connect(srv.port);
+    try {
+      await c.request('*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n');
+      expect(await c.request('*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$2\r\nhz\r\n')).toBe('%1\r\n$2\r\nhz\r\n$2\r\n10\r\n');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('maxmemory takes effect at once (noeviction answers OOM)', async () => {
+    const r = client();
+    await r.config('SET', 'maxmemory-policy', 'noeviction', 'maxmemory', '100kb');
+    await expect(r.set('big', 'x'.repeat(20_000))).rejects.toThrow("OOM command not allowed when used memory > 'maxmemory'.");
+    expect((await r.info('memory')) as string).toContain('maxmemory:102400\r\n');
+    await r.config('SET', 'maxmemory', '0');
+    expect(await r.set('big', 'x'.repeat(20_000))).toBe('OK');
+    await r.del('big');
+  });
+
+  it('SET errors use Redis wording and change nothing', async () => {
+    const r = client();
+    await expect(r.config('SET', 'port', '1')).rejects.toThrow("ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config");
+    await expect(r.config('SET', 'nosuch', '1')).rejects.toThrow("ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
+    await expect(r.config('SET', 'maxmemory', 'lots')).rejects.toThrow("ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value");
+    await expect(r.config('SET', 'hz', 'abc')).rejects.toThrow("ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer");
+    await expect(r.call('CONFIG', 'SET', 'hz', '5', 'timeout')).rejects.toThrow('ERR syntax error');
+    await expect(r.config('SET', 'hz', '30', 'hz', '40')).rejects.toThrow("ERR CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter");
+    await expect(r.config('SET', 'hz', '30', 'maxmemory-policy', 'bogus')).rejects.toThrow("possibly related to argument 'maxmemory-policy'");
+    expect(await r.config('GET', 'hz')).toEqual(['hz', '10']);
+    await expect(r.call('CONFIG', 'NOPE')).rejects.toThrow("ERR unknown subcommand 'NOPE'. Try CONFIG HELP.");
+    expect(((await r.call('CONFIG', 'HELP')) as string[])[0]).toBe('CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:');
+  });
+
+  it('REWRITE needs a config file', async () => {
+    const r = client();
+    const info = (await r.info('server')) as string;
+    if (field(info, 'config_file') === '') await expect(r.config('REWRITE')).rejects.toThrow('ERR The server is running without a config file');
+  });
+
+  it('REWRITE text keeps the file, updates its settings and appends changed ones', () => {
+    const current = new Map([
+      ['hz', '20'],
+      ['maxmemory', '1048576'],
+      ['requirepass', 'a "b"'],
+      ['timeout', '0'],
+      ['port', '6379'],
+    ]);
+    const text = rewriteConfigText('# my config\nhz 10\nunknown-thing yes\ntimeout 30\nhz 11\n', (n) => current.get(n));
+    expect(text).toBe('# my config\nhz 20\nunknown-thing yes\ntimeout 0\n# Generated by CONFIG REWRITE\nmaxmemory 1048576\nrequirepass "a \\"b\\""\n');
+  });
+
+  it('REWRITE writes the file the server started with', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-rewrite-'));
+    const file = join(dir, 'shardcache.conf');
+    writeFileSync(file, '# test\nhz 10\n');
+    const s = await startServer(['--config', file], { threads: 1 });
+    const r = new Redis({ port: s.port, host: '127.0.0.1' });
+    try {
+      if (field((await r.info('server')) as string, 'config_file') === '') {
+        // The CLI does not pass the config file path to the server yet.
+        t.skip();
+        return;
+      }
+      await r.config('SET', 'hz', '25', 'maxmemory', '2mb');
+      expect(await r.config('REWRITE')).toBe('OK');
+      const text = readFileSync(file, 'utf8');
+      expect(text).toContain('# test\nhz 25\n');
+      expect(text).toContain('# Generated by CONFIG REWRITE\n');
+      expect(text).toContain('maxmemory 2097152\n');
+    } finally {
+      r.disconnect();
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('COMMAND', () => {
+  it('COUNT is the table length and COMMAND lists every entry', async () => {
+    const r = client();
+    expect(await r.call('COMMAND', 'COUNT')).toBe(COMMANDS.length);
+    const all = (await r.call('COMMAND')) as unknown[][];
+    expect(all.length).toBe(COMMANDS.length);
+    expect(all.map((e) => e[0]).sort()).toEqual(COMMANDS.map((c) => c.name).sort());
+  });
+
+  it('INFO entries have the Redis 7 shape', async () => {
+    const r = client();
+    const [get, nope] = (await r.call('COMMAND', 'INFO', 'get', 'nosuchcmd')) as unknown[][];
+    expect(nope).toBeNull();
+    expect(get!.slice(0, 8)).toEqual(['get', 2, ['readonly', 'fast'], 1, 1, 1, ['@read', '@string', '@fast'], []]);
+    expect(get![8]).toEqual([['flags', ['RO', 'access'], 'begin_search', ['type', 'index', 'spec', ['index', 1]], 'find_keys', ['type', 'range', 'spec', ['lastkey', 0, 'keystep', 1, 'limit', 0]]]]);
+    expect(get![9]).toEqual([]);
+    const [config] = (await r.call('COMMAND', 'INFO', 'config')) as unknown[][];
+    expect(config!.slice(0, 7)).toEqual(['config', -2, [], 0, 0, 0, ['@slow']]);
+    const subs = config![9] as unknown[][];
+    const set = subs.find((s) => s[0] === 'config|set')!;
+    expect(set.slice(0, 7)).toEqual(['config|set', -4, ['admin', 'noscript', 'loading', 'stale'], 0, 0, 0, ['@admin', '@slow', '@dangerous']]);
+    const c = await RawConn.connect(srv.port);
+    try {
+      expect(await c.request('*3\r\n$7\r\nCOMMAND\r\n$4\r\nINFO\r\n$4\r\nTIME\r\n')).toBe('*1\r\n*10\r\n$4\r\ntime\r\n:1\r\n*3\r\n+loading\r\n+stale\r\n+fast\r\n:0\r\n:0\r\n:0\r\n*1\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('DOCS gives summary, since, group, complexity and arguments', async () => {
+    const r = client();
+    const docs = (await r.call('COMMAND', 'DOCS', 'get', 'memory|usage', 'nosuch')) as unknown[];
+    expect(docs.length).toBe(4);
+    expect(docs[0]).toBe('get');
+    const get = docs[1] as unknown[];
+    expect(get.slice(0, 8)).toEqual(['summary', 'Returns the string value of a key.', 'since', '1.0.0', 'group', 'string', 'complexity', 'O(1)']);
+    expect(get.slice(8)).toEqual(['arguments', [['name', 'key', 'type', 'key', 'key_spec_index', 0]]]);
+    expect(docs[2]).toBe('memory|usage');
+    const mu = docs[3] as unknown[];
+    expect(mu[mu.indexOf('arguments') + 1]).toEqual([
+      ['name', 'key', 'type', 'key', 'key_spec_index', 0],
+      ['name', 'count', 'type', 'integer', 'token', 'SAMPLES', 'flags', ['optional']],
+    ]);
+    const all = (await r.call('COMMAND', 'DOCS')) as unknown[];
+    expect(all.length).toBe(COMMANDS.length * 2);
+    const set = all[all.indexOf('set') + 1] as unknown[];
+    const args = set[set.indexOf('arguments') + 1] as unknown[][];
+    expect(args.map((a) => a[1])).toContain('get');
+    expect(JSON.stringify(args)).toContain('"token","KEEPTTL"');
+  });
+
+  it('GETKEYS, LIST and HELP', async () => {
+    const r = client();
+    expect(await r.call('COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2')).toEqual(['a', 'b']);
+    expect(await r.call('COMMAND', 'GETKEYS', 'memory', 'usage', 'k')).toEqual(['k']);
+    await expect(r.call('COMMAND', 'GETKEYS', 'PING', 'x')).rejects.toThrow('ERR The command has no key arguments');
+    await expect(r.call('COMMAND', 'GETKEYS', 'NOSUCH', 'x')).rejects.toThrow('ERR Invalid command specified');
+    await expect(r.call('COMMAND', 'GETKEYS', 'SET', 'x')).rejects.toThrow('ERR Invalid number of arguments specified for command');
+    const list = (await r.call('COMMAND', 'LIST')) as string[];
+    expect(list).toContain('get');
+    expect(list).toContain('config|get');
+    expect(await r.call('COMMAND', 'LIST', 'FILTERBY', 'PATTERN', 'config*')).toEqual(['config', 'config|get', 'config|set', 'config|resetstat', 'config|rewrite', 'config|help']);
+    expect(await r.call('COMMAND', 'LIST', 'FILTERBY', 'MODULE', 'x')).toEqual([]);
+    expect(await r.call('COMMAND', 'LIST', 'FILTERBY', 'ACLCAT', 'string')).toContain('get');
+    await expect(r.call('COMMAND', 'LIST', 'FILTERBY', 'NOPE', 'x')).rejects.toThrow('ERR syntax error');
+    await expect(r.call('COMMAND', 'NOPE')).rejects.toThrow("ERR unknown subcommand 'NOPE'. Try COMMAND HELP.");
+    expect(((await r.call('COMMAND', 'HELP')) as string[]).length).toBe(21);
+  });
+});
+
+describe('SLOWLOG, MEMORY, LATENCY, DEBUG, LASTSAVE', () => {
+  it('SLOWLOG merges the logs of both workers', async () => {
+    const a = client();
+    const others = [client(), client(), client()];
+    await a.config('SET', 'slowlog-log-slower-than', '0');
+    for (const o of others) await eventually(async () => ((await o.config('GET', 'slowlog-log-slower-than')) as string[])[1] === '0');
+    await a.call('SLOWLOG', 'RESET');
+    for (const [i, o] of others.entries()) {
+      await o.client('SETNAME', `slow${i}`);
+      await o.set(`slowkey${i}`, 'v');
+    }
+    const entries = (await a.call('SLOWLOG', 'GET', '-1')) as unknown[][];
+    for (let i = 0; i < 3; i++) {
+      const e = entries.find((x) => (x[3] as string[])[0] === 'set' && (x[3] as string[])[1] === `slowkey${i}`);
+      expect(e, `slowkey${i}`).toBeDefined();
+      expect(typeof e![0]).toBe('number');
+      expect(typeof e![1]).toBe('number');
+      expect(typeof e![2]).toBe('number');
+      expect(e![3]).toEqual(['set', `slowkey${i}`, 'v']);
+      expect(e![4]).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(e![5]).toBe(`slow${i}`);
+    }
+    expect(new Set(entries.map((e) => e[0])).size).toBe(entries.length);
+    expect(((await a.call('SLOWLOG', 'GET', '2')) as unknown[]).length).toBe(2);
+    expect(await a.call('SLOWLOG', 'LEN')).toBeGreaterThanOrEqual(6);
+    await expect(a.call('SLOWLOG', 'GET', '-2')).rejects.toThrow('ERR count should be greater than or equal to -1');
+    await a.config('SET', 'slowlog-log-slower-than', '10000');
+    await eventually(async () => ((await others[0]!.config('GET', 'slowlog-log-slower-than')) as string[])[1] === '10000');
+    expect(await a.call('SLOWLOG', 'RESET')).toBe('OK');
+    expect(await a.call('SLOWLOG', 'LEN')).toBe(0);
+  });
+
+  it('MEMORY USAGE, DEBUG OBJECT / SLEEP / LOG, LASTSAVE, FUNCTION FLUSH', async () => {
+    const r = client();
+    await r.set('mu', 'hello');
+    expect(await r.call('MEMORY', 'USAGE', 'mu')).toBeGreaterThan(5);
+    expect(await r.call('MEMORY', 'USAGE', 'mu', 'SAMPLES', '0')).toBeGreaterThan(5);
+    expect(await r.call('MEMORY', 'USAGE', 'nosuchkey')).toBeNull();
+    await expect(r.call('MEMORY', 'USAGE', 'mu', 'BOGUS')).rejects.toThrow('ERR syntax error');
+    expect(await r.call('DEBUG', 'SLEEP', '0')).toBe('OK');
+    expect(await r.call('DEBUG', 'LOG', 'hello from the test')).toBe('OK');
+    expect(await r.call('DEBUG', 'OBJECT', 'mu')).toMatch(/^Value at:0x[0-9a-f]+ refcount:1 encoding:embstr serializedlength:6 lru:\d+ lru_seconds_idle:\d+$/);
+    await r.set('mi', '12345');
+    expect(await r.call('DEBUG', 'OBJECT', 'mi')).toMatch(/encoding:int serializedlength:3 /);
+    await expect(r.call('DEBUG', 'OBJECT', 'nosuchkey')).rejects.toThrow('ERR no such key');
+    await expect(r.call('DEBUG', 'NOPE')).rejects.toThrow("ERR unknown subcommand or wrong number of arguments for 'NOPE'. Try DEBUG HELP.");
+    expect(await r.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0')).toBe('OK');
+    expect(await r.config('GET', 'active-expire-enabled')).toEqual(['active-expire-enabled', 'no']);
+    await r.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+    const last = (await r.call('LASTSAVE')) as number;
+    expect(Math.abs(last - Date.now() / 1000)).toBeLessThan(600);
+    expect(await r.call('FUNCTION', 'FLUSH')).toBe('OK');
+    expect(await r.call('FUNCTION', 'FLUSH', 'ASYNC')).toBe('OK');
+    await expect(r.call('FUNCTION', 'FLUSH', 'NOW')).rejects.toThrow('ERR FUNCTION FLUSH only supports SYNC|ASYNC option');
+  });
+
+  it('LATENCY records commands over the threshold', async () => {
+    const r = client();
+    expect(await r.call('LATENCY', 'LATEST')).toEqual([]);
+    await r.config('SET', 'latency-monitor-threshold', '10');
+    await r.call('DEBUG', 'SLEEP', '0.03');
+    const latest = (await r.call('LATENCY', 'LATEST')) as unknown[][];
+    const ev = latest.find((e) => e[0] === 'command')!;
+    expect(ev).toBeDefined();
+    expect(ev[2]).toBeGreaterThanOrEqual(25);
+    expect(ev[3]).toBeGreaterThanOrEqual(ev[2] as number);
+    expect(await r.call('LATENCY', 'RESET')).toBe(1);
+    expect(await r.call('LATENCY', 'LATEST')).toEqual([]);
+    await r.config('SET', 'latency-monitor-threshold', '0');
+  });
+
+  it('redis-cli talks to the server', async () => {
+    const { stdout } = await run('redis-cli', ['-p', String(srv.port), 'INFO', 'server']);
+    expect(stdout).toContain('redis_version:7.2.0');
+    expect(stdout).toContain(`tcp_port:${srv.port}`);
+  });
+});
+
+describe('MONITOR and SHUTDOWN (a second server)', () => {
+  it('MONITOR sees commands from the other worker; SHUTDOWN exits 0', async () => {
+    const s = await startServer([]);
+    try {
+      // The first connection goes to worker 0, the next to worker 1 (fewest connections).
+      const mon = await RawConn.connect(s.port);
+      expect(await mon.request('*1\r\n$7\r\nMONITOR\r\n')).toBe('+OK\r\n');
+      const others = [await RawConn.connect(s.port), await RawConn.connect(s.port)];
+      expect(await others[0]!.request('*3\r\n$3\r\nSET\r\n$2\r\nmk\r\n$4\r\na"b\n\r\n')).toBe('+OK\r\n');
+      expect(await others[0]!.request('*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$2\r\nhz\r\n')).toContain('hz');
+      expect(await others[0]!.request('*3\r\n$4\r\nAUTH\r\n$1\r\nu\r\n$1\r\np\r\n')).toMatch(/^-/);
+      expect(await others[1]!.request('*2\r\n$3\r\nGET\r\n$2\r\nm2\r\n')).toBe('$-1\r\n');
+      const text = await mon.until((t) => t.includes('"m2"') && t.includes('"AUTH"'));
+      // Arguments appear as the client spelled them, escaped as Redis's sdscatrepr does.
+      expect(text).toMatch(/^\+\d{10}\.\d{6} \[0 127\.0\.0\.1:\d+\] "SET" "mk" "a\\"b\\n"\r\n/);
+      expect(text).toMatch(/\r\n\+\d{10}\.\d{6} \[0 127\.0\.0\.1:\d+\] "AUTH" "\(redacted\)" "\(redacted\)"\r\n/);
+      expect(text).toMatch(/\r\n\+\d{10}\.\d{6} \[0 127\.0\.0\.1:\d+\] "GET" "m2"\r\n$/);
+      expect(text).not.toContain('"CONFIG"');
+      // A second MONITOR is ignored without a reply, as Redis does.
+      const before = text.length;
+      mon.write('*1\r\n$7\r\nMONITOR\r\n*1\r\n$4\r\nPING\r\n');
+      const after = (await mon.until((t) => t.includes('"PING"'))).slice(before);
+      expect(after).toMatch(/^\+PONG\r\n\+\d{10}\.\d{6} \[0 127\.0\.0\.1:\d+\] "PING"\r\n$/);
+
+      const exited = new Promise<number | null>((resolve) => s.proc.once('exit', (code) => resolve(code)));
+      const sd = others[1]!;
+      await expect(sd.request('*2\r\n$8\r\nSHUTDOWN\r\n$5\r\nABORT\r\n')).resolves.toBe('-ERR No shutdown in progress.\r\n');
+      sd.write('*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n');
+      expect(await sd.waitClosed(10_000)).toBe(true);
+      expect(await sd.until(() => false, 1)).toBe('');
+      expect(await exited).toBe(0);
+      for (const c of [mon, ...others]) c.close();
+    } finally {
+      await s.stop();
+    }
+  });
+});
