@@ -178,7 +178,12 @@ export class RespParser {
    * not arrived (for CR, also when the byte after it has not); the error when the line is too long.
    */
   private lineEnd(term: number, tooBig: string): number | ProtocolError {
-    const t = this.buf.indexOf(term, this.scanFrom);
+    // Header lines are a few bytes: a JS scan is cheaper than a call into Buffer#indexOf.
+    const b = this.buf;
+    const end = this.end;
+    let t = this.scanFrom;
+    while (t < end && b[t] !== term) t++;
+    if (t >= end) t = -1;
     if (t < 0 || t >= this.end) {
       if (this.end - this.pos > this.limits.maxInline) return new ProtocolError(tooBig);
       this.scanFrom = this.end;

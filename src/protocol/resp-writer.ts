@@ -101,11 +101,14 @@ export class ReplyWriter {
   bulkFrom(src: Uint8Array, off: number, n: number): void {
     this.prefixNumber(0x24, n);
     this.ensure(n + 2);
-    if (n < 64) {
+    // Tiny values: a loop. Otherwise Buffer#copy (a memcpy, no view object); a plain Uint8Array
+    // source needs a subarray view for set().
+    if (n < 24) {
       const b = this.buf;
       let o = this.len;
       for (let i = 0; i < n; i++) b[o++] = src[off + i]!;
-    } else this.buf.set(src.subarray(off, off + n), this.len);
+    } else if (Buffer.isBuffer(src)) src.copy(this.buf, this.len, off, off + n);
+    else this.buf.set(src.subarray(off, off + n), this.len);
     this.len += n;
     this.crlf();
   }

@@ -45,6 +45,19 @@ export class WorkerContext {
   slowlogThresholdUs = 10000;
   slowlogMaxLen = 128;
   activeExpire = true;
+  /**
+   * The worker's store clock: Unix ms read once per batch of requests (and per housekeeping run)
+   * rather than once per command; commands of one batch see the same time, as Redis commands see
+   * the time their event-loop iteration started.
+   */
+  nowMs = Date.now();
+  tickClock(): number {
+    return (this.nowMs = Date.now());
+  }
+  /** performance.now() at the end of the last command (or start of the batch): see execute(). */
+  lastTick = 0;
+  /** Commands run since the shared total was last updated (once per batch, not per command). */
+  pendingCommands = 0;
   /** Set by the worker once the services exist. */
   pubsub: import('./pubsub.ts').PubSub | null = null;
   private readonly bus: BroadcastChannel;

@@ -9,8 +9,10 @@
  */
 import { NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
 import { ShardcacheError } from '../errors.ts';
+import { hash32, shardOf } from '../store/hash.ts';
 import { word } from './commands/args.ts';
 import { lookupCommand } from './commands/table.ts';
+import { FlagBit } from './commands/types.ts';
 import type { CommandSpec } from './commands/types.ts';
 import { pausedFor, waitUnpaused } from './commands/client.ts';
 import type { Client } from './client.ts';
@@ -31,7 +33,7 @@ export interface Pending {
 
 /** Whether a request can join a locked batch: it has keys and touches only them. */
 function batchable(spec: CommandSpec | undefined, c: Client): boolean {
-  return spec !== undefined && spec.firstKey > 0 && spec.handler !== undefined && c.multi === null && !spec.flags.includes('admin') && !spec.flags.includes('pubsub') && !spec.flags.includes('blocking') && !spec.flags.includes('no_multi');
+  return spec !== undefined && (spec.bits & FlagBit.batchable) !== 0 && c.multi === null;
 }
 
 /** Key arguments of a request per its spec (for shard locking, tracking and WATCH). */
@@ -48,7 +50,8 @@ export function keysOf(spec: CommandSpec, argv: Buffer[]): Buffer[] {
  * Stops early while an async handler is pending; it resumes by calling this again.
  */
 export function processInput(ctx: WorkerContext, c: Client): void {
-  c.lastInteraction = Date.now();
+  c.lastInteraction = ctx.tickClock();
+  ctx.lastTick = performance.now();
   const batch: Pending[] = [];
   while (!c.busy && !c.closing) {
     const r = c.parser.next();
@@ -63,7 +66,7 @@ export function processInput(ctx: WorkerContext, c: Client): void {
     }
     if (r.length === 0) continue;
     const spec = lookupCommand(r[0]!);
-    if (ctx.shared.get('pauseMode') !== 0 && pausedFor(ctx, c, spec, r) > 0) {
+    if (ctx.shared.pauseMode() !== 0 && pausedFor(ctx, c, spec, r) > 0) {
       runBatch(ctx, c, batch);
       batch.length = 0;
       holdPaused(ctx, c, spec, r);
@@ -82,6 +85,10 @@ export function processInput(ctx: WorkerContext, c: Client): void {
     runOne(ctx, c, spec, r);
   }
   runBatch(ctx, c, batch);
+  if (ctx.pendingCommands !== 0) {
+    ctx.shared.workerTotalAdd(ctx.index, 'commands', ctx.pendingCommands);
+    ctx.pendingCommands = 0;
+  }
   flush(ctx, c);
 }
 
@@ -106,10 +113,27 @@ function runBatch(ctx: WorkerContext, c: Client, batch: Pending[]): void {
   }
   const store = c.store;
   const ids: number[] = [];
-  for (const p of batch) for (const k of keysOf(p.spec!, p.argv)) ids.push(store.shardIdOf(k));
+  const hashes: number[] = [];
+  for (const p of batch) {
+    const spec = p.spec!;
+    if (spec.firstKey === spec.lastKey && spec.firstKey < p.argv.length) {
+      // One key: hash it once here and hand the hash to the store for the command itself.
+      const h = hash32(p.argv[spec.firstKey]!);
+      hashes.push(h);
+      ids.push(shardOf(h, store.shardMask));
+    } else {
+      hashes.push(-1);
+      for (const k of keysOf(spec, p.argv)) ids.push(store.shardIdOf(k));
+    }
+  }
   const locked = store.lockShards(ids);
   try {
-    for (const p of batch) runOne(ctx, c, p.spec, p.argv);
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!;
+      if (hashes[i]! >= 0) store.hint(p.argv[p.spec!.firstKey]!, hashes[i]!);
+      runOne(ctx, c, p.spec, p.argv);
+      store.hint(null, 0);
+    }
   } finally {
     store.unlockShards(locked);
   }
@@ -148,7 +172,7 @@ export function runOne(ctx: WorkerContext, c: Client, spec: CommandSpec | undefi
     c.out.error(`ERR wrong number of arguments for '${spec.name}' command`);
     return;
   }
-  if (!c.authenticated && !spec.flags.includes('no_auth')) {
+  if (!c.authenticated && (spec.bits & FlagBit.no_auth) === 0) {
     if (c.multi !== null) c.multiDirty = true;
     c.out.error('NOAUTH Authentication required.');
     return;
@@ -159,7 +183,7 @@ export function runOne(ctx: WorkerContext, c: Client, spec: CommandSpec | undefi
     return;
   }
   if (c.multi !== null && !MULTI_IMMEDIATE.has(base)) {
-    if (spec.flags.includes('no_multi')) {
+    if ((spec.bits & FlagBit.no_multi) !== 0) {
       c.multiDirty = true;
       c.out.error(`ERR Command not allowed inside a transaction`);
       return;
@@ -174,7 +198,9 @@ export function runOne(ctx: WorkerContext, c: Client, spec: CommandSpec | undefi
 /** Runs a handler and its bookkeeping; also used by EXEC for queued commands. */
 export function execute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): void {
   const mark = c.out.len;
-  const t0 = performance.now();
+  // One clock read per command: a command's time runs from the end of the previous one (or the
+  // start of the batch), which is all the slow log needs.
+  const t0 = ctx.lastTick;
   try {
     const r = spec.handler!(ctx, c, argv);
     if (r instanceof Promise) {
@@ -187,11 +213,13 @@ export function execute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: 
   } catch (e) {
     replyFromError(c, e);
   }
-  const us = (performance.now() - t0) * 1000;
+  const t1 = performance.now();
+  ctx.lastTick = t1;
+  const us = (t1 - t0) * 1000;
   c.commands++;
   c.lastCommand = spec.name;
-  ctx.shared.workerTotalAdd(ctx.index, 'commands', 1);
-  if (ctx.slowlogThresholdUs >= 0 && us >= ctx.slowlogThresholdUs && !spec.flags.includes('skip_slowlog')) recordSlow(ctx, c, spec, argv, us);
+  ctx.pendingCommands++;
+  if (ctx.slowlogThresholdUs >= 0 && us >= ctx.slowlogThresholdUs && (spec.bits & FlagBit.skip_slowlog) === 0) recordSlow(ctx, c, spec, argv, us);
   if (c.replyMode !== 'on') {
     c.out.len = mark;
     if (c.replyMode === 'skip') c.replyMode = 'on';

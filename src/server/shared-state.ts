@@ -12,6 +12,7 @@ const L = serverStateLayout();
 const WORKER_I32 = WorkerStats.size / 4;
 const WORKER_F64 = WorkerStats.size / 8;
 const SLOT_I32 = ChannelSlot.size / 4;
+const PAUSE_MODE_I32 = (L.globals + G.pauseMode.offset) / 4;
 
 export type GlobalCounter = 'clients' | 'monitors' | 'trackers' | 'patternSubs' | 'opsPerSec' | 'clientIds' | 'lastSave' | 'statsResetAt' | 'pauseMode';
 export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked';
@@ -28,6 +29,11 @@ export class SharedState {
     this.i32 = new Int32Array(this.buffer);
     this.u32 = new Uint32Array(this.buffer);
     this.f64 = new Float64Array(this.buffer);
+  }
+
+  /** CLIENT PAUSE mode (0 none), read on every request: a fixed index, no name lookup. */
+  pauseMode(): number {
+    return Atomics.load(this.i32, PAUSE_MODE_I32);
   }
 
   get(name: GlobalCounter): number {

@@ -19,6 +19,7 @@
  */
 import type { Client, TrackingState } from './client.ts';
 import type { WorkerContext } from './context.ts';
+import { FlagBit } from './commands/types.ts';
 import type { CommandSpec } from './commands/types.ts';
 import { flush, keysOf, onAfterCommand } from './dispatch.ts';
 import type { BusMessage } from './messages.ts';
@@ -176,11 +177,11 @@ function afterCommand(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Bu
   const name = spec.name;
   if (name === 'multi') inTx.add(c);
   const t = c.tracking;
-  if (t !== null && !t.bcast && spec.flags.includes('readonly') && spec.firstKey > 0) {
+  if (t !== null && !t.bcast && (spec.bits & FlagBit.readonly) !== 0 && spec.firstKey > 0) {
     // OPTIN: only after CLIENT CACHING yes; OPTOUT: unless CLIENT CACHING no.
     if ((!t.optin || t.caching === true) && !(t.optout && t.caching === false)) remember(ctx, c, keysOf(spec, argv));
   }
-  if (spec.flags.includes('write')) onWrite(ctx, c, spec, argv);
+  if ((spec.bits & FlagBit.write) !== 0) onWrite(ctx, c, spec, argv);
   if (name === 'exec' || name === 'discard') {
     inTx.delete(c);
     const later = deferred.get(c);

@@ -16,7 +16,8 @@ import { installClientCommands, resetClientState } from './commands/client.ts';
 import { answerQuery } from './queries.ts';
 
 const init = workerData as WorkerInit;
-const store = Store.attach(init.store);
+// The store reads the time the dispatcher took at the start of the batch (ctx.tickClock).
+const store = Store.attach(init.store, { clock: () => ctx.nowMs });
 const ctx = new WorkerContext(init, store);
 ctx.pubsub = new PubSub(ctx);
 installClientCommands(ctx);
@@ -27,7 +28,7 @@ const readBuffer = Buffer.allocUnsafe(64 * 1024);
 let expiry: ActiveExpiry | null = null;
 function restartExpiry(): void {
   expiry?.stop();
-  expiry = ctx.activeExpire ? startActiveExpiry(store, ctx.ownedShards, Number(ctx.config.get('hz') ?? 10)) : null;
+  expiry = ctx.activeExpire ? startActiveExpiry(store, ctx.ownedShards, Number(ctx.config.get('hz') ?? 10), () => ctx.tickClock()) : null;
 }
 restartExpiry();
 ctx.onConfig((name) => {

@@ -9,10 +9,13 @@ export interface ActiveExpiry {
   stop(): void;
 }
 
-export function startActiveExpiry(store: Store, shardIds: readonly number[], hz = 10): ActiveExpiry {
+export function startActiveExpiry(store: Store, shardIds: readonly number[], hz = 10, beforeRun?: () => void): ActiveExpiry {
   const period = 1000 / hz;
   const budget = period / 4;
-  const timer = setInterval(() => store.activeExpireCycle(shardIds, budget), period);
+  const timer = setInterval(() => {
+    beforeRun?.();
+    store.activeExpireCycle(shardIds, budget);
+  }, period);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

@@ -107,7 +107,8 @@ export class ShardMemory {
   tags!: Uint8Array;
   ghost!: Uint32Array;
   /** Arena views, rebuilt on generation change. */
-  a8!: Uint8Array;
+  /** A Buffer (a Uint8Array) so copies out of the arena use Buffer#copy, a plain memcpy. */
+  a8!: Buffer;
   a32!: Uint32Array;
   a64!: Float64Array;
   seenGeneration = -1;
@@ -131,7 +132,7 @@ export class ShardMemory {
     this.tags = new Uint8Array(ib, L.tags, cap);
     const bytes = h[HW.arenaPages]! * PAGE_SIZE;
     const ab = this.buffers.arena;
-    this.a8 = new Uint8Array(ab, 0, bytes);
+    this.a8 = Buffer.from(ab, 0, bytes);
     this.a32 = new Uint32Array(ab, 0, bytes / 4);
     this.a64 = new Float64Array(ab, 0, bytes / 8);
     this.seenGeneration = h[HW.generation]!;

@@ -182,6 +182,24 @@ export class Store {
     for (const id of sorted) this.shards[id]!.lock();
     return sorted;
   }
+  /**
+   * A caller that already hashed a key (the dispatcher grouping a pipeline by shard) may pass
+   * the hash for the next call on that exact key object; `hashOf` uses it once, then forgets it.
+   */
+  hint(key: Uint8Array | null, hash: number): void {
+    this.hintKey = key;
+    this.hintHash = hash;
+  }
+  private hintKey: Uint8Array | null = null;
+  private hintHash = 0;
+  private hashOf(k: Uint8Array): number {
+    if (k === this.hintKey) {
+      this.hintKey = null;
+      return this.hintHash;
+    }
+    return hash32(k);
+  }
+
   /** Scratch for lockShards: one byte per shard, all zero between calls. */
   private readonly marks: Uint8Array;
 
@@ -194,7 +212,7 @@ export class Store {
   // GET key
   get(key: Bytes): Buffer | null {
     const k = bytes(key);
-    const h = hash32(k);
+    const h = this.hashOf(k);
     const s = this.shards[shardOf(h, this.shardMask)]!;
     s.lock();
     try {
@@ -210,7 +228,7 @@ export class Store {
    * held (the sink must copy them before returning). Returns false when the key is missing.
    */
   getInto(key: Uint8Array, sink: ValueSink): boolean {
-    const h = hash32(key);
+    const h = this.hashOf(key);
     const s = this.shards[shardOf(h, this.shardMask)]!;
     s.lock();
     try {
@@ -228,7 +246,7 @@ export class Store {
   set(key: Bytes, value: Bytes, opts?: SetOptions): boolean | Buffer | null {
     const k = bytes(key);
     const v = bytes(value);
-    const h = hash32(k);
+    const h = this.hashOf(k);
     const s = this.shards[shardOf(h, this.shardMask)]!;
     let flags = 0;
     let expireAt = 0;
@@ -620,7 +638,7 @@ export class Store {
   /** WATCH: the write version of a key's slot, read under its shard lock. */
   watchVersion(key: Bytes): { shard: number; version: number } {
     const k = bytes(key);
-    const h = hash32(k);
+    const h = this.hashOf(k);
     const id = shardOf(h, this.shardMask);
     const s = this.shards[id]!;
     s.lock();
@@ -634,7 +652,7 @@ export class Store {
   /** WATCH check; the caller holds the key's shard lock (EXEC locks its shards first). */
   watchVersionLocked(key: Bytes): number {
     const k = bytes(key);
-    const h = hash32(k);
+    const h = this.hashOf(k);
     return this.shards[shardOf(h, this.shardMask)]!.watchVersionLocked(h);
   }
 
@@ -818,7 +836,7 @@ export class Store {
 
   private withKey<T>(key: Bytes, fn: (s: Shard, k: Uint8Array, h: number, now: number) => T): T {
     const k = bytes(key);
-    const h = hash32(k);
+    const h = this.hashOf(k);
     const s = this.shards[shardOf(h, this.shardMask)]!;
     s.lock();
     try {

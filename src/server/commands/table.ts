@@ -29,7 +29,31 @@ for (const c of COMMANDS) {
 /** Names as clients spelled them (GET, get, Get) → spec; filled on first sight. */
 const bySpelling = new Map<string, CommandSpec | undefined>();
 
+/** The last name looked up and its spec: pipelines repeat one command, so this usually hits. */
+let lastName: Buffer = Buffer.alloc(0);
+let lastSpec: CommandSpec | undefined;
+
 export function lookupCommand(name: Buffer): CommandSpec | undefined {
+  const n = name.length;
+  if (n === lastName.length && lastSpec !== undefined) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (name[i] !== lastName[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastSpec;
+  }
+  const spec = lookupSlow(name);
+  if (spec !== undefined) {
+    lastName = Buffer.from(name);
+    lastSpec = spec;
+  }
+  return spec;
+}
+
+function lookupSlow(name: Buffer): CommandSpec | undefined {
   if (name.length > 32) return undefined;
   const spelled = name.toString('latin1');
   let spec = bySpelling.get(spelled);

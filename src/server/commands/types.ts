@@ -51,6 +51,32 @@ export interface CommandSpec {
   readonly subcommands?: readonly CommandSpec[];
   /** For a subcommand, the container's name ("client" for "client|list"). */
   readonly parent?: string;
+  /** FlagBit bits of `flags`, for checks on the per-command path. */
+  readonly bits: number;
+}
+
+/** Flags tested on every request, as bits (CommandSpec.bits). */
+export const FlagBit = {
+  write: 1,
+  readonly: 2,
+  admin: 4,
+  pubsub: 8,
+  no_auth: 16,
+  no_multi: 32,
+  skip_slowlog: 64,
+  blocking: 128,
+  fast: 256,
+  may_replicate: 512,
+  /** Derived: has keys and touches only them, so it may join a locked pipeline batch. */
+  batchable: 1024,
+} as const;
+
+function flagBits(flags: readonly Flag[], firstKey: number, handler: Handler | undefined): number {
+  let b = 0;
+  for (const f of flags) b |= (FlagBit as Record<string, number>)[f] ?? 0;
+  const exclusive = FlagBit.admin | FlagBit.pubsub | FlagBit.blocking | FlagBit.no_multi;
+  if (firstKey > 0 && handler !== undefined && (b & exclusive) === 0) b |= FlagBit.batchable;
+  return b;
 }
 
 /** Shorthand for table rows. */
@@ -66,7 +92,7 @@ export function cmd(
   extra: { syntax?: string; complexity?: string; subcommands?: readonly CommandSpec[] } = {},
 ): CommandSpec {
   const bar = name.indexOf('|');
-  return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], group, since, summary, handler, ...extra, ...(bar > 0 ? { parent: name.slice(0, bar) } : {}) };
+  return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], group, since, summary, handler, ...extra, ...(bar > 0 ? { parent: name.slice(0, bar) } : {}), bits: flagBits(flags, keys[0], handler) };
 }
 
 export const NO_KEYS = [0, 0, 0] as const;
