@@ -472,6 +472,8 @@ function debugHelp(c: Client): void {
     '    default.',
     'SLEEP <seconds>',
     '    Stop the server for <seconds>. Decimals allowed.',
+    'PANIC',
+    '    Crash the worker thread serving this connection; the server replaces it.',
     'HELP',
     '    Prints this help.',
   ]);
@@ -495,6 +497,16 @@ function debug(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
     return c.out.ok();
   }
   if (sub === 'object' && n === 3) return debugObject(c, argv[2]!);
+  if (sub === 'panic' && n === 2) {
+    // DEBUG PANIC: crashes this worker thread (Redis crashes its process). The main thread logs
+    // it and starts a replacement; the data, in shared memory, survives; this worker's
+    // connections are lost. Tests use it to exercise that supervision.
+    ctx.log('warning', `DEBUG PANIC from client id=${c.id} addr=${c.addr}: crashing worker ${ctx.index}`);
+    setImmediate(() => {
+      throw new Error('DEBUG PANIC');
+    });
+    return;
+  }
   if (sub === 'set-active-expire' && n === 3) {
     // DEBUG SET-ACTIVE-EXPIRE 0|1
     ctx.setConfig('active-expire-enabled', Number.parseInt(str(argv[2]!), 10) ? 'yes' : 'no');

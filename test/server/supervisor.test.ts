@@ -1,0 +1,104 @@
+/**
+ * The binary and its main thread: configuration sources and errors, --help/--version, the
+ * startup line, graceful signals, and a crashed worker being replaced with the data intact.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NODE, RawConn, ROOT, startServer } from './harness.ts';
+import type { TestServer } from './harness.ts';
+
+const run = promisify(execFile);
+const servers: TestServer[] = [];
+const conns: RawConn[] = [];
+afterEach(async () => {
+  for (const c of conns.splice(0)) c.close();
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+async function server(args: string[] = [], threads = 2): Promise<TestServer> {
+  const s = await startServer(args, { threads });
+  servers.push(s);
+  return s;
+}
+async function conn(s: TestServer): Promise<RawConn> {
+  const c = await RawConn.connect(s.port);
+  conns.push(c);
+  return c;
+}
+const cliRun = (...args: string[]) =>
+  run(NODE, ['src/cli/main.ts', ...args], { cwd: ROOT }).then(
+    (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
+  );
+
+describe('command line', () => {
+  it('--version and --help', async () => {
+    const v = await cliRun('--version');
+    expect(v.code).toBe(0);
+    expect(v.out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const h = await cliRun('server', '--help');
+    expect(h.code).toBe(0);
+    for (const opt of ['--port', '--bind', '--threads', '--shards', '--maxmemory', '--maxmemory-policy', '--requirepass', '--databases', '--maxclients', '--timeout', '--config']) expect(h.out).toContain(opt);
+  });
+
+  it('bad configuration: one clear line, exit code 1, no stack trace', async () => {
+    for (const args of [['--port', 'abc'], ['--maxmemory', 'lots'], ['--maxmemory-policy', 'sometimes'], ['--shards', '3'], ['--nosuchflag', '1'], ['/nonexistent/redis.conf']]) {
+      const r = await cliRun('server', ...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.err.trim().split('\n').length, r.err).toBe(1);
+      expect(r.err).not.toMatch(/\s+at\s/);
+    }
+  });
+
+  it('a redis.conf file supplies settings and the command line overrides it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-conf-'));
+    const file = join(dir, 'redis.conf');
+    writeFileSync(file, '# test\nmaxmemory 64mb\nmaxmemory-policy allkeys-lfu\ndatabases 4\nrequirepass "sec ret"\ntimeout 0\n');
+    const s = await server(['--config', file, '--maxmemory', '32mb']);
+    expect(s.output()).toMatch(/maxmemory 33554432 bytes \(allkeys-lfu\)/);
+    const c = await conn(s);
+    expect(await c.request('PING\r\n')).toBe('-NOAUTH Authentication required.\r\n');
+    expect(await c.request('AUTH "sec ret"\r\n')).toBe('+OK\r\n');
+    expect(await c.request('SELECT 4\r\n')).toBe('-ERR DB index is out of range\r\n');
+    expect(await c.request('CONFIG GET maxmemory\r\n')).toBe('*2\r\n$9\r\nmaxmemory\r\n$8\r\n33554432\r\n');
+  });
+});
+
+describe('main thread', () => {
+  it('prints one startup line with version, port, threads, shards and memory limit', async () => {
+    const s = await server(['--shards', '32', '--maxmemory', '100mb'], 2);
+    const line = s.output().split('\n').find((l) => l.includes('ready'))!;
+    expect(line).toMatch(new RegExp(`^shardcache \\d+\\.\\d+\\.\\d+ ready: port ${s.port}, threads 2, shards 32, maxmemory 104857600 bytes`));
+  });
+
+  it('SIGINT and SIGTERM shut down cleanly with exit code 0', async () => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      const s = await startServer([], { threads: 2 });
+      const c = await RawConn.connect(s.port);
+      expect(await c.request('PING\r\n')).toBe('+PONG\r\n');
+      expect(await s.stop(sig)).toBe(0);
+      expect(await c.waitClosed()).toBe(true);
+    }
+  });
+
+  it('a crashed worker is replaced; data survives; other connections are unaffected', async () => {
+    const s = await server([], 2);
+    // Open connections until both workers hold some (the main thread balances by count).
+    const cs = await Promise.all([0, 1, 2, 3].map(() => conn(s)));
+    expect(await cs[0]!.request('SET survivor yes\r\n')).toBe('+OK\r\n');
+    cs[1]!.write('DEBUG PANIC\r\n');
+    expect(await cs[1]!.waitClosed()).toBe(true);
+    await expect.poll(() => s.output(), { timeout: 10_000 }).toMatch(/worker \d exited .* starting a replacement/);
+    // Every surviving connection on the other worker still works, and new ones do too.
+    let alive = 0;
+    for (const c of [cs[0]!, cs[2]!, cs[3]!]) if (!c.closed && (await c.request('PING\r\n')) === '+PONG\r\n') alive++;
+    expect(alive).toBeGreaterThanOrEqual(1);
+    for (let i = 0; i < 4; i++) {
+      const fresh = await conn(s);
+      expect(await fresh.request('GET survivor\r\n')).toBe('$3\r\nyes\r\n');
+    }
+  });
+});
