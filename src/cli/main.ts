@@ -4,7 +4,7 @@
  * stack trace.
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runHitRatio } from './bench-hitratio.ts';
 import { resolveConfig, SETTINGS } from '../server/config.ts';
@@ -39,8 +39,10 @@ export function buildProgram(print: (s: string) => void = (s) => process.stdout.
     // Not settings a user gives, but INFO reports them and CONFIG REWRITE writes to the file.
     if (configFile !== undefined) cfg.set('config-file', resolve(configFile));
     cfg.set('executable', resolve(process.argv[1]!));
+    const logfile = cfg.get('logfile') ?? '';
     const running = await runServer(cfg, {
       version: pkg.version,
+      log: logfile === '' ? undefined : (line) => appendFileSync(logfile, line + '\n'),
       onExit: (code) => process.exit(code),
     });
     const stop = (sig: string) => {
