@@ -381,16 +381,23 @@ export async function runMemory(opts: MemoryOptions = {}): Promise<MemoryResult>
     { name: 'b', n: opts.keys16 ?? 10_000_000, keyBytes: 16, valueBytes: 16 },
   ];
   const result: MemoryResult = { store: [], redis: [] };
+  let redis = opts.redis ?? true;
   for (const sc of scenarios) {
     for (const f of GROWTH_FACTORS) {
       const r = await measureStore(sc, f);
       result.store.push(r);
       console.error(`  store ${sc.name} factor ${f}: loaded ${sc.n} keys in ${(r.loadMs / 1000).toFixed(1)} s`);
     }
-    if (opts.redis ?? true) {
-      const r = await measureRedis(sc);
-      result.redis.push(r);
-      console.error(`  redis ${sc.name}: loaded ${sc.n} keys in ${(r.loadMs / 1000).toFixed(1)} s`);
+    if (redis) {
+      try {
+        const r = await measureRedis(sc);
+        result.redis.push(r);
+        console.error(`  redis ${sc.name}: loaded ${sc.n} keys in ${(r.loadMs / 1000).toFixed(1)} s`);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        console.error('  redis-server is not on PATH: skipping the Redis comparison (apt-get install redis-server)');
+        redis = false;
+      }
     }
   }
 

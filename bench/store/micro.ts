@@ -2,14 +2,15 @@
  * Micro-benchmark: get and set throughput of the store against lru-cache and a plain Map, then
  * the store driven from two worker threads at once against one thread doing the same work.
  *
- *   node bench/store/micro.ts [--quick] [--time ms]
+ *   node bench/store/micro.ts [--quick] [--time ms] [--only ops|threads]
  *
  * Every implementation holds the same preloaded keys (16-byte keys, 100-byte or 1 KiB values) at
  * the same capacity. A get reads a random preloaded key (always a hit); a set overwrites a random
  * existing key. Keys are built before timing: Buffers for the store, strings for Map and
  * lru-cache (how JS code keys those). Each tinybench sample is a batch of BATCH operations timed
  * as a whole and reported per operation (overriddenDuration), because one op is below the timer's
- * useful resolution.
+ * useful resolution; ops/s comes from the median batch, so a batch preempted by another process
+ * does not skew it (the mean is reported too).
  */
 import { cpus, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -36,8 +37,11 @@ export interface MicroRow {
   impl: Impl;
   op: Op;
   valueBytes: number;
+  /** From the median batch: robust to a batch now and then being preempted by another process. */
   opsPerSec: number;
   nsPerOp: number;
+  /** From the mean batch (tinybench's period). */
+  meanNsPerOp: number;
   /** Relative margin of error of the mean latency, percent. */
   rme: number;
   /** Batches measured. */
@@ -252,8 +256,8 @@ async function runOpsPart(nKeys: number, capacity: number, timeMs: number, keySt
     const l = labels.get(t.name)!;
     const r = t.result;
     if (r.state !== 'completed') throw new Error(`task ${t.name}: ${r.state}${r.state === 'errored' ? ': ' + r.error.message : ''}`);
-    const ms = r.latency.mean;
-    rows.push({ ...l, opsPerSec: 1000 / ms, nsPerOp: ms * 1e6, rme: r.latency.rme, samples: r.latency.samplesCount, ratioToMap: 0 });
+    const ms = r.latency.p50;
+    rows.push({ ...l, opsPerSec: 1000 / ms, nsPerOp: ms * 1e6, meanNsPerOp: r.latency.mean * 1e6, rme: r.latency.rme, samples: r.latency.samplesCount, ratioToMap: 0 });
   }
   for (const row of rows) {
     const base = rows.find((x) => x.impl === 'Map' && x.op === row.op && x.valueBytes === row.valueBytes)!;
@@ -264,12 +268,13 @@ async function runOpsPart(nKeys: number, capacity: number, timeMs: number, keySt
   }
 
   console.log('');
-  console.log(`${pad('op', 4, true)} ${pad('value', 6)}  ${pad('impl', 11, true)} ${pad('ops/s', 12)} ${pad('ns/op', 8)} ${pad('±%', 6)} ${pad('vs Map', 7)}`);
+  console.log(`${pad('op', 4, true)} ${pad('value', 6)}  ${pad('impl', 11, true)} ${pad('ops/s', 12)} ${pad('ns/op', 8)} ${pad('mean ns', 8)} ${pad('±%', 6)} ${pad('vs Map', 7)}`);
   for (const r of rows) {
     console.log(
-      `${pad(r.op, 4, true)} ${pad(r.valueBytes === 1024 ? '1KiB' : `${r.valueBytes}B`, 6)}  ${pad(r.impl, 11, true)} ${pad(fmtInt(r.opsPerSec), 12)} ${pad(r.nsPerOp.toFixed(0), 8)} ${pad(r.rme.toFixed(1), 6)} ${pad(r.ratioToMap.toFixed(2) + 'x', 7)}`,
+      `${pad(r.op, 4, true)} ${pad(r.valueBytes === 1024 ? '1KiB' : `${r.valueBytes}B`, 6)}  ${pad(r.impl, 11, true)} ${pad(fmtInt(r.opsPerSec), 12)} ${pad(r.nsPerOp.toFixed(0), 8)} ${pad(r.meanNsPerOp.toFixed(0), 8)} ${pad(r.rme.toFixed(1), 6)} ${pad(r.ratioToMap.toFixed(2) + 'x', 7)}`,
     );
   }
+  console.log('ops/s and ns/op come from the median batch of 1000 ops; mean ns and ±% (relative margin of error of the mean) from all batches.');
   console.log('Keys: pre-built Buffers for shardcache; pre-built strings for Map and lru-cache (their usual keying).');
   console.log('shardcache get returns a fresh Buffer copied out of shared memory and set copies the bytes in;');
   console.log('Map and lru-cache store and return references to JS heap objects (no copy).');
@@ -295,7 +300,10 @@ async function runThreadsPart(quick: boolean, nKeys: number, capacity: number, k
     const cpu = r.perWorker.map((w) => w.cpuMs.toFixed(0)).join(' + ');
     console.log(`${pad(String(r.threads), 7)} ${pad(fmtInt(r.totalOps / r.threads), 11)} ${pad(r.ms.toFixed(0), 9)} ${pad(cpu, 16)} ${pad(fmtInt(r.opsPerSec), 16)}`);
   }
-  console.log(`2-thread speedup: ${speedup.toFixed(2)}x (ideal 2x on ${cpus().length} CPUs)`);
+  const cpuNs = (r: ThreadRun) => (r.perWorker.reduce((a, w) => a + w.cpuMs, 0) * 1e6) / r.totalOps;
+  console.log(`2-thread speedup: ${speedup.toFixed(2)}x wall (ideal 2x on ${cpus().length} CPUs)`);
+  console.log(`thread CPU per op: 1 thread ${cpuNs(one).toFixed(0)} ns, 2 threads ${cpuNs(two).toFixed(0)} ns (the rise is lock and cache-line contention);`);
+  console.log('wall time far above thread CPU time means the threads waited for a core (other processes) or parked on a shard lock');
   if (SINK === -1) console.log('');
   return { getPct, valueBytes: tvb, oneThread: one, twoThreads: two, speedup };
 }

@@ -158,8 +158,10 @@ export class Shard {
     const len = m.valLen(r);
     const out = Buffer.allocUnsafe(len);
     const off = m.valOffset(r);
-    if (len < 64) for (let i = 0; i < len; i++) out[i] = m.a8[off + i]!;
-    else out.set(m.a8.subarray(off, off + len));
+    // a8 is a Buffer: copy() is a memcpy, where subarray() on a view over a growable
+    // SharedArrayBuffer is slow in V8.
+    if (len < 24) for (let i = 0; i < len; i++) out[i] = m.a8[off + i]!;
+    else m.a8.copy(out, 0, off, off + len);
     return out;
   }
 
