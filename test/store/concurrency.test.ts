@@ -44,6 +44,21 @@ describe('store shared between threads', () => {
     verifyStore(store);
   });
 
+  it('the index and arena grow while other threads insert and read', async () => {
+    const store = Store.create({ shards: 1 });
+    const handle = store.handle();
+    const results = await Promise.all([
+      run({ handle, role: 'fill', keys: ['fa'], rounds: 20000, seed: 1 }),
+      run({ handle, role: 'fill', keys: ['fb'], rounds: 20000, seed: 2 }),
+      run({ handle, role: 'read', keys: ['fa:10', 'fb:10', 'fa:19999', 'fb:5000'], rounds: 2000, seed: 3 }),
+    ]);
+    expect(results[2]!.torn).toBe(0);
+    expect(store.dbsize()).toBe(40000);
+    expect(store.stats().shards[0]!.indexSlots).toBeGreaterThanOrEqual(65536);
+    for (const p of ['fa', 'fb']) for (const r of [0, 777, 19999]) expect(store.get(`${p}:${r}`)!.length).toBe(8 + (r % 300));
+    verifyStore(store);
+  });
+
   it('a store attached in another thread sees the data and the growth of the creator', async () => {
     const store = Store.create({ shards: 1 });
     store.set('counter:0', '100');

@@ -10,7 +10,7 @@ import type { StoreHandle } from '../../src/store/store.ts';
 
 interface Job {
   handle: StoreHandle;
-  role: 'incr' | 'write' | 'read';
+  role: 'incr' | 'write' | 'read' | 'fill';
   keys: string[];
   rounds: number;
   seed: number;
@@ -57,6 +57,10 @@ for (let r = 0; r < job.rounds; r++) {
     // Sizes cross slab classes and page runs, so values move between chunks while readers read.
     const len = rand() < 0.05 ? 70_000 + Math.floor(rand() * 10_000) : Math.floor(rand() * 3000);
     store.set(k, makeValue(len, Math.floor(rand() * 256)));
+  } else if (job.role === 'fill') {
+    // Distinct keys from every filler: the index and the arena grow while other threads use them.
+    const k = `${job.keys[0]}:${r}`;
+    store.set(k, makeValue(r % 300, r & 0xff));
   } else {
     for (const k of job.keys) {
       const v = store.get(k);
