@@ -31,6 +31,7 @@ export const WorkerStats = struct('WorkerStats', [
   { name: 'connectionsReceived', type: 'i32', guard: 'atomic; owning worker only', doc: 'total_connections_received' },
   { name: 'rejected', type: 'i32', guard: 'atomic; owning worker only', doc: 'rejected_connections' },
   { name: 'blocked', type: 'i32', guard: 'atomic; owning worker only', doc: 'blocked_clients' },
+  { name: 'adopted', type: 'i32', guard: 'atomic; owning worker only', doc: 'sockets adopted since start (never reset): the main thread compares it with its hand-offs' },
   { name: 'commands', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_commands_processed' },
   { name: 'netIn', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_net_input_bytes' },
   { name: 'netOut', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_net_output_bytes' },

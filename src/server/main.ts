@@ -49,7 +49,8 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
   const runId = randomBytes(20).toString('hex');
   const startedAt = Date.now();
   const workers: (Worker | null)[] = new Array(threads).fill(null);
-  const pendingHandoffs = new Array<number>(threads).fill(0);
+  /** Sockets handed to each worker (never reset); minus its 'adopted' count = still in flight. */
+  const handedOff = new Array<number>(threads).fill(0);
   let closing = false;
   let querySeq = 0;
   const queries = new Map<number, { from: number; rpcId: number; answers: unknown[]; left: number; error?: { code: string; message: string } }>();
@@ -116,8 +117,10 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
       if (workers[i] !== w) return;
       workers[i] = null;
       // Its connections died with it: release their slots.
-      const lost = shared.workerGet(i, 'connections');
-      shared.workerAdd(i, 'connections', -lost);
+      // Its connections died with it, including sockets handed over but never adopted.
+      const lost = shared.workerGet(i, 'connections') + Math.max(0, handedOff[i]! - shared.workerGet(i, 'adopted'));
+      shared.workerAdd(i, 'connections', -shared.workerGet(i, 'connections'));
+      handedOff[i] = shared.workerGet(i, 'adopted');
       shared.add('clients', -lost);
       for (const [qid, q] of queries) {
         if (--q.left === 0) {
@@ -141,16 +144,17 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
       sock.end('-ERR max number of clients reached\r\n');
       return;
     }
+    // Fewest connections, counting sockets handed over that the worker has not adopted yet, so
+    // a burst of connections spreads instead of all going to the same worker.
+    const load = (i: number) => shared.workerGet(i, 'connections') + Math.max(0, handedOff[i]! - shared.workerGet(i, 'adopted'));
     let best = -1;
     for (let i = 0; i < threads; i++) {
       if (workers[i] === null) continue;
-      const load = shared.workerGet(i, 'connections') + pendingHandoffs[i]!;
-      if (best < 0 || load < shared.workerGet(best, 'connections') + pendingHandoffs[best]!) best = i;
+      if (best < 0 || load(i) < load(best)) best = i;
     }
     if (best < 0) return sock.destroy();
     shared.add('clients', 1);
-    pendingHandoffs[best]!++;
-    setImmediate(() => pendingHandoffs[best]!--);
+    handedOff[best]!++;
     send(best, { type: 'conn', socket: sock }, [sock]);
   };
 

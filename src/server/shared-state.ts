@@ -15,7 +15,7 @@ const SLOT_I32 = ChannelSlot.size / 4;
 const PAUSE_MODE_I32 = (L.globals + G.pauseMode.offset) / 4;
 
 export type GlobalCounter = 'clients' | 'monitors' | 'trackers' | 'patternSubs' | 'opsPerSec' | 'clientIds' | 'lastSave' | 'statsResetAt' | 'pauseMode';
-export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked';
+export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted';
 export type WorkerTotal = 'commands' | 'netIn' | 'netOut';
 
 export class SharedState {

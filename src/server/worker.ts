@@ -75,6 +75,7 @@ function adopt(received: net.Socket): void {
   ctx.clients.set(id, c);
   ctx.shared.workerAdd(ctx.index, 'connections', 1);
   ctx.shared.workerAdd(ctx.index, 'connectionsReceived', 1);
+  ctx.shared.workerAdd(ctx.index, 'adopted', 1);
   socket.on('drain', () => checkOutputLimit(ctx, c));
   socket.on('error', () => socket.destroy());
   socket.on('end', () => socket.end());
