@@ -863,17 +863,8 @@ export class Store {
   }
 }
 
-export interface StoreStats {
-  keys: number;
-  volatileKeys: number;
-  hits: number;
-  misses: number;
-  expired: number;
-  evicted: number;
-  usedBytes: number;
-  maxBytes: number;
-  shards: ShardStats[];
-}
+/** Totals over the shards (the per-shard layout fields dropped), plus each shard's own. */
+export type StoreStats = Omit<ShardStats, 'arenaBytes' | 'indexSlots'> & { shards: ShardStats[] };
 
 /** The i-th of n near-equal parts of total (parts differ by at most 1 and sum to total). */
 export function splitEven(total: number, n: number, i: number): number {

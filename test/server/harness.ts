@@ -157,3 +157,28 @@ export function countReplies(s: string): number {
     n++;
   }
 }
+
+/**
+ * For a test file that starts servers per test: `server()` and `conn()` remember what they
+ * opened, and `cleanup()` (call it in afterEach) closes the connections and stops the servers.
+ */
+export function serverPool(): { server(args?: string[], threads?: number): Promise<TestServer>; conn(s: TestServer): Promise<RawConn>; cleanup(): Promise<void> } {
+  const servers: TestServer[] = [];
+  const conns: RawConn[] = [];
+  return {
+    async server(args: string[] = [], threads = 2) {
+      const s = await startServer(args, { threads });
+      servers.push(s);
+      return s;
+    },
+    async conn(s: TestServer) {
+      const c = await RawConn.connect(s.port);
+      conns.push(c);
+      return c;
+    },
+    async cleanup() {
+      for (const c of conns.splice(0)) c.close();
+      await Promise.all(servers.splice(0).map((s) => s.stop()));
+    },
+  };
+}

@@ -3,26 +3,13 @@
  * with an evicting policy, and exact counts under concurrent INCR from clients on both workers.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawConn, startServer } from './harness.ts';
+import { serverPool } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
-const servers: TestServer[] = [];
-const conns: RawConn[] = [];
-afterEach(async () => {
-  for (const c of conns.splice(0)) c.close();
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
-
-async function server(args: string[], threads = 2): Promise<TestServer> {
-  const s = await startServer(args, { threads });
-  servers.push(s);
-  return s;
-}
-async function conn(s: TestServer): Promise<RawConn> {
-  const c = await RawConn.connect(s.port);
-  conns.push(c);
-  return c;
-}
+const pool = serverPool();
+afterEach(() => pool.cleanup());
+const server = (args: string[] = [], threads = 2) => pool.server(args, threads);
+const conn = (s: TestServer) => pool.conn(s);
 const bulk = (s: string) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
 const req = (...a: string[]) => `*${a.length}\r\n${a.map(bulk).join('')}`;
 

@@ -8,26 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NODE, RawConn, ROOT, startServer } from './harness.ts';
+import { NODE, RawConn, ROOT, serverPool, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
 const run = promisify(execFile);
-const servers: TestServer[] = [];
-const conns: RawConn[] = [];
-afterEach(async () => {
-  for (const c of conns.splice(0)) c.close();
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
-async function server(args: string[] = [], threads = 2): Promise<TestServer> {
-  const s = await startServer(args, { threads });
-  servers.push(s);
-  return s;
-}
-async function conn(s: TestServer): Promise<RawConn> {
-  const c = await RawConn.connect(s.port);
-  conns.push(c);
-  return c;
-}
+const pool = serverPool();
+afterEach(() => pool.cleanup());
+const server = (args: string[] = [], threads = 2) => pool.server(args, threads);
+const conn = (s: TestServer) => pool.conn(s);
 const cliRun = (...args: string[]) =>
   run(NODE, ['src/cli/main.ts', ...args], { cwd: ROOT }).then(
     (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
