@@ -52,6 +52,8 @@ export class Client {
   closing = false;
   /** Input is paused until an async handler finishes. */
   busy = false;
+  /** Input is paused until the socket drains (dispatch.ts OUTPUT_PAUSE_BYTES). */
+  outputPaused = false;
   lastCommand = '';
   commands = 0;
   /** Set when the output buffer went over the soft limit, to time the soft limit. */

@@ -18,6 +18,14 @@ import { pausedFor, waitUnpaused } from './commands/client.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 
+/**
+ * Backpressure: above this many bytes queued for a client's socket, the worker stops reading and
+ * executing that client's requests until the socket drains (Node's 'drain'). Memory per slow
+ * reader stays bounded even with client-output-buffer-limit at 0 (no limit), as for Redis's
+ * normal clients by default.
+ */
+export const OUTPUT_PAUSE_BYTES = 1024 * 1024;
+
 /** Requests parsed ahead and locked together at most. */
 const BATCH_MAX = 64;
 
@@ -53,7 +61,7 @@ export function processInput(ctx: WorkerContext, c: Client): void {
   c.lastInteraction = ctx.tickClock();
   ctx.lastTick = performance.now();
   const batch: Pending[] = [];
-  while (!c.busy && !c.closing) {
+  while (!c.busy && !c.closing && !c.outputPaused) {
     const r = c.parser.next();
     if (r === NEED_MORE) break;
     if (r instanceof ProtocolError) {
@@ -256,6 +264,19 @@ export function flush(ctx: WorkerContext, c: Client): void {
   c.socket.write(c.out.take());
   ctx.shared.workerTotalAdd(ctx.index, 'netOut', bytes);
   checkOutputLimit(ctx, c);
+  if (!c.closing && !c.outputPaused && c.socket.writableLength > OUTPUT_PAUSE_BYTES) {
+    c.outputPaused = true;
+    c.socket.pause();
+  }
+}
+
+/** The socket drained: read and run this client's requests again, starting with those buffered. */
+export function resumeAfterDrain(ctx: WorkerContext, c: Client): void {
+  checkOutputLimit(ctx, c);
+  if (!c.outputPaused || c.closing) return;
+  c.outputPaused = false;
+  c.socket.resume();
+  processInput(ctx, c);
 }
 
 export function checkOutputLimit(ctx: WorkerContext, c: Client): void {

@@ -9,7 +9,7 @@ import { startActiveExpiry } from '../store/expire.ts';
 import type { ActiveExpiry } from '../store/expire.ts';
 import { Client } from './client.ts';
 import { WorkerContext } from './context.ts';
-import { checkOutputLimit, processInput } from './dispatch.ts';
+import { processInput, resumeAfterDrain } from './dispatch.ts';
 import type { ToWorker, WorkerInit } from './messages.ts';
 import { PubSub } from './pubsub.ts';
 import { installClientCommands, resetClientState } from './commands/client.ts';
@@ -76,7 +76,7 @@ function adopt(received: net.Socket): void {
   ctx.shared.workerAdd(ctx.index, 'connections', 1);
   ctx.shared.workerAdd(ctx.index, 'connectionsReceived', 1);
   ctx.shared.workerAdd(ctx.index, 'adopted', 1);
-  socket.on('drain', () => checkOutputLimit(ctx, c));
+  socket.on('drain', () => resumeAfterDrain(ctx, c));
   socket.on('error', () => socket.destroy());
   socket.on('end', () => socket.end());
   socket.once('close', () => {

@@ -55,6 +55,36 @@ describe('client-output-buffer-limit', () => {
   });
 });
 
+describe('backpressure', () => {
+  it('a client that reads slowly gets every reply, in order, once it reads', async () => {
+    const s = await server([]);
+    const c = await conn(s);
+    const value = 'y'.repeat(256 * 1024);
+    expect(await c.request(req('SET', 'bp', value))).toBe('+OK\r\n');
+    const n = 80;
+    let expected = '';
+    for (let i = 0; i < n; i++) expected += bulk(value) + bulk(String(i));
+    // Collect the raw bytes ourselves: RawConn's string view would be rebuilt per chunk.
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const all = new Promise<void>((resolve) => {
+      c.socket.on('data', (d: Buffer) => {
+        chunks.push(d);
+        got += d.length;
+        if (got >= expected.length) resolve();
+      });
+    });
+    c.socket.pause();
+    let sent = '';
+    for (let i = 0; i < n; i++) sent += req('GET', 'bp') + req('ECHO', String(i));
+    c.write(sent);
+    await new Promise((r) => setTimeout(r, 300));
+    c.socket.resume();
+    await all;
+    expect(Buffer.concat(chunks).toString('latin1') === expected).toBe(true);
+  });
+});
+
 describe('maxmemory', () => {
   it('noeviction: writes fail with the OOM error, data stays readable, deletes free room', async () => {
     const s = await server(['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction', '--shards', '1']);
