@@ -56,6 +56,12 @@ export class WorkerContext {
   }
   /** performance.now() at the end of the last command (or start of the batch): see execute(). */
   lastTick = 0;
+  /** Keys the store expired or evicted during the current batch (Shard.onDrop), for flushDrops. */
+  readonly dropped: { key: Buffer; db: number; evicted: boolean }[] = [];
+  /** Turns `dropped` into keyspace events and invalidations; set up by the worker. */
+  flushDrops: () => void = () => {
+    this.dropped.length = 0;
+  };
   /** Commands run since the shared total was last updated (once per batch, not per command). */
   pendingCommands = 0;
   /** Set by the worker once the services exist. */

@@ -98,6 +98,7 @@ export function processInput(ctx: WorkerContext, c: Client): void {
     ctx.pendingCommands = 0;
   }
   flush(ctx, c);
+  if (ctx.dropped.length !== 0) ctx.flushDrops();
 }
 
 /** CLIENT PAUSE: hold this request (and the connection's input) until the pause ends. */

@@ -230,6 +230,13 @@ function onWrite(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[
   if (ctx.workers > 1) ctx.broadcast({ type: 'invalidate', keys: keys.map((k) => new Uint8Array(k)), db: c.db, by: c.id, from: ctx.index });
 }
 
+/** Keys the store expired or evicted: invalidated like written keys, on every worker. */
+export function keysDropped(ctx: WorkerContext, db: number, keys: Buffer[]): void {
+  if (ctx.shared.get('trackers') <= 0) return;
+  invalidateKeys(ctx, keys, 0, null);
+  if (ctx.workers > 1) ctx.broadcast({ type: 'invalidate', keys: keys.map((k) => new Uint8Array(k)), db, by: 0, from: ctx.index });
+}
+
 function startsWith(k: Uint8Array, p: Buffer): boolean {
   if (k.length < p.length) return false;
   for (let i = 0; i < p.length; i++) if (k[i] !== p[i]) return false;

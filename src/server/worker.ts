@@ -14,6 +14,8 @@ import type { ToWorker, WorkerInit } from './messages.ts';
 import { PubSub } from './pubsub.ts';
 import { installClientCommands, resetClientState } from './commands/client.ts';
 import { answerQuery } from './queries.ts';
+import { notify } from './notify.ts';
+import { keysDropped } from './tracking.ts';
 
 const init = workerData as WorkerInit;
 // The store reads the time the dispatcher took at the start of the batch (ctx.tickClock).
@@ -25,10 +27,21 @@ installClientCommands(ctx);
 /** One receive buffer for every socket of this worker (net.Socket `onread`): no Buffer per read. */
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
 
+// Keys the store drops by itself become `expired`/`evicted` keyspace events and tracking
+// invalidations, once the shard locks are released.
+store.onDrop((key, db, evicted) => ctx.dropped.push({ key, db, evicted }));
+ctx.flushDrops = () => {
+  const drops = ctx.dropped.splice(0);
+  for (const d of drops) {
+    notify(ctx, null, d.evicted ? 'e' : 'x', d.evicted ? 'evicted' : 'expired', d.key, d.db);
+    keysDropped(ctx, d.db, [d.key]);
+  }
+};
+
 let expiry: ActiveExpiry | null = null;
 function restartExpiry(): void {
   expiry?.stop();
-  expiry = ctx.activeExpire ? startActiveExpiry(store, ctx.ownedShards, Number(ctx.config.get('hz') ?? 10), () => ctx.tickClock()) : null;
+  expiry = ctx.activeExpire ? startActiveExpiry(store, ctx.ownedShards, Number(ctx.config.get('hz') ?? 10), () => ctx.tickClock(), () => ctx.flushDrops()) : null;
 }
 restartExpiry();
 ctx.onConfig((name) => {

@@ -9,12 +9,13 @@ export interface ActiveExpiry {
   stop(): void;
 }
 
-export function startActiveExpiry(store: Store, shardIds: readonly number[], hz = 10, beforeRun?: () => void): ActiveExpiry {
+export function startActiveExpiry(store: Store, shardIds: readonly number[], hz = 10, beforeRun?: () => void, afterRun?: () => void): ActiveExpiry {
   const period = 1000 / hz;
   const budget = period / 4;
   const timer = setInterval(() => {
     beforeRun?.();
     store.activeExpireCycle(shardIds, budget);
+    afterRun?.();
   }, period);
   timer.unref();
   return { stop: () => clearInterval(timer) };

@@ -59,6 +59,12 @@ export class Shard {
   readonly id: number;
   readonly m: ShardMemory;
   oplog: OpLog | null = null;
+  /**
+   * Told of every key the store removes by itself (expired, or evicted when `evicted`), under the
+   * lock: it must only record the event. The server turns them into keyspace events and
+   * tracking invalidations.
+   */
+  onDrop: ((key: Buffer, db: number, evicted: boolean) => void) | null = null;
   /** The slot of the last successful lookupLocked, valid until the next index change. */
   private slot = -1;
   private depth = 0;
@@ -134,6 +140,7 @@ export class Shard {
       this.deleteLocked(i, r);
       m.hf64[HF.expired]!++;
       this.emit(OpType.DEL, key, null, 0, 0, 0, db);
+      if (this.onDrop !== null) this.onDrop(Buffer.from(key), db, false);
       return NIL_REF;
     }
     this.slot = i;
@@ -228,11 +235,14 @@ export class Shard {
     const m = this.m;
     const r = pickVictim(m, now);
     if (r === NIL_REF) return false;
-    const key = this.oplog !== null ? this.keyCopy(r) : null;
+    const key = this.oplog !== null || this.onDrop !== null ? this.keyCopy(r) : null;
     const db = m.keyDb(r);
     this.deleteLocked(slotOfRef(m, r), r);
     m.hf64[HF.evicted]!++;
-    if (key !== null) this.emit(OpType.DEL, key, null, 0, 0, 0, db);
+    if (key !== null) {
+      this.emit(OpType.DEL, key, null, 0, 0, 0, db);
+      if (this.onDrop !== null) this.onDrop(key, db, true);
+    }
     return true;
   }
 
@@ -473,11 +483,14 @@ export class Shard {
         if (e !== 0) {
           seen++;
           if (now > e) {
-            const key = this.oplog !== null ? this.keyCopy(r) : null;
+            const key = this.oplog !== null || this.onDrop !== null ? this.keyCopy(r) : null;
             const db = m.keyDb(r);
             this.deleteLocked(cur, r);
             expired++;
-            if (key !== null) this.emit(OpType.DEL, key, null, 0, 0, 0, db);
+            if (key !== null) {
+              this.emit(OpType.DEL, key, null, 0, 0, 0, db);
+              if (this.onDrop !== null) this.onDrop(key, db, false);
+            }
             // Backward shift may have moved an entry into this slot: examine it again.
             if (refs[cur] !== NIL_REF) continue;
           }

@@ -157,6 +157,11 @@ export class Store {
     return { shards: this.shards.map((s) => s.buffers), oplog: this.oplog?.handle() ?? null };
   }
 
+  /** Registers this thread's listener for keys the store expires or evicts (see Shard.onDrop). */
+  onDrop(fn: ((key: Buffer, db: number, evicted: boolean) => void) | null): void {
+    for (const s of this.shards) s.onDrop = fn;
+  }
+
   /** Frees nothing: the memory is reclaimed when no thread references the buffers. */
   close(): void {}
 

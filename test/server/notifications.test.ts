@@ -92,3 +92,63 @@ describe('keyspace notifications across workers', () => {
     );
   });
 });
+
+describe('keys the store drops by itself', () => {
+  it('expired: the active expiry cycle emits `expired` on every worker', async () => {
+    const sub = ioredis();
+    const ev = collect(sub);
+    await sub.psubscribe('__keyevent@0__:expired');
+    const w = ioredis();
+    await w.set('exp:a', '1', 'PX', 30);
+    const [first] = await ev.count(1);
+    expect(first).toEqual(['__keyevent@0__:expired', 'exp:a']);
+  });
+
+  it('expired: a lazy expiry on access emits it too', async () => {
+    const w = ioredis();
+    await w.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+    try {
+      const sub = ioredis();
+      const ev = collect(sub);
+      await sub.psubscribe('__keyevent@0__:expired');
+      await w.set('exp:lazy', '1', 'PX', 1);
+      await new Promise((r) => setTimeout(r, 5));
+      expect(await w.get('exp:lazy')).toBeNull();
+      expect((await ev.count(1))[0]).toEqual(['__keyevent@0__:expired', 'exp:lazy']);
+    } finally {
+      await w.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+    }
+  });
+
+  it('evicted: keys evicted under maxmemory emit `evicted`', async () => {
+    const s2 = await startServer(['--notify-keyspace-events', 'Ee', '--maxmemory', '2mb', '--maxmemory-policy', 'allkeys-lru', '--shards', '1'], { threads: 2 });
+    const sub = new Redis({ port: s2.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    const w = new Redis({ port: s2.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    try {
+      const ev = collect(sub);
+      await sub.psubscribe('__keyevent@0__:evicted');
+      const v = 'v'.repeat(10_000);
+      for (let i = 0; i < 400; i++) await w.set(`ev:${i}`, v);
+      const [first] = await ev.count(1);
+      expect(first).toEqual(['__keyevent@0__:evicted', 'ev:0']);
+    } finally {
+      await sub.quit();
+      await w.quit();
+      await s2.stop();
+    }
+  });
+});
+
+describe('tracking and expiry', () => {
+  it('a key read by a tracking client is invalidated when it expires', async () => {
+    const t = await RawConn.connect(srv.port);
+    raws.push(t);
+    await t.request(enc('HELLO', '3'));
+    expect(await t.request(enc('CLIENT', 'TRACKING', 'on'))).toBe('+OK\r\n');
+    const w = ioredis();
+    await w.set('trk:exp', 'v', 'PX', 40);
+    expect(await t.request(enc('GET', 'trk:exp'))).toBe('$1\r\nv\r\n');
+    const push = '>2\r\n$10\r\ninvalidate\r\n*1\r\n$7\r\ntrk:exp\r\n';
+    expect(await t.until((s) => s.includes(push), 5000)).toContain(push);
+  });
+});
