@@ -12,3 +12,5 @@ export { POLICY_NAMES, resolvePolicy } from './store/policies.ts';
 export { hash32 } from './store/hash.ts';
 export { ErrorCode, ShardcacheError } from './errors.ts';
 export { LAYOUT_VERSION } from '../native-layout/shard.ts';
+export { ShardcacheClient, ShardcacheClientError, ClientErrorCode } from './client/index.ts';
+export type { ClientOptions, ClientStats, LoadOptions } from './client/index.ts';

@@ -83,7 +83,7 @@ function install(ctx: WorkerContext): WorkerBinary {
   if (W !== null) return W;
   const init = workerData as WorkerInit | null;
   let bus: BroadcastChannel | null = null;
-  if (init?.busName !== undefined && ctx.workers >= 1) {
+  if (init?.busName !== undefined) {
     bus = new BroadcastChannel(init.busName);
     (bus as unknown as { unref?: () => void }).unref?.();
   }
@@ -112,6 +112,11 @@ function install(ctx: WorkerContext): WorkerBinary {
 
 /** This worker's binary connections with TRACK on. */
 let trackingCount = 0;
+
+/** Keys the store expired or evicted on this worker: binary connections here that track them hear it. */
+export function binaryKeysDropped(keys: readonly Uint8Array[]): void {
+  if (W !== null && W.table.size > 0) invalidateLocal(W, keys, null);
+}
 
 /**
  * Called by the worker with a connection's first bytes. Returns the connection's binary handler
@@ -165,10 +170,12 @@ export class BinaryConnection implements ValueSink {
   /** Bytes from the socket (the worker's shared read buffer; copied before returning). */
   input(buf: Uint8Array, n: number): void {
     const c = this.c;
-    c.lastInteraction = Date.now();
+    const ctx = this.ctx;
+    // The store's clock is read once per batch (ctx.nowMs): advance it as dispatch.ts does.
+    c.lastInteraction = ctx.tickClock();
     this.parser.push(buf, 0, n);
-    if (this.parser.pending > this.ctx.queryBufferLimit) {
-      this.ctx.log('warning', `Closing client that reached max query buffer length: id=${c.id} addr=${c.addr} (qbuf ${this.parser.pending})`);
+    if (this.parser.pending > ctx.queryBufferLimit) {
+      ctx.log('warning', `Closing client that reached max query buffer length: id=${c.id} addr=${c.addr} (qbuf ${this.parser.pending})`);
       c.closing = true;
       c.socket.destroy();
       return;
@@ -181,6 +188,7 @@ export class BinaryConnection implements ValueSink {
     }
     this.publishWrites();
     this.flush();
+    if (ctx.dropped.length !== 0) ctx.flushDrops();
   }
 
   private process(): void {

@@ -25,6 +25,7 @@ const cores = availableParallelism();
 
 export const SETTINGS: readonly Setting[] = [
   { name: 'port', kind: 'int', dflt: '6379', mutable: false, min: 0, max: 65535, doc: 'TCP port (0 picks a free one)' },
+  { name: 'binary-port', kind: 'int', dflt: '0', mutable: false, min: 0, max: 65535, doc: 'an extra port for the binary protocol only (0: none; the main port serves both)' },
   { name: 'bind', kind: 'string', dflt: '127.0.0.1', mutable: false, doc: 'addresses to listen on, space separated' },
   { name: 'threads', kind: 'int', dflt: String(cores), mutable: false, min: 1, max: 256, doc: 'worker threads' },
   { name: 'shards', kind: 'int', dflt: String(defaultShards(cores)), mutable: false, min: 1, max: 1024, doc: 'store shards, a power of two' },

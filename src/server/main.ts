@@ -174,6 +174,21 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
     servers.push(srv);
   }
 
+  // The binary protocol is also served on the main port (workers tell the protocols apart by
+  // the first byte); binary-port adds a port for it alone, on the first bind address.
+  const binaryPort = Number(cfg.get('binary-port') ?? 0);
+  if (binaryPort > 0) {
+    const srv = net.createServer({ pauseOnConnect: true, noDelay: true }, onConnection);
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen({ port: binaryPort, host: (cfg.get('bind') ?? '127.0.0.1').split(/\s+/)[0]!.replace(/^-/, '') }, () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+    servers.push(srv);
+  }
+
   if (port !== port0) {
     // --port 0 picked a free port: CONFIG GET port and INFO report the real one.
     cfg.set('port', String(port));

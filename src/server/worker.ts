@@ -16,6 +16,8 @@ import { installClientCommands, resetClientState } from './commands/client.ts';
 import { answerQuery } from './queries.ts';
 import { notify } from './notify.ts';
 import { keysDropped } from './tracking.ts';
+import { binaryKeysDropped, maybeAdoptBinary } from './binary.ts';
+import type { BinaryConnection } from './binary.ts';
 
 const init = workerData as WorkerInit;
 // The store reads the time the dispatcher took at the start of the batch (ctx.tickClock).
@@ -35,6 +37,7 @@ ctx.flushDrops = () => {
   for (const d of drops) {
     notify(ctx, null, d.evicted ? 'e' : 'x', d.evicted ? 'evicted' : 'expired', d.key, d.db);
     keysDropped(ctx, d.db, [d.key]);
+    binaryKeysDropped([d.key]);
   }
 };
 
@@ -57,6 +60,8 @@ function adopt(received: net.Socket): void {
   const handle = (received as unknown as { _handle: unknown })._handle;
   (received as unknown as { _handle: unknown })._handle = null;
   let client: Client | null = null;
+  /** Decided by the connection's first bytes: a binary-protocol connection, or null for RESP. */
+  let binary: BinaryConnection | null | undefined;
   const socket: net.Socket = new net.Socket({
     handle: handle as never,
     readable: true,
@@ -67,6 +72,11 @@ function adopt(received: net.Socket): void {
         const c = client!;
         if (c.closing) return false;
         ctx.shared.workerTotalAdd(ctx.index, 'netIn', n);
+        if (binary === undefined) binary = maybeAdoptBinary(ctx, c, buf, n);
+        if (binary !== null) {
+          binary.input(buf, n);
+          return true;
+        }
         c.parser.push(buf, 0, n);
         if (c.parser.pending > ctx.queryBufferLimit) {
           ctx.log('warning', `Closing client that reached max query buffer length: id=${c.id} addr=${c.addr} (qbuf ${c.parser.pending})`);
