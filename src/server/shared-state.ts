@@ -13,6 +13,10 @@ const WORKER_I32 = WorkerStats.size / 4;
 const WORKER_F64 = WorkerStats.size / 8;
 const SLOT_I32 = ChannelSlot.size / 4;
 const PAUSE_MODE_I32 = (L.globals + G.pauseMode.offset) / 4;
+/** Int32 index of each global counter, computed once (get() runs on every request). */
+const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
+  (['clients', 'monitors', 'trackers', 'patternSubs', 'opsPerSec', 'clientIds', 'lastSave', 'statsResetAt', 'pauseMode'] as const).map((n) => [n, (L.globals + G[n].offset) / 4]),
+) as Record<GlobalCounter, number>;
 
 export type GlobalCounter = 'clients' | 'monitors' | 'trackers' | 'patternSubs' | 'opsPerSec' | 'clientIds' | 'lastSave' | 'statsResetAt' | 'pauseMode';
 export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted';
@@ -37,13 +41,13 @@ export class SharedState {
   }
 
   get(name: GlobalCounter): number {
-    return Atomics.load(this.i32, (L.globals + G[name].offset) / 4);
+    return Atomics.load(this.i32, GLOBAL_I32[name]);
   }
   add(name: GlobalCounter, d: number): number {
-    return Atomics.add(this.i32, (L.globals + G[name].offset) / 4, d) + d;
+    return Atomics.add(this.i32, GLOBAL_I32[name], d) + d;
   }
   put(name: GlobalCounter, v: number): void {
-    Atomics.store(this.i32, (L.globals + G[name].offset) / 4, v);
+    Atomics.store(this.i32, GLOBAL_I32[name], v);
   }
 
   /** CLIENT PAUSE end time; written by one client command at a time, read by every dispatch. */
