@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startCountingServer } from '../../src/bench/counting-server.ts';
 import type { CountingServer } from '../../src/bench/counting-server.ts';
 import { parseRatio, runLoadgen } from '../../src/bench/loadgen.ts';
-import { bucketOf, bucketValue, loadCodec, quantile, RespReplyReader, CODEC_MODULES, HIST_BUCKETS } from '../../src/bench/loadgen-worker.ts';
+import { bucketOf, bucketValue, loadCodec, quantile, RespReplyReader, HIST_BUCKETS } from '../../src/bench/loadgen-worker.ts';
+import { RawConn, startServer } from '../server/harness.ts';
 
 let server: CountingServer;
 beforeAll(async () => {
@@ -122,10 +121,28 @@ describe('load generator parts', () => {
     for (const bad of ['0:0', '1', 'a:b', '1:-1', '1.5:1']) expect(() => parseRatio(bad)).toThrow(/ratio/);
   });
 
-  it('the binary protocol plugs in as a codec module (or says where one must go)', async () => {
-    const path = fileURLToPath(new URL(CODEC_MODULES.binary!, new URL('../../src/bench/loadgen-worker.ts', import.meta.url)));
-    if (existsSync(path)) expect((await loadCodec('binary')).name).toBeTruthy();
-    else await expect(loadCodec('binary')).rejects.toThrow(/loadgen-codec\.ts must export `codec`/);
+  it('unknown protocols are refused by name', async () => {
+    expect((await loadCodec('binary')).name).toBe('binary');
     await expect(loadCodec('nope')).rejects.toThrow(/unknown protocol/);
+  });
+});
+
+describe('load generator over the binary protocol, against a real server', () => {
+  it('every request it sends reaches the store: GETs count as hits or misses, SETs create keys', async () => {
+    const srv = await startServer([], { threads: 2 });
+    const resp = await RawConn.connect(srv.port);
+    try {
+      const stat = async (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(await resp.request('INFO stats\r\n'))![1]);
+      const before = (await stat('keyspace_hits')) + (await stat('keyspace_misses'));
+      const r = await runLoadgen({ port: srv.port, clients: 4, threads: 1, pipeline: 8, size: 10, keys: 200, ratio: [1, 0], requests: 2000, protocol: 'binary' });
+      expect(r.replies).toBe(2000);
+      expect((await stat('keyspace_hits')) + (await stat('keyspace_misses')) - before).toBe(2000);
+      const w = await runLoadgen({ port: srv.port, clients: 2, threads: 1, pipeline: 4, size: 10, keys: 50, ratio: [0, 1], requests: 500, protocol: 'binary' });
+      expect(w.replies).toBe(500);
+      expect(await resp.request('DBSIZE\r\n')).toBe(':50\r\n');
+    } finally {
+      resp.close();
+      await srv.stop();
+    }
   });
 });
