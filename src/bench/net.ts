@@ -137,8 +137,10 @@ async function benchmark(port: number, test: string, clients: number, requests: 
   return { rps: f[1]!, p50: f[4]!, p99: f[6]! };
 }
 
-function median(xs: number[]): number {
+/** The middle value (mean of the two middle ones for an even count); NaN for none. */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
@@ -174,28 +176,35 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
     await ours.stop();
     await redis?.stop();
   }
+  const rows = netRows(samples, o.sizes, o.pipelines, o.tests);
+  return { samples, rows, redis: withRedis };
+}
+
+/** Medians of each server's samples per setting, with the spread, and our ratio to Redis. */
+export function netRows(samples: readonly NetSample[], sizes: readonly number[], pipelines: readonly number[], tests: readonly string[]): NetRow[] {
+  const agg = (xs: NetSample[]): NetRow['ours'] | null => {
+    if (xs.length === 0) return null;
+    const ops = xs.map((x) => x.opsPerSec);
+    return {
+      opsPerSec: median(ops),
+      p50: median(xs.map((x) => x.p50)),
+      p99: median(xs.map((x) => x.p99)),
+      cpuPerMillion: median(xs.map((x) => x.cpuPerMillion)),
+      spread: Math.max(...ops) - Math.min(...ops),
+    };
+  };
   const rows: NetRow[] = [];
-  for (const size of o.sizes) {
-    for (const pipeline of o.pipelines) {
-      for (const test of o.tests) {
+  for (const size of sizes) {
+    for (const pipeline of pipelines) {
+      for (const test of tests) {
         const pick = (srv: string) => samples.filter((s) => s.server === srv && s.size === size && s.pipeline === pipeline && s.test === test);
-        const agg = (xs: NetSample[]) =>
-          xs.length === 0
-            ? null
-            : {
-                opsPerSec: median(xs.map((x) => x.opsPerSec)),
-                p50: median(xs.map((x) => x.p50)),
-                p99: median(xs.map((x) => x.p99)),
-                cpuPerMillion: median(xs.map((x) => x.cpuPerMillion)),
-                spread: Math.max(...xs.map((x) => x.opsPerSec)) - Math.min(...xs.map((x) => x.opsPerSec)),
-              };
         const a = agg(pick('shardcache'))!;
         const b = agg(pick('redis'));
         rows.push({ test, pipeline, size, ours: a, redis: b, ratio: b ? a.opsPerSec / b.opsPerSec : null, cpuRatio: b ? a.cpuPerMillion / b.cpuPerMillion : null });
       }
     }
   }
-  return { samples, rows, redis: withRedis };
+  return rows;
 }
 
 export function netTable(rows: NetRow[]): string {

@@ -6,7 +6,7 @@
  * them; each point reports the median and the spread.
  */
 import { availableParallelism } from 'node:os';
-import { hasBinary, loadKeys, startRedis, startShardcache } from './net.ts';
+import { hasBinary, loadKeys, median, startRedis, startShardcache } from './net.ts';
 import { calibrateRequests, measureLoad } from './loadgen.ts';
 import type { LoadSample, LoadTool } from './loadgen.ts';
 import { cpuSeconds } from './procstat.ts';
@@ -69,11 +69,7 @@ export function scaleThreads(cores = availableParallelism()): number[] {
   return out;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
+export { median };
 
 export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const say = o.progress ?? (() => undefined);

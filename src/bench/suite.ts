@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { hasBinary, loadKeys, netTable, runNet, startRedis, startShardcache } from './net.ts';
+import { hasBinary, loadKeys, netRows, netTable, runNet, startRedis, startShardcache } from './net.ts';
 import type { NetRow, NetSample } from './net.ts';
 import { defaultLoadgenThreads, loadgenReport, measureLoad, parseRatio, runLoadgen } from './loadgen.ts';
 import type { LoadgenCpu, LoadTool } from './loadgen.ts';
@@ -252,18 +252,6 @@ function netTests(tool: LoadTool, tests: string[] | undefined): string[] {
   return t;
 }
 
-function aggregate(xs: NetSample[]): NetRow['ours'] | null {
-  if (xs.length === 0) return null;
-  const ops = xs.map((x) => x.opsPerSec);
-  return {
-    opsPerSec: median(ops),
-    p50: median(xs.map((x) => x.p50)),
-    p99: median(xs.map((x) => x.p99)),
-    cpuPerMillion: median(xs.map((x) => x.cpuPerMillion)),
-    spread: Math.max(...ops) - Math.min(...ops),
-  };
-}
-
 /** The net suite with our generator: runNet's procedure (alternating runs, medians), our tool. */
 export async function runNetOurs(o: SuiteOptions['net'] & { tests: string[]; progress?: (l: string) => void }): Promise<NetSuiteResult> {
   const say = o.progress ?? (() => undefined);
@@ -295,17 +283,7 @@ export async function runNetOurs(o: SuiteOptions['net'] & { tests: string[]; pro
     await ours.stop();
     await redis?.stop();
   }
-  const rows: NetRow[] = [];
-  for (const size of o.sizes) {
-    for (const pipeline of o.pipelines) {
-      for (const test of o.tests) {
-        const pick = (srv: string) => samples.filter((s) => s.server === srv && s.size === size && s.pipeline === pipeline && s.test === test);
-        const a = aggregate(pick('shardcache'))!;
-        const b = aggregate(pick('redis'));
-        rows.push({ test, pipeline, size, ours: a, redis: b, ratio: b ? a.opsPerSec / b.opsPerSec : null, cpuRatio: b ? a.cpuPerMillion / b.cpuPerMillion : null });
-      }
-    }
-  }
+  const rows = netRows(samples, o.sizes, o.pipelines, o.tests);
   return { tool: 'ours', tests: o.tests, redis: withRedis, samples, rows };
 }
 

@@ -8,7 +8,7 @@
  * in our measurements) and stays consistent: a new node's points can only become the nearest
  * for some probes, so keys move only to it, and removing a node moves only its own keys.
  */
-import { hash32 } from '../store/hash.ts';
+import { fmix32, hash32 } from '../store/hash.ts';
 
 export interface RingOptions {
   /** Virtual nodes per unit of weight. */
@@ -21,16 +21,6 @@ interface Member<T> {
   id: string;
   value: T;
   weight: number;
-}
-
-/** murmur3's finaliser: spreads a 32-bit value over all bits. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 export class HashRing<T> {
@@ -105,7 +95,7 @@ export class HashRing<T> {
     let best = 0;
     let bestDist = Infinity;
     for (let j = 0; j < this.probes; j++) {
-      const x = j === 0 ? h >>> 0 : fmix((h + Math.imul(j, 0x9e3779b9)) >>> 0);
+      const x = j === 0 ? h >>> 0 : fmix32((h + Math.imul(j, 0x9e3779b9)) >>> 0);
       const i = this.successor(x);
       const d = (this.points[i]! - x) >>> 0;
       if (d < bestDist) {

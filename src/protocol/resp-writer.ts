@@ -5,6 +5,8 @@
  * doubles become bulk strings, booleans become 1/0, nulls become $-1 / *-1.
  */
 
+import { copyInto } from './copy.ts';
+
 const CRLF = 0x0a0d; // "\r\n" as a little-endian u16
 const DIGITS: Buffer[] = Array.from({ length: 10000 }, (_, i) => Buffer.from(String(i), 'latin1'));
 
@@ -101,14 +103,7 @@ export class ReplyWriter {
   bulkFrom(src: Uint8Array, off: number, n: number): void {
     this.prefixNumber(0x24, n);
     this.ensure(n + 2);
-    // Tiny values: a loop. Otherwise Buffer#copy (a memcpy, no view object); a plain Uint8Array
-    // source needs a subarray view for set().
-    if (n < 24) {
-      const b = this.buf;
-      let o = this.len;
-      for (let i = 0; i < n; i++) b[o++] = src[off + i]!;
-    } else if (Buffer.isBuffer(src)) src.copy(this.buf, this.len, off, off + n);
-    else this.buf.set(src.subarray(off, off + n), this.len);
+    copyInto(this.buf, this.len, src, off, n);
     this.len += n;
     this.crlf();
   }

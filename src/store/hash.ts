@@ -30,7 +30,11 @@ export function hash32(b: Uint8Array, off = 0, len = b.length - off): number {
     k = Math.imul(k, C2);
     h ^= k;
   }
-  h ^= len;
+  return fmix32(h ^ len);
+}
+
+/** MurmurHash3's finaliser: spreads a 32-bit value over all bits. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

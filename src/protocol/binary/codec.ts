@@ -7,6 +7,7 @@
  * A frame's key/meta/value are offsets into the parser's buffer, valid until the next push(): the
  * hot path reads them in place and copies only what it keeps.
  */
+import { copyInto } from '../copy.ts';
 import { Entry, FRAME_MAGIC, FrameHeader, MAX_FRAME_BYTES, NIL_LEN } from '../../../native-layout/frames.ts';
 
 export const HEADER_SIZE = FrameHeader.size;
@@ -253,12 +254,7 @@ export class FrameWriter {
   /** Appends a region of another buffer (the store's arena) without a view object. */
   bytesFrom(src: Uint8Array, off: number, n: number): void {
     this.ensure(n);
-    if (n < 24) {
-      const b = this.buf;
-      let o = this.len;
-      for (let i = 0; i < n; i++) b[o++] = src[off + i]!;
-    } else if (Buffer.isBuffer(src)) src.copy(this.buf, this.len, off, off + n);
-    else this.buf.set(src.subarray(off, off + n), this.len);
+    copyInto(this.buf, this.len, src, off, n);
     this.len += n;
   }
 
