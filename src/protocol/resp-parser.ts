@@ -18,6 +18,11 @@ import { PROTO_INLINE_MAX_SIZE, PROTO_MAX_BULK_LEN, PROTO_MAX_MULTIBULK_LEN } fr
 export const NEED_MORE = 0;
 export type NeedMore = typeof NEED_MORE;
 
+/** nextFast() results. */
+export const FAST_NONE = 0;
+export const FAST_GET = 1;
+export const FAST_SET = 2;
+
 export class ProtocolError {
   readonly message: string;
   constructor(message: string) {
@@ -101,6 +106,70 @@ export class RespParser {
     this.reqStart -= base;
     this.scanFrom = Math.max(0, this.scanFrom - base);
     for (let i = 0; i < this.offs.length; i += 2) this.offs[i]! -= base;
+  }
+
+  /** Set by nextFast(): the key and, for SET, the value of the request it recognised. */
+  fastKey: Buffer | null = null;
+  fastValue: Buffer | null = null;
+
+  /**
+   * The fast path for the two commands pipelines are made of: when the next request is complete
+   * and is exactly `*2 $3 GET <key>` or `*3 $3 SET <key> <value>` (command in either letter case),
+   * consumes it and returns FAST_GET or FAST_SET with fastKey/fastValue set; otherwise returns
+   * FAST_NONE and leaves the input to next(), which handles everything else (errors included).
+   */
+  nextFast(): number {
+    if (this.state !== S.START) return FAST_NONE;
+    const b = this.buf;
+    const p = this.pos;
+    const end = this.end;
+    // "*2\r\n$3\r\nGET\r\n" or "*3\r\n$3\r\nSET\r\n": 13 bytes.
+    if (end - p < 13 || b[p] !== STAR || b[p + 2] !== CR || b[p + 3] !== LF || b[p + 4] !== DOLLAR || b[p + 5] !== 51 || b[p + 6] !== CR || b[p + 7] !== LF || b[p + 11] !== CR || b[p + 12] !== LF) return FAST_NONE;
+    const argc = b[p + 1];
+    const c0 = b[p + 8]! | 0x20;
+    const c1 = b[p + 9]! | 0x20;
+    const c2 = b[p + 10]! | 0x20;
+    let kind: number;
+    if (argc === 50 && c0 === 103 && c1 === 101 && c2 === 116) kind = FAST_GET;
+    else if (argc === 51 && c0 === 115 && c1 === 101 && c2 === 116) kind = FAST_SET;
+    else return FAST_NONE;
+    let q = p + 13;
+    const key = this.fastBulk(q);
+    if (key < 0) return FAST_NONE;
+    const keyStart = this.fastStart;
+    q = key;
+    if (kind === FAST_SET) {
+      const val = this.fastBulk(q);
+      if (val < 0) return FAST_NONE;
+      this.fastValue = b.subarray(this.fastStart, val - 2);
+      q = val;
+    }
+    this.fastKey = b.subarray(keyStart, key - 2);
+    this.pos = q;
+    this.scanFrom = q;
+    return kind;
+  }
+  private fastStart = 0;
+
+  /** A complete "$<len>\r\n<bytes>\r\n" at q: returns the offset after it (start in fastStart), or -1. */
+  private fastBulk(q: number): number {
+    const b = this.buf;
+    const end = this.end;
+    if (q >= end || b[q] !== DOLLAR) return -1;
+    let n = 0;
+    let i = q + 1;
+    const limit = Math.min(end, i + 10);
+    for (; i < limit; i++) {
+      const d = b[i]! - 48;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (i === q + 1 || i + 1 >= end || b[i] !== CR || b[i + 1] !== LF || (b[q + 1] === 48 && i > q + 2)) return -1;
+    if (n > this.limits.maxBulkLen) return -1;
+    const start = i + 2;
+    if (start + n + 2 > end) return -1;
+    this.fastStart = start;
+    return start + n + 2;
   }
 
   next(): Buffer[] | NeedMore | ProtocolError {

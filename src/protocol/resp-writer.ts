@@ -8,6 +8,10 @@
 import { copyInto } from './copy.ts';
 
 const CRLF = 0x0a0d; // "\r\n" as a little-endian u16
+const OK = Buffer.from('+OK\r\n', 'latin1');
+const NIL_BULK = Buffer.from('$-1\r\n', 'latin1');
+const NIL_ARRAY = Buffer.from('*-1\r\n', 'latin1');
+const NULL3 = Buffer.from('_\r\n', 'latin1');
 const DIGITS: Buffer[] = Array.from({ length: 10000 }, (_, i) => Buffer.from(String(i), 'latin1'));
 
 export class ReplyWriter {
@@ -34,8 +38,12 @@ export class ReplyWriter {
     this.len += 2;
   }
 
+  /** Latin-1 text by a loop: Buffer#write with an encoding costs more than these short strings. */
   private ascii(s: string): void {
-    this.len += this.buf.write(s, this.len, 'latin1');
+    const b = this.buf;
+    let o = this.len;
+    for (let i = 0; i < s.length; i++) b[o++] = s.charCodeAt(i);
+    this.len = o;
   }
 
   private prefixNumber(type: number, n: number): void {
@@ -58,7 +66,16 @@ export class ReplyWriter {
   }
 
   ok(): void {
-    this.simple('OK');
+    this.constant(OK);
+  }
+
+  /** Appends fixed bytes (a few, so a loop beats Buffer#copy's call). */
+  private constant(b: Buffer): void {
+    this.ensure(b.length);
+    const out = this.buf;
+    let o = this.len;
+    for (let i = 0; i < b.length; i++) out[o++] = b[i]!;
+    this.len = o;
   }
 
   /** An error line; `msg` starts with its code ("ERR ...", "WRONGTYPE ..."). CR/LF become spaces. */
@@ -109,15 +126,11 @@ export class ReplyWriter {
   }
 
   nil(): void {
-    this.ensure(5);
-    if (this.resp === 3) this.ascii('_\r\n');
-    else this.ascii('$-1\r\n');
+    this.constant(this.resp === 3 ? NULL3 : NIL_BULK);
   }
 
   nilArray(): void {
-    this.ensure(5);
-    if (this.resp === 3) this.ascii('_\r\n');
-    else this.ascii('*-1\r\n');
+    this.constant(this.resp === 3 ? NULL3 : NIL_ARRAY);
   }
 
   array(n: number): void {

@@ -64,6 +64,22 @@ export class WorkerContext {
   };
   /** Commands run since the shared total was last updated (once per batch, not per command). */
   pendingCommands = 0;
+  /** Settings under which GET/SET may take the fast path (dispatch.ts runFastBatch). */
+  private fastSettingsOk = true;
+  /** Server-wide conditions for the fast path, checked once per batch of input. */
+  fastPathOk(): boolean {
+    const sh = this.shared;
+    return this.fastSettingsOk && sh.pauseMode() === 0 && sh.get('monitors') === 0 && sh.get('trackers') === 0;
+  }
+  private refreshFastSettings(): void {
+    // A slow-log threshold under 1 ms, keyspace events or the latency monitor need per-command
+    // bookkeeping, which the fast path does not do.
+    this.fastSettingsOk =
+      (this.config.get('notify-keyspace-events') ?? '') === '' &&
+      (this.config.get('latency-monitor-threshold') ?? '0') === '0' &&
+      (this.slowlogThresholdUs < 0 || this.slowlogThresholdUs >= 1000);
+  }
+
   /** Set by the worker once the services exist. */
   pubsub: import('./pubsub.ts').PubSub | null = null;
   private readonly bus: BroadcastChannel;
@@ -145,6 +161,7 @@ export class WorkerContext {
         this.activeExpire = value === 'yes';
         break;
     }
+    this.refreshFastSettings();
     for (const l of this.configListeners) l(name, value);
   }
 

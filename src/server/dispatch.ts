@@ -7,7 +7,7 @@
  * run as one batch with the union of their shards locked once, in ascending shard order; any
  * other request runs alone with no shard lock held, so it may take locks of its own in order.
  */
-import { NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
+import { FAST_GET, FAST_NONE, NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
 import { ShardcacheError } from '../errors.ts';
 import { hash32, shardOf } from '../store/hash.ts';
 import { word } from './commands/args.ts';
@@ -62,6 +62,15 @@ export function processInput(ctx: WorkerContext, c: Client): void {
   ctx.lastTick = performance.now();
   const batch: Pending[] = [];
   while (!c.busy && !c.closing && !c.outputPaused) {
+    // Rechecked per step: an earlier request (MULTI, SUBSCRIBE, CLIENT REPLY, MONITOR, CONFIG SET)
+    // can change whether the next GET/SET may take the fast path.
+    if (fastClient(c) && ctx.fastPathOk()) {
+      if (batch.length !== 0) {
+        runBatch(ctx, c, batch);
+        batch.length = 0;
+      }
+      if (runFastBatch(ctx, c) !== 0) continue;
+    }
     const r = c.parser.next();
     if (r === NEED_MORE) break;
     if (r instanceof ProtocolError) {
@@ -99,6 +108,79 @@ export function processInput(ctx: WorkerContext, c: Client): void {
   }
   flush(ctx, c);
   if (ctx.dropped.length !== 0) ctx.flushDrops();
+}
+
+/** Requests of the fast path locked together at most, and its reusable scratch. */
+const FAST_MAX = 64;
+const fastKinds = new Uint8Array(FAST_MAX);
+const fastKeys: (Buffer | null)[] = new Array(FAST_MAX).fill(null);
+const fastValues: (Buffer | null)[] = new Array(FAST_MAX).fill(null);
+const fastHashes = new Uint32Array(FAST_MAX);
+const fastShards: number[] = [];
+
+/**
+ * A client whose GET and SET need none of the per-command machinery: no transaction, no pub/sub
+ * context, replies on, no tracking of its own. (ctx.fastPathOk covers the server-wide conditions:
+ * no MONITOR, no tracking anywhere, no pause, no keyspace events, no fine-grained slow log or
+ * latency monitor.)
+ */
+function fastClient(c: Client): boolean {
+  return c.authenticated && c.multi === null && !c.inPubSubContext && c.replyMode === 'on' && c.tracking === null && !c.monitor;
+}
+
+/**
+ * Runs the plain GETs and SETs at the head of the input (RespParser.nextFast) as one batch: keys
+ * hashed once, the union of their shards locked once in ascending order, replies in order. Their
+ * semantics are the handlers' in commands/strings.ts; only the table lookup, the central checks
+ * (all known to pass for such a client) and the hooks (all known to be idle) are skipped.
+ * Returns how many requests it ran.
+ */
+function runFastBatch(ctx: WorkerContext, c: Client): number {
+  const p = c.parser;
+  let n = 0;
+  while (n < FAST_MAX) {
+    const k = p.nextFast();
+    if (k === FAST_NONE) break;
+    fastKinds[n] = k;
+    fastKeys[n] = p.fastKey;
+    fastValues[n] = p.fastValue;
+    n++;
+  }
+  if (n === 0) return 0;
+  const store = c.store;
+  fastShards.length = 0;
+  for (let i = 0; i < n; i++) {
+    const h = hash32(fastKeys[i]!);
+    fastHashes[i] = h;
+    fastShards.push(shardOf(h, store.shardMask));
+  }
+  const locked = store.lockShards(fastShards);
+  try {
+    for (let i = 0; i < n; i++) {
+      const key = fastKeys[i]!;
+      store.hint(key, fastHashes[i]!);
+      if (fastKinds[i] === FAST_GET) {
+        if (!store.getInto(key, c.out)) c.out.nil();
+      } else {
+        try {
+          store.set(key, fastValues[i]!);
+          c.out.ok();
+        } catch (e) {
+          replyFromError(c, e);
+        }
+      }
+      store.hint(null, 0);
+      fastKeys[i] = null;
+      fastValues[i] = null;
+    }
+  } finally {
+    store.unlockShards(locked);
+  }
+  c.commands += n;
+  c.lastCommand = fastKinds[n - 1] === FAST_GET ? 'get' : 'set';
+  ctx.pendingCommands += n;
+  ctx.lastTick = performance.now();
+  return n;
 }
 
 /** CLIENT PAUSE: hold this request (and the connection's input) until the pause ends. */

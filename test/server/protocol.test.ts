@@ -91,6 +91,38 @@ describe('commands', () => {
   });
 });
 
+describe('pipelines mixing fast-path GET/SET with state-changing commands', () => {
+  const enc = (...a: string[]) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
+  it('MULTI, CLIENT REPLY and SUBSCRIBE in one write apply to the GETs and SETs after them', async () => {
+    const c = await RawConn.connect(srv.port);
+    const write =
+      enc('SET', 'fp', '1') + enc('MULTI') + enc('SET', 'fp', '2') + enc('GET', 'fp') + enc('EXEC') + enc('get', 'fp') +
+      enc('CLIENT', 'REPLY', 'OFF') + enc('SET', 'fp', 'silent') + enc('CLIENT', 'REPLY', 'ON') + enc('GET', 'fp') +
+      enc('SUBSCRIBE', 'fpch') + enc('GET', 'fp');
+    const expected =
+      '+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n$1\r\n2\r\n$1\r\n2\r\n' +
+      '+OK\r\n$6\r\nsilent\r\n' +
+      '*3\r\n$9\r\nsubscribe\r\n$4\r\nfpch\r\n:1\r\n' +
+      "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n";
+    c.write(write);
+    expect(await c.until((s) => s.length >= expected.length)).toBe(expected);
+    c.close();
+  });
+
+  it('a GET or SET split anywhere still parses; a bad one after good ones gets the usual error', async () => {
+    const c = await RawConn.connect(srv.port);
+    c.socket.setNoDelay(true);
+    const whole = enc('SET', 'fq', 'abc') + enc('GET', 'fq') + enc('GET', 'nope');
+    for (let cut = 1; cut < whole.length; cut += 3) {
+      c.write(whole.slice(0, cut));
+      await new Promise((r) => setTimeout(r, 1));
+      expect(await c.request(whole.slice(cut), 3)).toBe('+OK\r\n$3\r\nabc\r\n$-1\r\n');
+    }
+    expect(await c.request(enc('GET', 'fq') + '*2\r\n$3\r\nGET\r\n$-3\r\n', 2)).toBe('$3\r\nabc\r\n-ERR Protocol error: invalid bulk length\r\n');
+    c.close();
+  });
+});
+
 describe('fuzz', () => {
   it('random bytes never kill the server or disturb other connections', async () => {
     const control = await RawConn.connect(srv.port);
