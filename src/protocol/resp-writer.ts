@@ -8,6 +8,10 @@
 import { copyInto } from './copy.ts';
 
 const CRLF = 0x0a0d; // "\r\n" as a little-endian u16
+/** From this many pending bytes, take() hands its buffer over instead of copying out of it. */
+const HANDOFF_BYTES = 8 * 1024;
+/** Buffers above this size are not kept as spares (a one-off huge reply does not pin memory). */
+const MAX_SPARE = 1024 * 1024;
 const OK = Buffer.from('+OK\r\n', 'latin1');
 const NIL_BULK = Buffer.from('$-1\r\n', 'latin1');
 const NIL_ARRAY = Buffer.from('*-1\r\n', 'latin1');
@@ -187,9 +191,31 @@ export class ReplyWriter {
 
   /** The pending bytes as a buffer the socket may keep; the writer starts empty again. */
   take(): Buffer {
-    const out = Buffer.allocUnsafe(this.len);
-    this.buf.copy(out, 0, 0, this.len);
+    const n = this.len;
     this.len = 0;
+    const out = Buffer.allocUnsafe(n);
+    this.buf.copy(out, 0, 0, n);
     return out;
   }
+
+  /**
+   * Writes the pending bytes to `socket`. Big replies go out of the writer's own buffer, which
+   * is swapped for a spare and recycled once the socket has written it, so large values are
+   * neither copied again nor allocated per flush; small ones are copied (cheap, pooled).
+   */
+  writeTo(socket: { write(b: Buffer, cb: (err?: Error | null) => void): boolean; write(b: Buffer): boolean }): number {
+    const n = this.len;
+    if (n < HANDOFF_BYTES) {
+      socket.write(this.take());
+      return n;
+    }
+    const base = this.buf;
+    this.len = 0;
+    this.buf = this.spares.pop() ?? Buffer.allocUnsafe(base.length);
+    socket.write(base.subarray(0, n), () => {
+      if (this.spares.length < 2 && base.length <= MAX_SPARE) this.spares.push(base);
+    });
+    return n;
+  }
+  private readonly spares: Buffer[] = [];
 }

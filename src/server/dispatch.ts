@@ -343,8 +343,7 @@ function recordSlow(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buff
 /** Sends the pending replies, enforcing client-output-buffer-limit. */
 export function flush(ctx: WorkerContext, c: Client): void {
   if (c.out.len === 0 || c.socket.destroyed) return;
-  const bytes = c.out.len;
-  c.socket.write(c.out.take());
+  const bytes = c.out.writeTo(c.socket);
   ctx.shared.workerTotalAdd(ctx.index, 'netOut', bytes);
   checkOutputLimit(ctx, c);
   if (!c.closing && !c.outputPaused && c.socket.writableLength > OUTPUT_PAUSE_BYTES) {
