@@ -3,7 +3,7 @@
  */
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
-import { replyError, word } from './args.ts';
+import { replyError } from './args.ts';
 import { cmd, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -88,4 +88,3 @@ export const PUBSUB_COMMANDS: readonly CommandSpec[] = [
   }),
 ];
 
-export { word };

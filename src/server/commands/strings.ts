@@ -97,16 +97,13 @@ function getdel(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 function getex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const opts: { pxat?: number; persist?: boolean } = {};
   const now = c.store.now();
-  let i = 2;
   if (argv.length > 2) {
     const o = word(argv[2]!);
     if (o === 'persist' && argv.length === 3) opts.persist = true;
     else if ((o === 'ex' || o === 'px' || o === 'exat' || o === 'pxat') && argv.length === 4) {
       opts.pxat = expiryArg(argv[3]!, o === 'ex' || o === 'exat' ? 1000 : 1, o === 'ex' || o === 'px', 'getex', now);
-      i = 4;
     } else throw syntaxError();
   }
-  void i;
   const v = c.store.getEx(argv[1]!, opts);
   c.out.bulk(v);
   if (v !== null && opts.persist) notify(ctx, c, 'g', 'persist', argv[1]!);
@@ -311,4 +308,3 @@ export const STRING_COMMANDS: readonly CommandSpec[] = [
   cmd('lcs', -3, ['readonly'], [1, 2, 1], 'string', '7.0.0', 'Finds the longest common substring.', lcs, { syntax: 'LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]' }),
 ];
 
-export { str };
