@@ -9,8 +9,6 @@ const G = ServerGlobals.fields;
 const W = WorkerStats.fields;
 const C = ChannelSlot.fields;
 const L = serverStateLayout();
-const WORKER_I32 = WorkerStats.size / 4;
-const WORKER_F64 = WorkerStats.size / 8;
 const SLOT_I32 = ChannelSlot.size / 4;
 const PAUSE_MODE_I32 = (L.globals + G.pauseMode.offset) / 4;
 /** Int32 index of each global counter, computed once (get() runs on every request). */

@@ -6,7 +6,6 @@
 import { MAX_DATABASES, NIL_REF, PolicyId } from '../../native-layout/shard.ts';
 import { accessSeconds, lfuDecayed, lfuMinutes } from './policy.ts';
 import { OpType } from '../../native-layout/oplog.ts';
-import type { OpTypeCode } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
 import { hash32, shardOf } from './hash.ts';
 import { HW } from './memory.ts';

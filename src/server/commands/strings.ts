@@ -7,7 +7,7 @@ import { MAX_BULK } from '../../store/shard.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
-import { int64Arg, intArg, replyError, str, syntaxError, word } from './args.ts';
+import { int64Arg, intArg, replyError, syntaxError, word } from './args.ts';
 import { ALL_KEYS, cmd, KEY1 } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
