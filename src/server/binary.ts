@@ -35,7 +35,7 @@ import { ShardcacheError } from '../errors.ts';
 import type { SetOptions, ValueSink } from '../store/store.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
-import { checkOutputLimit, keysOf, onAfterCommand } from './dispatch.ts';
+import { checkOutputLimit, keysOf, onAfterCommand, OUTPUT_PAUSE_BYTES } from './dispatch.ts';
 import { FlagBit } from './commands/types.ts';
 import type { BusMessage, WorkerInit } from './messages.ts';
 import { notify } from './notify.ts';
@@ -164,7 +164,19 @@ export class BinaryConnection implements ValueSink {
         this.fatal(new FrameError(WireErrorCode.FRAME_TRUNCATED, `connection closed inside a frame: ${pending} of ${want} bytes received`), false);
       }
     });
-    socket.once('close', () => this.closed());
+    socket.once('close', () => {
+      if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
+      this.closed();
+    });
+    // The worker's own 'drain' listener (registered first) resumes reading; this one then runs
+    // the frames that waited in the parser.
+    socket.on('drain', () => {
+      if (c.outputPaused) {
+        c.outputPaused = false;
+        socket.resume();
+      }
+      if (this.parser.pending > 0) this.pump();
+    });
   }
 
   /** Bytes from the socket (the worker's shared read buffer; copied before returning). */
@@ -180,6 +192,30 @@ export class BinaryConnection implements ValueSink {
       c.socket.destroy();
       return;
     }
+    this.pump();
+  }
+
+  /**
+   * Runs the frames buffered so far, unless CLIENT PAUSE holds this connection (then it retries
+   * when the pause ends) or its output is backed up (then the socket's 'drain' calls it again).
+   */
+  private pump(): void {
+    const c = this.c;
+    const ctx = this.ctx;
+    if (c.closing || c.outputPaused) return;
+    if (ctx.shared.pauseMode() !== 0) {
+      // Binary requests are held in either pause mode (WRITE included): stricter than Redis, which
+      // holds only writes under WRITE, and never unsafe.
+      const wait = ctx.shared.pauseUntil - Date.now();
+      if (wait > 0 && !this.pauseTimer) {
+        this.pauseTimer = setTimeout(() => {
+          this.pauseTimer = null;
+          this.pump();
+        }, Math.min(wait, 50));
+        return;
+      }
+      if (wait > 0) return;
+    }
     this.busy = true;
     try {
       this.process();
@@ -190,13 +226,14 @@ export class BinaryConnection implements ValueSink {
     this.flush();
     if (ctx.dropped.length !== 0) ctx.flushDrops();
   }
+  private pauseTimer: ReturnType<typeof setTimeout> | null = null;
 
   private process(): void {
     const c = this.c;
     const frames = this.frames;
     let n = 0;
     let done = 0;
-    while (!c.closing) {
+    while (!c.closing && !c.outputPaused) {
       const r = this.parser.next(frames[n]!);
       if (r === NEED_MORE) break;
       if (r instanceof FrameError) {
@@ -524,6 +561,10 @@ export class BinaryConnection implements ValueSink {
     c.socket.write(this.out.take());
     this.ctx.shared.workerTotalAdd(this.ctx.index, 'netOut', bytes);
     checkOutputLimit(this.ctx, c);
+    if (!c.closing && !c.outputPaused && c.socket.writableLength > OUTPUT_PAUSE_BYTES) {
+      c.outputPaused = true;
+      c.socket.pause();
+    }
   }
 
   private replyError(requestId: number, e: unknown): void {

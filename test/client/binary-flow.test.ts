@@ -1,0 +1,88 @@
+/**
+ * Flow control on binary connections, as on RESP ones: a client that stops reading is not fed
+ * without bound (reads stop until the socket drains, then the waiting frames run), and CLIENT
+ * PAUSE holds binary requests until the pause ends.
+ */
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Opcode } from '../../native-layout/frames.ts';
+import { encodeFrame, FrameError, FrameParser, frameValue, NEED_MORE, newFrame } from '../../src/protocol/binary/codec.ts';
+import { startServer } from '../server/harness.ts';
+import type { TestServer } from '../server/harness.ts';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startServer([], { threads: 2 });
+});
+afterAll(async () => {
+  await srv.stop();
+});
+
+async function connect(): Promise<{ socket: net.Socket; replies: { id: number; value: Buffer; at: number }[]; wait(n: number): Promise<void> }> {
+  const socket = net.connect(srv.port, '127.0.0.1');
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  const replies: { id: number; value: Buffer; at: number }[] = [];
+  const parser = new FrameParser();
+  const f = newFrame();
+  let waiter: (() => void) | null = null;
+  socket.on('data', (d: Buffer) => {
+    parser.push(d);
+    for (;;) {
+      const r = parser.next(f);
+      if (r === NEED_MORE || r instanceof FrameError) break;
+      replies.push({ id: r.requestId, value: Buffer.from(frameValue(r)), at: Date.now() });
+    }
+    waiter?.();
+  });
+  return {
+    socket,
+    replies,
+    wait: (n) =>
+      new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`${replies.length} of ${n} replies`)), 20_000);
+        const check = () => {
+          if (replies.length >= n) {
+            clearTimeout(t);
+            waiter = null;
+            resolve();
+          }
+        };
+        waiter = check;
+        check();
+      }),
+  };
+}
+
+it('a binary client that reads slowly gets every reply, in order, once it reads', async () => {
+  const c = await connect();
+  const value = Buffer.alloc(256 * 1024, 'z');
+  c.socket.write(encodeFrame(Opcode.SET, 0, 1, { key: Buffer.from('bflow'), value }));
+  await c.wait(1);
+  c.socket.pause();
+  const n = 80;
+  const frames: Buffer[] = [];
+  for (let i = 0; i < n; i++) frames.push(encodeFrame(Opcode.GET, 0, 100 + i, { key: Buffer.from('bflow') }));
+  c.socket.write(Buffer.concat(frames));
+  await new Promise((r) => setTimeout(r, 300));
+  c.socket.resume();
+  await c.wait(n + 1);
+  expect(c.replies.slice(1).map((r) => r.id)).toEqual(Array.from({ length: n }, (_, i) => 100 + i));
+  expect(c.replies.slice(1).every((r) => r.value.equals(value))).toBe(true);
+  c.socket.destroy();
+});
+
+it('CLIENT PAUSE holds binary requests until it ends', async () => {
+  const admin = new Redis({ port: srv.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  const c = await connect();
+  try {
+    const start = Date.now();
+    await admin.call('CLIENT', 'PAUSE', '300', 'ALL');
+    c.socket.write(encodeFrame(Opcode.SET, 0, 7, { key: Buffer.from('bpause'), value: Buffer.from('v') }));
+    await c.wait(1);
+    expect(c.replies[0]!.at - start).toBeGreaterThanOrEqual(250);
+  } finally {
+    c.socket.destroy();
+    await admin.quit();
+  }
+});
