@@ -93,19 +93,21 @@ function install(ctx: WorkerContext): WorkerBinary {
     if (m.type === 'invalidate') {
       if (m.from === w.busFrom) return; // ours: already applied locally
       invalidateLocal(w, m.keys, null);
-    } else if (m.type === 'publish') {
-      if (w.channels.size > 0) deliverLocal(w, Buffer.from(m.channel.buffer, m.channel.byteOffset, m.channel.length), Buffer.from(m.message.buffer, m.message.byteOffset, m.message.length));
     }
   });
-  // RESP commands on this worker: their writes invalidate binary trackers here, their PUBLISH
-  // reaches binary subscribers here (other workers hear both on the bus).
+  // Every message this worker delivers (PUBLISH from either protocol and any worker, keyspace
+  // notifications) reaches its binary subscribers too.
+  ctx.pubsub!.listeners.push((ch, msg) => {
+    if (w.channels.size > 0) deliverLocal(w, ch, msg);
+  });
+  // RESP commands on this worker: their writes invalidate binary trackers here (other workers
+  // hear them on the bus).
   onAfterCommand((_ctx, _c, spec, argv) => {
     if ((spec.bits & FlagBit.write) !== 0) {
       if (spec.name === 'flushall' || spec.name === 'flushdb') {
         if (trackingCount > 0) invalidateLocal(w, null, null);
       } else if (w.table.size > 0) invalidateLocal(w, keysOf(spec, argv), null);
     }
-    if (spec.name === 'publish' && w.channels.size > 0 && argv.length === 3) deliverLocal(w, argv[1]!, argv[2]!);
   });
   return w;
 }
@@ -358,7 +360,6 @@ export class BinaryConnection implements ValueSink {
         const ch = frameKey(f);
         const msg = frameValue(f);
         const n = this.ctx.pubsub!.publish(ch, msg);
-        deliverLocal(this.w, ch, msg);
         out.frame(Opcode.REPLY, 0, id, null, null, null, n);
         return;
       }

@@ -111,7 +111,11 @@ export class PubSub {
     return n;
   }
 
+  /** Other subscriber kinds on this worker (binary connections) hear every delivery here. */
+  readonly listeners: ((ch: Buffer, msg: Buffer) => void)[] = [];
+
   private deliver(ch: Buffer, msg: Buffer): void {
+    for (const l of this.listeners) l(ch, msg);
     const subs = this.channels.get(this.key(ch));
     if (subs !== undefined) {
       for (const c of subs) {

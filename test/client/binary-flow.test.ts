@@ -86,3 +86,37 @@ it('CLIENT PAUSE holds binary requests until it ends', async () => {
     await admin.quit();
   }
 });
+
+it('keyspace notifications and RESP PUBLISH on the same worker reach binary subscribers', async () => {
+  const { ShardcacheClient } = await import('../../src/client/index.ts');
+  const s = await startServer(['--notify-keyspace-events', 'E$'], { threads: 1 });
+  const client = new ShardcacheClient({ nodes: [`127.0.0.1:${s.port}`], l1: false });
+  const resp = new Redis({ port: s.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  try {
+    const got: string[] = [];
+    let wake: (() => void) | null = null;
+    const push = (m: string) => {
+      got.push(m);
+      wake?.();
+    };
+    await client.subscribe('__keyevent@0__:set', (msg) => push(`set:${msg.toString()}`));
+    await client.subscribe('plain', (msg) => push(`plain:${msg.toString()}`));
+    await resp.set('kn:1', 'v');
+    await resp.publish('plain', 'hello');
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`got ${JSON.stringify(got)}`)), 5000);
+      wake = () => {
+        if (got.length >= 2) {
+          clearTimeout(t);
+          resolve();
+        }
+      };
+      wake();
+    });
+    expect(got.sort()).toEqual(['plain:hello', 'set:kn:1']);
+  } finally {
+    await client.close();
+    await resp.quit();
+    await s.stop();
+  }
+});
