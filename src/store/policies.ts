@@ -25,7 +25,9 @@ const NAMES: Record<string, ResolvedPolicy> = {
   'volatile-lfu': { policy: 'lfu', mode: EvictMode.volatile },
   'volatile-random': { policy: 'fifo', mode: EvictMode.volatileRandom },
   'volatile-ttl': { policy: 'fifo', mode: EvictMode.volatileTtl },
-  noeviction: { policy: 'lru', mode: EvictMode.noeviction },
+  // Nothing is ever evicted, so no recency order is kept: hits skip the LRU relink (two
+  // neighbours' headers written per hit). CONFIG SET to an evicting policy relinks the items.
+  noeviction: { policy: 'fifo', mode: EvictMode.noeviction },
 };
 
 export const POLICY_NAMES: readonly string[] = Object.keys(NAMES);
