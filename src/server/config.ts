@@ -40,6 +40,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'client-query-buffer-limit', kind: 'bytes', dflt: '1gb', mutable: true, min: 1024 * 1024, doc: 'largest unparsed input per client' },
   { name: 'client-output-buffer-limit', kind: 'special', dflt: 'normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60', mutable: true, doc: 'class hard soft seconds, as Redis' },
   { name: 'notify-keyspace-events', kind: 'string', dflt: '', mutable: true, doc: 'keyspace notification classes (K E g $ x e A ...)' },
+  { name: 'slab-growth-factor', kind: 'string', dflt: '1.25', mutable: false, doc: 'slab size-class growth factor, 1.125 to 2 (memcached -f): smaller wastes less per item, more classes' },
   { name: 'lfu-log-factor', kind: 'int', dflt: '10', mutable: false, min: 0, doc: 'LFU counter logarithm factor' },
   { name: 'lfu-decay-time', kind: 'int', dflt: '1', mutable: false, min: 0, doc: 'LFU counter decay period, minutes' },
   { name: 'hz', kind: 'int', dflt: '10', mutable: true, min: 1, max: 500, doc: 'active expiry cycles per second' },
@@ -108,6 +109,14 @@ export function normalise(name: string, value: string): string {
       const v = value.toLowerCase();
       if (v !== 'yes' && v !== 'no') throw new ConfigError(`argument must be 'yes' or 'no'`);
       return v;
+    }
+    case 'string': {
+      if (name === 'slab-growth-factor') {
+        const f = Number(value);
+        if (!Number.isFinite(f) || f < 1.125 || f > 2) throw new ConfigError('argument must be a number from 1.125 to 2');
+        return String(f);
+      }
+      return value;
     }
     case 'enum': {
       const v = value.toLowerCase();

@@ -42,6 +42,7 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
     maxMemory: Number(cfg.get('maxmemory')),
     lfuLogFactor: Number(cfg.get('lfu-log-factor')),
     lfuDecayTime: Number(cfg.get('lfu-decay-time')),
+    slabGrowthFactor: Number(cfg.get('slab-growth-factor')),
   });
   const shared = new SharedState();
   shared.put('lastSave', Math.floor(Date.now() / 1000));

@@ -33,7 +33,7 @@ describe('command line', () => {
   });
 
   it('bad configuration: one clear line, exit code 1, no stack trace', async () => {
-    for (const args of [['--port', 'abc'], ['--maxmemory', 'lots'], ['--maxmemory-policy', 'sometimes'], ['--shards', '3'], ['--nosuchflag', '1'], ['/nonexistent/redis.conf']]) {
+    for (const args of [['--port', 'abc'], ['--maxmemory', 'lots'], ['--maxmemory-policy', 'sometimes'], ['--shards', '3'], ['--nosuchflag', '1'], ['--slab-growth-factor', '3'], ['/nonexistent/redis.conf']]) {
       const r = await cliRun('server', ...args);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.err.trim().split('\n').length, r.err).toBe(1);
