@@ -287,18 +287,19 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
   }
 
   /** Adds `delta` to an integer value (a missing key counts as 0); returns the new value. */
-  increment(key: Key, delta = 1): Promise<number> {
-    if (!Number.isSafeInteger(delta)) return Promise.reject(new ShardcacheClientError(ClientErrorCode.INVALID_ARG, `delta must be a safe integer, got ${delta}`));
+  /** The new value: a number, or a bigint once it is beyond 2^53 (the server counts in 64 bits). */
+  increment(key: Key, delta: number | bigint = 1): Promise<number | bigint> {
+    if (typeof delta === 'number' && !Number.isSafeInteger(delta)) return Promise.reject(new ShardcacheClientError(ClientErrorCode.INVALID_ARG, `delta must be a safe integer, got ${delta}`));
     const b = this.bytes(key);
     const h = hash32(b);
     this.forget(key, b);
     const v = Buffer.allocUnsafe(8);
     v.writeBigInt64LE(BigInt(delta));
-    return this.write(b, h, Opcode.INCR, null, v, 0, Decode.I64, false, true) as Promise<number>;
+    return this.write(b, h, Opcode.INCR, null, v, 0, Decode.I64, false, true) as Promise<number | bigint>;
   }
 
-  decrement(key: Key, delta = 1): Promise<number> {
-    return this.increment(key, -delta);
+  decrement(key: Key, delta: number | bigint = 1): Promise<number | bigint> {
+    return this.increment(key, typeof delta === 'bigint' ? -delta : -delta);
   }
 
   /** Sets a key's time to live, ms; false if the key does not exist. */

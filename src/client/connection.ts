@@ -297,7 +297,12 @@ function decodeReply(f: Frame, kind: DecodeKind): unknown {
       return f.count;
     case Decode.I64:
       if (f.valLen !== 8) throw new Error(`expected an 8-byte integer, got ${f.valLen}`);
-      return Number(f.buf.readBigInt64LE(f.valOff));
+    {
+      // Exact: a number while it is a safe integer, a bigint beyond 2^53.
+      const v = f.buf.readBigInt64LE(f.valOff);
+      const n = Number(v);
+      return Number.isSafeInteger(n) ? n : v;
+    }
     case Decode.ENTRIES: {
       const items = frameEntries(f, true);
       if (items === null) throw new Error('entries do not match the frame');

@@ -112,6 +112,10 @@ describe('cache API over the binary protocol', () => {
     expect(await c.decrement('ctr')).toBe(39);
     await c.set('ctr:text', 'abc');
     expect(await codeOf(c.increment('ctr:text'))).toBe('SC_ERR_NOT_INTEGER');
+    // Beyond 2^53 the value comes back exactly, as a bigint.
+    expect(await c.increment('ctr:big', 2n ** 62n)).toBe(2n ** 62n);
+    expect(await c.increment('ctr:big', 1)).toBe(2n ** 62n + 1n);
+    expect(await c.decrement('ctr:big', 2n ** 62n)).toBe(1);
   });
 
   test('pipelining: many requests in one tick, replies matched by id', async () => {
