@@ -4,10 +4,16 @@
  * the reference numbers in shared/traces/README.md were produced, so results compare directly.
  */
 
-import { readTrace, type TraceFormat } from './traces.ts';
+import { readTrace, writeKey, type TraceFormat } from './traces.ts';
 
 export const POLICIES = ['lru', 'lfu', 'fifo', 'sieve', 's3fifo'] as const;
 export type Policy = (typeof POLICIES)[number];
+
+/** A --policy argument, checked. */
+export function parsePolicy(p: string): Policy {
+  if (!(POLICIES as readonly string[]).includes(p)) throw new Error(`--policy must be one of ${POLICIES.join(', ')} (got ${p})`);
+  return p as Policy;
+}
 
 export interface ReplayStoreOptions {
   shards: number;
@@ -72,11 +78,9 @@ export async function replayTrace(opts: ReplayOptions): Promise<ReplayResult> {
   const t0 = performance.now();
   try {
     for await (const batch of readTrace(opts.path, opts.format)) {
-      const keys = batch.keys;
       const n = batch.count;
       for (let i = 0; i < n; i++) {
-        view.setUint32(0, keys[2 * i]!);
-        view.setUint32(4, keys[2 * i + 1]!);
+        writeKey(batch, i, view);
         if (store.get(key) === null) {
           misses++;
           store.set(key, VALUE);

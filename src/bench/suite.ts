@@ -24,7 +24,7 @@ import type { LoadgenCpu, LoadTool } from './loadgen.ts';
 import { median, runScale, scaleTable, scaleThreads } from './scale.ts';
 import type { ScaleResult } from './scale.ts';
 import { cpuSeconds } from './procstat.ts';
-import { POLICIES, replayTrace } from './hitratio.ts';
+import { parsePolicy, POLICIES, replayTrace } from './hitratio.ts';
 import type { Policy } from './hitratio.ts';
 import { referenceTable } from './trace-reference.ts';
 import { listTraces } from './traces.ts';
@@ -186,18 +186,13 @@ export function suiteOptionsFromCli(names: string[], o: Record<string, unknown>,
       traces: o.traces !== undefined ? String(o.traces) : d.hitratio.traces,
       names: o.traceNames !== undefined ? list(o.traceNames) : undefined,
       maxRequests: o.maxRequests !== undefined ? num('max-requests', o.maxRequests) : d.hitratio.maxRequests,
-      policies: o.policy !== undefined ? list(o.policy).map(policyOf) : d.hitratio.policies,
+      policies: o.policy !== undefined ? list(o.policy).map(parsePolicy) : d.hitratio.policies,
       shards: o.shards !== undefined ? ints('shards', o.shards) : d.hitratio.shards,
     },
     progress: progressOnTty(),
     noPng: o.png === false,
   };
   return s;
-}
-
-function policyOf(p: string): Policy {
-  if (!(POLICIES as readonly string[]).includes(p)) throw new Error(`--policy must be among ${POLICIES.join(', ')} (got ${p})`);
-  return p as Policy;
 }
 
 // ---- machine -----------------------------------------------------------------------------------------

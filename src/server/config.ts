@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { CLIENT_QUERY_BUFFER_LIMIT, PROTO_MAX_BULK_LEN } from '../protocol/limits.ts';
 import { POLICY_NAMES } from '../store/policies.ts';
 
 export type Kind = 'int' | 'bytes' | 'string' | 'bool' | 'enum' | 'special';
@@ -36,8 +37,8 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'databases', kind: 'int', dflt: '16', mutable: false, min: 1, max: 16, doc: 'logical databases for SELECT' },
   { name: 'maxclients', kind: 'int', dflt: '10000', mutable: true, min: 1, doc: 'connections accepted at once' },
   { name: 'timeout', kind: 'int', dflt: '0', mutable: true, min: 0, doc: 'close idle clients after this many seconds (0: never)' },
-  { name: 'proto-max-bulk-len', kind: 'bytes', dflt: '512mb', mutable: true, min: 1024 * 1024, max: 512 * 1024 * 1024, doc: 'largest bulk string a client may send' },
-  { name: 'client-query-buffer-limit', kind: 'bytes', dflt: '1gb', mutable: true, min: 1024 * 1024, doc: 'largest unparsed input per client' },
+  { name: 'proto-max-bulk-len', kind: 'bytes', dflt: String(PROTO_MAX_BULK_LEN), mutable: true, min: 1024 * 1024, max: PROTO_MAX_BULK_LEN, doc: 'largest bulk string a client may send' },
+  { name: 'client-query-buffer-limit', kind: 'bytes', dflt: String(CLIENT_QUERY_BUFFER_LIMIT), mutable: true, min: 1024 * 1024, doc: 'largest unparsed input per client' },
   { name: 'client-output-buffer-limit', kind: 'special', dflt: 'normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60', mutable: true, doc: 'class hard soft seconds, as Redis' },
   { name: 'notify-keyspace-events', kind: 'string', dflt: '', mutable: true, doc: 'keyspace notification classes (K E g $ x e A ...)' },
   { name: 'slab-growth-factor', kind: 'string', dflt: '1.25', mutable: false, doc: 'slab size-class growth factor, 1.125 to 2 (memcached -f): smaller wastes less per item, more classes' },
@@ -214,6 +215,3 @@ export function resolveConfig(file: string | undefined, cli: Map<string, string>
   }
   return cfg;
 }
-
-/** Redis glob for CONFIG GET patterns. */
-export { globMatch } from '../protocol/glob.ts';

@@ -30,10 +30,6 @@ export function lockWord(word: Int32Array, index: number): void {
   }
 }
 
-export function tryLockWord(word: Int32Array, index: number): boolean {
-  return Atomics.compareExchange(word, index, FREE, HELD) === FREE;
-}
-
 export function unlockWord(word: Int32Array, index: number): void {
   if (Atomics.exchange(word, index, FREE) === CONTENDED) Atomics.notify(word, index, 1);
 }

@@ -49,10 +49,6 @@ export function parseInt64(b: Uint8Array, off: number, len: number): number | bi
   return Number.isSafeInteger(Number(v)) ? Number(v) : v;
 }
 
-export function parseInt64String(s: string): number | bigint | null {
-  return parseInt64(Buffer.from(s, 'latin1'), 0, s.length);
-}
-
 /** a + b in signed 64 bits, or the overflow error. */
 export function addInt64(a: number | bigint, b: number | bigint): number | bigint {
   if (typeof a === 'number' && typeof b === 'number') {
@@ -61,13 +57,6 @@ export function addInt64(a: number | bigint, b: number | bigint): number | bigin
   }
   const r = BigInt(a) + BigInt(b);
   if (r < INT64_MIN || r > INT64_MAX) throw scError(ErrorCode.OVERFLOW);
-  return Number.isSafeInteger(Number(r)) ? Number(r) : r;
-}
-
-export function negateInt64(a: number | bigint): number | bigint {
-  if (typeof a === 'number') return a === 0 ? 0 : -a;
-  if (a === INT64_MIN) throw scError(ErrorCode.OVERFLOW);
-  const r = -a;
   return Number.isSafeInteger(Number(r)) ? Number(r) : r;
 }
 

@@ -41,7 +41,3 @@ export function syntaxError(): ShardcacheError {
 export function replyError(message: string): ShardcacheError {
   return new ShardcacheError(ErrorCode.INVALID_ARG, message);
 }
-
-export function wrongArity(name: string): ShardcacheError {
-  return replyError(`ERR wrong number of arguments for '${name}' command`);
-}

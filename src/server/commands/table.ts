@@ -63,7 +63,3 @@ function lookupSlow(name: Buffer): CommandSpec | undefined {
   }
   return spec;
 }
-
-export function commandByName(name: string): CommandSpec | undefined {
-  return byName.get(name.toLowerCase());
-}
