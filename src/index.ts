@@ -4,7 +4,7 @@
  * and the error type with its stable codes.
  */
 export { Store, splitEven } from './store/store.ts';
-export type { Bytes, ExpireCondition, ScanResult, SetOptions, StoreHandle, StoreOptions, StoreStats } from './store/store.ts';
+export type { Bytes, ExpireCondition, ExpireConditions, ScanResult, SetOptions, StoreHandle, StoreOptions, StoreStats } from './store/store.ts';
 export { OpLog, OpLogReader } from './store/oplog.ts';
 export type { OpLogHandle, OpRecord } from './store/oplog.ts';
 export { OpType } from '../native-layout/oplog.ts';

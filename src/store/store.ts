@@ -74,6 +74,8 @@ export interface SetOptions {
 }
 
 export type ExpireCondition = 'NX' | 'XX' | 'GT' | 'LT';
+/** One condition, or several that must all hold (Redis allows XX with GT or LT). */
+export type ExpireConditions = ExpireCondition | readonly ExpireCondition[];
 
 export interface ScanResult {
   cursor: number;
@@ -431,23 +433,25 @@ export class Store {
   }
 
   // EXPIRE key seconds [NX|XX|GT|LT]
-  expire(key: Bytes, seconds: number, cond?: ExpireCondition): boolean {
+  expire(key: Bytes, seconds: number, cond?: ExpireConditions): boolean {
     return this.pexpireAt(key, relativeMs(seconds, 1000, this.now(), 'expire'), cond);
   }
 
   // PEXPIRE key milliseconds [NX|XX|GT|LT]
-  pexpire(key: Bytes, ms: number, cond?: ExpireCondition): boolean {
+  pexpire(key: Bytes, ms: number, cond?: ExpireConditions): boolean {
     return this.pexpireAt(key, relativeMs(ms, 1, this.now(), 'pexpire'), cond);
   }
 
   // EXPIREAT key unix-time-seconds [NX|XX|GT|LT]
-  expireAt(key: Bytes, unixSeconds: number, cond?: ExpireCondition): boolean {
+  expireAt(key: Bytes, unixSeconds: number, cond?: ExpireConditions): boolean {
     return this.pexpireAt(key, relativeMs(unixSeconds, 1000, 0, 'expireat'), cond);
   }
 
   // PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]
-  pexpireAt(key: Bytes, atMs: number, cond?: ExpireCondition): boolean {
-    const c = cond === undefined ? 0 : COND_BITS[cond];
+  pexpireAt(key: Bytes, atMs: number, cond?: ExpireConditions): boolean {
+    let c = 0;
+    if (typeof cond === 'string') c = COND_BITS[cond];
+    else if (cond !== undefined) for (const x of cond) c |= COND_BITS[x];
     return this.withKey(key, (s, k, h, now) => {
       const r = s.lookupLocked(k, h, now, this.db);
       if (r === NIL_REF) return false;

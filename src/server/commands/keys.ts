@@ -41,7 +41,6 @@ function touch(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 }
 
 function expireGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], unit: number, absolute: boolean, name: string): void {
-  let cond: ExpireCondition | undefined;
   let nx = false, xx = false, gt = false, lt = false;
   for (let i = 3; i < argv.length; i++) {
     const o = word(argv[i]!);
@@ -53,15 +52,16 @@ function expireGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], unit: numb
   }
   if (nx && (xx || gt || lt)) throw replyError('ERR NX and XX, GT or LT options at the same time are not compatible');
   if (gt && lt) throw replyError('ERR GT and LT options at the same time are not compatible');
-  cond = nx ? 'NX' : xx ? 'XX' : gt ? 'GT' : lt ? 'LT' : undefined;
-  if (xx && gt) cond = 'GT';
-  if (xx && lt) cond = 'LT';
+  const cond: ExpireCondition[] = [];
+  if (nx) cond.push('NX');
+  if (xx) cond.push('XX');
+  if (gt) cond.push('GT');
+  if (lt) cond.push('LT');
   const v = int64Arg(argv[2]!);
   const invalid = () => new ShardcacheError(ErrorCode.INVALID_EXPIRE, `ERR invalid expire time in '${name}' command`);
   if (typeof v === 'bigint') throw invalid();
   const at = v * unit + (absolute ? 0 : c.store.now());
   if (!Number.isSafeInteger(at)) throw invalid();
-  if (xx && (gt || lt) && c.store.pexpireTime(argv[1]!) === -1) return c.out.int(0);
   const ok = c.store.pexpireAt(argv[1]!, at, cond);
   c.out.int(ok ? 1 : 0);
   if (ok) notify(ctx, c, 'g', at <= c.store.now() ? 'del' : 'expire', argv[1]!);
