@@ -54,7 +54,15 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
   const handedOff = new Array<number>(threads).fill(0);
   let closing = false;
   let querySeq = 0;
-  const queries = new Map<number, { from: number; rpcId: number; answers: unknown[]; left: number; error?: { code: string; message: string } }>();
+  /** Relayed questions: the workers still owing an answer, and the answers so far. */
+  const queries = new Map<number, { from: number; rpcId: number; answers: unknown[]; waiting: Set<number>; error?: { code: string; message: string } }>();
+  /** Worker `i` answered, or can no longer answer (it exited): reply once nobody is owed. */
+  const settle = (qid: number, i: number) => {
+    const q = queries.get(qid);
+    if (q === undefined || !q.waiting.delete(i) || q.waiting.size > 0) return;
+    queries.delete(qid);
+    send(q.from, { type: 'rpc-reply', id: q.rpcId, result: q.answers, error: q.error });
+  };
 
   const initFor = (index: number): WorkerInit => ({
     index,
@@ -85,7 +93,7 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
       case 'rpc': {
         const qid = ++querySeq;
         const live = workers.map((w, idx) => (w === null ? -1 : idx)).filter((x) => x >= 0);
-        queries.set(qid, { from: i, rpcId: m.id, answers: new Array(threads).fill(null), left: live.length });
+        queries.set(qid, { from: i, rpcId: m.id, answers: new Array(threads).fill(null), waiting: new Set(live) });
         for (const w of live) send(w, { type: 'query', id: qid, op: m.op, args: m.args });
         break;
       }
@@ -94,10 +102,7 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
         if (q === undefined) break;
         if (m.error !== undefined) q.error = m.error;
         else q.answers[i] = m.result;
-        if (--q.left === 0) {
-          queries.delete(m.id);
-          send(q.from, { type: 'rpc-reply', id: q.rpcId, result: q.answers, error: q.error });
-        }
+        settle(m.id, i);
         break;
       }
       case 'shutdown':
@@ -123,12 +128,7 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
       shared.workerAdd(i, 'connections', -shared.workerGet(i, 'connections'));
       handedOff[i] = shared.workerGet(i, 'adopted');
       shared.add('clients', -lost);
-      for (const [qid, q] of queries) {
-        if (--q.left === 0) {
-          queries.delete(qid);
-          send(q.from, { type: 'rpc-reply', id: q.rpcId, result: q.answers, error: q.error });
-        }
-      }
+      for (const qid of [...queries.keys()]) settle(qid, i);
       if (closing) return;
       say('warning', `worker ${i} exited with code ${code}; ${lost} connection(s) lost; starting a replacement (the data lives in shared memory and survives)`);
       spawn(i);

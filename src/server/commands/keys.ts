@@ -166,14 +166,19 @@ function move(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   }
 }
 
+/** A key filter for a glob pattern; none for no pattern or "*". */
+function matcher(pattern: Buffer | null): ((k: Buffer) => boolean) | undefined {
+  if (pattern === null || (pattern.length === 1 && pattern[0] === 42)) return undefined;
+  return (k) => globMatch(pattern, k);
+}
+
 // KEYS pattern
 function keys(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const pattern = argv[1]!;
-  const all = pattern.length === 1 && pattern[0] === 42;
+  const filter = matcher(argv[1]!);
   const out: Buffer[] = [];
   let cursor = 0;
   do {
-    const r = c.store.scan(cursor, 1000, all ? undefined : (k) => globMatch(pattern, k));
+    const r = c.store.scan(cursor, 1000, filter);
     cursor = r.cursor;
     out.push(...r.keys);
   } while (cursor !== 0);
@@ -193,7 +198,7 @@ function keys(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 function scan(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const cs = argv[1]!.toString('latin1');
   if (!/^\d+$/.test(cs) || !Number.isSafeInteger(Number(cs))) throw replyError('ERR invalid cursor');
-  let cursor = Number(cs);
+  const cursor = Number(cs);
   let count = 10;
   let match: Buffer | null = null;
   let typeFilter: string | null = null;
@@ -207,14 +212,8 @@ function scan(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
     else if (o === 'type') typeFilter = word(argv[++i]!);
     else throw syntaxError();
   }
-  let r = { cursor: 0, keys: [] as Buffer[] };
-  if (typeFilter === null || typeFilter === 'string') {
-    const m = match;
-    r = c.store.scan(cursor, count, m === null || (m.length === 1 && m[0] === 42) ? undefined : (k) => globMatch(m, k));
-  } else {
-    // Only strings exist here: other types match nothing, and the scan is complete.
-    cursor = 0;
-  }
+  // Only strings exist here: another TYPE matches nothing, and the scan is complete at once.
+  const r = typeFilter === null || typeFilter === 'string' ? c.store.scan(cursor, count, matcher(match)) : { cursor: 0, keys: [] };
   c.out.array(2);
   c.out.bulkStr(String(r.cursor));
   c.out.array(r.keys.length);

@@ -30,7 +30,7 @@ for (const c of COMMANDS) {
 const bySpelling = new Map<string, CommandSpec | undefined>();
 
 /** The last name looked up and its spec: pipelines repeat one command, so this usually hits. */
-let lastName: Buffer = Buffer.alloc(0);
+let lastName = '';
 let lastSpec: CommandSpec | undefined;
 
 export function lookupCommand(name: Buffer): CommandSpec | undefined {
@@ -38,28 +38,24 @@ export function lookupCommand(name: Buffer): CommandSpec | undefined {
   if (n === lastName.length && lastSpec !== undefined) {
     let same = true;
     for (let i = 0; i < n; i++) {
-      if (name[i] !== lastName[i]) {
+      if (name[i] !== lastName.charCodeAt(i)) {
         same = false;
         break;
       }
     }
     if (same) return lastSpec;
   }
-  const spec = lookupSlow(name);
-  if (spec !== undefined) {
-    lastName = Buffer.from(name);
-    lastSpec = spec;
-  }
-  return spec;
-}
-
-function lookupSlow(name: Buffer): CommandSpec | undefined {
-  if (name.length > 32) return undefined;
+  if (n > 32) return undefined;
+  // The spelling as sent (GET, get, Get): looked up once, then found in bySpelling.
   const spelled = name.toString('latin1');
   let spec = bySpelling.get(spelled);
   if (spec === undefined && !bySpelling.has(spelled)) {
     spec = byName.get(word(name));
     if (bySpelling.size < 4096) bySpelling.set(spelled, spec);
+  }
+  if (spec !== undefined) {
+    lastName = spelled;
+    lastSpec = spec;
   }
   return spec;
 }
