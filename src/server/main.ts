@@ -85,10 +85,9 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
         break;
       case 'config-set':
         cfg.set(m.name, m.value);
+        // The store is shared: the worker that ran CONFIG SET already applied maxmemory and the
+        // policy to it; the others only update their copy of the setting.
         for (let w = 0; w < threads; w++) if (w !== i) send(w, { type: 'config', name: m.name, value: m.value });
-        if (m.name === 'maxmemory' || m.name === 'maxmemory-policy') {
-          store.configure(m.name === 'maxmemory' ? { maxMemory: Number(m.value) } : { policy: m.value });
-        }
         break;
       case 'rpc': {
         const qid = ++querySeq;
