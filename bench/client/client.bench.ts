@@ -3,7 +3,7 @@
  * all against the same shardcache server, then a Zipf(0.99) read workload with the hot-key L1 on
  * and off.
  *
- *   node bench/client/client.bench.ts [--quick] [--seconds s] [--threads n] [--runs n] [--port p]
+ *   node bench/client/client.bench.ts [--quick] [--seconds s] [--threads n] [--runs n] [--port p] [--only ops|zipf]
  *
  * GET/SET: `c` in flight (1, 16, 256), each an async loop awaiting one request at a time, for a
  * fixed time; 10,000 preloaded keys of 100-byte values, picked uniformly. Every client gets one
@@ -14,7 +14,8 @@
  * server's. Runs of the same setting are repeated `--runs` times and the median reported.
  *
  * Zipf: 100,000 keys, reads drawn from Zipf(0.99) (one pre-drawn sequence shared by both runs),
- * binary client at 16 and 256 in flight, with the L1 off and on (defaults: threshold 8, 1 s TTL).
+ * binary client at 16 and 256 in flight, with the L1 off and on at its defaults (L1_DEFAULTS).
+ * A Zipf run lasts at least three L1 TTLs, so the refills that each expiry costs are in it.
  *
  * The server runs as a child process (`--threads`, default 1: the machine's cores are shared
  * with this client) unless --port points at one already running.
@@ -25,7 +26,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { ShardcacheClient } from '../../src/client/index.ts';
+import { L1_DEFAULTS, ShardcacheClient } from '../../src/client/index.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -35,6 +36,8 @@ interface Args {
   threads: number;
   runs: number;
   port: number;
+  /** Run one part only: the GET/SET table (ops) or the Zipf L1 table (zipf). */
+  only: 'ops' | 'zipf' | null;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -49,6 +52,7 @@ function parseArgs(argv: string[]): Args {
     threads: Number(get('threads') ?? 1),
     runs: Number(get('runs') ?? 1),
     port: Number(get('port') ?? 0),
+    only: ((o) => (o === 'ops' || o === 'zipf' ? o : null))(get('only')),
   };
 }
 
@@ -207,7 +211,7 @@ export async function runClientBench(args: Args): Promise<void> {
     ];
     const rows: { client: string; op: string; inflight: number; m: Measure }[] = [];
     const rand = (i: number) => keys[(Math.imul(i, 2654435761) >>> 0) % KEYS]!;
-    for (const inflight of [1, 16, 256]) {
+    for (const inflight of args.only === 'zipf' ? [] : [1, 16, 256]) {
       for (const op of ['GET', 'SET'] as const) {
         for (const make of makers) {
           const runs: Measure[] = [];
@@ -225,14 +229,19 @@ export async function runClientBench(args: Args): Promise<void> {
       }
     }
 
-    console.log('');
-    console.log(`${pad('client', 26)} ${pad('op', 4)} ${lpad('in flight', 9)} ${lpad('ops/s', 12)} ${lpad('client CPU µs/op', 17)} ${lpad('vs ioredis', 10)}`);
+    if (args.only !== 'zipf') console.log('');
+    if (args.only !== 'zipf') console.log(`${pad('client', 26)} ${pad('op', 4)} ${lpad('in flight', 9)} ${lpad('ops/s', 12)} ${lpad('client CPU µs/op', 17)} ${lpad('vs ioredis', 10)}`);
     for (const r of rows) {
       const base = rows.find((x) => x.client === 'ioredis' && x.op === r.op && x.inflight === r.inflight)!;
       console.log(`${pad(r.client, 26)} ${pad(r.op, 4)} ${lpad(String(r.inflight), 9)} ${lpad(fmt(r.m.opsPerSec), 12)} ${lpad(r.m.cpuUsPerOp.toFixed(2), 17)} ${lpad((r.m.opsPerSec / base.m.opsPerSec).toFixed(2) + '×', 10)}`);
     }
 
+    if (args.only === 'ops') {
+      await loader.close();
+      return;
+    }
     // Zipf(0.99) reads with the L1 off and on.
+    const zipfSeconds = args.quick ? args.seconds : Math.max(args.seconds, (3 * L1_DEFAULTS.ttlMs) / 1000);
     const ZKEYS = args.quick ? 20_000 : 100_000;
     const zkeys = Array.from({ length: ZKEYS }, (_, i) => `zipf:${String(i).padStart(6, '0')}`);
     for (let i = 0; i < ZKEYS; i += 2000) await Promise.all(zkeys.slice(i, i + 2000).map((k) => loader.set(k, value)));
@@ -240,7 +249,7 @@ export async function runClientBench(args: Args): Promise<void> {
     const seq = zipfSequence(ZKEYS, 0.99, 1 << 20);
     const mask = seq.length - 1;
     console.log('');
-    console.log(`Zipf(0.99) reads over ${fmt(ZKEYS)} keys, binary client`);
+    console.log(`Zipf(0.99) reads over ${fmt(ZKEYS)} keys, binary client, ${zipfSeconds} s a run, L1 threshold ${L1_DEFAULTS.hotThreshold}, TTL ${L1_DEFAULTS.ttlMs} ms`);
     console.log(`${lpad('in flight', 9)} ${lpad('L1 off ops/s', 14)} ${lpad('L1 on ops/s', 14)} ${lpad('speed-up', 9)} ${lpad('L1 hit rate', 12)} ${lpad('CPU µs/op off/on', 17)}`);
     for (const inflight of [16, 256]) {
       const res: Record<'off' | 'on', Measure> = {} as never;
@@ -252,7 +261,7 @@ export async function runClientBench(args: Args): Promise<void> {
           const fn = (i: number) => d.get(zkeys[seq[i & mask]!]!);
           await measure(inflight, Math.min(0.3, args.seconds / 4), fn);
           const before = d.client.stats().l1;
-          runs.push(await measure(inflight, args.seconds, fn));
+          runs.push(await measure(inflight, zipfSeconds, fn));
           const after = d.client.stats().l1;
           if (mode === 'on') hitRate = (after.hits - before.hits) / Math.max(1, after.hits - before.hits + after.misses - before.misses);
           await d.close();

@@ -19,7 +19,7 @@ import { hash32 } from '../store/hash.ts';
 import { Decode } from './connection.ts';
 import type { Connection, DecodeKind } from './connection.ts';
 import { ClientErrorCode, isTransportError, neverSent, ShardcacheClientError } from './errors.ts';
-import { L1Cache } from './l1.ts';
+import { L1_DEFAULTS, L1Cache } from './l1.ts';
 import { Loader } from './loader.ts';
 import type { KeyRef, LoaderHost, LoaderStats, LoadOptions } from './loader.ts';
 import { NodeHandle } from './node.ts';
@@ -43,9 +43,17 @@ export interface NodeOptions {
 export interface L1Options {
   /** Byte bound of the local cache (default 16 MiB). */
   maxBytes?: number;
-  /** How long an entry may be served without asking the server (default 1000 ms). */
+  /**
+   * How long an entry may be served without asking the server (default 5000 ms). Invalidation
+   * pushes keep the L1 coherent; the TTL bounds staleness only if one were lost, and each expiry
+   * costs a hot key one more round trip.
+   */
   ttl?: number;
-  /** Sketch estimate from which a key is hot (default 8 accesses in the decaying window). */
+  /**
+   * Sketch estimate from which a key is cached locally (default 2: admitted on its second read
+   * within the decaying window, which keeps out the one-hit wonders of a long tail, as a CDN's
+   * cache-on-second-hit does). Raise it to keep only the hottest keys.
+   */
   hotThreshold?: number;
   /** Sketch counters per row (default 16384); the window is 10× this many reads. */
   sketchWidth?: number;
@@ -147,6 +155,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
   private readonly sketch: CountMinSketch | null;
   private readonly hotThreshold: number;
   private readonly hotKeys = new Map<string, number>();
+  private hotFloor = 0;
   private readonly loader: Loader;
   /** Keys somebody waits to see change (getOrLoad waiters), woken by invalidations. */
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -173,9 +182,9 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     };
     this.ring = new HashRing({ vnodes: opts.vnodes ?? 150, probes: opts.ringProbes ?? 3 });
     const l1 = opts.l1 === false ? null : (opts.l1 ?? {});
-    this.l1 = l1 === null ? null : new L1Cache(l1.maxBytes ?? 16 * 1024 * 1024, l1.ttl ?? 1000);
-    this.sketch = l1 === null ? null : new CountMinSketch({ width: l1.sketchWidth ?? 16384 });
-    this.hotThreshold = l1?.hotThreshold ?? 8;
+    this.l1 = l1 === null ? null : new L1Cache(l1.maxBytes ?? L1_DEFAULTS.maxBytes, l1.ttl ?? L1_DEFAULTS.ttlMs);
+    this.sketch = l1 === null ? null : new CountMinSketch({ width: l1.sketchWidth ?? L1_DEFAULTS.sketchWidth });
+    this.hotThreshold = l1?.hotThreshold ?? L1_DEFAULTS.hotThreshold;
     this.listener = this.makeListener();
     const lockTtl = opts.lockTtl ?? 2000;
     this.loader = new Loader(this.loaderHost(), { jitter: opts.ttlJitter ?? 0.1, beta: opts.earlyRefreshBeta ?? 1, lockTtlMs: lockTtl, lockWaitMs: opts.lockWait ?? lockTtl });
@@ -670,19 +679,22 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     }
   }
 
+  /** Keeps the HOT_KEYS_KEPT highest estimates; `hotFloor` (their minimum once full) skips the rest in O(1). */
   private noteHot(s: string, est: number): void {
     const hot = this.hotKeys;
-    if (hot.has(s) || hot.size < HOT_KEYS_KEPT) {
-      hot.set(s, est);
-      return;
-    }
-    let minKey = '';
-    let min = Infinity;
-    for (const [k, v] of hot) if (v < min) [min, minKey] = [v, k];
-    if (est > min) {
+    if (hot.size >= HOT_KEYS_KEPT && est <= this.hotFloor && !hot.has(s)) return;
+    if (hot.has(s) || hot.size < HOT_KEYS_KEPT) hot.set(s, est);
+    else {
+      let minKey = '';
+      let min = Infinity;
+      for (const [k, v] of hot) if (v < min) [min, minKey] = [v, k];
       hot.delete(minKey);
       hot.set(s, est);
     }
+    if (hot.size < HOT_KEYS_KEPT) return;
+    let floor = Infinity;
+    for (const v of hot.values()) if (v < floor) floor = v;
+    this.hotFloor = floor;
   }
 
   private wake(s: string): void {

@@ -9,3 +9,4 @@ export { ClientErrorCode, ShardcacheClientError } from './errors.ts';
 export { HashRing } from './ring.ts';
 export type { RingOptions } from './ring.ts';
 export { CountMinSketch } from './sketch.ts';
+export { L1_DEFAULTS } from './l1.ts';

@@ -9,6 +9,9 @@
  * cache misses of an entry object are what it costs. Over the byte bound, `prev` goes first.
  */
 
+/** The L1's defaults (ClientOptions.l1); why each is what it is: see L1Options. */
+export const L1_DEFAULTS = { maxBytes: 16 * 1024 * 1024, ttlMs: 5000, hotThreshold: 2, sketchWidth: 16384 } as const;
+
 /** Rough per-entry cost beyond the key and value bytes (Map slot, Buffer object). */
 const OVERHEAD = 80;
 

@@ -282,6 +282,25 @@ describe('hot keys and the L1', () => {
     for (let i = 0; i < 50; i++) await c.get(`cold:${i % 5}`);
     expect(c.stats().l1.entries).toBe(0);
   });
+
+  test('by default a key enters the L1 on its second read, and stats keep the 32 hottest', async () => {
+    const c = client({ poolSize: 1 });
+    await c.set('second:hit', 'v');
+    await c.get('second:hit');
+    expect(c.stats().l1.entries).toBe(0);
+    await c.get('second:hit');
+    expect(c.stats().l1.entries).toBe(1);
+    const hits = c.stats().l1.hits;
+    expect((await c.get('second:hit'))!.toString()).toBe('v');
+    expect(c.stats().l1.hits).toBe(hits + 1);
+    // 40 missing keys (never cached, so every read is counted) read 2..41 times each: the 32
+    // kept are the 32 most-read.
+    const counter = client({ poolSize: 1 });
+    for (let k = 0; k < 40; k++) for (let i = 0; i < k + 2; i++) await counter.get(`rank:${k}`);
+    const kept = counter.stats().hotKeys.map((h) => h.key);
+    expect(kept).toHaveLength(32);
+    expect(new Set(kept)).toEqual(new Set(Array.from({ length: 32 }, (_, i) => `rank:${39 - i}`)));
+  });
 });
 
 describe('getOrLoad in one process', () => {
