@@ -381,16 +381,21 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     return this.loader.getOrLoad(this.ref(key), loader, opts) as Promise<V>;
   }
 
-  /** Publishes on the node that owns the channel name; resolves with the receivers counted there. */
+  /** Publishes on the channel's home (pubsubHome); resolves with the receivers counted there. */
   publish(channel: string, message: string | Buffer): Promise<number> {
     const b = Buffer.from(channel);
     const h = hash32(b);
     const node = this.route(h);
-    if (!node.up) return Promise.reject(node.downError());
-    return this.request(node, h, Opcode.PUBLISH, 0, b, null, typeof message === 'string' ? Buffer.from(message) : message, 0, Decode.COUNT, null) as Promise<number>;
+    const home = this.pubsubHome(node);
+    if (home === null) return Promise.reject(node.downError());
+    return this.request(home, h, Opcode.PUBLISH, 0, b, null, typeof message === 'string' ? Buffer.from(message) : message, 0, Decode.COUNT, null) as Promise<number>;
   }
 
-  /** Subscribes on the node that owns the channel name; resubscribes after a reconnect. */
+  /**
+   * Subscribes on the node that owns the channel name, or on the replica that serves its
+   * channels while it is down (pubsubHome); resubscribes after a reconnect. Delivery is at most
+   * once, as in Redis: messages published while a home moves can be lost.
+   */
   async subscribe(channel: string, handler: MessageHandler): Promise<Subscription> {
     const b = Buffer.from(channel);
     const node = this.route(hash32(b));
@@ -399,11 +404,14 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     if (set === undefined) this.handlers.set(key, (set = new Set()));
     set.add(handler);
     if (!node.channels.has(key)) {
+      const at = node.carrier ?? node;
       node.channels.add(key);
+      at.channels.add(key);
       try {
-        await this.request(node, 0, Opcode.SUBSCRIBE, 0, b, null, null, 0, Decode.COUNT, null);
+        await this.request(at, 0, Opcode.SUBSCRIBE, 0, b, null, null, 0, Decode.COUNT, null);
       } catch (e) {
         node.channels.delete(key);
+        at.channels.delete(key);
         set.delete(handler);
         throw e;
       }
@@ -415,8 +423,10 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
         s?.delete(handler);
         if (s !== undefined && s.size === 0) {
           this.handlers.delete(key);
+          const at = node.carrier ?? node;
           node.channels.delete(key);
-          await this.request(node, 0, Opcode.UNSUBSCRIBE, 0, b, null, null, 0, Decode.COUNT, null).catch(() => {});
+          at.channels.delete(key);
+          await this.request(at, 0, Opcode.UNSUBSCRIBE, 0, b, null, null, 0, Decode.COUNT, null).catch(() => {});
         }
       },
     };
@@ -750,10 +760,45 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
         this.l1?.clear();
         for (const s of [...this.waiters.keys()]) this.wake(s);
       },
-      onDown: (node) => this.emit('node-down', node.id),
-      onUp: (node) => this.emit('node-up', node.id),
+      onDown: (node) => {
+        this.rehomeAll();
+        this.emit('node-down', node.id);
+      },
+      onUp: (node) => {
+        this.rehomeAll();
+        this.emit('node-up', node.id);
+      },
       onSubscriberLost: (node) => void this.resubscribe(node),
     };
+  }
+
+  /**
+   * Where a primary's channels live: the primary while it is up, else its first live replica.
+   * Publishers and subscribers that see the same health pick the same node.
+   */
+  private pubsubHome(node: NodeHandle): NodeHandle | null {
+    if (node.up) return node;
+    for (const r of node.replicas) if (r.up) return r;
+    return null;
+  }
+
+  private rehomeAll(): void {
+    for (const p of this.nodes.values()) if (p.channels.size > 0) void this.rehome(p);
+  }
+
+  /** Moves a primary's subscriptions to its current pubsubHome: subscribe there first, then leave the old one. */
+  private async rehome(p: NodeHandle): Promise<void> {
+    const to = this.pubsubHome(p);
+    const from = p.carrier ?? p;
+    if (to === null || to === from) return;
+    const chans = [...p.channels];
+    p.carrier = to === p ? null : to;
+    if (to !== p) for (const ch of chans) to.channels.add(ch);
+    if (from !== p) for (const ch of chans) from.channels.delete(ch);
+    // A SUBSCRIBE lost with its connection is retried by that node's resubscribe loop.
+    await Promise.all(chans.map((ch) => this.request(to, 0, Opcode.SUBSCRIBE, 0, Buffer.from(ch, 'latin1'), null, null, 0, Decode.COUNT, null).catch(() => {})));
+    if (from.up) await Promise.all(chans.map((ch) => this.request(from, 0, Opcode.UNSUBSCRIBE, 0, Buffer.from(ch, 'latin1'), null, null, 0, Decode.COUNT, null).catch(() => {})));
+    this.emit('pubsub-home', p.id, to.id);
   }
 
   /** Restores a node's subscriptions on a fresh connection, retrying until it answers or we close. */

@@ -60,8 +60,13 @@ export class NodeHandle implements ConnectionOwner {
   private probing: Connection | null = null;
   private checking = false;
   private closed = false;
-  /** Channels subscribed through this node (on connection 0 of the pool). */
+  /**
+   * Channels subscribed through this node (on connection 0 of the pool): on a primary, those it
+   * owns; on a replica, those it carries for its primary while that primary is down.
+   */
   readonly channels = new Set<string>();
+  /** Set on a primary whose channels a replica carries now; null while it carries them itself. */
+  carrier: NodeHandle | null = null;
 
   constructor(id: string, addr: NodeAddress, weight: number, settings: NodeSettings, listener: NodeListener) {
     this.id = id;

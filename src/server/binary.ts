@@ -35,6 +35,7 @@ import { ShardcacheError } from '../errors.ts';
 import type { SetOptions, ValueSink } from '../store/store.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
+import { PAUSE_ALL } from './commands/client.ts';
 import { checkOutputLimit, keysOf, onAfterCommand, OUTPUT_PAUSE_BYTES } from './dispatch.ts';
 import { FlagBit } from './commands/types.ts';
 import type { BusMessage, WorkerInit } from './messages.ts';
@@ -50,6 +51,9 @@ const wire = new Packr({ useRecords: false });
 /** Opcodes that touch exactly the frame's key and can join a locked batch. */
 const SINGLE_KEY = new Uint8Array(256);
 for (const op of [Opcode.GET, Opcode.SET, Opcode.DELETE, Opcode.EXISTS, Opcode.INCR, Opcode.EXPIRE, Opcode.TTL, Opcode.UNLOCK]) SINGLE_KEY[op] = 1;
+/** What CLIENT PAUSE WRITE holds: as Redis, every command that may replicate (writes and PUBLISH). */
+const PAUSE_WRITE_HOLDS = new Uint8Array(256);
+for (const op of [Opcode.SET, Opcode.DELETE, Opcode.INCR, Opcode.MSET, Opcode.EXPIRE, Opcode.PUBLISH, Opcode.UNLOCK]) PAUSE_WRITE_HOLDS[op] = 1;
 
 const OPCODE_NAME: string[] = [];
 for (const [name, n] of Object.entries(Opcode)) OPCODE_NAME[n] = name.toLowerCase();
@@ -205,36 +209,47 @@ export class BinaryConnection implements ValueSink {
     const c = this.c;
     const ctx = this.ctx;
     if (c.closing || c.outputPaused) return;
-    if (ctx.shared.pauseMode() !== 0) {
-      // Binary requests are held in either pause mode (WRITE included): stricter than Redis, which
-      // holds only writes under WRITE, and never unsafe.
-      const wait = ctx.shared.pauseUntil - Date.now();
-      if (wait > 0 && !this.pauseTimer) {
-        this.pauseTimer = setTimeout(() => {
-          this.pauseTimer = null;
-          this.pump();
-        }, Math.min(wait, 50));
-        return;
-      }
-      if (wait > 0) return;
+    let holdWrites = false;
+    const mode = ctx.shared.pauseMode();
+    if (mode !== 0 && ctx.shared.pauseUntil > Date.now()) {
+      if (mode === PAUSE_ALL) return this.retryAfterPause();
+      holdWrites = true;
     }
     this.busy = true;
+    let held = false;
     try {
-      this.process();
+      held = this.process(holdWrites);
     } finally {
       this.busy = false;
     }
+    if (held) this.retryAfterPause();
     this.publishWrites();
     this.flush();
     if (ctx.dropped.length !== 0) ctx.flushDrops();
   }
   private pauseTimer: ReturnType<typeof setTimeout> | null = null;
 
-  private process(): void {
+  /** Pumps again once CLIENT PAUSE ends, checking at least every 50 ms (UNPAUSE ends it early). */
+  private retryAfterPause(): void {
+    if (this.pauseTimer !== null) return;
+    const wait = Math.max(1, Math.min(this.ctx.shared.pauseUntil - Date.now(), 50));
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = null;
+      this.pump();
+    }, wait);
+  }
+
+  /**
+   * Runs the buffered frames in order. With `holdWrites` (CLIENT PAUSE WRITE) it stops before
+   * the first frame that may replicate and returns true; that frame and every one after it wait,
+   * as a Redis client blocked by the pause does.
+   */
+  private process(holdWrites: boolean): boolean {
     const c = this.c;
     const frames = this.frames;
     let n = 0;
     let done = 0;
+    let held = false;
     while (!c.closing && !c.outputPaused) {
       const r = this.parser.next(frames[n]!);
       if (r === NEED_MORE) break;
@@ -243,6 +258,11 @@ export class BinaryConnection implements ValueSink {
         done += n;
         n = 0;
         this.fatal(r, true);
+        break;
+      }
+      if (holdWrites && PAUSE_WRITE_HOLDS[r.opcode] === 1) {
+        this.parser.unread(r);
+        held = true;
         break;
       }
       done++;
@@ -262,6 +282,7 @@ export class BinaryConnection implements ValueSink {
       c.commands += done;
       this.ctx.shared.workerTotalAdd(this.ctx.index, 'commands', done);
     }
+    return held;
   }
 
   private runBatch(n: number): void {

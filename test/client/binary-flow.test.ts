@@ -87,6 +87,35 @@ it('CLIENT PAUSE holds binary requests until it ends', async () => {
   }
 });
 
+it('CLIENT PAUSE WRITE answers binary reads and holds the first write and all after it', async () => {
+  const admin = new Redis({ port: srv.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  const c = await connect();
+  try {
+    await admin.set('bpw:r', 'readable');
+    await admin.call('CLIENT', 'PAUSE', '20000', 'WRITE');
+    c.socket.write(
+      Buffer.concat([
+        encodeFrame(Opcode.GET, 0, 1, { key: Buffer.from('bpw:r') }),
+        encodeFrame(Opcode.SET, 0, 2, { key: Buffer.from('bpw:w'), value: Buffer.from('written') }),
+        encodeFrame(Opcode.GET, 0, 3, { key: Buffer.from('bpw:r') }),
+      ]),
+    );
+    await c.wait(1);
+    expect(c.replies[0]!.id).toBe(1);
+    expect(c.replies[0]!.value.toString()).toBe('readable');
+    // The SET has not run: a RESP read (allowed under WRITE) still sees no key.
+    expect(await admin.get('bpw:w')).toBeNull();
+    expect(c.replies).toHaveLength(1);
+    await admin.call('CLIENT', 'UNPAUSE');
+    await c.wait(3);
+    expect(c.replies.map((r) => r.id)).toEqual([1, 2, 3]);
+    expect(await admin.get('bpw:w')).toBe('written');
+  } finally {
+    c.socket.destroy();
+    await admin.quit();
+  }
+});
+
 it('keyspace notifications and RESP PUBLISH on the same worker reach binary subscribers', async () => {
   const { ShardcacheClient } = await import('../../src/client/index.ts');
   const s = await startServer(['--notify-keyspace-events', 'E$'], { threads: 1 });

@@ -8,6 +8,7 @@
  * background probe brings a node back once it answers.
  */
 import net from 'node:net';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ShardcacheClient, ShardcacheClientError } from '../../src/client/index.ts';
 import { startServer } from '../server/harness.ts';
@@ -113,5 +114,58 @@ describe('replicas and failover', () => {
     await up;
     expect(await c.set('k', 'v')).toBe(true);
     expect((await c.get('k'))!.toString()).toBe('v');
+  });
+
+  test('pub/sub fails over: a down primary’s channels move to its replica and back when it returns', async () => {
+    const port = await freePort();
+    const pid = `127.0.0.1:${port}`;
+    const [replica] = await Promise.all([start(), start(['--port', String(port)])]);
+    const rid = `127.0.0.1:${replica.port}`;
+    const primary = servers[servers.length - 1]!;
+    const make = () => {
+      const c = new ShardcacheClient({ nodes: [{ host: '127.0.0.1', port, replicas: [rid] }], timeout: 300, failureThreshold: 2, probeInterval: 100, l1: false });
+      clients.push(c);
+      return c;
+    };
+    const sub = make();
+    const pub = make();
+    const got: string[] = [];
+    let arrived: ((m: string) => void) | null = null;
+    const next = () => new Promise<string>((resolve) => (arrived = resolve));
+    await sub.subscribe('news', (m) => {
+      got.push(m.toString());
+      arrived?.(m.toString());
+    });
+    let msg = next();
+    expect(await pub.publish('news', 'm1')).toBe(1);
+    expect(await msg).toBe('m1');
+
+    const homes = (c: ShardcacheClient, to: string) => new Promise<void>((resolve) => c.on('pubsub-home', (from: string, at: string) => from === pid && at === to && resolve()));
+    const moved = homes(sub, rid);
+    const downs = Promise.all([event(sub, 'node-down', pid), event(pub, 'node-down', pid)]);
+    primary.proc.kill('SIGKILL');
+    // The publisher learns of the death from its own failed publishes.
+    const t0 = Date.now();
+    while (pub.stats().nodes.find((n) => n.id === pid)!.up && Date.now() - t0 < 5000) await pub.publish('news', 'lost').catch(() => 0);
+    await downs;
+    await moved;
+    msg = next();
+    expect(await pub.publish('news', 'm2')).toBe(1);
+    expect(await msg).toBe('m2');
+
+    const back = homes(sub, pid);
+    const ups = Promise.all([event(sub, 'node-up', pid), event(pub, 'node-up', pid)]);
+    await start(['--port', String(port)]);
+    await ups;
+    await back;
+    msg = next();
+    expect(await pub.publish('news', 'm3')).toBe(1);
+    expect(await msg).toBe('m3');
+    // The replica no longer carries the channel.
+    const r = new Redis({ port: replica.port, host: '127.0.0.1', lazyConnect: true });
+    await r.connect();
+    expect(await r.pubsub('NUMSUB', 'news')).toEqual(['news', 0]);
+    r.disconnect();
+    expect(got.filter((m) => m !== 'lost')).toEqual(['m1', 'm2', 'm3']);
   });
 });

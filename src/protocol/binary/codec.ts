@@ -191,6 +191,11 @@ export class FrameParser {
     return into;
   }
 
+  /** Puts back `f`, the frame next() returned last: valid only before the next push(). */
+  unread(f: Frame): void {
+    this.pos = f.keyOff - HEADER_SIZE;
+  }
+
   /** Declared length of the frame in progress, or 0 when none has started. */
   get partialFrameLength(): number {
     const avail = this.end - this.pos;

@@ -241,8 +241,9 @@ async function clientKill(ctx: WorkerContext, c: Client, argv: Buffer[]): Promis
 
 // --- CLIENT PAUSE / UNPAUSE -----------------------------------------------------------------
 
-const PAUSE_WRITE = 1;
-const PAUSE_ALL = 2;
+/** ServerGlobals.pauseMode values: 0 none, WRITE holds what may replicate, ALL holds everything. */
+export const PAUSE_WRITE = 1;
+export const PAUSE_ALL = 2;
 const PAUSE_MODE_INDEX = (serverStateLayout().globals + ServerGlobals.fields.pauseMode.offset) / 4;
 let pauseWord: Int32Array | null = null;
 
