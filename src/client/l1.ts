@@ -6,7 +6,8 @@
  * becomes `prev`, and `prev` is dropped whole once its oldest entry could be ttl old. No entry
  * outlives the TTL (most live between ttl/2 and ttl), and a hit is one or two Map lookups with no entry object and no clock compare per entry: a hit
  * must cost far less than the network round trip it saves, and at a million hits a second the
- * cache misses of an entry object are what it costs. Over the byte bound, `prev` goes first.
+ * cache misses of an entry object are what it costs. Over the byte bound the oldest entries go,
+ * one at a time, `prev`'s first.
  */
 
 /** The L1's defaults (ClientOptions.l1); why each is what it is: see L1Options. */
@@ -58,16 +59,37 @@ export class L1Cache {
     this.delete(key);
     this.cur.set(key, value);
     this.curBytes += bytes;
-    if (this.curBytes + this.prevBytes <= this.maxBytes) return;
-    this.evictions += this.prev.size;
-    this.prev = new Map();
-    this.prevBytes = 0;
-    if (this.curBytes > this.maxBytes) {
-      this.evictions += this.cur.size;
-      this.cur = new Map();
-      this.curBytes = 0;
-    }
+    while (this.curBytes + this.prevBytes > this.maxBytes) this.evictOldest();
   }
+
+  /**
+   * Drops the oldest entry: prev's first, then cur's, in insertion order. Evicting one at a time
+   * keeps the rest of a full cache serving, where dropping a whole generation would send
+   * thousands of hot keys back to the server at once. The iterators persist across calls (V8's
+   * Map iterators survive deletes), so each eviction is O(1) amortized.
+   */
+  private evictOldest(): void {
+    const fromPrev = this.prev.size > 0;
+    let it = fromPrev ? this.prevIt : this.curIt;
+    if (it === null) {
+      it = (fromPrev ? this.prev : this.cur).entries();
+      if (fromPrev) this.prevIt = it;
+      else this.curIt = it;
+    }
+    const next = it.next();
+    if (next.done === true) return;
+    const [k, v] = next.value;
+    if (fromPrev) {
+      this.prev.delete(k);
+      this.prevBytes -= cost(k, v);
+    } else {
+      this.cur.delete(k);
+      this.curBytes -= cost(k, v);
+    }
+    this.evictions++;
+  }
+  private prevIt: MapIterator<[string, Buffer]> | null = null;
+  private curIt: MapIterator<[string, Buffer]> | null = null;
 
   /** Drops a key; returns whether it was cached. */
   delete(key: string): boolean {
@@ -95,20 +117,24 @@ export class L1Cache {
   clear(): void {
     this.cur = new Map();
     this.prev = new Map();
+    this.curIt = this.prevIt = null;
     this.curBytes = this.prevBytes = 0;
   }
 
   private rotate(now: number): void {
     if (now - this.curStart >= this.ttlMs / 2) {
       this.prev = this.cur;
+      this.prevIt = this.curIt;
       this.prevBytes = this.curBytes;
       this.prevStart = this.curStart;
       this.cur = new Map();
+      this.curIt = null;
       this.curBytes = 0;
       this.curStart = now;
     }
     if (now - this.prevStart >= this.ttlMs) {
       this.prev = new Map();
+      this.prevIt = null;
       this.prevBytes = 0;
       this.prevStart = now;
     }
@@ -116,5 +142,10 @@ export class L1Cache {
 }
 
 function cost(key: string, value: Buffer): number {
-  return value.length + key.length * 2 + OVERHEAD;
+  return entryCost(key, value.length);
+}
+
+/** What an entry of `key` holding `valueBytes` bytes counts against the byte bound. */
+export function entryCost(key: string, valueBytes: number): number {
+  return valueBytes + key.length * 2 + OVERHEAD;
 }

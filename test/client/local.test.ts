@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { CountMinSketch } from '../../src/client/sketch.ts';
-import { L1Cache } from '../../src/client/l1.ts';
+import { entryCost, L1Cache } from '../../src/client/l1.ts';
 import { decodeLoaded, encodeLoaded, jittered, shouldRefreshEarly } from '../../src/client/envelope.ts';
 import { hash32 } from '../../src/store/hash.ts';
 
@@ -49,6 +49,23 @@ describe('L1 cache', () => {
     l1.set('c', Buffer.alloc(10), 1000);
     expect(l1.get('c', 5000)).toBeUndefined();
     expect(l1.hits).toBe(4);
+  });
+
+  test('over the byte bound the oldest entries go one at a time, the previous generation first', () => {
+    const each = entryCost('k00', 100);
+    const l1 = new L1Cache(each * 9, 1_000_000);
+    for (let i = 0; i < 30; i++) l1.set(`k${String(i).padStart(2, '0')}`, Buffer.alloc(100), i);
+    expect(l1.size).toBe(9);
+    expect(l1.evictions).toBe(21);
+    for (let i = 0; i < 30; i++) expect(l1.get(`k${String(i).padStart(2, '0')}`, 30) !== undefined, `k${i}`).toBe(i >= 21);
+    // Five entries, then a new generation (ttl/2 later) of seven: the bound of 9 drops the three
+    // oldest of the previous generation.
+    const g = new L1Cache(each * 9, 100);
+    for (let i = 0; i < 5; i++) g.set(`a${String(i).padStart(2, '0')}`, Buffer.alloc(100), 0);
+    for (let i = 0; i < 7; i++) g.set(`b${String(i).padStart(2, '0')}`, Buffer.alloc(100), 60);
+    expect(['a00', 'a01', 'a02', 'a03', 'a04'].map((k) => g.get(k, 61) !== undefined)).toEqual([false, false, false, true, true]);
+    for (let i = 0; i < 7; i++) expect(g.get(`b${String(i).padStart(2, '0')}`, 61)).toBeDefined();
+    expect(g.bytes).toBe(each * 9);
   });
 
   test('byte bound, invalidation, overwrite accounting', () => {
