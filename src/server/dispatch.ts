@@ -60,22 +60,19 @@ export function keysOf(spec: CommandSpec, argv: Buffer[]): Buffer[] {
 export function processInput(ctx: WorkerContext, c: Client): void {
   c.lastInteraction = ctx.tickClock();
   ctx.lastTick = performance.now();
-  const batch: Pending[] = [];
+  // Made on first use: a read of plain GETs and SETs (the fast path) allocates no batch.
+  let batch: Pending[] | null = null;
   while (!c.busy && !c.closing && !c.outputPaused) {
     // Rechecked per step: an earlier request (MULTI, SUBSCRIBE, CLIENT REPLY, MONITOR, CONFIG SET)
     // can change whether the next GET/SET may take the fast path.
     if (fastClient(c) && ctx.fastPathOk()) {
-      if (batch.length !== 0) {
-        runBatch(ctx, c, batch);
-        batch.length = 0;
-      }
+      drain(ctx, c, batch);
       if (runFastBatch(ctx, c) !== 0) continue;
     }
     const r = c.parser.next();
     if (r === NEED_MORE) break;
     if (r instanceof ProtocolError) {
-      runBatch(ctx, c, batch);
-      batch.length = 0;
+      drain(ctx, c, batch);
       c.out.error(`ERR ${r.message}`);
       ctx.log('verbose', `Protocol error (${r.message}) from client: id=${c.id} addr=${c.addr}`);
       closeAfterReply(ctx, c);
@@ -84,24 +81,20 @@ export function processInput(ctx: WorkerContext, c: Client): void {
     if (r.length === 0) continue;
     const spec = lookupCommand(r[0]!);
     if (ctx.shared.pauseMode() !== 0 && pausedFor(ctx, c, spec, r) > 0) {
-      runBatch(ctx, c, batch);
-      batch.length = 0;
+      drain(ctx, c, batch);
       holdPaused(ctx, c, spec, r);
       break;
     }
     if (batchable(spec, c) && c.authenticated && !c.inPubSubContext) {
+      batch ??= [];
       batch.push({ spec, argv: r });
-      if (batch.length >= BATCH_MAX) {
-        runBatch(ctx, c, batch);
-        batch.length = 0;
-      }
+      if (batch.length >= BATCH_MAX) drain(ctx, c, batch);
       continue;
     }
-    runBatch(ctx, c, batch);
-    batch.length = 0;
+    drain(ctx, c, batch);
     runOne(ctx, c, spec, r);
   }
-  runBatch(ctx, c, batch);
+  drain(ctx, c, batch);
   if (ctx.pendingCommands !== 0) {
     ctx.shared.workerTotalAdd(ctx.index, 'commands', ctx.pendingCommands);
     ctx.pendingCommands = 0;
@@ -194,6 +187,13 @@ function holdPaused(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined
     runOne(ctx, c, spec, copy);
     processInput(ctx, c);
   });
+}
+
+/** Runs the batched requests, if any, and empties the batch. */
+function drain(ctx: WorkerContext, c: Client, batch: Pending[] | null): void {
+  if (batch === null || batch.length === 0) return;
+  runBatch(ctx, c, batch);
+  batch.length = 0;
 }
 
 function runBatch(ctx: WorkerContext, c: Client, batch: Pending[]): void {
