@@ -238,6 +238,25 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     return this.msgpack ? p.then((v) => (v === null ? null : (this.decode(v) as V))) : (p as Promise<V | null>);
   }
 
+  /**
+   * Date.now(), read once per run of microtasks: at a million L1 hits a second the clock read is
+   * a measurable share of a hit, and within one run of continuations time barely moves. The
+   * reading is dropped by a microtask queued behind the continuations already waiting.
+   */
+  private clock(): number {
+    if (!this.clockValid) {
+      this.clockNow = Date.now();
+      this.clockValid = true;
+      queueMicrotask(this.dropClock);
+    }
+    return this.clockNow;
+  }
+  private clockNow = 0;
+  private clockValid = false;
+  private readonly dropClock = (): void => {
+    this.clockValid = false;
+  };
+
   /** A value's bytes, through the L1; counts the access and fills the L1 for a hot key. */
   private getRaw(key: Key): Promise<Buffer | null> {
     const l1 = this.l1;
@@ -245,7 +264,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     if (l1 !== null) {
       // The hit path: one lookup by the key as given, nothing encoded, hashed or counted.
       s = this.str(key);
-      const hit = l1.get(s, Date.now());
+      const hit = l1.get(s, this.clock());
       if (hit !== undefined) return Promise.resolve(hit);
     }
     const b = this.bytes(key);
@@ -520,7 +539,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     } catch (e) {
       return Promise.reject(e);
     }
-    const deadline = Date.now() + this.timeoutMs;
+    const deadline = this.clock() + this.timeoutMs;
     if (fill !== null) {
       conn.ensureTracking(deadline);
       flags |= FrameFlag.TRACK;
@@ -546,7 +565,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
   private readEntries(node: NodeHandle, h: number, op: number, items: Buffer[], count: number): Promise<unknown> {
     const send = (t: NodeHandle): Promise<unknown> => {
       this.counters.requests++;
-      return t.conn(h).requestEntries(op, 0, items, count, Decode.ENTRIES, Date.now() + this.timeoutMs);
+      return t.conn(h).requestEntries(op, 0, items, count, Decode.ENTRIES, this.clock() + this.timeoutMs);
     };
     const target = this.readTarget(node, 0);
     if (target === null) return Promise.reject(this.allDown(node));
@@ -598,7 +617,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     if (!node.up) return Promise.reject(node.downError());
     const send = (t: NodeHandle): Promise<unknown> => {
       this.counters.requests++;
-      return t.conn(h).requestEntries(op, 0, items, count, Decode.COUNT, Date.now() + this.timeoutMs);
+      return t.conn(h).requestEntries(op, 0, items, count, Decode.COUNT, this.clock() + this.timeoutMs);
     };
     const p = send(node);
     if (this.mirrorWrites) for (const r of node.replicas) if (r.up) send(r).catch(() => this.counters.mirrorFailures++);
@@ -755,7 +774,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
           }
         }
       },
-      onFill: (key, value) => this.l1?.set(key, value, Date.now()),
+      onFill: (key, value) => this.l1?.set(key, value, this.clock()),
       onTrackingLost: () => {
         this.l1?.clear();
         for (const s of [...this.waiters.keys()]) this.wake(s);
