@@ -19,7 +19,7 @@ import { hash32 } from '../store/hash.ts';
 import { Decode } from './connection.ts';
 import type { Connection, DecodeKind } from './connection.ts';
 import { ClientErrorCode, isTransportError, neverSent, ShardcacheClientError } from './errors.ts';
-import { L1_DEFAULTS, L1Cache } from './l1.ts';
+import { entryCost, L1_DEFAULTS, L1Cache } from './l1.ts';
 import { Loader } from './loader.ts';
 import type { KeyRef, LoaderHost, LoaderStats, LoadOptions } from './loader.ts';
 import { NodeHandle } from './node.ts';
@@ -41,7 +41,10 @@ export interface NodeOptions {
 }
 
 export interface L1Options {
-  /** Byte bound of the local cache (default 16 MiB). */
+  /**
+   * Byte bound of the local cache (default 64 MiB), counting each entry's heap cost: its key,
+   * its value and about 232 bytes of Map slots, promise and Buffer object.
+   */
   maxBytes?: number;
   /**
    * How long an entry may be served without asking the server (default 5000 ms). Invalidation
@@ -116,7 +119,7 @@ export interface ClientStats {
   failovers: number;
   errors: number;
   mirrorFailures: number;
-  l1: { enabled: boolean; hits: number; misses: number; entries: number; bytes: number; maxBytes: number; evictions: number; invalidations: number };
+  l1: { enabled: boolean; hits: number; misses: number; entries: number; bytes: number; maxBytes: number; evictions: number; rejected: number; invalidations: number };
   hotKeys: { key: string; estimate: number }[];
   stampede: LoaderStats;
   nodes: { id: string; up: boolean; failures: number; timeouts: number; inflight: number; replicas: { id: string; up: boolean }[] }[];
@@ -151,7 +154,8 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
   private readonly backoffMs: number;
   private readonly msgpack: boolean;
   private readonly mirrorWrites: boolean;
-  private readonly l1: L1Cache | null;
+  /** Values as resolved promises: a hit returns the stored one (see l1.ts). */
+  private readonly l1: L1Cache<Promise<Buffer>> | null;
   private readonly sketch: CountMinSketch | null;
   private readonly hotThreshold: number;
   private readonly hotKeys = new Map<string, number>();
@@ -265,7 +269,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
       // The hit path: one lookup by the key as given, nothing encoded, hashed or counted.
       s = this.str(key);
       const hit = l1.get(s, this.clock());
-      if (hit !== undefined) return Promise.resolve(hit);
+      if (hit !== undefined) return hit;
     }
     const b = this.bytes(key);
     const h = hash32(b);
@@ -350,14 +354,15 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
   async mget(keys: readonly Key[]): Promise<(V | null)[]> {
     const out: (V | null)[] = new Array(keys.length).fill(null);
     const groups = new Map<NodeHandle, { idx: number[]; bytes: Buffer[]; h: number }>();
-    const now = Date.now();
+    const now = this.clock();
+    const hits: [number, Promise<Buffer>][] = [];
     for (let i = 0; i < keys.length; i++) {
       const b = this.bytes(keys[i]!);
       const h = hash32(b);
       if (this.l1 !== null) {
         const hit = this.l1.get(this.str(keys[i]!, b), now);
         if (hit !== undefined) {
-          out[i] = this.decode(hit) as V;
+          hits.push([i, hit]);
           continue;
         }
       }
@@ -373,6 +378,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
         for (let j = 0; j < g.idx.length; j++) out[g.idx[j]!] = vals[j] === null ? null : (this.decode(vals[j]!) as V);
       }),
     );
+    for (const [i, p] of hits) out[i] = this.decode(await p) as V;
     return out;
   }
 
@@ -483,6 +489,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
         bytes: l1?.bytes ?? 0,
         maxBytes: l1?.maxBytes ?? 0,
         evictions: l1?.evictions ?? 0,
+        rejected: l1?.rejected ?? 0,
         invalidations: l1?.invalidations ?? 0,
       },
       hotKeys: [...this.hotKeys].map(([key, estimate]) => ({ key, estimate })).sort((a, b) => b.estimate - a.estimate),
@@ -686,6 +693,31 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     return { key, b, h: hash32(b), s: this.str(key, b) };
   }
 
+  /**
+   * Stores a hot key's value in the L1. When that would evict, the key must be read more often
+   * than the entry it would push out (TinyLFU's admission test, on the same sketch): a full L1
+   * keeps its hottest keys instead of cycling through a long tail.
+   */
+  private fill(s: string, value: Buffer): void {
+    const l1 = this.l1;
+    if (l1 === null) return;
+    const bytes = entryCost(s, value.length);
+    if (l1.full(bytes)) {
+      const victim = l1.oldest();
+      if (victim !== undefined && victim !== s && this.estimateOf(s) <= this.estimateOf(victim)) {
+        l1.rejected++;
+        return;
+      }
+    }
+    l1.set(s, Promise.resolve(value), bytes, this.clock());
+  }
+
+  /** The sketch's count for a key named as str() names it. */
+  private estimateOf(s: string): number {
+    const b = s.startsWith(BUFFER_KEY) ? Buffer.from(s.slice(BUFFER_KEY.length), 'latin1') : Buffer.from(s);
+    return this.sketch!.estimate(hash32(b));
+  }
+
   /** A local write: drop our own L1 copy now (the server's invalidation follows anyway). */
   private forget(key: Key, b: Buffer): void {
     if (this.l1 !== null && this.l1.size > 0) this.l1.delete(this.str(key, b));
@@ -774,7 +806,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
           }
         }
       },
-      onFill: (key, value) => this.l1?.set(key, value, this.clock()),
+      onFill: (key, value) => this.fill(key, value),
       onTrackingLost: () => {
         this.l1?.clear();
         for (const s of [...this.waiters.keys()]) this.wake(s);

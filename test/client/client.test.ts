@@ -283,6 +283,36 @@ describe('hot keys and the L1', () => {
     expect(c.stats().l1.entries).toBe(0);
   });
 
+  test('a full L1 admits a key only if it is read more often than the entry it would evict', async () => {
+    const { entryCost } = await import('../../src/client/l1.ts');
+    // Room for two entries of these sizes, not three.
+    const c = client({ poolSize: 1, l1: { maxBytes: entryCost('adm:hot1', 1) * 2 + 10 } });
+    for (const k of ['adm:hot1', 'adm:hot2', 'adm:cold']) await c.set(k, 'v');
+    // hot1 and hot2 enter the L1 on their second reads, which fills it.
+    for (let i = 0; i < 2; i++) {
+      await c.get('adm:hot1');
+      await c.get('adm:hot2');
+    }
+    expect(c.stats().l1.entries).toBe(2);
+    // adm:cold, read twice, reaches the threshold; its count (2) does not beat the oldest entry's
+    // (2), so it is not admitted and the hot keys keep their places.
+    await c.get('adm:cold');
+    await c.get('adm:cold');
+    const st = c.stats().l1;
+    expect(st.rejected).toBe(1);
+    expect(st.entries).toBe(2);
+    const hits = st.hits;
+    await c.get('adm:hot1');
+    await c.get('adm:hot2');
+    expect(c.stats().l1.hits).toBe(hits + 2);
+    // Read more often than the oldest entry, it is admitted and the oldest goes.
+    for (let i = 0; i < 3; i++) await c.get('adm:cold');
+    expect(c.stats().l1.evictions).toBe(1);
+    const before = c.stats().l1.hits;
+    await c.get('adm:cold');
+    expect(c.stats().l1.hits).toBe(before + 1);
+  });
+
   test('by default a key enters the L1 on its second read, and stats keep the 32 hottest', async () => {
     const c = client({ poolSize: 1 });
     await c.set('second:hit', 'v');
