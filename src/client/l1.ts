@@ -4,9 +4,10 @@
  *
  * Two generations instead of per-entry expiry: entries are added to `cur`; after ttl/2 `cur`
  * becomes `prev`, and `prev` is dropped whole once its oldest entry could be ttl old. No entry
- * outlives the TTL (most live between ttl/2 and ttl), and a hit is one or two Map lookups with no entry object and no clock compare per entry: a hit
- * must cost far less than the network round trip it saves, and at a million hits a second the
- * cache misses of an entry object are what it costs. Entry sizes sit in a Map beside each
+ * outlives the TTL (most live between ttl/2 and ttl), and a hit is one or two Map lookups with
+ * no entry object and no clock compare per entry: a hit must cost far less than the network
+ * round trip it saves, and at a million hits a second the cache misses of an entry object are
+ * what it costs. Entry sizes sit in a Map beside each
  * generation, read only to store, delete and evict. Over the byte bound the oldest entries go,
  * one at a time, `prev`'s first.
  *
