@@ -3,7 +3,7 @@
  * all against the same shardcache server, then a Zipf(0.99) read workload with the hot-key L1 on
  * and off.
  *
- *   node bench/client/client.bench.ts [--quick] [--seconds s] [--threads n] [--runs n] [--port p] [--only ops|zipf]
+ *   node bench/client/client.bench.ts [--quick] [--seconds s] [--threads n] [--runs n] [--port p] [--only ops|zipf] [--l1-bytes n]
  *
  * GET/SET: `c` in flight (1, 16, 256), each an async loop awaiting one request at a time, for a
  * fixed time; 10,000 preloaded keys of 100-byte values, picked uniformly. Every client gets one
@@ -38,6 +38,8 @@ interface Args {
   port: number;
   /** Run one part only: the GET/SET table (ops) or the Zipf L1 table (zipf). */
   only: 'ops' | 'zipf' | null;
+  /** The L1's byte bound in the Zipf runs (default: the client's). */
+  l1Bytes: number | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -53,6 +55,7 @@ function parseArgs(argv: string[]): Args {
     runs: Number(get('runs') ?? 1),
     port: Number(get('port') ?? 0),
     only: ((o) => (o === 'ops' || o === 'zipf' ? o : null))(get('only')),
+    l1Bytes: get('l1-bytes') === undefined ? undefined : Number(get('l1-bytes')),
   };
 }
 
@@ -84,8 +87,8 @@ interface Driver {
   close(): Promise<void>;
 }
 
-async function binaryDriver(port: number, name: string, opts: { l1: boolean; poolSize: number }): Promise<Driver & { client: ShardcacheClient }> {
-  const c = new ShardcacheClient({ nodes: [`127.0.0.1:${port}`], poolSize: opts.poolSize, l1: opts.l1 ? {} : false, timeout: 10_000 });
+async function binaryDriver(port: number, name: string, opts: { l1: boolean; poolSize: number; l1Bytes?: number }): Promise<Driver & { client: ShardcacheClient }> {
+  const c = new ShardcacheClient({ nodes: [`127.0.0.1:${port}`], poolSize: opts.poolSize, l1: opts.l1 ? { maxBytes: opts.l1Bytes } : false, timeout: 10_000 });
   await c.ping();
   return { name, client: c, get: (k) => c.get(k), set: (k, v) => c.set(k, v), close: () => c.close() };
 }
@@ -249,7 +252,7 @@ export async function runClientBench(args: Args): Promise<void> {
     const seq = zipfSequence(ZKEYS, 0.99, 1 << 20);
     const mask = seq.length - 1;
     console.log('');
-    console.log(`Zipf(0.99) reads over ${fmt(ZKEYS)} keys, binary client, ${zipfSeconds} s a run, L1 threshold ${L1_DEFAULTS.hotThreshold}, TTL ${L1_DEFAULTS.ttlMs} ms`);
+    console.log(`Zipf(0.99) reads over ${fmt(ZKEYS)} keys, binary client, ${zipfSeconds} s a run, L1 threshold ${L1_DEFAULTS.hotThreshold}, TTL ${L1_DEFAULTS.ttlMs} ms, ${((args.l1Bytes ?? L1_DEFAULTS.maxBytes) / 1048576).toFixed(0)} MiB`);
     console.log(`${lpad('in flight', 9)} ${lpad('L1 off ops/s', 14)} ${lpad('L1 on ops/s', 14)} ${lpad('speed-up', 9)} ${lpad('L1 hit rate', 12)} ${lpad('CPU µs/op off/on', 17)}`);
     for (const inflight of [16, 256]) {
       const res: Record<'off' | 'on', Measure> = {} as never;
@@ -257,7 +260,7 @@ export async function runClientBench(args: Args): Promise<void> {
       for (const mode of ['off', 'on'] as const) {
         const runs: Measure[] = [];
         for (let r = 0; r < args.runs; r++) {
-          const d = await binaryDriver(port, `l1 ${mode}`, { l1: mode === 'on', poolSize: 2 });
+          const d = await binaryDriver(port, `l1 ${mode}`, { l1: mode === 'on', poolSize: 2, l1Bytes: args.l1Bytes });
           const fn = (i: number) => d.get(zkeys[seq[i & mask]!]!);
           await measure(inflight, Math.min(0.3, args.seconds / 4), fn);
           const before = d.client.stats().l1;
