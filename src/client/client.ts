@@ -243,9 +243,12 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
   }
 
   /**
-   * Date.now(), read once per run of microtasks: at a million L1 hits a second the clock read is
-   * a measurable share of a hit, and within one run of continuations time barely moves. The
-   * reading is dropped by a microtask queued behind the continuations already waiting.
+   * Date.now() for L1 lookups, read once per run of microtasks: at a million hits a second the
+   * clock read is a measurable share of a hit, and within one run of continuations time barely
+   * moves. The reading is dropped by a microtask queued behind the continuations already
+   * waiting. A long synchronous run can serve an entry past its TTL by that run's length; no
+   * invalidation could have been read meanwhile anyway. Deadlines and fill times read the clock
+   * itself.
    */
   private clock(): number {
     if (!this.clockValid) {
@@ -546,7 +549,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     } catch (e) {
       return Promise.reject(e);
     }
-    const deadline = this.clock() + this.timeoutMs;
+    const deadline = Date.now() + this.timeoutMs;
     if (fill !== null) {
       conn.ensureTracking(deadline);
       flags |= FrameFlag.TRACK;
@@ -572,7 +575,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
   private readEntries(node: NodeHandle, h: number, op: number, items: Buffer[], count: number): Promise<unknown> {
     const send = (t: NodeHandle): Promise<unknown> => {
       this.counters.requests++;
-      return t.conn(h).requestEntries(op, 0, items, count, Decode.ENTRIES, this.clock() + this.timeoutMs);
+      return t.conn(h).requestEntries(op, 0, items, count, Decode.ENTRIES, Date.now() + this.timeoutMs);
     };
     const target = this.readTarget(node, 0);
     if (target === null) return Promise.reject(this.allDown(node));
@@ -624,7 +627,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     if (!node.up) return Promise.reject(node.downError());
     const send = (t: NodeHandle): Promise<unknown> => {
       this.counters.requests++;
-      return t.conn(h).requestEntries(op, 0, items, count, Decode.COUNT, this.clock() + this.timeoutMs);
+      return t.conn(h).requestEntries(op, 0, items, count, Decode.COUNT, Date.now() + this.timeoutMs);
     };
     const p = send(node);
     if (this.mirrorWrites) for (const r of node.replicas) if (r.up) send(r).catch(() => this.counters.mirrorFailures++);
@@ -709,7 +712,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
         return;
       }
     }
-    l1.set(s, Promise.resolve(value), bytes, this.clock());
+    l1.set(s, Promise.resolve(value), bytes, Date.now());
   }
 
   /** The sketch's count for a key named as str() names it. */
