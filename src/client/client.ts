@@ -436,7 +436,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
       node.channels.add(key);
       at.channels.add(key);
       try {
-        await this.request(at, 0, Opcode.SUBSCRIBE, 0, b, null, null, 0, Decode.COUNT, null);
+        await this.channelOp(at, Opcode.SUBSCRIBE, b);
       } catch (e) {
         node.channels.delete(key);
         at.channels.delete(key);
@@ -454,7 +454,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
           const at = node.carrier ?? node;
           node.channels.delete(key);
           at.channels.delete(key);
-          await this.request(at, 0, Opcode.UNSUBSCRIBE, 0, b, null, null, 0, Decode.COUNT, null).catch(() => {});
+          await this.channelOp(at, Opcode.UNSUBSCRIBE, b).catch(() => {});
         }
       },
     };
@@ -850,9 +850,15 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     if (to !== p) for (const ch of chans) to.channels.add(ch);
     if (from !== p) for (const ch of chans) from.channels.delete(ch);
     // A SUBSCRIBE lost with its connection is retried by that node's resubscribe loop.
-    await Promise.all(chans.map((ch) => this.request(to, 0, Opcode.SUBSCRIBE, 0, Buffer.from(ch, 'latin1'), null, null, 0, Decode.COUNT, null).catch(() => {})));
-    if (from.up) await Promise.all(chans.map((ch) => this.request(from, 0, Opcode.UNSUBSCRIBE, 0, Buffer.from(ch, 'latin1'), null, null, 0, Decode.COUNT, null).catch(() => {})));
+    await Promise.all(chans.map((ch) => this.channelOp(to, Opcode.SUBSCRIBE, ch).catch(() => {})));
+    if (from.up) await Promise.all(chans.map((ch) => this.channelOp(from, Opcode.UNSUBSCRIBE, ch).catch(() => {})));
     this.emit('pubsub-home', p.id, to.id);
+  }
+
+  /** SUBSCRIBE or UNSUBSCRIBE one channel, named by its bytes or as `channels` holds it (latin1). */
+  private channelOp(node: NodeHandle, op: number, channel: Buffer | string): Promise<unknown> {
+    const b = typeof channel === 'string' ? Buffer.from(channel, 'latin1') : channel;
+    return this.request(node, 0, op, 0, b, null, null, 0, Decode.COUNT, null);
   }
 
   /** Restores a node's subscriptions on a fresh connection, retrying until it answers or we close. */
@@ -861,7 +867,7 @@ export class ShardcacheClient<V = Buffer> extends EventEmitter {
     while (!this.closed && node.channels.size > 0) {
       await sleep(pause);
       try {
-        for (const ch of node.channels) await this.request(node, 0, Opcode.SUBSCRIBE, 0, Buffer.from(ch, 'latin1'), null, null, 0, Decode.COUNT, null);
+        for (const ch of node.channels) await this.channelOp(node, Opcode.SUBSCRIBE, ch);
         return;
       } catch {
         pause = Math.min(pause * 2, 2000);

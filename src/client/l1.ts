@@ -7,9 +7,7 @@
  * outlives the TTL (most live between ttl/2 and ttl), and a hit is one or two Map lookups with
  * no entry object and no clock compare per entry: a hit must cost far less than the network
  * round trip it saves, and at a million hits a second the cache misses of an entry object are
- * what it costs. Entry sizes sit in a Map beside each
- * generation, read only to store, delete and evict. Over the byte bound the oldest entries go,
- * one at a time, `prev`'s first.
+ * what it costs. Over the byte bound the oldest entries go, one at a time, `prev`'s first.
  *
  * The value type is the caller's: the client keeps each value as an already-resolved promise, so
  * a hit hands back the same promise every time instead of allocating one.
@@ -30,23 +28,54 @@ export function entryCost(key: string, valueBytes: number): number {
   return valueBytes + key.length * 2 + OVERHEAD;
 }
 
+/**
+ * One generation: its values, their costs (a separate Map, so a hit touches only `values`), its
+ * byte total, when it began taking entries, and an eviction cursor over its costs that persists
+ * across calls (V8's Map iterators survive deletes), so stepping through it is O(1) amortized.
+ */
+class Generation<T> {
+  readonly values = new Map<string, T>();
+  readonly costs = new Map<string, number>();
+  bytes = 0;
+  readonly start: number;
+  private cursor: MapIterator<[string, number]> | null = null;
+  private head: [string, number] | null = null;
+
+  constructor(start: number) {
+    this.start = start;
+  }
+
+  add(key: string, value: T, bytes: number): void {
+    this.values.set(key, value);
+    this.costs.set(key, bytes);
+    this.bytes += bytes;
+  }
+
+  delete(key: string): boolean {
+    const bytes = this.costs.get(key);
+    if (bytes === undefined) return false;
+    this.values.delete(key);
+    this.costs.delete(key);
+    this.bytes -= bytes;
+    return true;
+  }
+
+  /** The oldest entry's key; an entry deleted since the cursor took it is passed over. */
+  front(): string | undefined {
+    if (this.head === null || !this.costs.has(this.head[0])) {
+      this.cursor ??= this.costs.entries();
+      const next = this.cursor.next();
+      this.head = next.done === true ? null : next.value;
+    }
+    return this.head?.[0];
+  }
+}
+
 export class L1Cache<T> {
   readonly maxBytes: number;
   readonly ttlMs: number;
-  private cur = new Map<string, T>();
-  private prev = new Map<string, T>();
-  private curCost = new Map<string, number>();
-  private prevCost = new Map<string, number>();
-  private curBytes = 0;
-  private prevBytes = 0;
-  /** When each generation began taking entries: its entries are at most now − start old. */
-  private curStart = -Infinity;
-  private prevStart = -Infinity;
-  /** Eviction cursors over the cost maps and the entry each stands on (see front()). */
-  private curIt: MapIterator<[string, number]> | null = null;
-  private prevIt: MapIterator<[string, number]> | null = null;
-  private curHead: [string, number] | null = null;
-  private prevHead: [string, number] | null = null;
+  private cur = new Generation<T>(-Infinity);
+  private prev = new Generation<T>(-Infinity);
   hits = 0;
   misses = 0;
   evictions = 0;
@@ -60,16 +89,16 @@ export class L1Cache<T> {
   }
 
   get size(): number {
-    return this.cur.size + this.prev.size;
+    return this.cur.values.size + this.prev.values.size;
   }
 
   get bytes(): number {
-    return this.curBytes + this.prevBytes;
+    return this.cur.bytes + this.prev.bytes;
   }
 
   get(key: string, now: number): T | undefined {
-    if (now - this.curStart >= this.ttlMs / 2 || now - this.prevStart >= this.ttlMs) this.rotate(now);
-    const v = this.cur.get(key) ?? this.prev.get(key);
+    if (now - this.cur.start >= this.ttlMs / 2 || now - this.prev.start >= this.ttlMs) this.rotate(now);
+    const v = this.cur.values.get(key) ?? this.prev.values.get(key);
     if (v === undefined) this.misses++;
     else this.hits++;
     return v;
@@ -78,42 +107,20 @@ export class L1Cache<T> {
   /** Stores `value`, counted as `bytes` (see entryCost) against the bound. */
   set(key: string, value: T, bytes: number, now: number): void {
     if (bytes > this.maxBytes) return;
-    if (now - this.curStart >= this.ttlMs / 2 || now - this.prevStart >= this.ttlMs) this.rotate(now);
+    if (now - this.cur.start >= this.ttlMs / 2 || now - this.prev.start >= this.ttlMs) this.rotate(now);
     this.delete(key);
-    this.cur.set(key, value);
-    this.curCost.set(key, bytes);
-    this.curBytes += bytes;
-    while (this.curBytes + this.prevBytes > this.maxBytes) this.evictOldest();
+    this.cur.add(key, value, bytes);
+    while (this.cur.bytes + this.prev.bytes > this.maxBytes) this.evictOldest();
   }
 
   /** Whether storing an entry of `bytes` would evict others. */
   full(bytes: number): boolean {
-    return this.curBytes + this.prevBytes + bytes > this.maxBytes;
+    return this.cur.bytes + this.prev.bytes + bytes > this.maxBytes;
   }
 
-  /** The key the next eviction would drop (see evictOldest), without dropping it. */
+  /** The key the next eviction would drop: prev's oldest, else cur's. */
   oldest(): string | undefined {
-    return this.front()?.[0];
-  }
-
-  /**
-   * The oldest entry: prev's first, then cur's, in insertion order, found through a cursor over
-   * the generation's cost Map that persists across calls (V8's Map iterators survive deletes),
-   * so stepping through a full cache is O(1) amortized. An entry deleted since the cursor took
-   * it is passed over.
-   */
-  private front(): [string, number] | null {
-    const fromPrev = this.prev.size > 0;
-    const costs = fromPrev ? this.prevCost : this.curCost;
-    let e = fromPrev ? this.prevHead : this.curHead;
-    if (e !== null && costs.has(e[0])) return e;
-    let it = fromPrev ? this.prevIt : this.curIt;
-    if (it === null) it = costs.entries();
-    const next = it.next();
-    e = next.done === true ? null : next.value;
-    if (fromPrev) [this.prevIt, this.prevHead] = [it, e];
-    else [this.curIt, this.curHead] = [it, e];
-    return e;
+    return this.evictionSide().front();
   }
 
   /**
@@ -121,41 +128,22 @@ export class L1Cache<T> {
    * dropping a whole generation would send thousands of hot keys back to the server at once.
    */
   private evictOldest(): void {
-    const e = this.front();
-    if (e === null) return;
-    const [k, bytes] = e;
-    if (this.prev.size > 0) {
-      this.prev.delete(k);
-      this.prevCost.delete(k);
-      this.prevBytes -= bytes;
-      this.prevHead = null;
-    } else {
-      this.cur.delete(k);
-      this.curCost.delete(k);
-      this.curBytes -= bytes;
-      this.curHead = null;
-    }
+    const g = this.evictionSide();
+    const k = g.front();
+    if (k === undefined) return;
+    g.delete(k);
     this.evictions++;
+  }
+
+  private evictionSide(): Generation<T> {
+    return this.prev.values.size > 0 ? this.prev : this.cur;
   }
 
   /** Drops a key; returns whether it was cached. */
   delete(key: string): boolean {
-    let had = false;
-    const a = this.curCost.get(key);
-    if (a !== undefined) {
-      this.cur.delete(key);
-      this.curCost.delete(key);
-      this.curBytes -= a;
-      had = true;
-    }
-    const b = this.prevCost.get(key);
-    if (b !== undefined) {
-      this.prev.delete(key);
-      this.prevCost.delete(key);
-      this.prevBytes -= b;
-      had = true;
-    }
-    return had;
+    const a = this.cur.delete(key);
+    const b = this.prev.delete(key);
+    return a || b;
   }
 
   /** An invalidation from the server. */
@@ -164,40 +152,15 @@ export class L1Cache<T> {
   }
 
   clear(): void {
-    this.cur = new Map();
-    this.curCost = new Map();
-    this.curIt = null;
-    this.curHead = null;
-    this.curBytes = 0;
-    this.dropPrev();
-  }
-
-  private dropPrev(): void {
-    this.prev = new Map();
-    this.prevCost = new Map();
-    this.prevIt = null;
-    this.prevHead = null;
-    this.prevBytes = 0;
+    this.cur = new Generation(this.cur.start);
+    this.prev = new Generation(this.prev.start);
   }
 
   private rotate(now: number): void {
-    if (now - this.curStart >= this.ttlMs / 2) {
+    if (now - this.cur.start >= this.ttlMs / 2) {
       this.prev = this.cur;
-      this.prevCost = this.curCost;
-      this.prevIt = this.curIt;
-      this.prevHead = this.curHead;
-      this.prevBytes = this.curBytes;
-      this.prevStart = this.curStart;
-      this.cur = new Map();
-      this.curCost = new Map();
-      this.curIt = null;
-      this.curHead = null;
-      this.curBytes = 0;
-      this.curStart = now;
+      this.cur = new Generation(now);
     }
-    if (now - this.prevStart >= this.ttlMs) {
-      this.dropPrev();
-      this.prevStart = now;
-    }
+    if (now - this.prev.start >= this.ttlMs) this.prev = new Generation(now);
   }
 }
