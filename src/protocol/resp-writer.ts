@@ -7,7 +7,8 @@
 
 import { copyInto } from './copy.ts';
 
-const CRLF = 0x0a0d; // "\r\n" as a little-endian u16
+const CR = 0x0d;
+const LF = 0x0a;
 /** From this many pending bytes, take() hands its buffer over instead of copying out of it. */
 const HANDOFF_BYTES = 8 * 1024;
 /** Buffers above this size are not kept as spares (a one-off huge reply does not pin memory). */
@@ -37,8 +38,11 @@ export class ReplyWriter {
     this.buf = nb;
   }
 
+  /** Two byte stores: Buffer#writeUInt16LE checks its arguments and costs several times more. */
   private crlf(): void {
-    this.buf.writeUInt16LE(CRLF, this.len);
+    const b = this.buf;
+    b[this.len] = CR;
+    b[this.len + 1] = LF;
     this.len += 2;
   }
 
@@ -54,9 +58,12 @@ export class ReplyWriter {
     this.ensure(24);
     this.buf[this.len++] = type;
     if (n >= 0 && n < 10000) {
+      // A few bytes: a loop, not Buffer#copy (a call into C++ per reply).
       const d = DIGITS[n]!;
-      d.copy(this.buf, this.len);
-      this.len += d.length;
+      const b = this.buf;
+      let o = this.len;
+      for (let i = 0; i < d.length; i++) b[o++] = d[i]!;
+      this.len = o;
     } else this.ascii(String(n));
     this.crlf();
   }

@@ -54,7 +54,7 @@ export class WorkerContext {
   tickClock(): number {
     return (this.nowMs = Date.now());
   }
-  /** performance.now() at the end of the last command (or start of the batch): see execute(). */
+  /** performance.now() at the end of the last command, NaN when not read since: see execute(). */
   lastTick = 0;
   /** Keys the store expired or evicted during the current batch (Shard.onDrop), for flushDrops. */
   readonly dropped: { key: Buffer; db: number; evicted: boolean }[] = [];

@@ -14,6 +14,7 @@ import { addDecimal, addInt64, formatDecimal, parseDecimal, parseInt64, writeInt
 import { OpLog } from './oplog.ts';
 import type { OpLogHandle } from './oplog.ts';
 import { resolvePolicy } from './policies.ts';
+import { prefetchLocked } from './prefetch.ts';
 import { scanShardLocked } from './scan.ts';
 import { chunkBytes } from './slab.ts';
 import {
@@ -204,6 +205,14 @@ export class Store {
       return this.hintHash;
     }
     return hash32(k);
+  }
+
+  /**
+   * Brings into the CPU cache what lookups of these key hashes will read, overlapping their cache
+   * misses (store/prefetch.ts). The caller holds the locks of every shard the hashes map to.
+   */
+  prefetchLocked(hashes: Uint32Array, n: number): void {
+    prefetchLocked(this.shards, this.shardMask, hashes, n);
   }
 
   /** Scratch for lockShards: one byte per shard, all zero between calls. */
