@@ -130,7 +130,12 @@ export function accessSeconds(nowMs: number): number {
 
 export function onInsert(m: ShardMemory, r: number, nowMs: number): void {
   const policy = m.h32[HW.policy]!;
-  if (policy !== PolicyId.lfu) m.setLdt(r, accessSeconds(nowMs));
+  // Written only when it changes: a hit then leaves the item's cache line clean, which spares the
+  // other threads' caches a copy (the access time has one-second resolution).
+  if (policy !== PolicyId.lfu) {
+    const t = accessSeconds(nowMs);
+    if (m.ldt(r) !== t) m.setLdt(r, t);
+  }
   if (policy === PolicyId.lfu) {
     m.setPolicyBits(r, LFU_INIT_VAL);
     m.setLdt(r, lfuMinutes(nowMs));
@@ -150,7 +155,12 @@ export function onInsert(m: ShardMemory, r: number, nowMs: number): void {
 
 export function onHit(m: ShardMemory, r: number, nowMs: number): void {
   const policy = m.h32[HW.policy]!;
-  if (policy !== PolicyId.lfu) m.setLdt(r, accessSeconds(nowMs));
+  // Written only when it changes: a hit then leaves the item's cache line clean, which spares the
+  // other threads' caches a copy (the access time has one-second resolution).
+  if (policy !== PolicyId.lfu) {
+    const t = accessSeconds(nowMs);
+    if (m.ldt(r) !== t) m.setLdt(r, t);
+  }
   switch (policy) {
     case PolicyId.lru:
       if (m.head(LIST_MAIN) !== r) {
@@ -159,7 +169,7 @@ export function onHit(m: ShardMemory, r: number, nowMs: number): void {
       }
       return;
     case PolicyId.sieve:
-      m.setPolicyBits(r, 1);
+      if (m.policyBits(r) !== 1) m.setPolicyBits(r, 1);
       return;
     case PolicyId.s3fifo: {
       const b = m.policyBits(r);
