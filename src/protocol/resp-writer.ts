@@ -9,10 +9,10 @@ import { copyInto } from './copy.ts';
 
 const CR = 0x0d;
 const LF = 0x0a;
-/** From this many pending bytes, take() hands its buffer over instead of copying out of it. */
+/** A buffer grown past this size for a big reply is dropped after it, so it does not pin memory. */
+const MAX_KEPT = 1024 * 1024;
+/** Below this many bytes, a reply that must wait in the socket's queue is copied out. */
 const HANDOFF_BYTES = 8 * 1024;
-/** Buffers above this size are not kept as spares (a one-off huge reply does not pin memory). */
-const MAX_SPARE = 1024 * 1024;
 const OK = Buffer.from('+OK\r\n', 'latin1');
 const NIL_BULK = Buffer.from('$-1\r\n', 'latin1');
 const NIL_ARRAY = Buffer.from('*-1\r\n', 'latin1');
@@ -25,7 +25,11 @@ export class ReplyWriter {
   /** Protocol version: 2 or 3 (HELLO). */
   resp: 2 | 3 = 2;
 
+  /** The size a new buffer starts at; ensure() grows it. */
+  private readonly initial: number;
+
   constructor(initial = 16 * 1024) {
+    this.initial = initial;
     this.buf = Buffer.allocUnsafe(initial);
   }
 
@@ -206,23 +210,25 @@ export class ReplyWriter {
   }
 
   /**
-   * Writes the pending bytes to `socket`. Big replies go out of the writer's own buffer, which
-   * is swapped for a spare and recycled once the socket has written it, so large values are
-   * neither copied again nor allocated per flush; small ones are copied (cheap, pooled).
+   * Writes the pending bytes to `socket` straight out of the writer's buffer, without a copy.
+   * When the socket took them all at once (the usual case: the kernel had room), nothing refers
+   * to the buffer any more and it is reused. Otherwise the socket keeps it until written and the
+   * writer starts a new one. Replies that queue behind unwritten bytes anyway are copied out if
+   * small (see HANDOFF_BYTES). No write callback: a fresh one per write would cost Writable its
+   * batching of write completions.
    */
-  writeTo(socket: { write(b: Buffer, cb: (err?: Error | null) => void): boolean; write(b: Buffer): boolean }): number {
+  writeTo(socket: { write(b: Buffer): boolean; readonly writableLength: number }): number {
     const n = this.len;
-    if (n < HANDOFF_BYTES) {
+    // Behind bytes the socket still holds, these will wait too: a small reply is copied out at its
+    // own size, so a slow reader's queue holds no more memory than it counts.
+    if (socket.writableLength !== 0 && n < HANDOFF_BYTES) {
       socket.write(this.take());
       return n;
     }
     const base = this.buf;
     this.len = 0;
-    this.buf = this.spares.pop() ?? Buffer.allocUnsafe(base.length);
-    socket.write(base.subarray(0, n), () => {
-      if (this.spares.length < 2 && base.length <= MAX_SPARE) this.spares.push(base);
-    });
+    socket.write(base.subarray(0, n));
+    if (socket.writableLength !== 0 || base.length > MAX_KEPT) this.buf = Buffer.allocUnsafe(this.initial);
     return n;
   }
-  private readonly spares: Buffer[] = [];
 }
