@@ -71,9 +71,10 @@ function waitExit(p: ChildProcess): Promise<void> {
   return p.exitCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', () => r()));
 }
 
-export async function startShardcache(threads: number | undefined, maxmemory: string, extra: string[] = []): Promise<Running> {
+/** Starts the server of the checkout at `root` (this one by default) on a free port. */
+export async function startShardcache(threads: number | undefined, maxmemory: string, extra: string[] = [], root = ROOT): Promise<Running> {
   const args = ['src/cli/main.ts', 'server', '--port', '0', '--maxmemory', maxmemory, '--maxmemory-policy', 'allkeys-lru', ...(threads ? ['--threads', String(threads)] : []), ...extra];
-  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.on('data', (d: Buffer) => {
@@ -128,7 +129,7 @@ export async function loadKeys(port: number, keys: number, size: number): Promis
   sock.destroy();
 }
 
-async function benchmark(port: number, test: string, clients: number, requests: number, pipeline: number, size: number, keys: number): Promise<{ rps: number; p50: number; p99: number }> {
+export async function benchmark(port: number, test: string, clients: number, requests: number, pipeline: number, size: number, keys: number): Promise<{ rps: number; p50: number; p99: number }> {
   const { stdout } = await run('redis-benchmark', ['-p', String(port), '-c', String(clients), '-n', String(requests), '-P', String(pipeline), '-d', String(size), '-r', String(keys), '-t', test, '--csv'], { timeout: 600_000 });
   const line = stdout.trim().split('\n').find((l) => l.startsWith(`"${test.toUpperCase()}"`));
   if (line === undefined) throw new Error(`redis-benchmark printed no ${test} line:\n${stdout}`);

@@ -1,0 +1,50 @@
+/**
+ * Two builds of the server side by side: starts the server of each checkout (threads 1, the same
+ * memory limit and policy as `bench net`), loads the same keys into both, then alternates
+ * redis-benchmark runs between them and prints each run's ops/s, p99 and server CPU per
+ * operation. On a shared machine whose speed drifts, alternating runs of two live servers
+ * separates a change's effect from the drift better than two `bench net` runs minutes apart.
+ *   node bench/server/side-by-side.ts <checkout A> <checkout B> [get|set] [pipeline] [size] [runs]
+ * e.g. `git worktree add /tmp/before HEAD~3`, then
+ *   node bench/server/side-by-side.ts /tmp/before . get 16 100 3
+ * (a worktree needs its own `npm install`, or a node_modules link to this one's).
+ */
+import { resolve } from 'node:path';
+import { benchmark, loadKeys, median, startShardcache } from '../../src/bench/net.ts';
+import { cpuSeconds } from '../../src/bench/procstat.ts';
+
+const [a, b, test = 'get', pipeline = '16', size = '100', runs = '3'] = process.argv.slice(2);
+if (a === undefined || b === undefined) {
+  console.error('usage: node bench/server/side-by-side.ts <checkout A> <checkout B> [get|set] [pipeline] [size] [runs]');
+  process.exit(1);
+}
+const P = Number(pipeline);
+const bytes = Number(size);
+const KEYS = 100_000;
+const CLIENTS = 50;
+const requests = P === 1 ? 150_000 : 1_000_000;
+
+const servers = [
+  { name: 'A', root: resolve(a), cpu: [] as number[], rps: [] as number[] },
+  { name: 'B', root: resolve(b), cpu: [] as number[], rps: [] as number[] },
+];
+const running = [];
+try {
+  for (const s of servers) running.push(await startShardcache(1, '1gb', [], s.root));
+  for (const r of running) await loadKeys(r.port, KEYS, bytes);
+  for (let i = 0; i < Number(runs); i++) {
+    for (let k = 0; k < servers.length; k++) {
+      const s = servers[k]!;
+      const r = running[k]!;
+      const c0 = cpuSeconds(r.pid);
+      const m = await benchmark(r.port, test, CLIENTS, requests, P, bytes, KEYS);
+      const us = ((cpuSeconds(r.pid) - c0) / requests) * 1e6;
+      s.cpu.push(us);
+      s.rps.push(m.rps);
+      console.log(`${s.name} ${test.toUpperCase()} P=${P} ${bytes} B: ${Math.round(m.rps).toLocaleString('en-US')} ops/s, p99 ${m.p99} ms, ${us.toFixed(2)} µs CPU per op`);
+    }
+  }
+  for (const s of servers) console.log(`${s.name} (${s.root}): median ${Math.round(median(s.rps)).toLocaleString('en-US')} ops/s, ${median(s.cpu).toFixed(2)} µs CPU per op`);
+} finally {
+  for (const r of running) await r.stop();
+}
