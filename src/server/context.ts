@@ -55,7 +55,7 @@ export class WorkerContext {
     return (this.nowMs = Date.now());
   }
   /** performance.now() at the end of the last command, NaN when not read since: see execute(). */
-  lastTick = 0;
+  lastTick = NaN;
   /** Keys the store expired or evicted during the current batch (Shard.onDrop), for flushDrops. */
   readonly dropped: { key: Buffer; db: number; evicted: boolean }[] = [];
   /** Turns `dropped` into keyspace events and invalidations; set up by the worker. */

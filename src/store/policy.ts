@@ -130,12 +130,7 @@ export function accessSeconds(nowMs: number): number {
 
 export function onInsert(m: ShardMemory, r: number, nowMs: number): void {
   const policy = m.h32[HW.policy]!;
-  // Written only when it changes: a hit then leaves the item's cache line clean, which spares the
-  // other threads' caches a copy (the access time has one-second resolution).
-  if (policy !== PolicyId.lfu) {
-    const t = accessSeconds(nowMs);
-    if (m.ldt(r) !== t) m.setLdt(r, t);
-  }
+  if (policy !== PolicyId.lfu) m.setLdt(r, accessSeconds(nowMs));
   if (policy === PolicyId.lfu) {
     m.setPolicyBits(r, LFU_INIT_VAL);
     m.setLdt(r, lfuMinutes(nowMs));
