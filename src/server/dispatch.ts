@@ -151,7 +151,7 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
   }
   const locked = store.lockShards(fastShards);
   try {
-    if (n > 1) store.prefetchLocked(fastHashes, n);
+    if (n > 1) store.prefetchLocked(fastHashes, fastShards, n);
     for (let i = 0; i < n; i++) {
       const key = fastKeys[i]!;
       store.hint(key, fastHashes[i]!);

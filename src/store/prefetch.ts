@@ -12,11 +12,10 @@
  * lock the hashes map to, so the views are current.
  */
 import { NIL_REF, PolicyId } from '../../native-layout/shard.ts';
-import { shardOf } from './hash.ts';
 import { HW } from './memory.ts';
 import type { Shard } from './shard.ts';
 
-/** The most lookups one call prepares; longer batches are prepared in slices of this many. */
+/** The most lookups one call prepares; keys past it are looked up unprepared. */
 export const PREFETCH_MAX = 64;
 /** Cache lines of an item touched beyond its header (the key and the start of the value). */
 const ITEM_LINES = 4;
@@ -26,13 +25,14 @@ const refs = new Uint32Array(PREFETCH_MAX);
 /** Where the folded loads go, so they stay live. */
 let sink = 0;
 
-export function prefetchLocked(shards: readonly Shard[], shardMask: number, hashes: Uint32Array, n: number): void {
+/** `shardIds[i]` is the shard of `hashes[i]`, as the caller computed it to lock the shards. */
+export function prefetchLocked(shards: readonly Shard[], hashes: Uint32Array, shardIds: readonly number[], n: number): void {
   if (n > PREFETCH_MAX) n = PREFETCH_MAX;
   let acc = 0;
   // Phase 1: the home slot of every key (ref and tag).
   for (let i = 0; i < n; i++) {
     const h = hashes[i]!;
-    const m = shards[shardOf(h, shardMask)]!.m;
+    const m = shards[shardIds[i]!]!.m;
     const slot = h & (m.refs.length - 1);
     const r = m.refs[slot]!;
     refs[i] = r;
@@ -41,14 +41,14 @@ export function prefetchLocked(shards: readonly Shard[], shardMask: number, hash
   // Phase 2: the item header each home slot points to.
   for (let i = 0; i < n; i++) {
     const r = refs[i]!;
-    if (r !== NIL_REF) acc ^= shards[shardOf(hashes[i]!, shardMask)]!.m.hash(r);
+    if (r !== NIL_REF) acc ^= shards[shardIds[i]!]!.m.hash(r);
   }
   // Phase 3: the rest of the item's first lines (key, value) and, for exact LRU, its neighbours,
   // whose links a hit rewrites.
   for (let i = 0; i < n; i++) {
     const r = refs[i]!;
     if (r === NIL_REF) continue;
-    const m = shards[shardOf(hashes[i]!, shardMask)]!.m;
+    const m = shards[shardIds[i]!]!.m;
     const start = m.keyOffset(r);
     const end = Math.min(m.valOffset(r) + m.valLen(r), start + ITEM_LINES * LINE);
     for (let o = start + LINE; o < end; o += LINE) acc ^= m.a8[o]!;
@@ -62,7 +62,3 @@ export function prefetchLocked(shards: readonly Shard[], shardMask: number, hash
   sink ^= acc;
 }
 
-/** The folded value (for tests that want to see the loads happened; it has no meaning). */
-export function prefetchSink(): number {
-  return sink;
-}

@@ -209,10 +209,10 @@ export class Store {
 
   /**
    * Brings into the CPU cache what lookups of these key hashes will read, overlapping their cache
-   * misses (store/prefetch.ts). The caller holds the locks of every shard the hashes map to.
+   * misses (store/prefetch.ts). `shardIds[i]` is shardOf(hashes[i]); the caller holds those locks.
    */
-  prefetchLocked(hashes: Uint32Array, n: number): void {
-    prefetchLocked(this.shards, this.shardMask, hashes, n);
+  prefetchLocked(hashes: Uint32Array, shardIds: readonly number[], n: number): void {
+    prefetchLocked(this.shards, hashes, shardIds, n);
   }
 
   /** Scratch for lockShards: one byte per shard, all zero between calls. */

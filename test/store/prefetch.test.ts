@@ -4,7 +4,7 @@
  * prepares.
  */
 import { describe, expect, test } from 'vitest';
-import { hash32 } from '../../src/store/hash.ts';
+import { hash32, shardOf } from '../../src/store/hash.ts';
 import { PREFETCH_MAX } from '../../src/store/prefetch.ts';
 import { Store } from '../../src/store/store.ts';
 import { verifyStore } from '../../src/store/verify.ts';
@@ -25,11 +25,12 @@ describe('prefetchLocked', () => {
       // Present keys, absent keys and an expired one, more of them than one call prepares.
       const names = [...Array.from({ length: PREFETCH_MAX + 40 }, (_, i) => `key:${i * 37}`), 'absent:1', 'absent:2', 'short-lived'];
       const hashes = new Uint32Array(names.map((k) => hash32(Buffer.from(k))));
+      const ids = [...hashes].map((h) => shardOf(h, store.shardMask));
       const before = snapshot(store);
       const locked = store.lockShards(store.shards.map((s) => s.id));
       try {
-        store.prefetchLocked(hashes, hashes.length);
-        store.prefetchLocked(hashes.subarray(PREFETCH_MAX), hashes.length - PREFETCH_MAX);
+        store.prefetchLocked(hashes, ids, hashes.length);
+        store.prefetchLocked(hashes.subarray(PREFETCH_MAX), ids.slice(PREFETCH_MAX), hashes.length - PREFETCH_MAX);
       } finally {
         store.unlockShards(locked);
       }
