@@ -5,12 +5,12 @@
  */
 import { struct } from './struct.ts';
 
-export const SERVER_LAYOUT_VERSION = 1;
+export const SERVER_LAYOUT_VERSION = 2;
 
 /** Workers the layout has room for. */
 export const MAX_WORKERS = 256;
 
-/** Channel slots in the subscriber-count table PUBLISH reads. */
+/** Channel slots in the subscriber-count table PUBLISH reads: channels with subscribers at once. */
 export const CHANNEL_SLOTS = 4096;
 
 export const ServerGlobals = struct('ServerGlobals', [
@@ -24,6 +24,7 @@ export const ServerGlobals = struct('ServerGlobals', [
   { name: 'clientIds', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'the last client id handed out' },
   { name: 'lastSave', type: 'i32', guard: 'atomic', doc: 'LASTSAVE, Unix seconds' },
   { name: 'statsResetAt', type: 'i32', guard: 'atomic', doc: 'Unix seconds of the last CONFIG RESETSTAT' },
+  { name: 'channelLock', type: 'i32', align: 64, guard: 'futex mutex (store/lock.ts lockWord)', doc: 'guards every ChannelSlot: lookups, claims and backward-shift deletion' },
 ], { align: 64 });
 
 export const WorkerStats = struct('WorkerStats', [
@@ -37,11 +38,15 @@ export const WorkerStats = struct('WorkerStats', [
   { name: 'netOut', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_net_output_bytes' },
 ], { align: 64 });
 
-/** A channel slot: two independent hashes of the channel name and its subscriber count. */
+/**
+ * A channel slot of an open-addressing table (linear probing on hashA, backward-shift deletion):
+ * two independent hashes of the channel name and its subscriber count. A slot exists only while
+ * its channel has subscribers, so the table bounds channels subscribed at once, not over time.
+ */
 export const ChannelSlot = struct('ChannelSlot', [
-  { name: 'hashA', type: 'u32', guard: 'atomic (compareExchange claims an empty slot)', doc: 'hash32 of the name; 0 = empty' },
-  { name: 'hashB', type: 'u32', guard: 'atomic, written once after hashA is claimed', doc: 'a second hash of the name' },
-  { name: 'count', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'subscribers, all workers' },
+  { name: 'hashA', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'hash32 of the name; 0 = empty' },
+  { name: 'hashB', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'a second hash of the name, as an unsigned 32-bit value' },
+  { name: 'count', type: 'i32', guard: 'ServerGlobals.channelLock for writes; INFO reads it with Atomics.load', doc: 'subscribers, all workers' },
   { name: 'pad', type: 'u32', guard: 'none', doc: 'keeps slots 16 bytes' },
 ]);
 

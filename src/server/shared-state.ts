@@ -4,6 +4,7 @@
  */
 import { ChannelSlot, CHANNEL_SLOTS, MAX_WORKERS, serverStateLayout, ServerGlobals, WorkerStats } from '../../native-layout/server.ts';
 import { hash32 } from '../store/hash.ts';
+import { lockWord, unlockWord } from '../store/lock.ts';
 
 const G = ServerGlobals.fields;
 const W = WorkerStats.fields;
@@ -11,6 +12,8 @@ const C = ChannelSlot.fields;
 const L = serverStateLayout();
 const SLOT_I32 = ChannelSlot.size / 4;
 const PAUSE_MODE_I32 = (L.globals + G.pauseMode.offset) / 4;
+const CHANNEL_LOCK_I32 = (L.globals + G.channelLock.offset) / 4;
+const CHANNEL_MASK = CHANNEL_SLOTS - 1;
 /** Int32 index of each global counter, computed once (get() runs on every request). */
 const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
   (['clients', 'monitors', 'trackers', 'patternSubs', 'opsPerSec', 'clientIds', 'lastSave', 'statsResetAt', 'pauseMode'] as const).map((n) => [n, (L.globals + G[n].offset) / 4]),
@@ -88,41 +91,96 @@ export class SharedState {
   }
 
   /**
-   * Adds `d` to the subscriber count of `channel` across all workers; returns the new count.
-   * Slots are claimed with compareExchange on hashA, so two workers cannot take the same slot for
-   * different channels; a second hash makes two channels sharing hashA distinct.
+   * Adds `d` to the subscriber count of `channel` across all workers; returns the new count. A
+   * channel whose count drops to 0 gives its slot back. Returns 0 without counting when the
+   * table is full (CHANNEL_SLOTS channels with subscribers at once).
    */
   channelAdd(channel: Uint8Array, d: number): number {
-    const i = this.findChannel(channel, true);
-    return i < 0 ? 0 : Atomics.add(this.i32, i + C.count.index, d) + d;
-  }
-  channelCount(channel: Uint8Array): number {
-    const i = this.findChannel(channel, false);
-    return i < 0 ? 0 : Atomics.load(this.i32, i + C.count.index);
-  }
-  private findChannel(channel: Uint8Array, claim: boolean): number {
     const a = hash32(channel) || 1;
-    const b = fnv1a(channel) | 1;
-    const base = L.channels / 4;
-    for (let k = 0; k < CHANNEL_SLOTS; k++) {
-      const i = base + ((a + k) & (CHANNEL_SLOTS - 1)) * SLOT_I32;
-      const ha = Atomics.load(this.u32, i + C.hashA.index);
-      if (ha === 0) {
-        if (!claim) return -1;
-        if (Atomics.compareExchange(this.u32, i + C.hashA.index, 0, a) !== 0) {
-          k--;
-          continue;
-        }
-        Atomics.store(this.u32, i + C.hashB.index, b);
-        return i;
+    const b = fnv1a(channel);
+    lockWord(this.i32, CHANNEL_LOCK_I32);
+    try {
+      let i = this.findChannelLocked(a, b);
+      if (i < 0) {
+        if (d <= 0) return 0;
+        i = this.claimChannelLocked(a, b);
+        if (i < 0) return 0;
       }
-      if (ha !== a) continue;
-      // The claimer stores hashB right after hashA: wait out that window rather than misread it.
-      let hb = Atomics.load(this.u32, i + C.hashB.index);
-      while (hb === 0) hb = Atomics.load(this.u32, i + C.hashB.index);
-      if (hb === b) return i;
+      const n = this.i32[i + C.count.index]! + d;
+      if (n > 0) Atomics.store(this.i32, i + C.count.index, n);
+      else this.removeChannelLocked(i);
+      return Math.max(n, 0);
+    } finally {
+      unlockWord(this.i32, CHANNEL_LOCK_I32);
+    }
+  }
+
+  channelCount(channel: Uint8Array): number {
+    const a = hash32(channel) || 1;
+    const b = fnv1a(channel);
+    lockWord(this.i32, CHANNEL_LOCK_I32);
+    try {
+      const i = this.findChannelLocked(a, b);
+      return i < 0 ? 0 : this.i32[i + C.count.index]!;
+    } finally {
+      unlockWord(this.i32, CHANNEL_LOCK_I32);
+    }
+  }
+
+  /** Int32 index of slot k. */
+  private slot(k: number): number {
+    return L.channels / 4 + (k & CHANNEL_MASK) * SLOT_I32;
+  }
+
+  /** The slot of the channel with hashes (a, b), or -1. The caller holds channelLock. */
+  private findChannelLocked(a: number, b: number): number {
+    for (let k = 0; k < CHANNEL_SLOTS; k++) {
+      const i = this.slot(a + k);
+      const ha = this.u32[i + C.hashA.index]!;
+      if (ha === 0) return -1;
+      if (ha === a && this.u32[i + C.hashB.index] === b) return i;
     }
     return -1;
+  }
+
+  /** An empty slot on the probe path of `a`, taken for (a, b) with count 0; -1 if full. */
+  private claimChannelLocked(a: number, b: number): number {
+    for (let k = 0; k < CHANNEL_SLOTS; k++) {
+      const i = this.slot(a + k);
+      if (this.u32[i + C.hashA.index] !== 0) continue;
+      this.u32[i + C.hashA.index] = a;
+      this.u32[i + C.hashB.index] = b;
+      Atomics.store(this.i32, i + C.count.index, 0);
+      return i;
+    }
+    return -1;
+  }
+
+  /**
+   * Empties slot i by backward shift (no tombstones): each later slot of the same probe run whose
+   * home is not between the hole and itself moves into the hole, so lookups never stop early.
+   */
+  private removeChannelLocked(i: number): void {
+    const u = this.u32;
+    const first = L.channels / 4;
+    let hole = (i - first) / SLOT_I32;
+    for (let j = (hole + 1) & CHANNEL_MASK; j !== hole; j = (j + 1) & CHANNEL_MASK) {
+      const sj = this.slot(j);
+      const ha = u[sj + C.hashA.index]!;
+      if (ha === 0) break;
+      const home = ha & CHANNEL_MASK;
+      if (((j - home) & CHANNEL_MASK) >= ((j - hole) & CHANNEL_MASK)) {
+        const sh = this.slot(hole);
+        u[sh + C.hashA.index] = ha;
+        u[sh + C.hashB.index] = u[sj + C.hashB.index]!;
+        Atomics.store(this.i32, sh + C.count.index, this.i32[sj + C.count.index]!);
+        hole = j;
+      }
+    }
+    const sh = this.slot(hole);
+    u[sh + C.hashA.index] = 0;
+    u[sh + C.hashB.index] = 0;
+    Atomics.store(this.i32, sh + C.count.index, 0);
   }
 }
 

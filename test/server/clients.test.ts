@@ -105,6 +105,20 @@ describe('ioredis', () => {
     expect((await pub.pubsub('CHANNELS', 'io:*')) as string[]).toEqual(['io:chan']);
   });
 
+  it('PUBLISH and PUBSUB NUMSUB count subscribers of any channel name', async () => {
+    // Names whose second hash has its top bit set, which a signed comparison once missed.
+    const names = ['foo', 'a', 'c', 'dd1', 'news'];
+    const sub = ioredis();
+    await sub.subscribe(...names);
+    const pub = ioredis();
+    for (const ch of names) {
+      expect(await pub.pubsub('NUMSUB', ch)).toEqual([ch, 1]);
+      expect(await pub.publish(ch, 'x')).toBe(1);
+    }
+    await sub.unsubscribe(...names);
+    for (const ch of names) expect(await pub.pubsub('NUMSUB', ch)).toEqual([ch, 0]);
+  });
+
   it('SELECT isolates databases; SWAPDB and MOVE', async () => {
     const r = ioredis({ db: 3 });
     await r.set('io:db', 'three');

@@ -1,0 +1,60 @@
+/**
+ * The cross-worker channel table that PUBLISH and PUBSUB NUMSUB read. Checked against a Map
+ * model: names whose second hash has the top bit set (a signed/unsigned mix-up once made about
+ * half of all names uncountable), slots given back when a channel loses its last subscriber
+ * (so churn over time never fills the table), and probe runs kept intact by deletion.
+ */
+import { describe, expect, test } from 'vitest';
+import { CHANNEL_SLOTS } from '../../native-layout/server.ts';
+import { SharedState } from '../../src/server/shared-state.ts';
+
+const name = (s: string) => Buffer.from(s);
+
+describe('SharedState channel counts', () => {
+  test('counts every name, including those Redis clients use most (foo, a, c)', () => {
+    const st = new SharedState();
+    for (const ch of ['foo', 'a', 'c', 'c3', 'dd1', 'news', 'ch1']) {
+      expect(st.channelAdd(name(ch), 1)).toBe(1);
+      expect(st.channelAdd(name(ch), 1)).toBe(2);
+      expect(st.channelCount(name(ch))).toBe(2);
+    }
+    expect(st.channelAdd(name('foo'), -1)).toBe(1);
+    expect(st.channelAdd(name('foo'), -1)).toBe(0);
+    expect(st.channelCount(name('foo'))).toBe(0);
+    expect(st.channelAdd(name('never'), -1)).toBe(0);
+    expect(st.channelCount(name('never'))).toBe(0);
+  });
+
+  test('ten times more distinct channels than slots, over time, all counted', () => {
+    const st = new SharedState();
+    for (let i = 0; i < CHANNEL_SLOTS * 10; i++) {
+      const ch = name(`churn:${i}`);
+      expect(st.channelAdd(ch, 1)).toBe(1);
+      expect(st.channelCount(ch)).toBe(1);
+      expect(st.channelAdd(ch, -1)).toBe(0);
+    }
+  });
+
+  test('random subscribes and unsubscribes agree with a model, near a full table', () => {
+    const st = new SharedState();
+    const model = new Map<string, number>();
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const names = Array.from({ length: Math.floor(CHANNEL_SLOTS * 0.9) }, (_, i) => `m:${i}`);
+    for (let step = 0; step < 60_000; step++) {
+      const ch = names[rnd(names.length)]!;
+      const have = model.get(ch) ?? 0;
+      const d = have > 0 && rnd(2) === 0 ? -1 : 1;
+      expect(st.channelAdd(name(ch), d)).toBe(have + d);
+      if (have + d === 0) model.delete(ch);
+      else model.set(ch, have + d);
+      if (step % 1000 === 0) for (const [k, v] of model) expect(st.channelCount(name(k))).toBe(v);
+    }
+    for (const k of names) expect(st.channelCount(name(k))).toBe(model.get(k) ?? 0);
+  });
+});
