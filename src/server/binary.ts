@@ -608,8 +608,7 @@ export class BinaryConnection implements ValueSink {
     this.out.frame(Opcode.ERROR, 0, e.requestId, null, wire.pack({ code: e.code, message: e.message }), null);
     if (log) this.ctx.log('verbose', `Binary protocol error (${e.message}) from client: id=${c.id} addr=${c.addr}`);
     this.flush();
-    c.closing = true;
-    c.socket.end();
+    c.closeAfterWrites();
   }
 
   private closed(): void {

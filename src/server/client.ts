@@ -67,6 +67,16 @@ export class Client {
     return this.out.resp === 2 && this.channels.size + this.patterns.size > 0;
   }
 
+  /**
+   * Closes the connection once the replies already written have gone out (QUIT, protocol
+   * errors), as Redis does: input that arrives meanwhile is ignored, and the socket is destroyed
+   * rather than half-closed, so a client that keeps sending cannot keep it open.
+   */
+  closeAfterWrites(): void {
+    this.closing = true;
+    this.socket.end(() => this.socket.destroy());
+  }
+
   constructor(id: number, socket: Socket, store: Store, needsAuth: boolean, maxBulk: number) {
     this.id = id;
     this.socket = socket;

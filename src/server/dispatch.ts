@@ -384,6 +384,5 @@ function overLimit(ctx: WorkerContext, c: Client, queued: number): void {
 /** Protocol errors and QUIT: the reply goes out, then the connection closes. */
 export function closeAfterReply(ctx: WorkerContext, c: Client): void {
   flush(ctx, c);
-  c.closing = true;
-  c.socket.end();
+  c.closeAfterWrites();
 }

@@ -43,6 +43,42 @@ describe('protocol errors close the connection with Redis text', () => {
   }
 });
 
+describe('a connection closed after its reply is gone from the server', () => {
+  /** Waits until CLIENT LIST no longer shows a client named `name`; false after 3 s. */
+  async function gone(name: string): Promise<boolean> {
+    const obs = await RawConn.connect(srv.port);
+    try {
+      for (let i = 0; i < 60; i++) {
+        const list = await obs.request('CLIENT LIST\r\n');
+        if (!list.includes(`name=${name} `)) return true;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return false;
+    } finally {
+      obs.close();
+    }
+  }
+
+  // The client keeps sending after the reply: the server must not keep a half-closed socket.
+  const cases: [string, string][] = [
+    ['QUIT', 'QUIT\r\n'],
+    ['a protocol error', '*x\r\n'],
+  ];
+  for (const [what, input] of cases) {
+    it(`after ${what}, even when the client sends more`, async () => {
+      const name = `closing-${what.length}`;
+      const c = await RawConn.connect(srv.port);
+      expect(await c.request(`CLIENT SETNAME ${name}\r\n`)).toBe('+OK\r\n');
+      c.write(input);
+      await c.until((s) => s.includes('\r\n'));
+      c.write('PING\r\n');
+      await new Promise((r) => setTimeout(r, 100));
+      c.close();
+      expect(await gone(name)).toBe(true);
+    });
+  }
+});
+
 describe('commands', () => {
   it('unknown commands, wrong arity and non-string types get Redis errors; the connection stays', async () => {
     const c = await RawConn.connect(srv.port);
