@@ -50,6 +50,8 @@ export class Client {
   monitor = false;
   /** The client is closing: ignore further input. */
   closing = false;
+  /** EXEC is running this client's queued commands. */
+  inExec = false;
   /** Input is paused until an async handler finishes. */
   busy = false;
   /** Input is paused until the socket drains (dispatch.ts OUTPUT_PAUSE_BYTES). */
@@ -65,6 +67,13 @@ export class Client {
   /** RESP2 clients with subscriptions may only run (P)(UN)SUBSCRIBE, PING, QUIT, RESET. */
   get inPubSubContext(): boolean {
     return this.out.resp === 2 && this.channels.size + this.patterns.size > 0;
+  }
+
+  /** Leaves MULTI (if in it) and forgets watched keys: DISCARD, EXEC, RESET, a rejected EXEC. */
+  clearTransaction(): void {
+    this.multi = null;
+    this.multiDirty = false;
+    this.watched = [];
   }
 
   /**

@@ -245,48 +245,43 @@ function arityOk(spec: CommandSpec, n: number): boolean {
 
 /** Runs one request with every central check. */
 export function runOne(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined, argv: Buffer[]): void {
-  if (spec === undefined) {
-    if (c.multi !== null) c.multiDirty = true;
-    c.out.error(unknownCommand(argv));
-    return;
-  }
+  if (spec === undefined) return reject(c, spec, unknownCommand(argv));
   if (spec.subcommands !== undefined) {
     const parent = spec;
     const sub = argv.length >= 2 ? parent.subcommands!.find((s) => s.name === `${parent.name}|${word(argv[1]!)}`) : undefined;
     if (sub !== undefined) spec = sub;
     else if (parent.handler === undefined) {
-      if (c.multi !== null) c.multiDirty = true;
-      if (argv.length < 2) c.out.error(`ERR wrong number of arguments for '${parent.name}' command`);
-      else c.out.error(`ERR unknown subcommand '${argv[1]!.toString().slice(0, 128)}'. Try ${parent.name.toUpperCase()} HELP.`);
-      return;
+      if (argv.length < 2) return reject(c, parent, `ERR wrong number of arguments for '${parent.name}' command`);
+      return reject(c, parent, `ERR unknown subcommand '${argv[1]!.toString().slice(0, 128)}'. Try ${parent.name.toUpperCase()} HELP.`);
     }
   }
-  if (!arityOk(spec, argv.length)) {
-    if (c.multi !== null) c.multiDirty = true;
-    c.out.error(`ERR wrong number of arguments for '${spec.name}' command`);
-    return;
-  }
-  if (!c.authenticated && (spec.bits & FlagBit.no_auth) === 0) {
-    if (c.multi !== null) c.multiDirty = true;
-    c.out.error('NOAUTH Authentication required.');
-    return;
-  }
+  if (!arityOk(spec, argv.length)) return reject(c, spec, `ERR wrong number of arguments for '${spec.name}' command`);
+  if (!c.authenticated && (spec.bits & FlagBit.no_auth) === 0) return reject(c, spec, 'NOAUTH Authentication required.');
   const base = spec.parent ?? spec.name;
   if (c.inPubSubContext && !PUBSUB_OK.has(base)) {
-    c.out.error(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
-    return;
+    return reject(c, spec, `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
   }
   if (c.multi !== null && !MULTI_IMMEDIATE.has(base)) {
-    if ((spec.bits & FlagBit.no_multi) !== 0) {
-      c.multiDirty = true;
-      c.out.error(`ERR Command not allowed inside a transaction`);
-      return;
-    }
+    if ((spec.bits & FlagBit.no_multi) !== 0) return reject(c, spec, 'ERR Command not allowed inside a transaction');
     c.multi.push(argv.map((a) => Buffer.from(a)));
     c.out.simple('QUEUED');
     return;
   }
   execute(ctx, c, spec, argv);
+}
+
+/**
+ * A request refused by the central checks. Inside MULTI it makes EXEC abort. A refused EXEC
+ * discards the transaction and says why, as Redis's rejectCommand/execCommandAbort do.
+ */
+function reject(c: Client, spec: CommandSpec | undefined, message: string): void {
+  if (spec?.name === 'exec') {
+    c.clearTransaction();
+    c.out.error(`EXECABORT Transaction discarded because of: ${message.startsWith('ERR ') ? message.slice(4) : message}`);
+    return;
+  }
+  if (c.multi !== null) c.multiDirty = true;
+  c.out.error(message);
 }
 
 /** Runs a handler and its bookkeeping; also used by EXEC for queued commands. */

@@ -11,6 +11,7 @@
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 import { flush, onAfterCommand } from './dispatch.ts';
+import { replyError } from './commands/args.ts';
 import { onClientReset } from './commands/client.ts';
 import type { CommandSpec } from './commands/types.ts';
 
@@ -132,6 +133,8 @@ function deliver(ctx: WorkerContext, text: string): void {
 
 // MONITOR
 export function monitorCommand(ctx: WorkerContext, c: Client): void {
+  // A transaction's client may not turn into a monitor halfway through (Redis: DENY BLOCKING).
+  if (c.inExec) throw replyError("ERR MONITOR isn't allowed for DENY BLOCKING client");
   // Redis ignores a second MONITOR silently (no reply).
   if (c.monitor) return;
   if (!listening.has(ctx)) {

@@ -93,6 +93,32 @@ describe('commands', () => {
     c.close();
   });
 
+  it('a refused EXEC discards the transaction with EXECABORT and the reason, as Redis 7 does', async () => {
+    const c = await RawConn.connect(srv.port);
+    expect(await c.request('MULTI\r\nSET tx 1\r\n', 2)).toBe('+OK\r\n+QUEUED\r\n');
+    expect(await c.request('EXEC x\r\n')).toBe("-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n");
+    // The transaction is gone: the next EXEC has no MULTI, and commands run at once.
+    expect(await c.request('EXEC\r\n')).toBe('-ERR EXEC without MULTI\r\n');
+    expect(await c.request('GET tx\r\n')).toBe('$-1\r\n');
+    expect(await c.request('EXEC x\r\n')).toBe("-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n");
+    c.close();
+  });
+
+  it('MONITOR inside a transaction is refused when EXEC runs it', async () => {
+    const c = await RawConn.connect(srv.port);
+    expect(await c.request('MULTI\r\nMONITOR\r\nEXEC\r\n', 3)).toBe("+OK\r\n+QUEUED\r\n*1\r\n-ERR MONITOR isn't allowed for DENY BLOCKING client\r\n");
+    expect(await c.request('PING\r\n')).toBe('+PONG\r\n');
+    c.close();
+  });
+
+  it('PUBSUB NUMSUB is a flat array in RESP3 too; PUBSUB CHANNELS takes one pattern at most', async () => {
+    const c = await RawConn.connect(srv.port);
+    await c.request('HELLO 3\r\n');
+    expect(await c.request('PUBSUB NUMSUB a b\r\n')).toBe('*4\r\n$1\r\na\r\n:0\r\n$1\r\nb\r\n:0\r\n');
+    expect(await c.request('PUBSUB CHANNELS a b\r\n')).toBe("-ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.\r\n");
+    c.close();
+  });
+
   it('inline commands work as from telnet, with quotes', async () => {
     const c = await RawConn.connect(srv.port);
     expect(await c.request('set "inline key" \'a value\'\r\n')).toBe('+OK\r\n');

@@ -12,7 +12,6 @@ import type { WorkerContext } from '../context.ts';
 import { closeAfterReply, onAfterCommand } from '../dispatch.ts';
 import { registerQuery } from '../queries.ts';
 import { disableTracking, enableTracking, inTransaction, installTracking, prefixOverlap, redirectBroken, resetTracking, writeTrackingInfo } from '../tracking.ts';
-import { clearTransaction } from './transactions.ts';
 import { intArg, replyError, str, syntaxError, word } from './args.ts';
 import { validName } from './connection.ts';
 import { lookupCommand } from './table.ts';
@@ -21,7 +20,7 @@ import type { CommandSpec } from './types.ts';
 
 /** RESET and disconnect: drop transaction, subscriptions, tracking; back to db 0 and RESP2. */
 export function resetClientState(ctx: WorkerContext, c: Client): void {
-  clearTransaction(c);
+  c.clearTransaction();
   ctx.pubsub?.dropClient(c);
   resetTracking(ctx, c);
   skipNext.delete(c);

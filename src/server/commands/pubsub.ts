@@ -43,6 +43,7 @@ function publish(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // PUBSUB CHANNELS [pattern]
 async function pubsubChannels(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
+  if (argv.length > 3) throw replyError(`ERR unknown subcommand or wrong number of arguments for '${argv[1]!.toString().slice(0, 128)}'. Try PUBSUB HELP.`);
   const pattern = argv.length > 2 ? argv[2]!.toString('latin1') : null;
   const lists = await ctx.rpc<string[][]>('pubsub-channels', pattern);
   const all = [...new Set(lists.flat())];
@@ -52,7 +53,8 @@ async function pubsubChannels(ctx: WorkerContext, c: Client, argv: Buffer[]): Pr
 
 // PUBSUB NUMSUB [channel [channel ...]]
 function pubsubNumsub(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.out.map(argv.length - 2);
+  // A flat array in RESP3 too (pubsub.c uses addReplyArrayLen), not a map.
+  c.out.array((argv.length - 2) * 2);
   for (let i = 2; i < argv.length; i++) {
     c.out.bulk(argv[i]!);
     c.out.int(ps(ctx).channelCount(argv[i]!));

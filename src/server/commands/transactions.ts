@@ -22,16 +22,10 @@ function multi(_ctx: WorkerContext, c: Client): void {
   c.out.ok();
 }
 
-export function clearTransaction(c: Client): void {
-  c.multi = null;
-  c.multiDirty = false;
-  c.watched = [];
-}
-
 // DISCARD
 function discard(_ctx: WorkerContext, c: Client): void {
   if (c.multi === null) throw replyError('ERR DISCARD without MULTI');
-  clearTransaction(c);
+  c.clearTransaction();
   c.out.ok();
 }
 
@@ -57,7 +51,7 @@ function exec(ctx: WorkerContext, c: Client): void {
   if (c.multi === null) throw replyError('ERR EXEC without MULTI');
   const queue = c.multi;
   if (c.multiDirty) {
-    clearTransaction(c);
+    c.clearTransaction();
     throw replyError('EXECABORT Transaction discarded because of previous errors.');
   }
   const store = c.store;
@@ -73,11 +67,13 @@ function exec(ctx: WorkerContext, c: Client): void {
   const locked = store.lockShards(ids);
   try {
     const dirty = c.watched.some((w) => store.watchVersionLocked(w.key) !== w.version);
-    clearTransaction(c);
+    c.clearTransaction();
     if (dirty) return c.out.nilArray();
     c.out.array(queue.length);
+    c.inExec = true;
     for (let i = 0; i < queue.length; i++) execute(ctx, c, resolveSub(specs[i]!, queue[i]!), queue[i]!);
   } finally {
+    c.inExec = false;
     store.unlockShards(locked);
   }
 }
