@@ -245,7 +245,10 @@ function arityOk(spec: CommandSpec, n: number): boolean {
 
 /** Runs one request with every central check. */
 export function runOne(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined, argv: Buffer[]): void {
-  if (spec === undefined) return reject(c, spec, unknownCommand(argv));
+  if (spec === undefined) {
+    if (crossProtocol(argv[0]!)) return abortCrossProtocol(ctx, c);
+    return reject(c, spec, unknownCommand(argv));
+  }
   if (spec.subcommands !== undefined) {
     const parent = spec;
     const sub = argv.length >= 2 ? parent.subcommands!.find((s) => s.name === `${parent.name}|${word(argv[1]!)}`) : undefined;
@@ -268,6 +271,19 @@ export function runOne(ctx: WorkerContext, c: Client, spec: CommandSpec | undefi
     return;
   }
   execute(ctx, c, spec, argv);
+}
+
+/** An HTTP request line or header sent to the cache: a browser tricked into talking to it. */
+function crossProtocol(name: Buffer): boolean {
+  const w = word(name);
+  return w === 'post' || w === 'host:';
+}
+
+/** Redis's securityWarningCommand: log, and drop the connection without a reply. */
+function abortCrossProtocol(ctx: WorkerContext, c: Client): void {
+  ctx.log('warning', 'Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.');
+  c.closing = true;
+  c.socket.destroy();
 }
 
 /**

@@ -43,6 +43,18 @@ describe('protocol errors close the connection with Redis text', () => {
   }
 });
 
+describe('cross-protocol scripting guard (Redis securityWarningCommand)', () => {
+  for (const request of ['POST / HTTP/1.1\r\nHost: localhost\r\n\r\n', 'Host: localhost\r\n']) {
+    it(`drops a connection that sends ${JSON.stringify(request.split('\r\n')[0])} without a reply`, async () => {
+      const c = await RawConn.connect(srv.port);
+      c.write(request);
+      expect(await c.waitClosed()).toBe(true);
+      expect(await c.until(() => true)).toBe('');
+      await expectAlive();
+    });
+  }
+});
+
 describe('a connection closed after its reply is gone from the server', () => {
   /** Waits until CLIENT LIST no longer shows a client named `name`; false after 3 s. */
   async function gone(name: string): Promise<boolean> {
