@@ -105,6 +105,29 @@ describe('commands', () => {
     c.close();
   });
 
+  it("SET and GETEX options parse as Redis's: a repeated expiry wins, only the last value is read", async () => {
+    const c = await RawConn.connect(srv.port);
+    const cases: [string, string][] = [
+      ['SET ro v EX 10 EX 20', '+OK'],
+      ['TTL ro', ':20'],
+      ['SET ro v EX abc EX 30', '+OK'],
+      ['TTL ro', ':30'],
+      ['SET ro v EX 10 EX abc', '-ERR value is not an integer or out of range'],
+      ['SET ro v EX 10 PX 20', '-ERR syntax error'],
+      ['SET ro v KEEPTTL EX 10', '-ERR syntax error'],
+      ['SET ro v KEEPTTL KEEPTTL', '+OK'],
+      ['SET ro v GET GET', '$1\r\nv'],
+      ['GETEX ro PERSIST PERSIST', '$1\r\nv'],
+      ['GETEX ro EX 10 EX 40', '$1\r\nv'],
+      ['TTL ro', ':40'],
+      ['GETEX ro EX 10 PERSIST', '-ERR syntax error'],
+      ['GETEX ro GET', '-ERR syntax error'],
+      ['GETEX ro EX 0', "-ERR invalid expire time in 'getex' command"],
+    ];
+    for (const [request, reply] of cases) expect(`${request} -> ${await c.request(`${request}\r\n`)}`).toBe(`${request} -> ${reply}\r\n`);
+    c.close();
+  });
+
   it('a refused EXEC discards the transaction with EXECABORT and the reason, as Redis 7 does', async () => {
     const c = await RawConn.connect(srv.port);
     expect(await c.request('MULTI\r\nSET tx 1\r\n', 2)).toBe('+OK\r\n+QUEUED\r\n');

@@ -29,28 +29,54 @@ function get(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   if (!c.store.getInto(argv[1]!, c.out)) c.out.nil();
 }
 
+/** SET's and GETEX's options, as parsed by parseExpiryOptions. */
+interface ExpiryOptions {
+  nx: boolean;
+  xx: boolean;
+  get: boolean;
+  keepTtl: boolean;
+  persist: boolean;
+  /** Absolute Unix ms, when EX/PX/EXAT/PXAT was given. */
+  pxat: number | undefined;
+}
+
+const EXPIRY_WORDS = ['ex', 'px', 'exat', 'pxat'] as const;
+
+/**
+ * SET's and GETEX's options from argv[from], with Redis's rules (t_string.c
+ * parseExtendedStringArgumentsOrReply): the expiry options exclude one another and KEEPTTL or
+ * PERSIST, but repeating the same one is allowed and the last wins; only the last expiry value
+ * is parsed, after the loop.
+ */
+function parseExpiryOptions(argv: Buffer[], from: number, command: 'set' | 'getex', now: number): ExpiryOptions {
+  const o: ExpiryOptions = { nx: false, xx: false, get: false, keepTtl: false, persist: false, pxat: undefined };
+  const isSet = command === 'set';
+  let unit: (typeof EXPIRY_WORDS)[number] | null = null;
+  let value: Buffer | null = null;
+  for (let i = from; i < argv.length; i++) {
+    const w = word(argv[i]!);
+    const hasNext = i + 1 < argv.length;
+    const expiryWord = EXPIRY_WORDS.find((e) => e === w);
+    if (isSet && w === 'nx' && !o.xx) o.nx = true;
+    else if (isSet && w === 'xx' && !o.nx) o.xx = true;
+    else if (isSet && w === 'get') o.get = true;
+    else if (isSet && w === 'keepttl' && unit === null) o.keepTtl = true;
+    else if (!isSet && w === 'persist' && unit === null) o.persist = true;
+    else if (expiryWord !== undefined && !o.keepTtl && !o.persist && (unit === null || unit === expiryWord) && hasNext) {
+      unit = expiryWord;
+      value = argv[++i]!;
+    } else throw syntaxError();
+  }
+  if (unit !== null) o.pxat = expiryArg(value!, unit === 'ex' || unit === 'exat' ? 1000 : 1, unit === 'ex' || unit === 'px', command, now);
+  return o;
+}
+
 // SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]
 function set(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   let opts: SetOptions | undefined;
   if (argv.length > 3) {
-    opts = {};
-    let expiry = false;
-    const now = c.store.now();
-    for (let i = 3; i < argv.length; i++) {
-      const o = word(argv[i]!);
-      const hasNext = i + 1 < argv.length;
-      if (o === 'nx' && !opts.xx) opts.nx = true;
-      else if (o === 'xx' && !opts.nx) opts.xx = true;
-      else if (o === 'get') opts.get = true;
-      else if (o === 'keepttl' && !expiry) {
-        opts.keepTtl = true;
-        expiry = true;
-      } else if ((o === 'ex' || o === 'px' || o === 'exat' || o === 'pxat') && !expiry && hasNext) {
-        const unit = o === 'ex' || o === 'exat' ? 1000 : 1;
-        opts.pxat = expiryArg(argv[++i]!, unit, o === 'ex' || o === 'px', 'set', now);
-        expiry = true;
-      } else throw syntaxError();
-    }
+    const o = parseExpiryOptions(argv, 3, 'set', c.store.now());
+    opts = { nx: o.nx, xx: o.xx, get: o.get, keepTtl: o.keepTtl, pxat: o.pxat };
   }
   const r = c.store.set(argv[1]!, argv[2]!, opts);
   if (opts?.get) c.out.bulk(r as Buffer | null);
@@ -95,15 +121,8 @@ function getdel(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // GETEX key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]
 function getex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const opts: { pxat?: number; persist?: boolean } = {};
-  const now = c.store.now();
-  if (argv.length > 2) {
-    const o = word(argv[2]!);
-    if (o === 'persist' && argv.length === 3) opts.persist = true;
-    else if ((o === 'ex' || o === 'px' || o === 'exat' || o === 'pxat') && argv.length === 4) {
-      opts.pxat = expiryArg(argv[3]!, o === 'ex' || o === 'exat' ? 1000 : 1, o === 'ex' || o === 'px', 'getex', now);
-    } else throw syntaxError();
-  }
+  const o = parseExpiryOptions(argv, 2, 'getex', c.store.now());
+  const opts = { persist: o.persist, pxat: o.pxat };
   const v = c.store.getEx(argv[1]!, opts);
   c.out.bulk(v);
   if (v !== null && opts.persist) notify(ctx, c, 'g', 'persist', argv[1]!);
