@@ -903,11 +903,14 @@ function absoluteExpiry(o: { ex?: number; px?: number; exat?: number; pxat?: num
   return at;
 }
 
-/** base + v * unit as ms, with Redis's range check (the product and sum must fit in int64). */
+/**
+ * base + v * unit as ms, with Redis's range check (the product and sum must fit in int64). Past
+ * 2^53 ms the time is a double, as close as one can be.
+ */
 function relativeMs(v: number, unit: number, base: number, cmd: string): number {
   if (!Number.isInteger(v)) throw scError(ErrorCode.NOT_INTEGER);
   const ms = v * unit + base;
-  if (!Number.isSafeInteger(ms) || Math.abs(v) > Number.MAX_SAFE_INTEGER / unit) {
+  if (Math.abs(v * unit) > 2 ** 63 || Math.abs(ms) > 2 ** 63) {
     throw scError(ErrorCode.INVALID_EXPIRE, `ERR invalid expire time in '${cmd}' command`);
   }
   return ms;

@@ -128,6 +128,25 @@ describe('commands', () => {
     c.close();
   });
 
+  it('expiry times reach as far as int64 milliseconds, as in Redis', async () => {
+    const c = await RawConn.connect(srv.port);
+    const cases: [string, string][] = [
+      ['SET far v EX 9007199254740', '+OK'],
+      ['TTL far', ':9007199254740'],
+      ['EXPIRE far 922337203685477', ':1'],
+      ['TTL far', ':922337203685477'],
+      ['PEXPIREAT far 9223372036854775807', ':1'],
+      ['PEXPIRETIME far', ':9223372036854775807'],
+      ['SETEX far 922337203685477 v', '+OK'],
+      ['SET far v PX 9223372036854775807', "-ERR invalid expire time in 'set' command"],
+      ['EXPIRE far 9223372036854775807', "-ERR invalid expire time in 'expire' command"],
+      ['EXPIRE far -9223372036854775', ':1'],
+      ['EXISTS far', ':0'],
+    ];
+    for (const [request, reply] of cases) expect(`${request} -> ${await c.request(`${request}\r\n`)}`).toBe(`${request} -> ${reply}\r\n`);
+    c.close();
+  });
+
   it('a refused EXEC discards the transaction with EXECABORT and the reason, as Redis 7 does', async () => {
     const c = await RawConn.connect(srv.port);
     expect(await c.request('MULTI\r\nSET tx 1\r\n', 2)).toBe('+OK\r\n+QUEUED\r\n');

@@ -26,6 +26,29 @@ export function int64Arg(b: Uint8Array): number | bigint {
   return v;
 }
 
+const LLONG_MAX = 9223372036854775807n;
+const LLONG_MIN = -9223372036854775808n;
+
+/**
+ * An expiry argument as an absolute Unix ms time: `v × unitMs + base` (base = now for the
+ * relative forms, 0 for EXAT/PXAT/EXPIREAT), with Redis's int64 range checks (t_string.c
+ * getExpireMillisecondsOrReply for SET/GETEX/SETEX, where v must be positive; expire.c
+ * expireGenericCommand for EXPIRE and friends, where 0 and negatives delete the key). Times past
+ * 2^53 ms, some 285,000 years, keep a double's precision.
+ */
+export function expireAtArg(b: Uint8Array, unitMs: 1 | 1000, base: number, command: string, positive: boolean): number {
+  const v = int64Arg(b);
+  const invalid = () => new ShardcacheError(ErrorCode.INVALID_EXPIRE, `ERR invalid expire time in '${command}' command`);
+  if (positive && v <= 0) throw invalid();
+  if (typeof v === 'number') {
+    const at = v * unitMs + base;
+    if (Number.isSafeInteger(at)) return at;
+  }
+  const ms = BigInt(v) * BigInt(unitMs);
+  if (ms > LLONG_MAX || ms < LLONG_MIN || ms > LLONG_MAX - BigInt(base)) throw invalid();
+  return Number(ms + BigInt(base));
+}
+
 /** An integer argument that must fit a JS safe integer (counts, offsets, timeouts). */
 export function intArg(b: Uint8Array, err: string = 'ERR value is not an integer or out of range'): number {
   const v = parseInt64(b, 0, b.length);

@@ -1,13 +1,12 @@
 /**
  * Generic key commands.
  */
-import { ShardcacheError, ErrorCode } from '../../errors.ts';
 import { globMatch } from '../../protocol/glob.ts';
 import type { ExpireCondition } from '../../store/store.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
-import { intArg, int64Arg, replyError, syntaxError, word } from './args.ts';
+import { expireAtArg, intArg, replyError, syntaxError, word } from './args.ts';
 import { ALL_KEYS, cmd, KEY1, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -40,7 +39,7 @@ function touch(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   c.out.int(c.store.touch(...argv.slice(1)));
 }
 
-function expireGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], unit: number, absolute: boolean, name: string): void {
+function expireGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], unit: 1 | 1000, absolute: boolean, name: string): void {
   let nx = false, xx = false, gt = false, lt = false;
   for (let i = 3; i < argv.length; i++) {
     const o = word(argv[i]!);
@@ -57,11 +56,7 @@ function expireGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], unit: numb
   if (xx) cond.push('XX');
   if (gt) cond.push('GT');
   if (lt) cond.push('LT');
-  const v = int64Arg(argv[2]!);
-  const invalid = () => new ShardcacheError(ErrorCode.INVALID_EXPIRE, `ERR invalid expire time in '${name}' command`);
-  if (typeof v === 'bigint') throw invalid();
-  const at = v * unit + (absolute ? 0 : c.store.now());
-  if (!Number.isSafeInteger(at)) throw invalid();
+  const at = expireAtArg(argv[2]!, unit, absolute ? 0 : c.store.now(), name, false);
   const ok = c.store.pexpireAt(argv[1]!, at, cond);
   c.out.int(ok ? 1 : 0);
   if (ok) notify(ctx, c, 'g', at <= c.store.now() ? 'del' : 'expire', argv[1]!);
@@ -76,22 +71,27 @@ const expireat = (ctx: WorkerContext, c: Client, argv: Buffer[]) => expireGeneri
 // PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]
 const pexpireat = (ctx: WorkerContext, c: Client, argv: Buffer[]) => expireGeneric(ctx, c, argv, 1, true, 'pexpireat');
 
+/** A time for a reply: a double past int64's range (an expiry near LLONG_MAX) prints as LLONG_MAX. */
+function int64(t: number): number | bigint {
+  return t >= 2 ** 63 ? 9223372036854775807n : t;
+}
+
 // EXPIRETIME key
 function expiretime(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const t = c.store.pexpireTime(argv[1]!);
-  c.out.int(t < 0 ? t : Math.floor(t / 1000));
+  c.out.int(int64(t < 0 ? t : Math.floor(t / 1000)));
 }
 // PEXPIRETIME key
 function pexpiretime(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.out.int(c.store.pexpireTime(argv[1]!));
+  c.out.int(int64(c.store.pexpireTime(argv[1]!)));
 }
 // TTL key
 function ttl(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.out.int(c.store.ttl(argv[1]!));
+  c.out.int(int64(c.store.ttl(argv[1]!)));
 }
 // PTTL key
 function pttl(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.out.int(c.store.pttl(argv[1]!));
+  c.out.int(int64(c.store.pttl(argv[1]!)));
 }
 // PERSIST key
 function persist(ctx: WorkerContext, c: Client, argv: Buffer[]): void {

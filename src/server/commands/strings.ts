@@ -7,22 +7,10 @@ import { MAX_BULK } from '../../store/shard.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
-import { int64Arg, intArg, replyError, syntaxError, word } from './args.ts';
+import { expireAtArg, int64Arg, intArg, replyError, syntaxError, word } from './args.ts';
 import { ALL_KEYS, cmd, KEY1 } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
-function invalidExpire(name: string): ShardcacheError {
-  return new ShardcacheError(ErrorCode.INVALID_EXPIRE, `ERR invalid expire time in '${name}' command`);
-}
-
-/** An EX/PX/EXAT/PXAT argument as an absolute Unix ms time, validated as Redis does. */
-export function expiryArg(b: Buffer, unitMs: number, relative: boolean, name: string, now: number): number {
-  const v = int64Arg(b);
-  if (typeof v === 'bigint' || v <= 0) throw invalidExpire(name);
-  const ms = v * unitMs + (relative ? now : 0);
-  if (!Number.isSafeInteger(ms)) throw invalidExpire(name);
-  return ms;
-}
 
 // GET key
 function get(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
@@ -67,7 +55,7 @@ function parseExpiryOptions(argv: Buffer[], from: number, command: 'set' | 'gete
       value = argv[++i]!;
     } else throw syntaxError();
   }
-  if (unit !== null) o.pxat = expiryArg(value!, unit === 'ex' || unit === 'exat' ? 1000 : 1, unit === 'ex' || unit === 'px', command, now);
+  if (unit !== null) o.pxat = expireAtArg(value!, unit === 'ex' || unit === 'exat' ? 1000 : 1, unit === 'ex' || unit === 'px' ? now : 0, command, true);
   return o;
 }
 
@@ -94,14 +82,14 @@ function setnx(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // SETEX key seconds value
 function setex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.store.set(argv[1]!, argv[3]!, { pxat: expiryArg(argv[2]!, 1000, true, 'setex', c.store.now()) });
+  c.store.set(argv[1]!, argv[3]!, { pxat: expireAtArg(argv[2]!, 1000, c.store.now(), 'setex', true) });
   c.out.ok();
   notify(ctx, c, '$', 'set', argv[1]!);
 }
 
 // PSETEX key milliseconds value
 function psetex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.store.set(argv[1]!, argv[3]!, { pxat: expiryArg(argv[2]!, 1, true, 'psetex', c.store.now()) });
+  c.store.set(argv[1]!, argv[3]!, { pxat: expireAtArg(argv[2]!, 1, c.store.now(), 'psetex', true) });
   c.out.ok();
   notify(ctx, c, '$', 'set', argv[1]!);
 }
