@@ -15,6 +15,13 @@ afterAll(async () => {
   await srv.stop();
 });
 
+/** Sends each inline request on one connection and checks its whole reply line. */
+async function expectReplies(cases: [string, string][]): Promise<void> {
+  const c = await RawConn.connect(srv.port);
+  for (const [request, reply] of cases) expect(`${request} -> ${await c.request(`${request}\r\n`)}`).toBe(`${request} -> ${reply}\r\n`);
+  c.close();
+}
+
 async function expectAlive(): Promise<void> {
   const c = await RawConn.connect(srv.port);
   expect(await c.request('*1\r\n$4\r\nPING\r\n')).toBe('+PONG\r\n');
@@ -106,8 +113,7 @@ describe('commands', () => {
   });
 
   it("SET and GETEX options parse as Redis's: a repeated expiry wins, only the last value is read", async () => {
-    const c = await RawConn.connect(srv.port);
-    const cases: [string, string][] = [
+    await expectReplies([
       ['SET ro v EX 10 EX 20', '+OK'],
       ['TTL ro', ':20'],
       ['SET ro v EX abc EX 30', '+OK'],
@@ -123,14 +129,11 @@ describe('commands', () => {
       ['GETEX ro EX 10 PERSIST', '-ERR syntax error'],
       ['GETEX ro GET', '-ERR syntax error'],
       ['GETEX ro EX 0', "-ERR invalid expire time in 'getex' command"],
-    ];
-    for (const [request, reply] of cases) expect(`${request} -> ${await c.request(`${request}\r\n`)}`).toBe(`${request} -> ${reply}\r\n`);
-    c.close();
+    ]);
   });
 
   it('expiry times reach as far as int64 milliseconds, as in Redis', async () => {
-    const c = await RawConn.connect(srv.port);
-    const cases: [string, string][] = [
+    await expectReplies([
       ['SET far v EX 9007199254740', '+OK'],
       ['TTL far', ':9007199254740'],
       ['EXPIRE far 922337203685477', ':1'],
@@ -142,9 +145,7 @@ describe('commands', () => {
       ['EXPIRE far 9223372036854775807', "-ERR invalid expire time in 'expire' command"],
       ['EXPIRE far -9223372036854775', ':1'],
       ['EXISTS far', ':0'],
-    ];
-    for (const [request, reply] of cases) expect(`${request} -> ${await c.request(`${request}\r\n`)}`).toBe(`${request} -> ${reply}\r\n`);
-    c.close();
+    ]);
   });
 
   it('a refused EXEC discards the transaction with EXECABORT and the reason, as Redis 7 does', async () => {
