@@ -148,6 +148,20 @@ describe('commands', () => {
     ]);
   });
 
+  it('SCAN reads its cursor as strtoul does and takes any positive COUNT', async () => {
+    await expectReplies([
+      ['SELECT 9', '+OK'],
+      ['FLUSHDB', '+OK'],
+      ['SET scanned 1', '+OK'],
+      ['SCAN -0', '*2\r\n$1\r\n0\r\n*1\r\n$7\r\nscanned'],
+      ['SCAN 18446744073709551615', '*2\r\n$1\r\n0\r\n*0'],
+      ['SCAN 18446744073709551616', '-ERR invalid cursor'],
+      ['SCAN 1x', '-ERR invalid cursor'],
+      ['SCAN 0 COUNT 9223372036854775807', '*2\r\n$1\r\n0\r\n*1\r\n$7\r\nscanned'],
+      ['SCAN 0 COUNT 0', '-ERR syntax error'],
+    ]);
+  });
+
   it('a refused EXEC discards the transaction with EXECABORT and the reason, as Redis 7 does', async () => {
     const c = await RawConn.connect(srv.port);
     expect(await c.request('MULTI\r\nSET tx 1\r\n', 2)).toBe('+OK\r\n+QUEUED\r\n');

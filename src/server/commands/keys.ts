@@ -6,7 +6,7 @@ import type { ExpireCondition } from '../../store/store.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
-import { expireAtArg, intArg, replyError, syntaxError, word } from './args.ts';
+import { expireAtArg, int64Arg, intArg, replyError, syntaxError, word } from './args.ts';
 import { ALL_KEYS, cmd, KEY1, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -194,11 +194,22 @@ function keys(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   for (const k of uniq) c.out.bulk(k);
 }
 
+/**
+ * A SCAN cursor read as Redis reads it, with strtoul: an optional sign (a negative one wraps
+ * modulo 2^64) and decimal digits up to 2^64 - 1; anything else is 'invalid cursor'. Returns
+ * null for a cursor too large for the store's cursors.
+ */
+function scanCursor(s: string): number | null {
+  if (!/^[+-]?\d+$/.test(s)) throw replyError('ERR invalid cursor');
+  let v = BigInt(s.replace(/^\+/, ''));
+  if (v > 0xffffffffffffffffn || v < -0xffffffffffffffffn) throw replyError('ERR invalid cursor');
+  if (v < 0n) v = (1n << 64n) + v;
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : null;
+}
+
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 function scan(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const cs = argv[1]!.toString('latin1');
-  if (!/^\d+$/.test(cs) || !Number.isSafeInteger(Number(cs))) throw replyError('ERR invalid cursor');
-  const cursor = Number(cs);
+  const cursor = scanCursor(argv[1]!.toString('latin1'));
   let count = 10;
   let match: Buffer | null = null;
   let typeFilter: string | null = null;
@@ -206,14 +217,16 @@ function scan(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
     const o = word(argv[i]!);
     if (i + 1 >= argv.length) throw syntaxError();
     if (o === 'count') {
-      count = intArg(argv[++i]!);
-      if (count < 1) throw syntaxError();
+      const n = int64Arg(argv[++i]!);
+      if (n < 1) throw syntaxError();
+      count = typeof n === 'bigint' ? Number.MAX_SAFE_INTEGER : n;
     } else if (o === 'match') match = argv[++i]!;
     else if (o === 'type') typeFilter = word(argv[++i]!);
     else throw syntaxError();
   }
-  // Only strings exist here: another TYPE matches nothing, and the scan is complete at once.
-  const r = typeFilter === null || typeFilter === 'string' ? c.store.scan(cursor, count, matcher(match)) : { cursor: 0, keys: [] };
+  // Only strings exist here: another TYPE matches nothing, and the scan is complete at once. A
+  // cursor past any the store hands out (2^53 and up) has nothing left to visit either.
+  const r = cursor !== null && (typeFilter === null || typeFilter === 'string') ? c.store.scan(cursor, count, matcher(match)) : { cursor: 0, keys: [] };
   c.out.array(2);
   c.out.bulkStr(String(r.cursor));
   c.out.array(r.keys.length);
