@@ -244,7 +244,9 @@ export class RespParser {
   /**
    * The terminator ending the line at pos: CR for multibulk lines, which Redis takes as CRLF and
    * steps over two bytes without looking at the second; LF for inline requests. -1 when it has
-   * not arrived (for CR, also when the byte after it has not); the error when the line is too long.
+   * not arrived (for CR, also when the byte after it has not); the error when more than the
+   * inline limit is buffered without it. As in Redis (networking.c), a longer line whose
+   * terminator is already buffered is not an error: the limit bounds what waits for one.
    */
   private lineEnd(term: number, tooBig: string): number | ProtocolError {
     // Header lines are a few bytes: a JS scan is cheaper than a call into Buffer#indexOf.
@@ -258,7 +260,6 @@ export class RespParser {
       this.scanFrom = this.end;
       return -1;
     }
-    if (t - this.pos > this.limits.maxInline) return new ProtocolError(tooBig);
     if (term === CR && t + 2 > this.end) {
       this.scanFrom = t;
       return -1;

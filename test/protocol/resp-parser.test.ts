@@ -90,6 +90,13 @@ describe('RespParser', () => {
     ['*' + '1'.repeat(65 * 1024), 'Protocol error: too big mbulk count string'],
     ['*1\r\n$' + '1'.repeat(65 * 1024), 'Protocol error: too big bulk count string'],
   ];
+  it('takes an inline request longer than the limit when its newline came with it, as Redis does', () => {
+    const p = new RespParser();
+    const arg = 'y'.repeat(70 * 1024);
+    p.push(Buffer.from(`ECHO ${arg}\r\n`, 'latin1'));
+    expect(parseAll(p)).toEqual([['ECHO', arg]]);
+  });
+
   for (const [input, err] of hostile) {
     it(`rejects ${JSON.stringify(input.slice(0, 24))}${input.length > 24 ? '…' : ''}`, () => {
       const p = new RespParser();
