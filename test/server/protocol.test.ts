@@ -162,6 +162,18 @@ describe('commands', () => {
     ]);
   });
 
+  it('OBJECT is a container: each subcommand has its own arity and Redis 7 error texts', async () => {
+    await expectReplies([
+      ['SET objenc 12', '+OK'],
+      ['OBJECT ENCODING objenc', '$3\r\nint'],
+      ['OBJECT REFCOUNT objenc', ':1'],
+      ['OBJECT ENCODING', "-ERR wrong number of arguments for 'object|encoding' command"],
+      ['OBJECT FOO', "-ERR unknown subcommand 'FOO'. Try OBJECT HELP."],
+      ['OBJECT HELP x', "-ERR wrong number of arguments for 'object|help' command"],
+      ['OBJECT ENCODING nosuchkey', '$-1'],
+    ]);
+  });
+
   it('a refused EXEC discards the transaction with EXECABORT and the reason, as Redis 7 does', async () => {
     const c = await RawConn.connect(srv.port);
     expect(await c.request('MULTI\r\nSET tx 1\r\n', 2)).toBe('+OK\r\n+QUEUED\r\n');

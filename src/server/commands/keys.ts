@@ -271,28 +271,45 @@ function swapdb(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   c.out.ok();
 }
 
-// OBJECT FREQ|IDLETIME|ENCODING|REFCOUNT key
-function object(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const sub = word(argv[1]!);
-  if (sub === 'help') {
-    const lines = ['OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'ENCODING <key>', '    Return the kind of internal representation used in order to store the value', '    associated with a <key>.', 'FREQ <key>', '    Return the access frequency index of the <key>. The returned integer is', '    proportional to the logarithm of the recent access frequency of the key.', 'IDLETIME <key>', '    Return the idle time of the <key>, that is the approximated number of', '    seconds elapsed since the last access to the key.', 'REFCOUNT <key>', '    Return the number of references of the value associated with the specified', '    <key>.', 'HELP', '    Print this help.'];
-    c.out.array(lines.length);
-    for (const l of lines) c.out.simple(l);
-    return;
-  }
-  if (argv.length !== 3 || !['freq', 'idletime', 'encoding', 'refcount'].includes(sub)) {
-    throw replyError(`ERR unknown subcommand or wrong number of arguments for '${argv[1]!.toString()}'. Try OBJECT HELP.`);
-  }
+/** The key's introspection data, or null (the reply is then nil) for a missing key. */
+function objectInfo(c: Client, argv: Buffer[]) {
   const info = c.store.objectInfo(argv[2]!);
-  if (info === null) return c.out.nil();
-  if (sub === 'encoding') return c.out.bulkStr(info.encoding);
-  if (sub === 'refcount') return c.out.int(1);
-  if (sub === 'freq') {
-    if (info.freq === null) throw replyError('ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
-    return c.out.int(info.freq);
-  }
+  if (info === null) c.out.nil();
+  return info;
+}
+
+// OBJECT ENCODING key
+function objectEncoding(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const info = objectInfo(c, argv);
+  if (info !== null) c.out.bulkStr(info.encoding);
+}
+
+// OBJECT REFCOUNT key
+function objectRefcount(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  if (objectInfo(c, argv) !== null) c.out.int(1);
+}
+
+// OBJECT FREQ key
+function objectFreq(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const info = objectInfo(c, argv);
+  if (info === null) return;
+  if (info.freq === null) throw replyError('ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
+  c.out.int(info.freq);
+}
+
+// OBJECT IDLETIME key
+function objectIdletime(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const info = objectInfo(c, argv);
+  if (info === null) return;
   if (info.idleSeconds === null) throw replyError('ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
   c.out.int(info.idleSeconds);
+}
+
+// OBJECT HELP
+function objectHelp(_ctx: WorkerContext, c: Client): void {
+  const lines = ['OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'ENCODING <key>', '    Return the kind of internal representation used in order to store the value', '    associated with a <key>.', 'FREQ <key>', '    Return the access frequency index of the <key>. The returned integer is', '    proportional to the logarithm of the recent access frequency of the key.', 'IDLETIME <key>', '    Return the idle time of the <key>, that is the approximated number of', '    seconds elapsed since the last access to the key.', 'REFCOUNT <key>', '    Return the number of references of the value associated with the specified', '    <key>.', 'HELP', '    Prints this help.'];
+  c.out.array(lines.length);
+  for (const l of lines) c.out.simple(l);
 }
 
 const W = ['write'] as const;
@@ -322,5 +339,13 @@ export const KEY_COMMANDS: readonly CommandSpec[] = [
   cmd('flushdb', -1, [...W], NO_KEYS, 'server', '1.0.0', 'Remove all keys from the current database.', flushdb, { syntax: 'FLUSHDB [ASYNC|SYNC]' }),
   cmd('flushall', -1, [...W], NO_KEYS, 'server', '1.0.0', 'Removes all keys from all databases.', flushall, { syntax: 'FLUSHALL [ASYNC|SYNC]' }),
   cmd('swapdb', 3, [...W, 'fast'], NO_KEYS, 'server', '4.0.0', 'Swaps two Redis databases.', swapdb, { syntax: 'SWAPDB index1 index2' }),
-  cmd('object', -2, ['readonly'], [2, 2, 1], 'generic', '2.2.3', 'A container for object introspection commands.', object, { syntax: 'OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key' }),
+  cmd('object', -2, [], NO_KEYS, 'generic', '2.2.3', 'A container for object introspection commands.', undefined, {
+    subcommands: [
+      cmd('object|encoding', 3, ['readonly'], [2, 2, 1], 'generic', '2.2.3', 'Returns the internal encoding of a Redis object.', objectEncoding, { syntax: 'OBJECT ENCODING key' }),
+      cmd('object|freq', 3, ['readonly'], [2, 2, 1], 'generic', '4.0.0', 'Returns the logarithmic access frequency counter of a Redis object.', objectFreq, { syntax: 'OBJECT FREQ key' }),
+      cmd('object|idletime', 3, ['readonly'], [2, 2, 1], 'generic', '2.2.3', 'Returns the time since the last access to a Redis object.', objectIdletime, { syntax: 'OBJECT IDLETIME key' }),
+      cmd('object|refcount', 3, ['readonly'], [2, 2, 1], 'generic', '2.2.3', 'Returns the reference count of a value of a key.', objectRefcount, { syntax: 'OBJECT REFCOUNT key' }),
+      cmd('object|help', 2, ['loading', 'stale'], NO_KEYS, 'generic', '6.2.0', 'Returns helpful text about the different subcommands.', objectHelp, { syntax: 'OBJECT HELP' }),
+    ],
+  }),
 ];
