@@ -4,10 +4,7 @@
  * Integers: optional '-', no '+', no spaces, no leading zeros, at most 20 characters, within the
  * signed 64-bit range. Values up to 2^53 stay JS numbers; larger ones take the BigInt path.
  *
- * Floats: INCRBYFLOAT adds in decimal (BigInt mantissa and scale) rather than in binary doubles.
- * Redis adds 80-bit long doubles and prints "%.17Lf" with trailing zeros removed, so
- * 0.1 + 0.2 prints 0.3; exact decimal addition rounded to 17 fractional digits reproduces that,
- * where a JS double would print 0.30000000000000004.
+ * Floats (INCRBYFLOAT) are in long-double.ts.
  */
 import { ErrorCode, scError } from '../errors.ts';
 
@@ -65,71 +62,4 @@ export function writeInt(out: Uint8Array, off: number, v: number | bigint): numb
   const s = typeof v === 'number' ? String(v) : v.toString();
   for (let i = 0; i < s.length; i++) out[off + i] = s.charCodeAt(i);
   return s.length;
-}
-
-// ---- decimal floats ----------------------------------------------------------------------------
-
-export interface Decimal {
-  /** value = mant / 10^scale */
-  readonly mant: bigint;
-  readonly scale: number;
-}
-
-const FLOAT_RE = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
-const INF_RE = /^[+-]?inf(inity)?$/i;
-/** Fractional digits Redis prints ("%.17Lf"). */
-const FRACTION_DIGITS = 17;
-/** 80-bit long double's decimal exponent range; beyond it Redis's sum is infinite. */
-const LONG_DOUBLE_MAX_EXP = 4932;
-
-/** Parses a Redis float string. 'inf' yields the NaN/Infinity error, as the sum would. */
-export function parseDecimal(s: string): Decimal {
-  const m = FLOAT_RE.exec(s);
-  if (m === null || (m[2] === '' && (m[3] === undefined || m[3] === ''))) {
-    if (INF_RE.test(s)) throw scError(ErrorCode.NAN_OR_INF);
-    throw scError(ErrorCode.NOT_FLOAT);
-  }
-  const intPart = m[2]!;
-  const frac = m[3] ?? '';
-  const exp = m[4] === undefined ? 0 : Number(m[4]);
-  if (!Number.isFinite(exp) || Math.abs(exp) > 100000) throw scError(ErrorCode.NOT_FLOAT);
-  let mant = BigInt((intPart || '0') + frac);
-  if (m[1] === '-') mant = -mant;
-  let scale = frac.length - exp;
-  if (scale < 0) {
-    mant *= 10n ** BigInt(-scale);
-    scale = 0;
-  }
-  return { mant, scale };
-}
-
-export function addDecimal(a: Decimal, b: Decimal): Decimal {
-  const scale = Math.max(a.scale, b.scale);
-  const mant = a.mant * 10n ** BigInt(scale - a.scale) + b.mant * 10n ** BigInt(scale - b.scale);
-  return { mant, scale };
-}
-
-/** Redis's human-friendly rendering: at most 17 fractional digits, trailing zeros dropped. */
-export function formatDecimal(d: Decimal): string {
-  let { mant, scale } = d;
-  if (scale > FRACTION_DIGITS) {
-    const div = 10n ** BigInt(scale - FRACTION_DIGITS);
-    const q = mant / div;
-    const r = mant % div;
-    const twice = (r < 0n ? -r : r) * 2n;
-    mant = twice >= div ? q + (mant < 0n ? -1n : 1n) : q;
-    scale = FRACTION_DIGITS;
-  }
-  const neg = mant < 0n;
-  let digits = (neg ? -mant : mant).toString();
-  if (digits.length - scale > LONG_DOUBLE_MAX_EXP) throw scError(ErrorCode.NAN_OR_INF);
-  if (scale > 0) {
-    digits = digits.padStart(scale + 1, '0');
-    let int = digits.slice(0, digits.length - scale);
-    let frac = digits.slice(digits.length - scale).replace(/0+$/, '');
-    if (int === '') int = '0';
-    digits = frac === '' ? int : `${int}.${frac}`;
-  }
-  if (digits === '0') return '0';
-  return neg ? `-${digits}` : digits;
 }

@@ -10,7 +10,9 @@ import { ErrorCode, scError } from '../errors.ts';
 import { hash32, shardOf } from './hash.ts';
 import { HW } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
-import { addDecimal, addInt64, formatDecimal, parseDecimal, parseInt64, writeInt } from './numbers.ts';
+import { addLongDouble, formatLongDouble, parseLongDouble } from './long-double.ts';
+import type { LongDouble } from './long-double.ts';
+import { addInt64, parseInt64, writeInt } from './numbers.ts';
 import { OpLog } from './oplog.ts';
 import type { OpLogHandle } from './oplog.ts';
 import { resolvePolicy } from './policies.ts';
@@ -84,6 +86,7 @@ export interface ScanResult {
 }
 
 const EMPTY = new Uint8Array(0);
+const ZERO: LongDouble = { m: 0n, e: 0 };
 const NUM_BUF = new Uint8Array(48);
 const COND_BITS: Record<ExpireCondition, number> = { NX: EXPIRE_NX, XX: EXPIRE_XX, GT: EXPIRE_GT, LT: EXPIRE_LT };
 
@@ -347,16 +350,11 @@ export class Store {
 
   // INCRBYFLOAT key increment
   incrByFloat(key: Bytes, incr: string | number): string {
-    const d = parseDecimal(typeof incr === 'number' ? String(incr) : incr);
+    const d = parseLongDouble(typeof incr === 'number' ? String(incr) : incr);
     return this.withKey(key, (s, k, h, now) => {
       const r = s.lookupLocked(k, h, now, this.db);
-      let cur = { mant: 0n, scale: 0 };
-      if (r !== NIL_REF) {
-        const v = s.valueView(r);
-        if (v.length > 5000) throw scError(ErrorCode.NOT_FLOAT);
-        cur = parseDecimal(Buffer.from(v).toString('latin1'));
-      }
-      const out = formatDecimal(addDecimal(cur, d));
+      const cur = r === NIL_REF ? ZERO : parseLongDouble(Buffer.from(s.valueView(r)).toString('latin1'));
+      const out = formatLongDouble(addLongDouble(cur, d));
       const b = Buffer.from(out, 'latin1');
       s.putKeepTtlLocked(k, h, this.db, b, b.length, now, r);
       s.emit(OpType.INCRBYFLOAT, k, Buffer.from(typeof incr === 'number' ? String(incr) : incr, 'latin1'), 0, 0, 0, this.db);
