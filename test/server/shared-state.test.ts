@@ -4,6 +4,7 @@
  * half of all names uncountable), slots given back when a channel loses its last subscriber
  * (so churn over time never fills the table), and probe runs kept intact by deletion.
  */
+import { seeded } from '../seeded.ts';
 import { describe, expect, test } from 'vitest';
 import { CHANNEL_SLOTS } from '../../native-layout/server.ts';
 import { SharedState } from '../../src/server/shared-state.ts';
@@ -38,13 +39,7 @@ describe('SharedState channel counts', () => {
   test('random subscribes and unsubscribes agree with a model, near a full table', () => {
     const st = new SharedState();
     const model = new Map<string, number>();
-    let seed = 12345;
-    const rnd = (n: number) => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return (seed >>> 0) % n;
-    };
+    const rnd = seeded(12345);
     const names = Array.from({ length: Math.floor(CHANNEL_SLOTS * 0.9) }, (_, i) => `m:${i}`);
     for (let step = 0; step < 60_000; step++) {
       const ch = names[rnd(names.length)]!;

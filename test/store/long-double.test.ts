@@ -3,6 +3,7 @@
  * long doubles, "%.17Lf"), then a seeded random comparison with a live redis-server on an
  * ephemeral port.
  */
+import { seeded } from '../seeded.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedis } from '../../src/bench/net.ts';
@@ -51,13 +52,7 @@ describe('against a live redis-server', () => {
   });
 
   test('600 seeded random sums print the same digits', async () => {
-    let seed = 7;
-    const rnd = (n: number) => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return (seed >>> 0) % n;
-    };
+    const rnd = seeded(7);
     const forms = [
       () => String(rnd(1_000_000)),
       () => `${rnd(100_000)}.${String(rnd(100_000)).padStart(rnd(8) + 1, '0')}`,

@@ -7,17 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { Store } from '../../src/store/store.ts';
 import { verifyStore } from '../../src/store/verify.ts';
-
-/** A small seeded generator so that a failing interleaving can be replayed from its seed. */
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
-}
+import { seeded as rng } from '../seeded.ts';
 
 function indexSlots(store: Store): number[] {
   return store.stats().shards.map((s) => s.indexSlots);
