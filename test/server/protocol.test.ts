@@ -174,6 +174,16 @@ describe('commands', () => {
     ]);
   });
 
+  it('SETRANGE checks in Redis order: an empty value answers the length before the size check', async () => {
+    await expectReplies([
+      ['SETRANGE sr:missing 4294967296 ""', ':0'],
+      ['SETRANGE sr:missing 9223372036854775807 ""', ':0'],
+      ['SETRANGE sr:missing 9223372036854775807 x', '-ERR string exceeds maximum allowed size (proto-max-bulk-len)'],
+      ['SETRANGE sr:missing -1 x', '-ERR offset is out of range'],
+      ['SETRANGE sr:missing 9223372036854775808 x', '-ERR value is not an integer or out of range'],
+    ]);
+  });
+
   it('a refused EXEC discards the transaction with EXECABORT and the reason, as Redis 7 does', async () => {
     const c = await RawConn.connect(srv.port);
     expect(await c.request('MULTI\r\nSET tx 1\r\n', 2)).toBe('+OK\r\n+QUEUED\r\n');
