@@ -23,6 +23,9 @@ export interface Setting {
 }
 
 const cores = availableParallelism();
+/** Redis's bounds for int and unsigned-int settings (config.c createIntConfig/createUIntConfig). */
+const INT_MAX = 2 ** 31 - 1;
+const UINT_MAX = 2 ** 32 - 1;
 
 export const SETTINGS: readonly Setting[] = [
   { name: 'port', kind: 'int', dflt: '6379', mutable: false, min: 0, max: 65535, doc: 'TCP port (0 picks a free one)' },
@@ -32,24 +35,24 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'shards', kind: 'int', dflt: String(defaultShards(cores)), mutable: false, min: 1, max: 1024, doc: 'store shards, a power of two' },
   { name: 'maxmemory', kind: 'bytes', dflt: '0', mutable: true, min: 0, doc: 'memory bound (0: none)' },
   { name: 'maxmemory-policy', kind: 'enum', dflt: 'noeviction', mutable: true, values: POLICY_NAMES, doc: 'eviction policy' },
-  { name: 'maxmemory-samples', kind: 'int', dflt: '5', mutable: true, min: 1, max: 64, doc: 'accepted for compatibility; policies here are exact or sample internally' },
+  { name: 'maxmemory-samples', kind: 'int', dflt: '5', mutable: true, min: 1, max: INT_MAX, doc: 'accepted for compatibility; policies here are exact or sample internally' },
   { name: 'requirepass', kind: 'string', dflt: '', mutable: true, doc: 'password for AUTH (empty: none)' },
   { name: 'databases', kind: 'int', dflt: '16', mutable: false, min: 1, max: 16, doc: 'logical databases for SELECT' },
-  { name: 'maxclients', kind: 'int', dflt: '10000', mutable: true, min: 1, doc: 'connections accepted at once' },
-  { name: 'timeout', kind: 'int', dflt: '0', mutable: true, min: 0, doc: 'close idle clients after this many seconds (0: never)' },
+  { name: 'maxclients', kind: 'int', dflt: '10000', mutable: true, min: 1, max: UINT_MAX, doc: 'connections accepted at once' },
+  { name: 'timeout', kind: 'int', dflt: '0', mutable: true, min: 0, max: INT_MAX, doc: 'close idle clients after this many seconds (0: never)' },
   { name: 'proto-max-bulk-len', kind: 'bytes', dflt: String(PROTO_MAX_BULK_LEN), mutable: true, min: 1024 * 1024, max: PROTO_MAX_BULK_LEN, doc: 'largest bulk string a client may send' },
   { name: 'client-query-buffer-limit', kind: 'bytes', dflt: String(CLIENT_QUERY_BUFFER_LIMIT), mutable: true, min: 1024 * 1024, doc: 'largest unparsed input per client' },
   { name: 'client-output-buffer-limit', kind: 'special', dflt: 'normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60', mutable: true, doc: 'class hard soft seconds, as Redis' },
   { name: 'notify-keyspace-events', kind: 'string', dflt: '', mutable: true, doc: 'keyspace notification classes (K E g $ x e A ...)' },
   { name: 'slab-growth-factor', kind: 'string', dflt: '1.25', mutable: false, doc: 'slab size-class growth factor, 1.125 to 2 (memcached -f): smaller wastes less per item, more classes' },
-  { name: 'lfu-log-factor', kind: 'int', dflt: '10', mutable: false, min: 0, doc: 'LFU counter logarithm factor' },
-  { name: 'lfu-decay-time', kind: 'int', dflt: '1', mutable: false, min: 0, doc: 'LFU counter decay period, minutes' },
-  { name: 'hz', kind: 'int', dflt: '10', mutable: true, min: 1, max: 500, doc: 'active expiry cycles per second' },
+  { name: 'lfu-log-factor', kind: 'int', dflt: '10', mutable: false, min: 0, max: INT_MAX, doc: 'LFU counter logarithm factor' },
+  { name: 'lfu-decay-time', kind: 'int', dflt: '1', mutable: false, min: 0, max: INT_MAX, doc: 'LFU counter decay period, minutes' },
+  { name: 'hz', kind: 'int', dflt: '10', mutable: true, min: 0, max: INT_MAX, doc: 'active expiry cycles per second, kept within 1 to 500 as Redis does' },
   { name: 'slowlog-log-slower-than', kind: 'int', dflt: '10000', mutable: true, min: -1, doc: 'microseconds; -1 disables the slow log' },
   { name: 'slowlog-max-len', kind: 'int', dflt: '128', mutable: true, min: 0, doc: 'slow log entries kept per worker' },
   { name: 'latency-monitor-threshold', kind: 'int', dflt: '0', mutable: true, min: 0, doc: 'milliseconds; 0 disables LATENCY sampling' },
   { name: 'protected-mode', kind: 'bool', dflt: 'yes', mutable: true, doc: 'accepted for compatibility (binding to loopback is the default)' },
-  { name: 'tcp-keepalive', kind: 'int', dflt: '300', mutable: true, min: 0, doc: 'seconds' },
+  { name: 'tcp-keepalive', kind: 'int', dflt: '300', mutable: true, min: 0, max: INT_MAX, doc: 'seconds' },
   { name: 'tcp-backlog', kind: 'int', dflt: '511', mutable: false, min: 1, doc: 'listen backlog' },
   { name: 'loglevel', kind: 'enum', dflt: 'notice', mutable: true, values: ['debug', 'verbose', 'notice', 'warning', 'nothing'], doc: 'log verbosity' },
   { name: 'logfile', kind: 'string', dflt: '', mutable: false, doc: 'log file (empty: stdout)' },
@@ -69,6 +72,21 @@ export function defaultShards(threads: number): number {
   while (s < threads * 2) s *= 2;
   return s;
 }
+
+/**
+ * notify-keyspace-events in Redis's canonical order (notify.c keyspaceEventsFlagsToString): 'A'
+ * when every class of A is on, else the classes one by one, then K, E and m. Letters outside
+ * the set are kept out; CONFIG SET refuses them before this.
+ */
+export function canonicalNotifyFlags(v: string): string {
+  const on = new Set(v.replace('A', NOTIFY_ALL).split(''));
+  // With every class of A on, Redis prints 'A' alone, without 'n'.
+  let out = [...NOTIFY_ALL].every((f) => on.has(f)) ? 'A' : [...`${NOTIFY_ALL}n`].filter((f) => on.has(f)).join('');
+  for (const f of 'KEm') if (on.has(f)) out += f;
+  return out;
+}
+/** The classes 'A' stands for. */
+const NOTIFY_ALL = 'g$lshzxetd';
 
 export type Config = Map<string, string>;
 
@@ -98,6 +116,8 @@ export function normalise(name: string, value: string): string {
       const n = Number(value);
       if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new ConfigError(`argument must be between ${s.min ?? '-inf'} and ${s.max ?? 'inf'} inclusive`);
       if (name === 'shards' && (n & (n - 1)) !== 0) throw new ConfigError('argument must be a power of two');
+      // config.c updateHZ: any value is taken, the server runs at CONFIG_MIN_HZ..CONFIG_MAX_HZ.
+      if (name === 'hz') return String(Math.min(500, Math.max(1, n)));
       return String(n);
     }
     case 'bytes': {
@@ -112,6 +132,7 @@ export function normalise(name: string, value: string): string {
       return v;
     }
     case 'string': {
+      if (name === 'notify-keyspace-events') return canonicalNotifyFlags(value);
       if (name === 'slab-growth-factor') {
         const f = Number(value);
         if (!Number.isFinite(f) || f < 1.125 || f > 2) throw new ConfigError('argument must be a number from 1.125 to 2');

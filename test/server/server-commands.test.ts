@@ -161,6 +161,23 @@ describe('CONFIG', () => {
     expect(((await r.call('CONFIG', 'HELP')) as string[])[0]).toBe('CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:');
   });
 
+  it('values are kept as Redis keeps them: hz clamped to 1..500, event classes in canonical order', async () => {
+    const r = client();
+    try {
+      expect(await r.config('SET', 'hz', '0')).toBe('OK');
+      expect(await r.config('GET', 'hz')).toEqual(['hz', '1']);
+      expect(await r.config('SET', 'hz', '1000')).toBe('OK');
+      expect(await r.config('GET', 'hz')).toEqual(['hz', '500']);
+      await expect(r.config('SET', 'hz', '-1')).rejects.toThrow("ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 0 and 2147483647 inclusive");
+      for (const [given, shown] of [['KEA', 'AKE'], ['Kx$g', 'g$xK'], ['mKE', 'KEm'], ['KEAmn', 'AKEm'], ['', '']]) {
+        expect(await r.config('SET', 'notify-keyspace-events', given!)).toBe('OK');
+        expect(await r.config('GET', 'notify-keyspace-events')).toEqual(['notify-keyspace-events', shown]);
+      }
+    } finally {
+      await r.config('SET', 'hz', '10');
+    }
+  });
+
   it('REWRITE needs a config file', async () => {
     const r = client();
     const info = (await r.info('server')) as string;
