@@ -225,7 +225,7 @@ export class BinaryConnection implements ValueSink {
     if (held) this.retryAfterPause();
     this.publishWrites();
     this.flush();
-    if (ctx.dropped.length !== 0) ctx.flushDrops();
+    if (ctx.dropped.length !== 0 || ctx.created.length !== 0) ctx.flushDrops();
   }
   private pauseTimer: ReturnType<typeof setTimeout> | null = null;
 

@@ -80,8 +80,10 @@ export function defaultShards(threads: number): number {
  */
 export function canonicalNotifyFlags(v: string): string {
   const on = new Set(v.replace('A', NOTIFY_ALL).split(''));
-  // With every class of A on, Redis prints 'A' alone, without 'n'.
+  // Redis prints 'A' alone when every class of A is on, dropping 'n' from the text though not
+  // from its flags; the value here is the flags, so 'n' stays ('An').
   let out = [...NOTIFY_ALL].every((f) => on.has(f)) ? 'A' : [...`${NOTIFY_ALL}n`].filter((f) => on.has(f)).join('');
+  if (out === 'A' && on.has('n')) out += 'n';
   for (const f of 'KEm') if (on.has(f)) out += f;
   return out;
 }

@@ -58,6 +58,8 @@ export class WorkerContext {
   lastTick = NaN;
   /** Keys the store expired or evicted during the current batch (Shard.onDrop), for flushDrops. */
   readonly dropped: { key: Buffer; db: number; evicted: boolean }[] = [];
+  /** Keys this thread's writes created, for the keyspace 'new' event (notify.ts), in order. */
+  readonly created: { key: Buffer; db: number }[] = [];
   /** Turns `dropped` into keyspace events and invalidations; set up by the worker. */
   flushDrops: () => void = () => {
     this.dropped.length = 0;

@@ -102,7 +102,7 @@ export function processInput(ctx: WorkerContext, c: Client): void {
     ctx.pendingCommands = 0;
   }
   flush(ctx, c);
-  if (ctx.dropped.length !== 0) ctx.flushDrops();
+  if (ctx.dropped.length !== 0 || ctx.created.length !== 0) ctx.flushDrops();
 }
 
 /** Requests of the fast path locked together at most, and its reusable scratch. */

@@ -25,7 +25,29 @@ export function validNotifyFlags(v: string): boolean {
   return /^[KEg$lshzxeAtmdn]*$/.test(v);
 }
 
+/** Whether the setting asks for events of class `type` ('n', '$', ...) on some channel. */
+export function notifyClassOn(ctx: WorkerContext, type: string): boolean {
+  const on = enabled(ctx);
+  return on.has(type) && (on.has('K') || on.has('E'));
+}
+
 export function notify(ctx: WorkerContext, c: Client | null, type: string, event: string, key: Buffer, db = c?.db ?? 0): void {
+  // Redis signals 'new' inside dbAdd, before the event of the command that added the key: the
+  // keys created up to this one go first (MSET: new d, set d, new e, set e); an event for a key
+  // that was not created (RENAME's rename_from) lets every pending 'new' go before it.
+  if (ctx.created.length !== 0) {
+    const i = ctx.created.findIndex((k) => k.db === db && k.key.equals(key));
+    flushCreated(ctx, i < 0 ? ctx.created.length : i + 1);
+  }
+  publish(ctx, type, event, key, db);
+}
+
+/** The 'new' events of the first `n` keys created since the last flush (Shard.onCreate). */
+export function flushCreated(ctx: WorkerContext, n = ctx.created.length): void {
+  for (const k of ctx.created.splice(0, n)) publish(ctx, 'n', 'new', k.key, k.db);
+}
+
+function publish(ctx: WorkerContext, type: string, event: string, key: Buffer, db: number): void {
   const on = enabled(ctx);
   if (on.size === 0 || !on.has(type) || (!on.has('K') && !on.has('E'))) return;
   const ps = ctx.pubsub;

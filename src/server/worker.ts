@@ -14,7 +14,7 @@ import type { ToWorker, WorkerInit } from './messages.ts';
 import { PubSub } from './pubsub.ts';
 import { installClientCommands, resetClientState } from './commands/client.ts';
 import { answerQuery } from './queries.ts';
-import { notify } from './notify.ts';
+import { flushCreated, notify, notifyClassOn } from './notify.ts';
 import { keysDropped } from './tracking.ts';
 import { binaryKeysDropped, maybeAdoptBinary } from './binary.ts';
 import type { BinaryConnection } from './binary.ts';
@@ -32,7 +32,17 @@ const readBuffer = Buffer.allocUnsafe(64 * 1024);
 // Keys the store drops by itself become `expired`/`evicted` keyspace events and tracking
 // invalidations, once the shard locks are released.
 store.onDrop((key, db, evicted) => ctx.dropped.push({ key, db, evicted }));
+// Keys this thread's writes create become 'new' events, but only while the setting asks for them:
+// otherwise a write pays nothing.
+function watchCreates(): void {
+  store.onCreate(notifyClassOn(ctx, 'n') ? (key, db) => ctx.created.push({ key, db }) : null);
+}
+watchCreates();
+ctx.onConfig((name) => {
+  if (name === 'notify-keyspace-events') watchCreates();
+});
 ctx.flushDrops = () => {
+  flushCreated(ctx);
   const drops = ctx.dropped.splice(0);
   for (const d of drops) {
     notify(ctx, null, d.evicted ? 'e' : 'x', d.evicted ? 'evicted' : 'expired', d.key, d.db);

@@ -65,6 +65,8 @@ export class Shard {
    * tracking invalidations.
    */
   onDrop: ((key: Buffer, db: number, evicted: boolean) => void) | null = null;
+  /** Told of every key a write creates, under the lock (keyspace 'new' events); null: nobody asks. */
+  onCreate: ((key: Buffer, db: number) => void) | null = null;
   /** The slot of the last successful lookupLocked, valid until the next index change. */
   private slot = -1;
   private depth = 0;
@@ -304,6 +306,7 @@ export class Shard {
       insertSlot(m, r, h);
       this.countLocked(r, 1);
       onInsert(m, r, now);
+      if (this.onCreate !== null) this.onCreate(Buffer.from(key), db);
     }
     return r;
   }
@@ -454,6 +457,8 @@ export class Shard {
     m.setKeyInfo(r, m.keyLen(r), to);
     this.countLocked(r, 1);
     this.bumpWatchLocked(m.hash(r));
+    // The key is new to database `to` (MOVE), as Redis's dbAdd there says.
+    if (this.onCreate !== null) this.onCreate(this.keyCopy(r), to);
   }
 
   dbCountsLocked(db: number): { keys: number; expires: number } {

@@ -167,6 +167,11 @@ export class Store {
     for (const s of this.shards) s.onDrop = fn;
   }
 
+  /** Registers this thread's listener for keys its writes create (see Shard.onCreate). */
+  onCreate(fn: ((key: Buffer, db: number) => void) | null): void {
+    for (const s of this.shards) s.onCreate = fn;
+  }
+
   /** Frees nothing: the memory is reclaimed when no thread references the buffers. */
   close(): void {}
 

@@ -79,6 +79,47 @@ describe('keyspace notifications across workers', () => {
     ]);
   });
 
+  it("with 'n', created keys signal 'new' before the command's own event, in Redis's order", async () => {
+    const writer = ioredis();
+    expect(await writer.config('SET', 'notify-keyspace-events', 'KEAn')).toBe('OK');
+    try {
+      const sub = ioredis();
+      await sub.psubscribe('__keyevent@*__:*');
+      const got = collect(sub);
+      // As redis-server 7.0 sends them for the same commands (compared by hand, event by event).
+      await writer.mset('ev:d', '1', 'ev:e', '2');
+      await writer.rename('ev:d', 'ev:f');
+      await writer.set('ev:k', 'v', 'EX', 100);
+      await writer.decr('ev:v');
+      await writer.set('ev:u', 'v');
+      await writer.move('ev:u', 1);
+      await writer.set('ev:e', 'again');
+      const want: [string, string][] = [
+        ['__keyevent@0__:new', 'ev:d'],
+        ['__keyevent@0__:set', 'ev:d'],
+        ['__keyevent@0__:new', 'ev:e'],
+        ['__keyevent@0__:set', 'ev:e'],
+        ['__keyevent@0__:new', 'ev:f'],
+        ['__keyevent@0__:rename_from', 'ev:d'],
+        ['__keyevent@0__:rename_to', 'ev:f'],
+        ['__keyevent@0__:new', 'ev:k'],
+        ['__keyevent@0__:set', 'ev:k'],
+        ['__keyevent@0__:expire', 'ev:k'],
+        ['__keyevent@0__:new', 'ev:v'],
+        ['__keyevent@0__:incrby', 'ev:v'],
+        ['__keyevent@0__:new', 'ev:u'],
+        ['__keyevent@0__:set', 'ev:u'],
+        ['__keyevent@1__:new', 'ev:u'],
+        ['__keyevent@0__:move_from', 'ev:u'],
+        ['__keyevent@1__:move_to', 'ev:u'],
+        ['__keyevent@0__:set', 'ev:e'],
+      ];
+      expect(await got.count(want.length)).toEqual(want);
+    } finally {
+      await writer.config('SET', 'notify-keyspace-events', 'KEA');
+    }
+  });
+
   it('a RESP2 subscriber gets the exact pmessage frames', async () => {
     const sub = await RawConn.connect(srv.port);
     raws.push(sub);

@@ -169,7 +169,7 @@ describe('CONFIG', () => {
       expect(await r.config('SET', 'hz', '1000')).toBe('OK');
       expect(await r.config('GET', 'hz')).toEqual(['hz', '500']);
       await expect(r.config('SET', 'hz', '-1')).rejects.toThrow("ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 0 and 2147483647 inclusive");
-      for (const [given, shown] of [['KEA', 'AKE'], ['Kx$g', 'g$xK'], ['mKE', 'KEm'], ['KEAmn', 'AKEm'], ['', '']]) {
+      for (const [given, shown] of [['KEA', 'AKE'], ['Kx$g', 'g$xK'], ['mKE', 'KEm'], ['KEAmn', 'AnKEm'], ['Kgn', 'gnK'], ['', '']]) {
         expect(await r.config('SET', 'notify-keyspace-events', given!)).toBe('OK');
         expect(await r.config('GET', 'notify-keyspace-events')).toEqual(['notify-keyspace-events', shown]);
       }

@@ -69,7 +69,15 @@ function set(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   if (opts?.get) c.out.bulk(r as Buffer | null);
   else if (r === false) c.out.nil();
   else c.out.ok();
-  if (r !== false || opts?.get) notify(ctx, c, '$', 'set', argv[1]!);
+  // With GET the reply is the old value: NX wrote only if there was none, XX only if there was.
+  const written = opts?.get ? !((opts.nx && r !== null) || (opts.xx && r === null)) : r !== false;
+  if (written) notifySet(ctx, c, argv[1]!, opts?.pxat !== undefined);
+}
+
+/** A write's events as Redis sends them (t_string.c setGenericCommand): 'set', then 'expire' if it set a TTL. */
+function notifySet(ctx: WorkerContext, c: Client, key: Buffer, expires: boolean): void {
+  notify(ctx, c, '$', 'set', key);
+  if (expires) notify(ctx, c, 'g', 'expire', key);
 }
 
 // SETNX key value
@@ -83,14 +91,14 @@ function setnx(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 function setex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   c.store.set(argv[1]!, argv[3]!, { pxat: expireAtArg(argv[2]!, 1000, c.store.now(), 'setex', true) });
   c.out.ok();
-  notify(ctx, c, '$', 'set', argv[1]!);
+  notifySet(ctx, c, argv[1]!, true);
 }
 
 // PSETEX key milliseconds value
 function psetex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   c.store.set(argv[1]!, argv[3]!, { pxat: expireAtArg(argv[2]!, 1, c.store.now(), 'psetex', true) });
   c.out.ok();
-  notify(ctx, c, '$', 'set', argv[1]!);
+  notifySet(ctx, c, argv[1]!, true);
 }
 
 // GETSET key value
@@ -183,28 +191,29 @@ function setrange(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   if (argv[3]!.length > 0) notify(ctx, c, '$', 'setrange', argv[1]!);
 }
 
-function incrGeneric(ctx: WorkerContext, c: Client, key: Buffer, delta: number | bigint, event: string): void {
+/** INCR, DECR, INCRBY, DECRBY: Redis's incrDecrCommand signals 'incrby' for all four. */
+function incrGeneric(ctx: WorkerContext, c: Client, key: Buffer, delta: number | bigint): void {
   c.out.int(c.store.incrBy(key, delta));
-  notify(ctx, c, '$', event, key);
+  notify(ctx, c, '$', 'incrby', key);
 }
 
 // INCR key
 function incr(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  incrGeneric(ctx, c, argv[1]!, 1, 'incrby');
+  incrGeneric(ctx, c, argv[1]!, 1);
 }
 // DECR key
 function decr(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  incrGeneric(ctx, c, argv[1]!, -1, 'decrby');
+  incrGeneric(ctx, c, argv[1]!, -1);
 }
 // INCRBY key increment
 function incrby(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  incrGeneric(ctx, c, argv[1]!, int64Arg(argv[2]!), 'incrby');
+  incrGeneric(ctx, c, argv[1]!, int64Arg(argv[2]!));
 }
 // DECRBY key decrement
 function decrby(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const d = int64Arg(argv[2]!);
   if (d === -(2n ** 63n)) throw replyError('ERR decrement would overflow');
-  incrGeneric(ctx, c, argv[1]!, typeof d === 'bigint' ? -d : -d, 'decrby');
+  incrGeneric(ctx, c, argv[1]!, typeof d === 'bigint' ? -d : -d);
 }
 
 // INCRBYFLOAT key increment
