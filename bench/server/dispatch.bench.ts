@@ -3,9 +3,11 @@
  * pipelined batch, so the JS cost per command can be profiled apart from system calls.
  *   node bench/server/dispatch.bench.ts [ping|get|set] [batch] [keys] [policy]
  * With many keys (100000, as `bench net` loads) the keys are visited in a random order, so the
- * figure includes the store's cache misses; with few, everything stays in cache.
+ * figure includes the store's cache misses; with few, everything stays in cache. It also prints
+ * the JS heap bytes allocated per command (V8's total_allocated_bytes), which drive scavenges.
  */
 import { Duplex } from 'node:stream';
+import { getHeapStatistics } from 'node:v8';
 import { Store } from '../../src/store/store.ts';
 import { Client } from '../../src/server/client.ts';
 import { WorkerContext } from '../../src/server/context.ts';
@@ -62,13 +64,15 @@ const chunks = Array.from({ length: chunkCount }, (_, j) => Buffer.from(Array.fr
 const rounds = Math.ceil(4_000_000 / batch);
 for (let warm = 0; warm < 3; warm++) {
   const t0 = performance.now();
+  const a0 = getHeapStatistics().total_allocated_bytes;
   for (let r = 0; r < rounds; r++) {
     const ch = chunks[r % chunkCount]!;
     c.parser.push(ch, 0, ch.length);
     processInput(ctx, c);
   }
   const ms = performance.now() - t0;
-  if (warm === 2) console.log(`${which} batch ${batch} keys ${keyCount}: ${((ms * 1e6) / (rounds * batch)).toFixed(0)} ns/command`);
+  const bytes = getHeapStatistics().total_allocated_bytes - a0;
+  if (warm === 2) console.log(`${which} batch ${batch} keys ${keyCount}: ${((ms * 1e6) / (rounds * batch)).toFixed(0)} ns/command, ${(bytes / (rounds * batch)).toFixed(0)} B allocated/command`);
 }
 ctx.close();
 process.exit(0);

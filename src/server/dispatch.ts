@@ -4,8 +4,16 @@
  * (reply modes, statistics, the slow log, MONITOR).
  *
  * Pipelines: consecutive requests that only touch keys (flag `fast`, or plain reads and writes)
- * run as one batch with the union of their shards locked once, in ascending shard order; any
- * other request runs alone with no shard lock held, so it may take locks of its own in order.
+ * run as one batch; any other request runs alone with no shard lock held, so it may take locks of
+ * its own in order. A batch runs in request order, each command atomic, under one of two lock
+ * scopes (see batchScope):
+ *  - one worker: the union of the batch's shards, locked once in ascending shard order and held
+ *    for the whole batch. Nothing else runs commands, so the locks are never contended and each
+ *    is taken once per batch.
+ *  - several workers: each run of consecutive commands on one shard holds that shard alone.
+ *    Holding the union for a whole batch is two-phase locking over random keys: a batch of 16
+ *    holds most of the shards, so the workers queue behind each other in futex waits (measured
+ *    on GET P=16 with two workers: 2.52 µs of CPU per op with the union held, 2.06 per run).
  */
 import { FAST_GET, FAST_NONE, NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
 import { ShardcacheError } from '../errors.ts';
@@ -149,34 +157,59 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
     fastHashes[i] = h;
     fastShards.push(shardOf(h, store.shardMask));
   }
-  const locked = store.lockShards(fastShards);
-  try {
-    if (n > 1) store.prefetchLocked(fastHashes, fastShards, n);
-    for (let i = 0; i < n; i++) {
-      const key = fastKeys[i]!;
-      store.hint(key, fastHashes[i]!);
-      if (fastKinds[i] === FAST_GET) {
-        if (!store.getInto(key, c.out)) c.out.nil();
-      } else {
-        try {
-          store.set(key, fastValues[i]!);
-          c.out.ok();
-        } catch (e) {
-          replyFromError(c, e);
-        }
-      }
-      store.hint(null, 0);
-      fastKeys[i] = null;
-      fastValues[i] = null;
+  if (n > 1) store.prefetch(fastHashes, fastShards, n);
+  if (batchScope(ctx) === 'union') {
+    const locked = store.lockShards(fastShards);
+    try {
+      for (let i = 0; i < n; i++) runFastLocked(c, i);
+    } finally {
+      store.unlockShards(locked);
     }
-  } finally {
-    store.unlockShards(locked);
+  } else {
+    for (let i = 0; i < n; ) {
+      const shard = store.shards[fastShards[i]!]!;
+      shard.lock();
+      try {
+        do runFastLocked(c, i++);
+        while (i < n && fastShards[i] === shard.id);
+      } finally {
+        shard.unlock();
+      }
+    }
   }
   c.commands += n;
   c.lastCommand = fastKinds[n - 1] === FAST_GET ? 'get' : 'set';
   ctx.pendingCommands += n;
   ctx.lastTick = NaN;
   return n;
+}
+
+/** Fast-path request i of the scratch arrays; its shard's lock is held. */
+function runFastLocked(c: Client, i: number): void {
+  const store = c.store;
+  const key = fastKeys[i]!;
+  store.hint(key, fastHashes[i]!);
+  if (fastKinds[i] === FAST_GET) {
+    if (!store.getInto(key, c.out)) c.out.nil();
+  } else {
+    try {
+      store.set(key, fastValues[i]!);
+      c.out.ok();
+    } catch (e) {
+      replyFromError(c, e);
+    }
+  }
+  store.hint(null, 0);
+  fastKeys[i] = null;
+  fastValues[i] = null;
+}
+
+/**
+ * Which locks a pipelined batch holds (see the top of this file): the union of its shards for the
+ * whole batch when this is the only worker, else one shard at a time, per run of commands.
+ */
+function batchScope(ctx: WorkerContext): 'union' | 'run' {
+  return ctx.workers === 1 ? 'union' : 'run';
 }
 
 /** CLIENT PAUSE: hold this request (and the connection's input) until the pause ends. */
@@ -206,10 +239,13 @@ function runBatch(ctx: WorkerContext, c: Client, batch: Pending[]): void {
     return;
   }
   const store = c.store;
+  // Command i's shards are ids[starts[i]] up to ids[starts[i + 1]].
   const ids: number[] = [];
+  const starts: number[] = [];
   const hashes: number[] = [];
   for (const p of batch) {
     const spec = p.spec!;
+    starts.push(ids.length);
     if (spec.firstKey === spec.lastKey && spec.firstKey < p.argv.length) {
       // One key: hash it once here and hand the hash to the store for the command itself.
       const h = hash32(p.argv[spec.firstKey]!);
@@ -220,9 +256,23 @@ function runBatch(ctx: WorkerContext, c: Client, batch: Pending[]): void {
       for (const k of keysOf(spec, p.argv)) ids.push(store.shardIdOf(k));
     }
   }
+  starts.push(ids.length);
+  if (batchScope(ctx) === 'union') return runBatchUnder(ctx, c, batch, hashes, 0, batch.length, ids);
+  for (let i = 0; i < batch.length; ) {
+    // A run: one-key commands on one shard, or a single command with several keys (or none).
+    let j = i + 1;
+    if (hashes[i]! >= 0) while (j < batch.length && hashes[j]! >= 0 && ids[starts[j]!] === ids[starts[i]!]) j++;
+    runBatchUnder(ctx, c, batch, hashes, i, j, ids.slice(starts[i]!, starts[j]!));
+    i = j;
+  }
+}
+
+/** Runs batch[from] up to batch[to] with the shards `ids` locked. */
+function runBatchUnder(ctx: WorkerContext, c: Client, batch: Pending[], hashes: number[], from: number, to: number, ids: number[]): void {
+  const store = c.store;
   const locked = store.lockShards(ids);
   try {
-    for (let i = 0; i < batch.length; i++) {
+    for (let i = from; i < to; i++) {
       const p = batch[i]!;
       if (hashes[i]! >= 0) store.hint(p.argv[p.spec!.firstKey]!, hashes[i]!);
       runOne(ctx, c, p.spec, p.argv);

@@ -8,8 +8,13 @@
  *
  * JavaScript has no prefetch instruction: a phase reads the words and folds them into a value the
  * optimiser cannot drop. Reads only, so a wrong guess (a probe that lands past the home slot, an
- * item about to move) costs a wasted load, never a wrong result. The caller holds every shard
- * lock the hashes map to, so the views are current.
+ * item about to move) costs a wasted load, never a wrong result.
+ *
+ * It takes no lock. Without the shard locks, another thread may be rewriting what it reads, and
+ * this thread's views may be stale (a shard grown since its last lock()): any word read is then
+ * some value that was written there, or undefined past a view's end, which folds to 0 and makes
+ * the offsets NaN, so the loops below stop. Every outcome is a wasted load; none is an exception
+ * or a write. Taking no lock keeps the locks' hold times to the lookups themselves.
  */
 import { NIL_REF, PolicyId } from '../../native-layout/shard.ts';
 import { HW } from './memory.ts';
@@ -26,7 +31,7 @@ const refs = new Uint32Array(PREFETCH_MAX);
 let sink = 0;
 
 /** `shardIds[i]` is the shard of `hashes[i]`, as the caller computed it to lock the shards. */
-export function prefetchLocked(shards: readonly Shard[], hashes: Uint32Array, shardIds: readonly number[], n: number): void {
+export function prefetch(shards: readonly Shard[], hashes: Uint32Array, shardIds: readonly number[], n: number): void {
   if (n > PREFETCH_MAX) n = PREFETCH_MAX;
   let acc = 0;
   // Phase 1: the home slot of every key (ref and tag).

@@ -16,7 +16,7 @@ import { addInt64, parseInt64, writeInt } from './numbers.ts';
 import { OpLog } from './oplog.ts';
 import type { OpLogHandle } from './oplog.ts';
 import { resolvePolicy } from './policies.ts';
-import { prefetchLocked } from './prefetch.ts';
+import { prefetch } from './prefetch.ts';
 import { scanShardLocked } from './scan.ts';
 import { chunkBytes } from './slab.ts';
 import {
@@ -217,10 +217,10 @@ export class Store {
 
   /**
    * Brings into the CPU cache what lookups of these key hashes will read, overlapping their cache
-   * misses (store/prefetch.ts). `shardIds[i]` is shardOf(hashes[i]); the caller holds those locks.
+   * misses (store/prefetch.ts). `shardIds[i]` is shardOf(hashes[i]). Needs no lock.
    */
-  prefetchLocked(hashes: Uint32Array, shardIds: readonly number[], n: number): void {
-    prefetchLocked(this.shards, hashes, shardIds, n);
+  prefetch(hashes: Uint32Array, shardIds: readonly number[], n: number): void {
+    prefetch(this.shards, hashes, shardIds, n);
   }
 
   /** Scratch for lockShards: one byte per shard, all zero between calls. */

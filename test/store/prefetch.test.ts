@@ -1,7 +1,8 @@
 /**
  * Group prefetching is a hint: it may read anything, but it must change nothing, whatever the
  * policy, and it must cope with absent keys, probes past the home slot and batches longer than it
- * prepares.
+ * prepares. It runs without the shard locks, so it must also survive views older than the shard
+ * (another thread grew it) without throwing.
  */
 import { describe, expect, test } from 'vitest';
 import { hash32, shardOf } from '../../src/store/hash.ts';
@@ -13,7 +14,7 @@ function snapshot(store: Store): Buffer[] {
   return store.shards.flatMap((s) => [s.buffers.header, s.buffers.index, s.buffers.arena].map((b) => Buffer.from(new Uint8Array(b))));
 }
 
-describe('prefetchLocked', () => {
+describe('prefetch', () => {
   for (const policy of ['lru', 'fifo', 'lfu', 'sieve', 's3fifo']) {
     test(`${policy}: leaves every byte of the store as it was`, () => {
       let now = 1_000_000;
@@ -27,13 +28,8 @@ describe('prefetchLocked', () => {
       const hashes = new Uint32Array(names.map((k) => hash32(Buffer.from(k))));
       const ids = [...hashes].map((h) => shardOf(h, store.shardMask));
       const before = snapshot(store);
-      const locked = store.lockShards(store.shards.map((s) => s.id));
-      try {
-        store.prefetchLocked(hashes, ids, hashes.length);
-        store.prefetchLocked(hashes.subarray(PREFETCH_MAX), ids.slice(PREFETCH_MAX), hashes.length - PREFETCH_MAX);
-      } finally {
-        store.unlockShards(locked);
-      }
+      store.prefetch(hashes, ids, hashes.length);
+      store.prefetch(hashes.subarray(PREFETCH_MAX), ids.slice(PREFETCH_MAX), hashes.length - PREFETCH_MAX);
       const after = snapshot(store);
       expect(after.length).toBe(before.length);
       for (let i = 0; i < before.length; i++) expect(after[i]!.equals(before[i]!)).toBe(true);
@@ -41,4 +37,26 @@ describe('prefetchLocked', () => {
       expect(store.get('key:37')?.length).toBe(37);
     });
   }
+
+  test('with views older than the shard (grown by another store instance) it neither throws nor writes', () => {
+    const grower = Store.create({ shards: 2, policy: 'lru' });
+    for (let i = 0; i < 50; i++) grower.set(`key:${i}`, 'v');
+    // A second instance over the same buffers, as another worker thread has: its views are built now.
+    const stale = Store.attach(grower.handle());
+    // Grow the index and the arena from the first instance; `stale` has not locked since.
+    for (let i = 0; i < 40_000; i++) grower.set(`key:${i}`, 'w'.repeat(200));
+    const names = Array.from({ length: PREFETCH_MAX }, (_, i) => `key:${39_999 - i * 601}`);
+    const hashes = new Uint32Array(names.map((k) => hash32(Buffer.from(k))));
+    const ids = [...hashes].map((h) => shardOf(h, stale.shardMask));
+    // Stale views must be what is tested: the grower's index is larger than the stale instance's.
+    expect(grower.shards[0]!.m.refs.length).toBeGreaterThan(stale.shards[0]!.m.refs.length);
+    const before = snapshot(grower);
+    stale.prefetch(hashes, ids, hashes.length);
+    // Arbitrary hashes, shard ids kept consistent with them.
+    const noise = new Uint32Array(PREFETCH_MAX).map((_, i) => Math.imul(i + 1, 0x9e3779b1) >>> 0);
+    stale.prefetch(noise, [...noise].map((h) => shardOf(h, stale.shardMask)), noise.length);
+    const after = snapshot(grower);
+    for (let i = 0; i < before.length; i++) expect(after[i]!.equals(before[i]!)).toBe(true);
+    expect(stale.get(names[0]!)?.toString()).toBe('w'.repeat(200));
+  });
 });

@@ -1,0 +1,131 @@
+/**
+ * Pipelined batches (src/server/dispatch.ts) under both lock scopes: one worker holds the union of
+ * a batch's shards, several workers lock shard by shard per run. Either way a batch must behave as
+ * its commands one after another: replies in request order, each command seeing the ones before
+ * it, and another connection never seeing a later write of the batch without an earlier one.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hash32, shardOf } from '../../src/store/hash.ts';
+import { seeded } from '../seeded.ts';
+import { startServer } from './harness.ts';
+import type { TestServer } from './harness.ts';
+
+/** The harness's servers run 16 shards for 1 or 2 threads (config.ts defaultShards). */
+const SHARD_MASK = 15;
+const shard = (k: string) => shardOf(hash32(Buffer.from(k)), SHARD_MASK);
+
+type Reply = string | number | null | (string | null)[] | Error;
+
+/** What Redis replies to one command of the mix, applied to `db`. */
+function model(db: Map<string, string>, cmd: string[]): Reply {
+  const [name, k, v] = cmd as [string, string, string];
+  // Redis's string2ll: no sign on zero, no leading zeros ("04" is not an integer).
+  const int = (s: string | undefined) => (s === undefined ? 0 : /^(0|-?[1-9]\d*)$/.test(s) ? Number(s) : null);
+  switch (name) {
+    case 'set':
+      db.set(k, v);
+      return 'OK';
+    case 'get':
+      return db.get(k) ?? null;
+    case 'incr': {
+      const n = int(db.get(k));
+      if (n === null) return new Error('ERR value is not an integer or out of range');
+      db.set(k, String(n + 1));
+      return n + 1;
+    }
+    case 'append':
+      db.set(k, (db.get(k) ?? '') + v);
+      return db.get(k)!.length;
+    case 'del':
+      return db.delete(k) ? 1 : 0;
+    case 'strlen':
+      return db.get(k)?.length ?? 0;
+    case 'mget':
+      return cmd.slice(1).map((x) => db.get(x) ?? null);
+    default:
+      throw new Error(name);
+  }
+}
+
+for (const threads of [1, 2]) {
+  describe(`pipelined batches, ${threads} worker(s)`, () => {
+    let srv: TestServer;
+    const conns: Redis[] = [];
+    const conn = () => {
+      const c = new Redis({ port: srv.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+      conns.push(c);
+      return c;
+    };
+    beforeAll(async () => {
+      srv = await startServer([], { threads });
+    });
+    afterAll(async () => {
+      await Promise.all(conns.map((c) => c.quit().catch(() => undefined)));
+      await srv.stop();
+    });
+
+    it('a random mix of key commands replies as the same commands run one by one', async () => {
+      const r = conn();
+      const rand = seeded(threads * 7919);
+      const keys = Array.from({ length: 40 }, (_, i) => `mix${threads}:${i}`);
+      const db = new Map<string, string>();
+      for (let round = 0; round < 20; round++) {
+        const cmds: string[][] = [];
+        for (let i = 0; i < 200; i++) {
+          const k = keys[rand(keys.length)]!;
+          const kind = ['get', 'get', 'set', 'set', 'incr', 'append', 'del', 'strlen', 'mget'][rand(9)]!;
+          if (kind === 'set') cmds.push(['set', k, rand(4) === 0 ? `v${rand(1000)}` : String(rand(100))]);
+          else if (kind === 'append') cmds.push(['append', k, String(rand(10))]);
+          else if (kind === 'mget') cmds.push(['mget', k, keys[rand(keys.length)]!, keys[rand(keys.length)]!]);
+          else cmds.push([kind, k]);
+        }
+        const p = r.pipeline();
+        for (const c of cmds) p.call(c[0]!, ...c.slice(1));
+        const got = (await p.exec())!.map(([e, v]) => (e ? `error: ${(e as Error).message}` : v));
+        const want = cmds.map((c) => {
+          const m = model(db, c);
+          return m instanceof Error ? `error: ${m.message}` : m;
+        });
+        expect(got).toEqual(want);
+      }
+    });
+
+    it('another connection never sees a later write of a batch without an earlier one', async () => {
+      const writer = conn();
+      const reader = conn();
+      // The flag's shard is below every data key's, so a batch run shard by shard in shard order
+      // (rather than in request order) would write the flag first.
+      let n = 0;
+      let flag = '';
+      while (flag === '' || shard(flag) !== 0) flag = `flag${threads}:${n++}`;
+      const data: string[] = [];
+      for (let i = 0; data.length < 24; i++) if (shard(`data${threads}:${i}`) > 0) data.push(`data${threads}:${i}`);
+      let stop = false;
+      let seen = 0;
+      let violations = 0;
+      const reading = (async () => {
+        while (!stop) {
+          const p = reader.pipeline().get(flag);
+          for (const d of data) p.get(d);
+          const res = (await p.exec())!.map(([, v]) => v as string | null);
+          const round = res[0];
+          if (round === null || round === undefined) continue;
+          seen++;
+          // Every data key was written with the flag's round or a later one before the flag.
+          if (res.slice(1).some((v) => v === null || Number(v) < Number(round))) violations++;
+        }
+      })();
+      for (let round = 1; round <= 300; round++) {
+        const p = writer.pipeline();
+        for (const d of data) p.set(d, String(round));
+        p.set(flag, String(round));
+        await p.exec();
+      }
+      stop = true;
+      await reading;
+      expect(seen).toBeGreaterThan(0);
+      expect(violations).toBe(0);
+    });
+  });
+}
