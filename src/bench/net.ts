@@ -1,11 +1,14 @@
 /**
  * `shardcache bench net`: shardcache against redis-server on this machine, both driven by
  * redis-benchmark with the same settings, runs alternated so drift hits both alike. Reports ops/s,
- * p50/p99 latency, server CPU-seconds per million operations and the ratio to Redis.
+ * p50/p99 latency, server CPU-seconds per million operations and the ratio to Redis. With
+ * `floor`, a third process runs beside them: floor-server.ts, Node's socket path with no server
+ * behind it, so the table shows how much of a gap to Redis the platform leaves.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { cpuSeconds } from './procstat.ts';
@@ -23,11 +26,13 @@ export interface NetOptions {
   seconds: number;
   threads?: number;
   maxmemory: string;
+  /** Also measure floor-server.ts (Node's socket path alone) with the same load. */
+  floor?: boolean;
   progress?: (line: string) => void;
 }
 
 export interface NetSample {
-  server: 'shardcache' | 'redis';
+  server: 'shardcache' | 'redis' | 'floor';
   test: string;
   pipeline: number;
   size: number;
@@ -44,6 +49,8 @@ export interface NetRow {
   size: number;
   ours: { opsPerSec: number; p50: number; p99: number; cpuPerMillion: number; spread: number };
   redis: { opsPerSec: number; p50: number; p99: number; cpuPerMillion: number; spread: number } | null;
+  /** floor-server.ts under the same load, when measured. */
+  floor?: { opsPerSec: number; p50: number; p99: number; cpuPerMillion: number; spread: number } | null;
   ratio: number | null;
   cpuRatio: number | null;
 }
@@ -101,6 +108,22 @@ export async function startRedis(maxmemory: string): Promise<Running> {
   return { port, pid: proc.pid!, proc, stop: async () => { proc.kill('SIGTERM'); await waitExit(proc); } };
 }
 
+/** floor-server.ts on a free port, answering GETs with `size`-byte values. */
+export async function startFloor(threads: number | undefined, size: number): Promise<Running> {
+  const args = [fileURLToPath(new URL('./floor-server.ts', import.meta.url)), '--port', '0', '--size', String(size), '--threads', String(threads ?? availableParallelism())];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /ready: port (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.once('exit', (c) => reject(new Error(`floor-server exited ${c}: ${out}`)));
+  });
+  return { port, pid: proc.pid!, proc, stop: async () => { proc.kill('SIGTERM'); await waitExit(proc); } };
+}
+
 /** Loads key:000000000000 … as redis-benchmark names them (-r), so GETs hit. */
 export async function loadKeys(port: number, keys: number, size: number): Promise<void> {
   const value = 'x'.repeat(size);
@@ -151,20 +174,23 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
   const ours = await startShardcache(o.threads, o.maxmemory);
   const redis = withRedis ? await startRedis(o.maxmemory) : null;
   const samples: NetSample[] = [];
+  let floor: Running | null = null;
   try {
     for (const size of o.sizes) {
       await loadKeys(ours.port, o.keys, size);
       if (redis) await loadKeys(redis.port, o.keys, size);
+      await floor?.stop();
+      floor = o.floor ? await startFloor(o.threads, size) : null;
+      const contenders = ([['shardcache', ours], ['redis', redis], ['floor', floor]] as const).filter((x): x is readonly [NetSample['server'], Running] => x[1] !== null);
       for (const pipeline of o.pipelines) {
         for (const test of o.tests) {
           // Size each run for about `seconds` from a short calibration run on our server.
           const cal = await benchmark(ours.port, test, o.clients, Math.max(2000, o.clients * pipeline * 20), pipeline, size, o.keys);
           const requests = Math.max(1000, Math.round(cal.rps * o.seconds));
           for (let r = 0; r < o.runs; r++) {
-            // ABBA order: in a pair of back-to-back runs the first measured about 5 % faster here.
-            const pair = [['shardcache', ours], ['redis', redis]] as const;
-            for (const [name, srv] of r % 2 === 0 ? pair : [pair[1], pair[0]]) {
-              if (srv === null) continue;
+            // The order rotates each run: in back-to-back runs the first measured about 5 % faster here.
+            for (let k = 0; k < contenders.length; k++) {
+              const [name, srv] = contenders[(k + r) % contenders.length]!;
               say(`net ${test} P=${pipeline} ${size}B run ${r + 1}/${o.runs} ${name}`);
               const c0 = cpuSeconds(srv.pid);
               const b = await benchmark(srv.port, test, o.clients, requests, pipeline, size, o.keys);
@@ -178,6 +204,7 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
   } finally {
     await ours.stop();
     await redis?.stop();
+    await floor?.stop();
   }
   const rows = netRows(samples, o.sizes, o.pipelines, o.tests);
   return { samples, rows, redis: withRedis };
@@ -203,7 +230,8 @@ export function netRows(samples: readonly NetSample[], sizes: readonly number[],
         const pick = (srv: string) => samples.filter((s) => s.server === srv && s.size === size && s.pipeline === pipeline && s.test === test);
         const a = agg(pick('shardcache'))!;
         const b = agg(pick('redis'));
-        rows.push({ test, pipeline, size, ours: a, redis: b, ratio: b ? a.opsPerSec / b.opsPerSec : null, cpuRatio: b ? a.cpuPerMillion / b.cpuPerMillion : null });
+        const fl = agg(pick('floor'));
+        rows.push({ test, pipeline, size, ours: a, redis: b, ...(fl ? { floor: fl } : {}), ratio: b ? a.opsPerSec / b.opsPerSec : null, cpuRatio: b ? a.cpuPerMillion / b.cpuPerMillion : null });
       }
     }
   }
@@ -212,14 +240,17 @@ export function netRows(samples: readonly NetSample[], sizes: readonly number[],
 
 export function netTable(rows: NetRow[]): string {
   const f = (n: number) => Math.round(n).toLocaleString('en-US');
+  const withFloor = rows.some((r) => r.floor);
   const lines = [
-    '| test | P | size | shardcache ops/s (±spread) | redis ops/s (±spread) | ratio | p50 ms ours/redis | p99 ms ours/redis | CPU s per 1M ops ours/redis | CPU ratio |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    `| test | P | size | shardcache ops/s (±spread) | redis ops/s (±spread) | ratio | p50 ms ours/redis | p99 ms ours/redis | CPU s per 1M ops ours/redis | CPU ratio |${withFloor ? ' floor ops/s | floor/redis | floor CPU s per 1M ops |' : ''}`,
+    `|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|${withFloor ? '--:|--:|--:|' : ''}`,
   ];
   for (const r of rows) {
     const rd = r.redis;
+    const fl = r.floor;
+    const floorCells = !withFloor ? '' : fl ? ` ${f(fl.opsPerSec)} | ${rd ? (fl.opsPerSec / rd.opsPerSec).toFixed(2) : 'n/a'} | ${fl.cpuPerMillion.toFixed(2)} |` : ' - | - | - |';
     lines.push(
-      `| ${r.test.toUpperCase()} | ${r.pipeline} | ${r.size} B | ${f(r.ours.opsPerSec)} (±${f(r.ours.spread / 2)}) | ${rd ? `${f(rd.opsPerSec)} (±${f(rd.spread / 2)})` : 'n/a'} | ${r.ratio?.toFixed(2) ?? 'n/a'} | ${r.ours.p50.toFixed(3)} / ${rd?.p50.toFixed(3) ?? '-'} | ${r.ours.p99.toFixed(3)} / ${rd?.p99.toFixed(3) ?? '-'} | ${r.ours.cpuPerMillion.toFixed(2)} / ${rd?.cpuPerMillion.toFixed(2) ?? '-'} | ${r.cpuRatio?.toFixed(2) ?? 'n/a'} |`,
+      `| ${r.test.toUpperCase()} | ${r.pipeline} | ${r.size} B | ${f(r.ours.opsPerSec)} (±${f(r.ours.spread / 2)}) | ${rd ? `${f(rd.opsPerSec)} (±${f(rd.spread / 2)})` : 'n/a'} | ${r.ratio?.toFixed(2) ?? 'n/a'} | ${r.ours.p50.toFixed(3)} / ${rd?.p50.toFixed(3) ?? '-'} | ${r.ours.p99.toFixed(3)} / ${rd?.p99.toFixed(3) ?? '-'} | ${r.ours.cpuPerMillion.toFixed(2)} / ${rd?.cpuPerMillion.toFixed(2) ?? '-'} | ${r.cpuRatio?.toFixed(2) ?? 'n/a'} |${floorCells}`,
     );
   }
   return lines.join('\n');

@@ -44,7 +44,7 @@ export interface SuiteOptions {
   out: string;
   /** 'auto': redis-benchmark when installed, else ours. */
   loadgen: 'auto' | LoadTool;
-  net: { clients: number; pipelines: number[]; sizes: number[]; keys: number; ratio: [number, number]; tests?: string[]; threads: number; seconds: number; runs: number; serverThreads?: number; maxmemory: string };
+  net: { clients: number; pipelines: number[]; sizes: number[]; keys: number; ratio: [number, number]; tests?: string[]; threads: number; seconds: number; runs: number; serverThreads?: number; maxmemory: string; floor?: boolean };
   scale: { threadsList: number[]; pipeline: number; size: number; test?: string };
   memory: { keys1k: number; keys16: number };
   micro: { quick: boolean; time?: number };
@@ -170,6 +170,7 @@ export function suiteOptionsFromCli(names: string[], o: Record<string, unknown>,
       runs: o.runs !== undefined ? num('runs', o.runs) : d.net.runs,
       serverThreads: o.serverThreads !== undefined ? num('server-threads', o.serverThreads) : undefined,
       maxmemory: o.maxmemory !== undefined ? String(o.maxmemory) : d.net.maxmemory,
+      floor: o.floor === true,
     },
     scale: {
       threadsList: o.scaleThreads !== undefined ? ints('scale-threads', o.scaleThreads) : d.scale.threadsList,
@@ -482,7 +483,7 @@ export async function runSuite(o: SuiteOptions): Promise<{ dir: string; results:
         results.suites.micro = { ...value, log };
       } else if (suite === 'net') {
         if (tool === 'redis-benchmark') {
-          const n = await runNet({ clients: o.net.clients, pipelines: o.net.pipelines, sizes: o.net.sizes, keys: o.net.keys, tests, runs: o.net.runs, seconds: o.net.seconds, threads: o.net.serverThreads, maxmemory: o.net.maxmemory, progress: say });
+          const n = await runNet({ clients: o.net.clients, pipelines: o.net.pipelines, sizes: o.net.sizes, keys: o.net.keys, tests, runs: o.net.runs, seconds: o.net.seconds, threads: o.net.serverThreads, maxmemory: o.net.maxmemory, floor: o.net.floor, progress: say });
           results.suites.net = { tool, tests, redis: n.redis, samples: n.samples, rows: n.rows };
         } else {
           results.suites.net = await runNetOurs({ ...o.net, tests, progress: say });
@@ -545,6 +546,7 @@ export function registerBenchSuite(bench: Command, print: (s: string) => void): 
     .option('--runs <n>', 'runs per server per setting, alternated (default 3)')
     .option('--server-threads <n>', 'shardcache --threads in net (default: cores)')
     .option('--maxmemory <bytes>', 'memory limit for both servers (default 1gb)')
+    .option('--floor', "net: also run Node's socket path alone (src/bench/floor-server.ts) with the same load")
     .option('--scale-threads <list>', 'server thread counts for scale (default 1..cores)')
     .option('--scale-pipeline <n>', 'pipeline depth of the scale load (default 16)')
     .option('--scale-size <n>', 'value size of the scale load (default 100)')

@@ -60,7 +60,7 @@ function checkNet(r: SuiteResults, redis: boolean): void {
   const n = r.suites.net!;
   expect(n.redis).toBe(redis);
   expect(n.rows.length).toBe(r.settings.net.pipelines.length * r.settings.net.sizes.length * n.tests.length);
-  expect(n.samples.length).toBe(n.rows.length * r.settings.net.runs * (redis ? 2 : 1));
+  expect(n.samples.length).toBe(n.rows.length * r.settings.net.runs * ((redis ? 2 : 1) + (r.settings.net.floor ? 1 : 0)));
   for (const s of n.samples) {
     expect(s.opsPerSec).toBeGreaterThan(0);
     expect(s.requests).toBeGreaterThan(0);
@@ -112,12 +112,19 @@ describe('bench suites, tiny configurations', () => {
   });
 
   it.skipIf(!HAVE_RB || !HAVE_REDIS)('net with redis-benchmark', async () => {
-    const { dir } = await runSuite(tiny(['net'], { loadgen: 'redis-benchmark', net: { ...tiny([]).net, pipelines: [1], tests: ['get', 'set'] } }));
+    const { dir } = await runSuite(tiny(['net'], { loadgen: 'redis-benchmark', net: { ...tiny([]).net, pipelines: [1], tests: ['get', 'set'], floor: true } }));
     const r = readBack(dir);
     checkCommon(r);
     expect(r.suites.net!.tool).toBe('redis-benchmark');
     checkNet(r, true);
     expect(r.suites.net!.rows.map((x) => x.test)).toEqual(['get', 'set']);
+    // --floor: Node's socket path alone ran the same load, and the table shows it.
+    for (const row of r.suites.net!.rows) {
+      expect(row.floor!.opsPerSec).toBeGreaterThan(0);
+      expect(row.floor!.cpuPerMillion).toBeGreaterThan(0);
+    }
+    expect(r.suites.net!.samples.filter((x) => x.server === 'floor')).toHaveLength(2);
+    expect(readFileSync(join(dir, 'results.md'), 'utf8')).toContain('| floor ops/s | floor/redis |');
   });
 
   it('without redis-server: says so and measures shardcache alone', async () => {
