@@ -79,9 +79,14 @@ function waitExit(p: ChildProcess): Promise<void> {
 }
 
 /** Starts the server of the checkout at `root` (this one by default) on a free port. */
-export async function startShardcache(threads: number | undefined, maxmemory: string, extra: string[] = [], root = ROOT): Promise<Running> {
+export function startShardcache(threads: number | undefined, maxmemory: string, extra: string[] = [], root = ROOT): Promise<Running> {
   const args = ['src/cli/main.ts', 'server', '--port', '0', '--maxmemory', maxmemory, '--maxmemory-policy', 'allkeys-lru', ...(threads ? ['--threads', String(threads)] : []), ...extra];
-  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  return startNode('shardcache', args, root);
+}
+
+/** Runs a Node program that prints `ready: port N` once it listens on the free port N. */
+async function startNode(name: string, args: string[], cwd: string): Promise<Running> {
+  const proc = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.on('data', (d: Buffer) => {
@@ -89,7 +94,7 @@ export async function startShardcache(threads: number | undefined, maxmemory: st
       const m = /ready: port (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    proc.once('exit', (c) => reject(new Error(`shardcache exited ${c}: ${out}`)));
+    proc.once('exit', (c) => reject(new Error(`${name} exited ${c}: ${out}`)));
   });
   return { port, pid: proc.pid!, proc, stop: async () => { proc.kill('SIGTERM'); await waitExit(proc); } };
 }
@@ -109,19 +114,9 @@ export async function startRedis(maxmemory: string): Promise<Running> {
 }
 
 /** floor-server.ts on a free port, answering GETs with `size`-byte values. */
-export async function startFloor(threads: number | undefined, size: number): Promise<Running> {
-  const args = [fileURLToPath(new URL('./floor-server.ts', import.meta.url)), '--port', '0', '--size', String(size), '--threads', String(threads ?? availableParallelism())];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ready: port (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.once('exit', (c) => reject(new Error(`floor-server exited ${c}: ${out}`)));
-  });
-  return { port, pid: proc.pid!, proc, stop: async () => { proc.kill('SIGTERM'); await waitExit(proc); } };
+export function startFloor(threads: number | undefined, size: number): Promise<Running> {
+  const args = ['src/bench/floor-server.ts', '--port', '0', '--size', String(size), '--threads', String(threads ?? availableParallelism())];
+  return startNode('floor-server', args, ROOT);
 }
 
 /** Loads key:000000000000 … as redis-benchmark names them (-r), so GETs hit. */
