@@ -1,7 +1,7 @@
 /**
  * The request path of a worker without sockets: parse, dispatch, execute, encode replies, for a
  * pipelined batch, so the JS cost per command can be profiled apart from system calls.
- *   node bench/server/dispatch.bench.ts [ping|get|set] [batch] [keys] [policy]
+ *   node bench/server/dispatch.bench.ts [ping|get|set] [batch] [keys] [policy] [value bytes]
  * With many keys (100000, as `bench net` loads) the keys are visited in a random order, so the
  * figure includes the store's cache misses; with few, everything stays in cache. It also prints
  * the JS heap bytes allocated per command (V8's total_allocated_bytes), which drive scavenges.
@@ -21,6 +21,7 @@ const which = process.argv[2] ?? 'get';
 const batch = Number(process.argv[3] ?? 16);
 const keyCount = Number(process.argv[4] ?? 1024);
 const store = Store.create({ shards: 16, policy: process.argv[5] ?? 'noeviction' });
+const valueSize = Number(process.argv[6] ?? 100);
 const shared = new SharedState();
 const ctx = new WorkerContext(
   { index: 0, store: store.handle(), shared: shared.buffer, config: [...defaultConfig()], workers: 1, ownedShards: [], busName: 'bench', startedAt: Date.now(), runId: 'x' },
@@ -42,7 +43,7 @@ class Sink extends Duplex {
 const sock = new Sink() as unknown as import('node:net').Socket;
 const c = new Client(1, sock, store, false, 512 * 1024 * 1024);
 const keys = Array.from({ length: keyCount }, (_, i) => `key:${String(i).padStart(12, '0')}`);
-for (const k of keys) store.set(k, 'x'.repeat(100));
+for (const k of keys) store.set(k, 'x'.repeat(valueSize));
 // A fixed pseudo-random visiting order (xorshift), the same in every run.
 let seed = 0x9e3779b9;
 const order = Array.from({ length: keyCount }, (_, i) => i);
@@ -72,7 +73,7 @@ for (let warm = 0; warm < 3; warm++) {
   }
   const ms = performance.now() - t0;
   const bytes = getHeapStatistics().total_allocated_bytes - a0;
-  if (warm === 2) console.log(`${which} batch ${batch} keys ${keyCount}: ${((ms * 1e6) / (rounds * batch)).toFixed(0)} ns/command, ${(bytes / (rounds * batch)).toFixed(0)} B allocated/command`);
+  if (warm === 2) console.log(`${which} batch ${batch} keys ${keyCount} values ${valueSize} B: ${((ms * 1e6) / (rounds * batch)).toFixed(0)} ns/command, ${(bytes / (rounds * batch)).toFixed(0)} B allocated/command`);
 }
 ctx.close();
 process.exit(0);

@@ -1,9 +1,9 @@
 /**
  * The floor under the server: a process shaped like `shardcache server` (a main thread that
  * accepts and transfers each socket to a worker, which re-wraps it with `onread` and writes once
- * per read) that does no parsing and has no store. It answers redis-benchmark's GET and SET
- * traffic only: each request starts with `*`, a two-argument one (GET) gets a bulk reply of
- * `--size` bytes, any other gets +OK. Its CPU per request is what Node's socket path costs
+ * per read) that has no store and parses no more than it must to find where each request ends.
+ * It answers redis-benchmark's GET and SET traffic only: a two-argument request (GET) gets a bulk
+ * reply of `--size` bytes, any other gets +OK. Its CPU per request is what Node's socket path costs
  * before the server does any work; `bench net --floor` runs it beside both servers.
  *   node src/bench/floor-server.ts [--port 0] [--size 100] [--threads 1]
  * Prints `ready: port N`; on SIGINT or SIGTERM prints its CPU time per request and exits.
@@ -13,7 +13,14 @@ import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 const STAR = 0x2a;
-const TWO = 0x32;
+const DOLLAR = 0x24;
+const LF = 0x0a;
+/** Framing states: before a request's `*`, in its count, before an argument's `$`, in its length, in its payload. */
+const AT_START = 0;
+const IN_COUNT = 1;
+const AT_DOLLAR = 2;
+const IN_LENGTH = 3;
+const SKIP = 4;
 
 if (isMainThread) {
   const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, size: { type: 'string', default: '100' }, threads: { type: 'string', default: '1' } } });
@@ -50,8 +57,12 @@ if (isMainThread) {
     // The server's adoption (src/server/worker.ts): the transferred handle, re-wrapped with onread.
     const handle = (m.socket as unknown as { _handle: unknown })._handle;
     (m.socket as unknown as { _handle: unknown })._handle = null;
-    /** A `*` seen as the last byte of the previous read: its count digit starts this one. */
-    let starPending = false;
+    // The least framing that finds where each request ends: header lines are read a byte at a
+    // time, bulk payloads are skipped by their length, never scanned.
+    let state = AT_START;
+    let count = 0;
+    let args = 0;
+    let skip = 0;
     let out = Buffer.allocUnsafe(64 * 1024);
     const s: net.Socket = new net.Socket({
       handle: handle as never,
@@ -61,24 +72,45 @@ if (isMainThread) {
         buffer: readBuffer,
         callback(n: number, b: Uint8Array) {
           let len = 0;
-          for (let i = 0; i < n; i++) {
-            const isStart = starPending || b[i] === STAR;
-            if (!isStart) continue;
-            const digit = starPending ? b[i] : b[i + 1];
-            if (!starPending && i + 1 >= n) {
-              starPending = true;
-              break;
+          let i = 0;
+          while (i < n) {
+            if (state === SKIP) {
+              const k = Math.min(skip, n - i);
+              skip -= k;
+              i += k;
+              if (skip === 0) state = --args === 0 ? AT_START : AT_DOLLAR;
+              continue;
             }
-            starPending = false;
-            const reply = digit === TWO ? bulk : ok;
-            if (len + reply.length > out.length) {
-              const bigger = Buffer.allocUnsafe(out.length * 2 + reply.length);
-              out.copy(bigger, 0, 0, len);
-              out = bigger;
+            const c = b[i++]!;
+            if (state === AT_START) {
+              if (c === STAR) {
+                state = IN_COUNT;
+                count = 0;
+              }
+            } else if (state === IN_COUNT || state === IN_LENGTH) {
+              if (c >= 0x30 && c <= 0x39) count = count * 10 + (c - 0x30);
+              else if (c === LF) {
+                if (state === IN_COUNT) {
+                  args = count;
+                  const reply = args === 2 ? bulk : ok;
+                  if (len + reply.length > out.length) {
+                    const bigger = Buffer.allocUnsafe(out.length * 2 + reply.length);
+                    out.copy(bigger, 0, 0, len);
+                    out = bigger;
+                  }
+                  reply.copy(out, len);
+                  len += reply.length;
+                  requests++;
+                  state = args > 0 ? AT_DOLLAR : AT_START;
+                } else {
+                  skip = count + 2;
+                  state = SKIP;
+                }
+              }
+            } else if (c === DOLLAR) {
+              state = IN_LENGTH;
+              count = 0;
             }
-            reply.copy(out, len);
-            len += reply.length;
-            requests++;
           }
           if (len > 0) {
             s.write(out.subarray(0, len));

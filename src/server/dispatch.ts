@@ -119,6 +119,8 @@ const fastKinds = new Uint8Array(FAST_MAX);
 const fastKeys: (Buffer | null)[] = new Array(FAST_MAX).fill(null);
 const fastValues: (Buffer | null)[] = new Array(FAST_MAX).fill(null);
 const fastHashes = new Uint32Array(FAST_MAX);
+/** 1 where request i reads its value (GET): the prefetch then brings the value's lines in too. */
+const fastReads = new Uint8Array(FAST_MAX);
 const fastShards: number[] = [];
 
 /**
@@ -156,8 +158,9 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
     const h = hash32(fastKeys[i]!);
     fastHashes[i] = h;
     fastShards.push(shardOf(h, store.shardMask));
+    fastReads[i] = fastKinds[i] === FAST_GET ? 1 : 0;
   }
-  if (n > 1) store.prefetch(fastHashes, fastShards, n);
+  if (n > 1) store.prefetch(fastHashes, fastShards, fastReads, n);
   if (batchScope(ctx) === 'union') {
     const locked = store.lockShards(fastShards);
     try {

@@ -121,7 +121,6 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
     w.on('exit', (code) => {
       if (workers[i] !== w) return;
       workers[i] = null;
-      // Its connections died with it: release their slots.
       // Its connections died with it, including sockets handed over but never adopted.
       const lost = shared.workerGet(i, 'connections') + Math.max(0, handedOff[i]! - shared.workerGet(i, 'adopted'));
       shared.workerAdd(i, 'connections', -shared.workerGet(i, 'connections'));

@@ -22,16 +22,23 @@ import type { Shard } from './shard.ts';
 
 /** The most lookups one call prepares; keys past it are looked up unprepared. */
 export const PREFETCH_MAX = 64;
-/** Cache lines of an item touched beyond its header (the key and the start of the value). */
-const ITEM_LINES = 4;
+/**
+ * Cache lines of an item touched at most: enough for the header, a key and a 1 KiB value. A value
+ * about to be read is touched up to this; past it a copy streams well enough on its own.
+ */
+const ITEM_LINES = 20;
 const LINE = 64;
 
 const refs = new Uint32Array(PREFETCH_MAX);
 /** Where the folded loads go, so they stay live. */
 let sink = 0;
 
-/** `shardIds[i]` is the shard of `hashes[i]`, as the caller computed it to lock the shards. */
-export function prefetch(shards: readonly Shard[], hashes: Uint32Array, shardIds: readonly number[], n: number): void {
+/**
+ * `shardIds[i]` is the shard of `hashes[i]`, as the caller computed it to lock the shards;
+ * `readsValue[i]` is nonzero when lookup i will read the value (a GET), so its lines are wanted
+ * too. Otherwise (a SET about to replace it) only the key is.
+ */
+export function prefetch(shards: readonly Shard[], hashes: Uint32Array, shardIds: readonly number[], readsValue: Uint8Array, n: number): void {
   if (n > PREFETCH_MAX) n = PREFETCH_MAX;
   let acc = 0;
   // Phase 1: the home slot of every key (ref and tag).
@@ -48,14 +55,14 @@ export function prefetch(shards: readonly Shard[], hashes: Uint32Array, shardIds
     const r = refs[i]!;
     if (r !== NIL_REF) acc ^= shards[shardIds[i]!]!.m.hash(r);
   }
-  // Phase 3: the rest of the item's first lines (key, value) and, for exact LRU, its neighbours,
-  // whose links a hit rewrites.
+  // Phase 3: the rest of the item's lines (the key, and the value when it will be read) and, for
+  // exact LRU, its neighbours, whose links a hit rewrites.
   for (let i = 0; i < n; i++) {
     const r = refs[i]!;
     if (r === NIL_REF) continue;
     const m = shards[shardIds[i]!]!.m;
     const start = m.keyOffset(r);
-    const end = Math.min(m.valOffset(r) + m.valLen(r), start + ITEM_LINES * LINE);
+    const end = Math.min(m.valOffset(r) + (readsValue[i] !== 0 ? m.valLen(r) : 0), start + ITEM_LINES * LINE);
     for (let o = start + LINE; o < end; o += LINE) acc ^= m.a8[o]!;
     if (m.h32[HW.policy] === PolicyId.lru) {
       const p = m.prev(r);

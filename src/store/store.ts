@@ -217,10 +217,11 @@ export class Store {
 
   /**
    * Brings into the CPU cache what lookups of these key hashes will read, overlapping their cache
-   * misses (store/prefetch.ts). `shardIds[i]` is shardOf(hashes[i]). Needs no lock.
+   * misses (store/prefetch.ts). `shardIds[i]` is shardOf(hashes[i]); `readsValue[i]` is nonzero
+   * when lookup i will read the value. Needs no lock.
    */
-  prefetch(hashes: Uint32Array, shardIds: readonly number[], n: number): void {
-    prefetch(this.shards, hashes, shardIds, n);
+  prefetch(hashes: Uint32Array, shardIds: readonly number[], readsValue: Uint8Array, n: number): void {
+    prefetch(this.shards, hashes, shardIds, readsValue, n);
   }
 
   /** Scratch for lockShards: one byte per shard, all zero between calls. */

@@ -1,7 +1,7 @@
 /**
  * floor-server.ts stands in for a server in `bench net --floor`, so it must answer redis-benchmark's
  * traffic reply for reply: a bulk value of the configured size per GET, +OK per SET, however the
- * requests are split across reads (a `*` may end one read and its count start the next).
+ * requests are split across reads.
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,9 +46,9 @@ describe('floor-server', () => {
     expect(got).toBe('$7\r\nxxxxxxx\r\n+OK\r\n$7\r\nxxxxxxx\r\n+OK\r\n+OK\r\n');
   });
 
-  it('counts a request whose * and count arrive in separate reads once', async () => {
+  it('the same replies with the pipeline split at every byte', async () => {
     const req = SET + GET;
-    for (const cut of [1, SET.length - 1, SET.length, SET.length + 1]) {
+    for (let cut = 1; cut < req.length; cut++) {
       const got = await exchange([req.slice(0, cut), req.slice(cut)], 5 + 13);
       expect(got, `cut at ${cut}`).toBe('+OK\r\n$7\r\nxxxxxxx\r\n');
     }

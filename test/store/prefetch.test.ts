@@ -28,8 +28,10 @@ describe('prefetch', () => {
       const hashes = new Uint32Array(names.map((k) => hash32(Buffer.from(k))));
       const ids = [...hashes].map((h) => shardOf(h, store.shardMask));
       const before = snapshot(store);
-      store.prefetch(hashes, ids, hashes.length);
-      store.prefetch(hashes.subarray(PREFETCH_MAX), ids.slice(PREFETCH_MAX), hashes.length - PREFETCH_MAX);
+      // Every other lookup reads its value, so both kinds of phase 3 run.
+      const reads = new Uint8Array(hashes.length).map((_, i) => i & 1);
+      store.prefetch(hashes, ids, reads, hashes.length);
+      store.prefetch(hashes.subarray(PREFETCH_MAX), ids.slice(PREFETCH_MAX), reads.subarray(PREFETCH_MAX), hashes.length - PREFETCH_MAX);
       const after = snapshot(store);
       expect(after.length).toBe(before.length);
       for (let i = 0; i < before.length; i++) expect(after[i]!.equals(before[i]!)).toBe(true);
@@ -51,10 +53,10 @@ describe('prefetch', () => {
     // Stale views must be what is tested: the grower's index is larger than the stale instance's.
     expect(grower.shards[0]!.m.refs.length).toBeGreaterThan(stale.shards[0]!.m.refs.length);
     const before = snapshot(grower);
-    stale.prefetch(hashes, ids, hashes.length);
+    stale.prefetch(hashes, ids, new Uint8Array(hashes.length).fill(1), hashes.length);
     // Arbitrary hashes, shard ids kept consistent with them.
     const noise = new Uint32Array(PREFETCH_MAX).map((_, i) => Math.imul(i + 1, 0x9e3779b1) >>> 0);
-    stale.prefetch(noise, [...noise].map((h) => shardOf(h, stale.shardMask)), noise.length);
+    stale.prefetch(noise, [...noise].map((h) => shardOf(h, stale.shardMask)), new Uint8Array(noise.length).fill(1), noise.length);
     const after = snapshot(grower);
     for (let i = 0; i < before.length; i++) expect(after[i]!.equals(before[i]!)).toBe(true);
     expect(stale.get(names[0]!)?.toString()).toBe('w'.repeat(200));
