@@ -135,7 +135,8 @@ function fastClient(c: Client): boolean {
 
 /**
  * Runs the plain GETs and SETs at the head of the input (RespParser.nextFast) as one batch: keys
- * hashed once, the union of their shards locked once in ascending order, replies in order. Their
+ * hashed once, their lookups prefetched together, locks taken as batchScope says, commands and
+ * replies in request order. Their
  * semantics are the handlers' in commands/strings.ts; only the table lookup, the central checks
  * (all known to pass for such a client) and the hooks (all known to be idle) are skipped.
  * Returns how many requests it ran.
