@@ -91,6 +91,8 @@ export function aclCategories(spec: CommandSpec): string[] {
 // ---- key specs -------------------------------------------------------------------------------
 
 export interface KeySpec {
+  /** Redis's `notes`, where it gives one. */
+  notes?: string;
   flags: readonly string[];
   index: number;
   lastkey: number;
@@ -99,6 +101,7 @@ export interface KeySpec {
 }
 
 const RO = ['RO'];
+const RO_ACCESS = ['RO', 'access'];
 const OW_UPDATE = ['OW', 'update'];
 const OW_INSERT = ['OW', 'insert'];
 const RM = ['RM', 'delete'];
@@ -119,26 +122,113 @@ const KEY_SPEC_FLAGS: Record<string, readonly string[]> = {
   exists: RO,
   touch: RO,
   type: RO,
-  ttl: RO,
-  pttl: RO,
-  expiretime: RO,
-  pexpiretime: RO,
+  ttl: RO_ACCESS,
+  pttl: RO_ACCESS,
+  expiretime: RO_ACCESS,
+  pexpiretime: RO_ACCESS,
   expire: ['RW', 'update'],
   pexpire: ['RW', 'update'],
   expireat: ['RW', 'update'],
   pexpireat: ['RW', 'update'],
   persist: ['RW', 'update'],
   'memory|usage': RO,
+  'object|encoding': RO,
+  'object|freq': RO,
+  'object|idletime': RO,
+  'object|refcount': RO,
 };
 
-/** One range key spec from the legacy (first, last, step) triple. */
+/** Redis's notes on a key spec. */
+const KEY_SPEC_NOTES: Record<string, string> = {
+  set: 'RW and ACCESS due to the optional `GET` argument',
+  getex: 'RW and UPDATE because it changes the TTL',
+};
+
+/** A spec for the one key at argument `index`. */
+const oneKey = (index: number, flags: readonly string[]): KeySpec => ({ flags, index, lastkey: 0, keystep: 1, limit: 0 });
+
+/** Commands whose keys play different roles, one spec each, in argument order (as Redis's). */
+const SPLIT_KEY_SPECS: Record<string, KeySpec[]> = {
+  rename: [oneKey(1, ['RW', 'access', 'delete']), oneKey(2, OW_UPDATE)],
+  renamenx: [oneKey(1, ['RW', 'access', 'delete']), oneKey(2, OW_INSERT)],
+  copy: [oneKey(1, RO_ACCESS), oneKey(2, OW_UPDATE)],
+};
+
+/** The command's key specs: Redis's own where they split, else one range from (first, last, step). */
 export function keySpecs(spec: CommandSpec): KeySpec[] {
   if (spec.firstKey <= 0) return [];
+  const split = SPLIT_KEY_SPECS[spec.name];
+  if (split !== undefined) return split;
   const flags: readonly string[] = KEY_SPEC_FLAGS[spec.name] ?? (spec.flags.includes('write') ? ['RW', 'access', 'update'] : spec.flags.includes('readonly') ? ['RO', 'access'] : ['RO']);
-  return [{ flags, index: spec.firstKey, lastkey: spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey, keystep: spec.step, limit: 0 }];
+  const notes = KEY_SPEC_NOTES[spec.name];
+  return [{ ...(notes !== undefined ? { notes } : {}), flags, index: spec.firstKey, lastkey: spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey, keystep: spec.step, limit: 0 }];
+}
+
+/**
+ * The flags of key argument `i` of `call` (the command's name first): those of the spec that
+ * covers it, or for a spec marked variable_flags, those this call earns (SET writes without
+ * reading unless it has GET).
+ */
+export function keyFlagsAt(spec: CommandSpec, call: readonly Uint8Array[], i: number): readonly string[] {
+  const specs = keySpecs(spec);
+  for (const k of specs) {
+    const last = k.lastkey < 0 ? call.length + k.lastkey : k.index + k.lastkey;
+    if (i < k.index || i > last || (i - k.index) % k.keystep !== 0) continue;
+    if (spec.name === 'set' && k.flags.includes('variable_flags')) {
+      const get = call.slice(3).some((a) => Buffer.from(a).toString('latin1').toLowerCase() === 'get');
+      return get ? ['RW', 'access', 'update'] : OW_UPDATE;
+    }
+    return k.flags;
+  }
+  return specs[0]?.flags ?? [];
 }
 
 // ---- COMMAND / COMMAND INFO --------------------------------------------------------------------
+
+const NONDET = ['nondeterministic_output'];
+const NONDET_ORDER = ['nondeterministic_output_order'];
+const ALL_NODES_OK = ['request_policy:all_nodes', 'response_policy:all_succeeded'];
+const ALL_SHARDS_OK = ['request_policy:all_shards', 'response_policy:all_succeeded'];
+const MULTI_SHARD_SUM = ['request_policy:multi_shard', 'response_policy:agg_sum'];
+/** Redis 7's command tips: hints for cluster clients and proxies on routing and merging replies. */
+const TIPS: Record<string, readonly string[]> = {
+  'client|info': NONDET,
+  'client|list': NONDET,
+  command: NONDET_ORDER,
+  'command|docs': NONDET_ORDER,
+  'command|info': NONDET_ORDER,
+  'command|list': NONDET_ORDER,
+  'config|set': ALL_NODES_OK,
+  dbsize: ['request_policy:all_shards', 'response_policy:agg_sum'],
+  del: MULTI_SHARD_SUM,
+  exists: MULTI_SHARD_SUM,
+  flushall: ALL_SHARDS_OK,
+  flushdb: ALL_SHARDS_OK,
+  'function|flush': ALL_SHARDS_OK,
+  info: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
+  keys: ['request_policy:all_shards', 'nondeterministic_output_order'],
+  lastsave: NONDET,
+  'latency|latest': ['nondeterministic_output', 'request_policy:all_nodes', 'response_policy:special'],
+  'latency|reset': ALL_NODES_OK,
+  mget: ['request_policy:multi_shard'],
+  mset: ['request_policy:multi_shard', 'response_policy:all_succeeded'],
+  msetnx: ['request_policy:multi_shard', 'response_policy:agg_min'],
+  'object|encoding': NONDET,
+  'object|freq': NONDET,
+  'object|idletime': NONDET,
+  'object|refcount': NONDET,
+  ping: ALL_SHARDS_OK,
+  pttl: NONDET,
+  randomkey: ['request_policy:all_shards', 'nondeterministic_output'],
+  scan: ['nondeterministic_output', 'request_policy:special'],
+  'slowlog|get': ['request_policy:all_nodes', 'nondeterministic_output'],
+  'slowlog|len': ['request_policy:all_nodes', 'response_policy:agg_sum', 'nondeterministic_output'],
+  'slowlog|reset': ALL_NODES_OK,
+  time: NONDET,
+  touch: MULTI_SHARD_SUM,
+  ttl: NONDET,
+  unlink: MULTI_SHARD_SUM,
+};
 
 /** One COMMAND INFO entry (10 elements, Redis 7). */
 export function writeCommandInfo(out: ReplyWriter, spec: CommandSpec): void {
@@ -154,11 +244,18 @@ export function writeCommandInfo(out: ReplyWriter, spec: CommandSpec): void {
   const cats = aclCategories(spec);
   out.set(cats.length);
   for (const c of cats) out.simple(`@${c}`);
-  out.set(0); // tips
+  const tips = TIPS[spec.name] ?? [];
+  out.set(tips.length);
+  for (const t of tips) out.bulkStr(t);
+  // RESP3 types as Redis 7.0 writes them: key specs a set; subcommands an array, or an empty set.
   const ks = keySpecs(spec);
-  out.array(ks.length);
+  out.set(ks.length);
   for (const k of ks) {
-    out.map(3);
+    out.map(k.notes !== undefined ? 4 : 3);
+    if (k.notes !== undefined) {
+      out.bulkStr('notes');
+      out.bulkStr(k.notes);
+    }
     out.bulkStr('flags');
     out.set(k.flags.length);
     for (const f of k.flags) out.simple(f);
@@ -184,7 +281,8 @@ export function writeCommandInfo(out: ReplyWriter, spec: CommandSpec): void {
     out.int(k.limit);
   }
   const subs = spec.subcommands ?? [];
-  out.array(subs.length);
+  if (subs.length === 0) out.set(0);
+  else out.array(subs.length);
   for (const s of subs) writeCommandInfo(out, s);
 }
 
@@ -404,11 +502,13 @@ export function docArguments(spec: CommandSpec): DocArg[] | null {
   try {
     const alts = new SyntaxParser(tokens.slice(words)).parseAlts(null);
     const args = alts.length === 1 ? seqToArgs(alts[0]!) : [groupArg({ optional: false, alts })];
+    // Key arguments take the specs in order; a command with one spec gives it to all of them.
+    const specCount = keySpecs(spec).length;
     let keyIndex = 0;
     const mark = (list: DocArg[]) => {
       for (const a of list) {
         if (a.type === 'key') {
-          if (spec.firstKey > 0) a.keySpecIndex = keyIndex;
+          if (spec.firstKey > 0) a.keySpecIndex = Math.min(keyIndex++, specCount - 1);
           else a.type = 'string';
         }
         if (a.arguments !== undefined) mark(a.arguments);
@@ -521,7 +621,8 @@ export function commandCount(): number {
  * COMMAND GETKEYS: the key arguments of a full command line. Throws Redis's errors as plain
  * messages (the caller replies with them).
  */
-export function getKeys(argv: Buffer[]): { keys: Buffer[]; spec: CommandSpec } {
+/** The keys of a call and their argument positions. */
+export function getKeys(argv: Buffer[]): { keys: Buffer[]; positions: number[]; spec: CommandSpec } {
   let spec = lookupCommand(argv[0]!);
   if (spec === undefined) throw new Error('ERR Invalid command specified');
   if (spec.subcommands !== undefined && argv.length >= 2) {
@@ -531,10 +632,14 @@ export function getKeys(argv: Buffer[]): { keys: Buffer[]; spec: CommandSpec } {
   }
   if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) throw new Error('ERR Invalid number of arguments specified for command');
   const keys: Buffer[] = [];
+  const positions: number[] = [];
   if (spec.firstKey > 0) {
     const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
-    for (let i = spec.firstKey; i <= last && i < argv.length; i += spec.step) keys.push(argv[i]!);
+    for (let i = spec.firstKey; i <= last && i < argv.length; i += spec.step) {
+      keys.push(argv[i]!);
+      positions.push(i);
+    }
   }
   if (keys.length === 0) throw new Error('ERR The command has no key arguments');
-  return { keys, spec };
+  return { keys, positions, spec };
 }

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/server/commands/table.ts';
 import { rewriteConfigText } from '../../src/server/commands/server.ts';
+import { hasBinary, startRedis } from '../../src/bench/net.ts';
 import { RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
@@ -245,7 +246,7 @@ describe('COMMAND', () => {
     expect(set.slice(0, 7)).toEqual(['config|set', -4, ['admin', 'noscript', 'loading', 'stale'], 0, 0, 0, ['@admin', '@slow', '@dangerous']]);
     const c = await RawConn.connect(srv.port);
     try {
-      expect(await c.request('*3\r\n$7\r\nCOMMAND\r\n$4\r\nINFO\r\n$4\r\nTIME\r\n')).toBe('*1\r\n*10\r\n$4\r\ntime\r\n:1\r\n*3\r\n+loading\r\n+stale\r\n+fast\r\n:0\r\n:0\r\n:0\r\n*1\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n');
+      expect(await c.request('*3\r\n$7\r\nCOMMAND\r\n$4\r\nINFO\r\n$4\r\nTIME\r\n')).toBe('*1\r\n*10\r\n$4\r\ntime\r\n:1\r\n*3\r\n+loading\r\n+stale\r\n+fast\r\n:0\r\n:0\r\n:0\r\n*1\r\n+@fast\r\n*1\r\n$23\r\nnondeterministic_output\r\n*0\r\n*0\r\n');
     } finally {
       c.close();
     }
@@ -289,6 +290,66 @@ describe('COMMAND', () => {
     await expect(r.call('COMMAND', 'LIST', 'FILTERBY', 'NOPE', 'x')).rejects.toThrow('ERR syntax error');
     await expect(r.call('COMMAND', 'NOPE')).rejects.toThrow("ERR unknown subcommand 'NOPE'. Try COMMAND HELP.");
     expect(((await r.call('COMMAND', 'HELP')) as string[]).length).toBe(21);
+  });
+});
+
+describe.skipIf(!hasBinary('redis-server'))('COMMAND against redis-server 7', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  const conns: Redis[] = [];
+  beforeAll(async () => {
+    redis = await startRedis('64mb');
+  });
+  afterAll(async () => {
+    for (const c of conns) c.disconnect();
+    await redis.stop();
+  });
+  /**
+   * Where we differ on purpose (README, "Limits"): these run on other workers' data, so they are
+   * refused inside MULTI and say so with no_multi; WATCH says no_multi and refuses as Redis does.
+   */
+  const NO_MULTI = new Set(['client|list', 'client|kill', 'config|resetstat', 'latency|latest', 'latency|reset', 'pubsub|channels', 'slowlog|get', 'slowlog|len', 'slowlog|reset', 'watch']);
+
+  it('INFO: arity, flags, key positions, categories, tips and key specs as Redis gives them', async () => {
+    const ref = new Redis({ port: redis.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    conns.push(ref);
+    const r = client();
+    const entries = (e: unknown[]): unknown[][] => [e, ...((e[9] as unknown[][]) ?? []).flatMap(entries)];
+    const ours = ((await r.call('COMMAND')) as unknown[][]).flatMap(entries);
+    let compared = 0;
+    for (const e of ours) {
+      const [theirs] = (await ref.call('COMMAND', 'INFO', e[0] as string)) as (unknown[] | null)[];
+      if (theirs === null || theirs === undefined) continue;
+      const flags = NO_MULTI.has(e[0] as string) ? (e[2] as string[]).filter((f) => f !== 'no_multi') : e[2];
+      expect([e[0], e[1], flags, ...e.slice(3, 9)], String(e[0])).toEqual([theirs[0], theirs[1], theirs[2], ...theirs.slice(3, 9)]);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(120);
+  });
+
+  it('INFO in RESP3 has the same bytes: sets for flags, categories, tips and key specs', async () => {
+    const [a, b] = await Promise.all([RawConn.connect(redis.port), RawConn.connect(srv.port)]);
+    try {
+      for (const c of [a, b]) await c.request('*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n');
+      for (const name of ['get', 'set', 'rename', 'time', 'ttl', 'incr', 'mset']) {
+        const req = `*3\r\n$7\r\nCOMMAND\r\n$4\r\nINFO\r\n$${name.length}\r\n${name}\r\n`;
+        expect(await b.request(req), name).toBe(await a.request(req));
+      }
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('GETKEYSANDFLAGS gives each key the flags of its own spec', async () => {
+    const ref = new Redis({ port: redis.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    conns.push(ref);
+    const r = client();
+    for (const call of [['RENAME', 'a', 'b'], ['RENAMENX', 'a', 'b'], ['COPY', 'a', 'b', 'REPLACE'], ['MSET', 'a', '1', 'b', '2'], ['SET', 'k', 'v', 'GET'], ['SET', 'k', 'v', 'NX', 'EX', '10'], ['TTL', 'k'], ['OBJECT', 'FREQ', 'k']]) {
+      expect(await r.call('COMMAND', 'GETKEYSANDFLAGS', ...call), call.join(' ')).toEqual(await ref.call('COMMAND', 'GETKEYSANDFLAGS', ...call));
+    }
+    const docs = (await r.call('COMMAND', 'DOCS', 'copy')) as unknown[];
+    const args = (docs[1] as unknown[])[(docs[1] as unknown[]).indexOf('arguments') + 1] as unknown[][];
+    expect(args.slice(0, 2).map((a) => a[a.indexOf('key_spec_index') + 1])).toEqual([0, 1]);
   });
 });
 

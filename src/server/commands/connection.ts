@@ -121,11 +121,11 @@ function reset(ctx: WorkerContext, c: Client): void {
 }
 
 export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
-  cmd('ping', -1, ['fast', 'stale'], NO_KEYS, 'connection', '1.0.0', 'Returns the server\'s liveliness response.', ping, { syntax: 'PING [message]' }),
-  cmd('echo', 2, ['fast', 'stale'], NO_KEYS, 'connection', '1.0.0', 'Returns the given string.', echo, { syntax: 'ECHO message' }),
-  cmd('quit', -1, ['no_auth', 'fast', 'stale', 'allow_busy'], NO_KEYS, 'connection', '1.0.0', 'Closes the connection.', quit, { syntax: 'QUIT' }),
-  cmd('auth', -2, ['no_auth', 'fast', 'stale', 'allow_busy', 'noscript'], NO_KEYS, 'connection', '1.0.0', 'Authenticates the connection.', auth, { syntax: 'AUTH [username] password' }),
-  cmd('hello', -1, ['no_auth', 'fast', 'stale', 'allow_busy', 'noscript'], NO_KEYS, 'connection', '6.0.0', 'Handshakes with the Redis server.', hello, { syntax: 'HELLO [protover [AUTH username password] [SETNAME clientname]]' }),
+  cmd('ping', -1, ['fast'], NO_KEYS, 'connection', '1.0.0', 'Returns the server\'s liveliness response.', ping, { syntax: 'PING [message]' }),
+  cmd('echo', 2, ['fast', 'loading', 'stale'], NO_KEYS, 'connection', '1.0.0', 'Returns the given string.', echo, { syntax: 'ECHO message' }),
+  cmd('quit', -1, ['no_auth', 'fast', 'loading', 'stale', 'allow_busy', 'noscript'], NO_KEYS, 'connection', '1.0.0', 'Closes the connection.', quit, { syntax: 'QUIT' }),
+  cmd('auth', -2, ['no_auth', 'fast', 'loading', 'stale', 'allow_busy', 'noscript'], NO_KEYS, 'connection', '1.0.0', 'Authenticates the connection.', auth, { syntax: 'AUTH [username] password' }),
+  cmd('hello', -1, ['no_auth', 'fast', 'loading', 'stale', 'allow_busy', 'noscript'], NO_KEYS, 'connection', '6.0.0', 'Handshakes with the Redis server.', hello, { syntax: 'HELLO [protover [AUTH username password] [SETNAME clientname]]' }),
   cmd('select', 2, ['fast', 'loading', 'stale'], NO_KEYS, 'connection', '1.0.0', 'Changes the selected database.', select, { syntax: 'SELECT index' }),
-  cmd('reset', 1, ['no_auth', 'fast', 'stale', 'noscript', 'allow_busy'], NO_KEYS, 'connection', '6.2.0', 'Resets the connection.', reset, { syntax: 'RESET' }),
+  cmd('reset', 1, ['no_auth', 'fast', 'loading', 'stale', 'noscript', 'allow_busy'], NO_KEYS, 'connection', '6.2.0', 'Resets the connection.', reset, { syntax: 'RESET' }),
 ];

@@ -19,7 +19,7 @@ import { buildInfo, resetInfoStats } from '../info.ts';
 import { installWhenReady, monitorCommand } from '../monitor.ts';
 import { validNotifyFlags } from '../notify.ts';
 import { registerQuery } from '../queries.ts';
-import { commandCount, commandDocs, commandInfo, commandList, getKeys, keySpecs } from '../command-docs.ts';
+import { commandCount, commandDocs, commandInfo, commandList, getKeys, keyFlagsAt } from '../command-docs.ts';
 import type { ListFilter } from '../command-docs.ts';
 import { intArg, replyError, str, syntaxError, word } from './args.ts';
 import { cmd, NO_KEYS } from './types.ts';
@@ -277,12 +277,13 @@ function commandGetkeys(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // COMMAND GETKEYSANDFLAGS command [arg [arg ...]]
 function commandGetkeysandflags(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const { keys, spec } = keysOrError(argv.slice(2));
-  const flags = keySpecs(spec)[0]?.flags ?? [];
+  const call = argv.slice(2);
+  const { keys, positions, spec } = keysOrError(call);
   c.out.array(keys.length);
-  for (const k of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const flags = keyFlagsAt(spec, call, positions[i]!);
     c.out.array(2);
-    c.out.bulk(k);
+    c.out.bulk(keys[i]!);
     c.out.set(flags.length);
     for (const f of flags) c.out.simple(f);
   }
