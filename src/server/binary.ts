@@ -36,7 +36,7 @@ import type { SetOptions, ValueSink } from '../store/store.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 import { PAUSE_ALL } from './commands/client.ts';
-import { checkOutputLimit, keysOf, onAfterCommand, OUTPUT_PAUSE_BYTES } from './dispatch.ts';
+import { checkOutputLimit, keysOf, onAfterCommand, OUTPUT_PAUSE_BYTES, runStepsLocked } from './dispatch.ts';
 import { FlagBit } from './commands/types.ts';
 import type { BusMessage, WorkerInit } from './messages.ts';
 import { notify } from './notify.ts';
@@ -133,6 +133,8 @@ export function maybeAdoptBinary(ctx: WorkerContext, c: Client, buf: Uint8Array,
   if (n === 0 || buf[0] !== FRAME_MAGIC) return null;
   return new BinaryConnection(install(ctx), c);
 }
+
+const runBatchedFrame = (b: BinaryConnection, i: number): void => b.runBatched(i);
 
 export class BinaryConnection implements ValueSink {
   readonly c: Client;
@@ -292,12 +294,12 @@ export class BinaryConnection implements ValueSink {
     const ids = this.ids;
     ids.length = 0;
     for (let i = 0; i < n; i++) ids.push(store.shardIdOf(frameKey(this.frames[i]!)));
-    const locked = store.lockShards(ids);
-    try {
-      for (let i = 0; i < n; i++) this.run(this.frames[i]!);
-    } finally {
-      store.unlockShards(locked);
-    }
+    runStepsLocked(this.ctx, store, ids, n, runBatchedFrame, this);
+  }
+
+  /** Runs batched frame i (through runBatchedFrame, runStepsLocked's step). */
+  runBatched(i: number): void {
+    this.run(this.frames[i]!);
   }
 
   /** Runs one frame; any failure becomes an ERROR reply to it. */

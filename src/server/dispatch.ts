@@ -25,6 +25,7 @@ import type { CommandSpec } from './commands/types.ts';
 import { pausedFor, waitUnpaused } from './commands/client.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
+import type { Store } from '../store/store.ts';
 
 /**
  * Backpressure: above this many bytes queued for a client's socket, the worker stops reading and
@@ -162,25 +163,7 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
     fastReads[i] = fastKinds[i] === FAST_GET ? 1 : 0;
   }
   if (n > 1) store.prefetch(fastHashes, fastShards, fastReads, n);
-  if (batchScope(ctx) === 'union') {
-    const locked = store.lockShards(fastShards);
-    try {
-      for (let i = 0; i < n; i++) runFastLocked(c, i);
-    } finally {
-      store.unlockShards(locked);
-    }
-  } else {
-    for (let i = 0; i < n; ) {
-      const shard = store.shards[fastShards[i]!]!;
-      shard.lock();
-      try {
-        do runFastLocked(c, i++);
-        while (i < n && fastShards[i] === shard.id);
-      } finally {
-        shard.unlock();
-      }
-    }
-  }
+  runStepsLocked(ctx, store, fastShards, n, runFastLocked, c);
   c.commands += n;
   c.lastCommand = fastKinds[n - 1] === FAST_GET ? 'get' : 'set';
   ctx.pendingCommands += n;
@@ -214,6 +197,33 @@ function runFastLocked(c: Client, i: number): void {
  */
 function batchScope(ctx: WorkerContext): 'union' | 'run' {
   return ctx.workers === 1 ? 'union' : 'run';
+}
+
+/**
+ * Runs step(arg, 0) … step(arg, n - 1) in order, step i touching only shard shardIds[i], with the
+ * locks batchScope calls for held around each step. (The RESP fast path and the binary protocol;
+ * `arg` rather than a closure, so a batch allocates nothing.)
+ */
+export function runStepsLocked<T>(ctx: WorkerContext, store: Store, shardIds: number[], n: number, step: (arg: T, i: number) => void, arg: T): void {
+  if (batchScope(ctx) === 'union') {
+    const locked = store.lockShards(shardIds);
+    try {
+      for (let i = 0; i < n; i++) step(arg, i);
+    } finally {
+      store.unlockShards(locked);
+    }
+    return;
+  }
+  for (let i = 0; i < n; ) {
+    const shard = store.shards[shardIds[i]!]!;
+    shard.lock();
+    try {
+      do step(arg, i++);
+      while (i < n && shardIds[i] === shard.id);
+    } finally {
+      shard.unlock();
+    }
+  }
 }
 
 /** CLIENT PAUSE: hold this request (and the connection's input) until the pause ends. */
