@@ -5,7 +5,7 @@
  * maybeAdoptBinary(), which claims the connection when they start with FRAME_MAGIC. From then on
  * its reads come to BinaryConnection.input(): frames are parsed, run directly against the shared
  * store, and the replies of one read leave in one write. Consecutive single-key frames are run as
- * a batch with their shards locked once, in ascending order, as dispatch.ts does for RESP.
+ * a batch, in order, under the lock scope dispatch.ts gives RESP batches (runStepsLocked).
  *
  * Invalidations reuse RESP tracking's machinery: the shared `trackers` counter (so RESP writes
  * on other workers are broadcast while a binary connection tracks) and the workers' bus message
