@@ -5,13 +5,16 @@
  */
 import { struct } from './struct.ts';
 
-export const SERVER_LAYOUT_VERSION = 2;
+export const SERVER_LAYOUT_VERSION = 3;
 
 /** Workers the layout has room for. */
 export const MAX_WORKERS = 256;
 
-/** Channel slots in the subscriber-count table PUBLISH reads: channels with subscribers at once. */
-export const CHANNEL_SLOTS = 4096;
+/**
+ * Channel slots in the subscriber-count table PUBLISH reads: channels with subscribers at once
+ * (12 bytes each, 768 KiB in all).
+ */
+export const CHANNEL_SLOTS = 65536;
 
 export const ServerGlobals = struct('ServerGlobals', [
   { name: 'clients', type: 'i32', align: 64, guard: 'atomic (Atomics.add)', doc: 'connected clients, all workers; checked against maxclients at accept' },

@@ -26,9 +26,9 @@ describe('SharedState channel counts', () => {
     expect(st.channelCount(name('never'))).toBe(0);
   });
 
-  test('ten times more distinct channels than slots, over time, all counted', () => {
+  test('three times more distinct channels than slots, over time, all counted', () => {
     const st = new SharedState();
-    for (let i = 0; i < CHANNEL_SLOTS * 10; i++) {
+    for (let i = 0; i < CHANNEL_SLOTS * 3; i++) {
       const ch = name(`churn:${i}`);
       expect(st.channelAdd(ch, 1)).toBe(1);
       expect(st.channelCount(ch)).toBe(1);
@@ -36,19 +36,19 @@ describe('SharedState channel counts', () => {
     }
   });
 
-  test('random subscribes and unsubscribes agree with a model, near a full table', () => {
+  test('random subscribes and unsubscribes agree with a model, at a high load', () => {
     const st = new SharedState();
     const model = new Map<string, number>();
     const rnd = seeded(12345);
     const names = Array.from({ length: Math.floor(CHANNEL_SLOTS * 0.9) }, (_, i) => `m:${i}`);
-    for (let step = 0; step < 60_000; step++) {
+    for (let step = 0; step < 150_000; step++) {
       const ch = names[rnd(names.length)]!;
       const have = model.get(ch) ?? 0;
       const d = have > 0 && rnd(2) === 0 ? -1 : 1;
       expect(st.channelAdd(name(ch), d)).toBe(have + d);
       if (have + d === 0) model.delete(ch);
       else model.set(ch, have + d);
-      if (step % 1000 === 0) for (const [k, v] of model) expect(st.channelCount(name(k))).toBe(v);
+      if (step % 10_000 === 0) for (const [k, v] of model) expect(st.channelCount(name(k))).toBe(v);
     }
     for (const k of names) expect(st.channelCount(name(k))).toBe(model.get(k) ?? 0);
   });
