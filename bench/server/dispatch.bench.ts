@@ -20,7 +20,8 @@ import { installClientCommands } from '../../src/server/commands/client.ts';
 const which = process.argv[2] ?? 'get';
 const batch = Number(process.argv[3] ?? 16);
 const keyCount = Number(process.argv[4] ?? 1024);
-const store = Store.create({ shards: 16, policy: process.argv[5] ?? 'noeviction' });
+// The worker's clock: the store reads ctx.nowMs, which processInput sets once per read.
+const store = Store.create({ shards: 16, policy: process.argv[5] ?? 'noeviction', clock: () => ctx.nowMs });
 const valueSize = Number(process.argv[6] ?? 100);
 const shared = new SharedState();
 const ctx = new WorkerContext(

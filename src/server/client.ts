@@ -6,7 +6,8 @@ import { RespParser } from '../protocol/resp-parser.ts';
 import { ReplyWriter } from '../protocol/resp-writer.ts';
 import type { Store } from '../store/store.ts';
 
-export type ReplyMode = 'on' | 'off' | 'skip';
+/** CLIENT REPLY: 'skip-next' right after CLIENT REPLY SKIP, 'skip' during the request it silences. */
+export type ReplyMode = 'on' | 'off' | 'skip' | 'skip-next';
 
 export interface TrackingState {
   bcast: boolean;
@@ -24,7 +25,8 @@ export class Client {
   readonly id: number;
   readonly socket: Socket;
   readonly parser: RespParser;
-  readonly out = new ReplyWriter();
+  /** Replies not yet flushed. EXEC swaps in a writer of its own while it stages a reply (transactions.ts). */
+  out = new ReplyWriter();
   readonly addr: string;
   readonly laddr: string;
   readonly createdAt = Date.now();

@@ -23,7 +23,8 @@ import { lookupCommand } from './commands/table.ts';
 import { FlagBit } from './commands/types.ts';
 import type { CommandSpec } from './commands/types.ts';
 import { pausedFor, waitUnpaused } from './commands/client.ts';
-import type { Client } from './client.ts';
+import type { Client, ReplyMode } from './client.ts';
+import { ReplyWriter } from '../protocol/resp-writer.ts';
 import type { WorkerContext } from './context.ts';
 import type { Store } from '../store/store.ts';
 
@@ -307,8 +308,28 @@ function arityOk(spec: CommandSpec, n: number): boolean {
   return spec.arity > 0 ? n === spec.arity : n >= -spec.arity;
 }
 
-/** Runs one request with every central check. */
+/** Runs one request with every central check, and drops its reply as CLIENT REPLY says. */
 export function runOne(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined, argv: Buffer[]): void {
+  const mark = c.out.len;
+  const mode = c.replyMode;
+  runChecked(ctx, c, spec, argv);
+  dropReplyIfQuiet(c, mark, mode);
+}
+
+/**
+ * CLIENT REPLY, decided as Redis decides at each reply: with OFF, or for the one request after
+ * SKIP, whatever the request wrote (errors and QUEUED included) is dropped. CLIENT REPLY ON
+ * turns replies on before it answers, so its OK goes out. `mode` is the mode the request ran
+ * under; CLIENT REPLY SKIP leaves 'skip-next', which becomes 'skip' for the request after it.
+ */
+function dropReplyIfQuiet(c: Client, mark: number, mode: ReplyMode): void {
+  const now = c.replyMode;
+  if (now === 'off' || (mode === 'skip' && now !== 'on')) c.out.len = mark;
+  if (now === 'skip-next') c.replyMode = 'skip';
+  else if (now === 'skip') c.replyMode = 'on';
+}
+
+function runChecked(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined, argv: Buffer[]): void {
   if (spec === undefined) {
     if (crossProtocol(argv[0]!)) return abortCrossProtocol(ctx, c);
     return reject(c, spec, unknownCommand(argv));
@@ -366,22 +387,70 @@ function reject(c: Client, spec: CommandSpec | undefined, message: string): void
 
 /** Runs a handler and its bookkeeping; also used by EXEC for queued commands. */
 export function execute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): void {
-  const mark = c.out.len;
+  if ((spec.bits & FlagBit.gathers) !== 0) return executeLater(ctx, c, spec, argv);
   // One clock read per command: a command's time runs from the end of the previous one (or its
   // own start after the fast path), which is all the slow log needs.
   const t0 = Number.isNaN(ctx.lastTick) ? performance.now() : ctx.lastTick;
+  let r: void | Promise<void> = undefined;
   try {
-    const r = spec.handler!(ctx, c, argv);
-    if (r instanceof Promise) {
-      c.busy = true;
-      r.catch((e: unknown) => replyFromError(c, e)).finally(() => {
-        c.busy = false;
-        if (!c.closing) processInput(ctx, c);
-      });
-    }
+    r = spec.handler!(ctx, c, argv);
   } catch (e) {
     replyFromError(c, e);
   }
+  if (!(r instanceof Promise)) return afterExecute(ctx, c, spec, argv, t0);
+  // The hooks wait for the reply too (an EXEC's own invalidations follow its whole reply).
+  c.busy = true;
+  r.catch((e: unknown) => replyFromError(c, e)).finally(() => {
+    afterExecute(ctx, c, spec, argv, t0);
+    c.busy = false;
+    if (!c.closing) processInput(ctx, c);
+  });
+}
+
+/**
+ * A `gathers` command: the connection waits (busy) while every worker answers. The reply is
+ * written to a writer of its own and appended when complete, so a push sent meanwhile stays
+ * whole, and a reply CLIENT REPLY silences (decided now, as nothing can change it while the
+ * connection waits) is dropped.
+ */
+function executeLater(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): void {
+  const reply = new ReplyWriter(256);
+  reply.resp = c.out.resp;
+  const quiet = c.replyMode !== 'on';
+  c.busy = true;
+  void executeAwaited(ctx, c, replyingTo(c, reply), spec, argv).finally(() => {
+    c.busy = false;
+    if (c.closing) return;
+    if (!quiet) c.out.raw(reply.buf.subarray(0, reply.len));
+    processInput(ctx, c);
+  });
+}
+
+/** `c` with its replies going to `out`: what a handler whose reply is placed later is given. */
+export function replyingTo(c: Client, out: ReplyWriter): Client {
+  return Object.create(c, { out: { value: out, writable: true } }) as Client;
+}
+
+/**
+ * execute() for a handler whose reply the caller waits for (EXEC's `gathers` commands). The
+ * handler sees `as`, a stand-in for `c` whose `out` is the caller's writer, so the reply (an
+ * error included) lands there and nothing written to c.out meanwhile (a push) is disturbed; the
+ * bookkeeping counts it for `c`.
+ */
+export async function executeAwaited(ctx: WorkerContext, c: Client, as: Client, spec: CommandSpec, argv: Buffer[]): Promise<void> {
+  const t0 = performance.now();
+  // Current while it runs, as Redis's c->lastcmd: CLIENT LIST shows its caller's line with it.
+  c.lastCommand = spec.name;
+  try {
+    await spec.handler!(ctx, as, argv);
+  } catch (e) {
+    replyFromError(as, e);
+  }
+  afterExecute(ctx, c, spec, argv, t0);
+}
+
+/** A command's bookkeeping once its reply is written: statistics, slow log, hooks. */
+function afterExecute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[], t0: number): void {
   const t1 = performance.now();
   ctx.lastTick = t1;
   const us = (t1 - t0) * 1000;
@@ -389,10 +458,6 @@ export function execute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: 
   c.lastCommand = spec.name;
   ctx.pendingCommands++;
   if (ctx.slowlogThresholdUs >= 0 && us >= ctx.slowlogThresholdUs && (spec.bits & FlagBit.skip_slowlog) === 0) recordSlow(ctx, c, spec, argv, us);
-  if (c.replyMode !== 'on') {
-    c.out.len = mark;
-    if (c.replyMode === 'skip') c.replyMode = 'on';
-  }
   afterCommand(ctx, c, spec, argv);
 }
 

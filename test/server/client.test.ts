@@ -8,6 +8,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasBinary, startRedis } from '../../src/bench/net.ts';
 import { RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
@@ -154,6 +155,40 @@ describe('CLIENT REPLY', () => {
     const got = await c.request(pipeline, 3);
     expect(got).toBe('$1\r\nb\r\n+OK\r\n$1\r\nd\r\n');
     expect(await c.request(enc('GET', 'reply:k'))).toBe('$1\r\nv\r\n');
+  });
+
+  it.skipIf(!hasBinary('redis-server'))('silences what redis-server silences: errors, QUEUED, EXEC, replies gathered from every worker, RESET', async () => {
+    const redis = await startRedis('64mb');
+    try {
+      const cases: string[][][] = [
+        [['CLIENT', 'REPLY', 'OFF'], ['SLOWLOG', 'LEN'], ['CLIENT', 'LIST', 'ID', '99999'], ['CLIENT', 'REPLY', 'ON'], ['PING']],
+        [['CLIENT', 'REPLY', 'SKIP'], ['SLOWLOG', 'LEN'], ['PING']],
+        [['CLIENT', 'REPLY', 'OFF'], ['MULTI'], ['SLOWLOG', 'LEN'], ['INCR', 'rq:n'], ['EXEC'], ['CLIENT', 'REPLY', 'ON'], ['PING']],
+        [['CLIENT', 'REPLY', 'OFF'], ['NOSUCH'], ['GET'], ['MULTI'], ['GET', 'x'], ['NOSUCH'], ['DISCARD'], ['CLIENT', 'REPLY', 'ON'], ['PING']],
+        [['CLIENT', 'REPLY', 'SKIP'], ['CLIENT', 'REPLY', 'ON'], ['PING']],
+        [['CLIENT', 'REPLY', 'SKIP'], ['CLIENT', 'REPLY', 'SKIP'], ['ECHO', 'a'], ['ECHO', 'b']],
+        [['CLIENT', 'REPLY', 'SKIP'], ['MULTI'], ['ECHO', 'a'], ['EXEC'], ['ECHO', 'b']],
+        [['CLIENT', 'REPLY', 'SKIP'], ['SET', 'rq:k', 'v'], ['GET', 'rq:k'], ['CLIENT', 'REPLY', 'SKIP'], ['RESET'], ['PING']],
+        [['CLIENT', 'REPLY', 'OFF'], ['RESET'], ['PING']],
+      ];
+      for (const seq of cases) {
+        const req = seq.map((a) => enc(...a)).join('');
+        const [a, b] = await Promise.all([RawConn.connect(redis.port), RawConn.connect(srv.port)]);
+        try {
+          // Every case ends with a reply that is not silenced: wait for it on both.
+          const last = seq.at(-1)![0] === 'ECHO' ? '$1\r\nb\r\n' : '+PONG\r\n';
+          a.write(req);
+          b.write(req);
+          const [theirs, ours] = await Promise.all([a.until((x) => x.endsWith(last)), b.until((x) => x.endsWith(last))]);
+          expect(ours, seq.map((x) => x.join(' ')).join(' | ')).toBe(theirs);
+        } finally {
+          a.close();
+          b.close();
+        }
+      }
+    } finally {
+      await redis.stop();
+    }
   });
 });
 

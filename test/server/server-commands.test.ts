@@ -303,11 +303,8 @@ describe.skipIf(!hasBinary('redis-server'))('COMMAND against redis-server 7', ()
     for (const c of conns) c.disconnect();
     await redis.stop();
   });
-  /**
-   * Where we differ on purpose (README, "Limits"): these run on other workers' data, so they are
-   * refused inside MULTI and say so with no_multi; WATCH says no_multi and refuses as Redis does.
-   */
-  const NO_MULTI = new Set(['client|list', 'client|kill', 'config|resetstat', 'latency|latest', 'latency|reset', 'pubsub|channels', 'slowlog|get', 'slowlog|len', 'slowlog|reset', 'watch']);
+  /** WATCH says no_multi where Redis does not; inside MULTI both refuse it with the same error. */
+  const NO_MULTI = new Set(['watch']);
 
   it('INFO: arity, flags, key positions, categories, tips and key specs as Redis gives them', async () => {
     const ref = new Redis({ port: redis.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
@@ -340,6 +337,37 @@ describe.skipIf(!hasBinary('redis-server'))('COMMAND against redis-server 7', ()
     }
   });
 
+  it('commands that gather every worker inside MULTI: the same EXEC reply bytes, RESP2 and RESP3', async () => {
+    const enc = (...a: string[]) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
+    const tx = [
+      enc('MULTI'),
+      enc('SET', 'gx', '1'),
+      enc('CLIENT', 'LIST', 'ID', '99999'),
+      enc('PUBSUB', 'CHANNELS', 'no-such-channel*'),
+      enc('INCR', 'gx'),
+      enc('CLIENT', 'LIST', 'TYPE', 'bogus'),
+      enc('SLOWLOG', 'RESET'),
+      enc('LATENCY', 'RESET'),
+      enc('CONFIG', 'RESETSTAT'),
+      enc('CLIENT', 'KILL', 'ID', '99999'),
+      enc('GET', 'gx'),
+      enc('EXEC'),
+      enc('PING'),
+    ].join('');
+    for (const hello of ['', enc('HELLO', '3')]) {
+      const [a, b] = await Promise.all([RawConn.connect(redis.port), RawConn.connect(srv.port)]);
+      try {
+        if (hello !== '') for (const c of [a, b]) await c.request(hello);
+        // MULTI, 10 QUEUED, EXEC, PONG
+        const [theirs, ours] = await Promise.all([a.request(tx, 13), b.request(tx, 13)]);
+        expect(ours, hello === '' ? 'RESP2' : 'RESP3').toBe(theirs);
+      } finally {
+        a.close();
+        b.close();
+      }
+    }
+  });
+
   it('GETKEYSANDFLAGS gives each key the flags of its own spec', async () => {
     const ref = new Redis({ port: redis.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
     conns.push(ref);
@@ -350,6 +378,23 @@ describe.skipIf(!hasBinary('redis-server'))('COMMAND against redis-server 7', ()
     const docs = (await r.call('COMMAND', 'DOCS', 'copy')) as unknown[];
     const args = (docs[1] as unknown[])[(docs[1] as unknown[]).indexOf('arguments') + 1] as unknown[][];
     expect(args.slice(0, 2).map((a) => a[a.indexOf('key_spec_index') + 1])).toEqual([0, 1]);
+  });
+});
+
+describe('gathering commands inside MULTI', () => {
+  it('CLIENT LIST and SLOWLOG GET in EXEC see every worker, in queue order with the keyed commands', async () => {
+    const r = client();
+    const others = [client(), client()];
+    const ids = await Promise.all(others.map((o) => o.client('ID') as Promise<number>));
+    const res = (await r.multi().set('gm:k', 'v').client('LIST').get('gm:k').call('SLOWLOG', 'LEN').pubsub('CHANNELS', 'gm-none*').exec())!;
+    expect(res.map(([e]) => e)).toEqual([null, null, null, null, null]);
+    expect(res[0]![1]).toBe('OK');
+    const list = res[1]![1] as string;
+    // The other connections sit on both workers; the list has them all.
+    for (const id of ids) expect(list).toContain(`id=${id} `);
+    expect(res[2]![1]).toBe('v');
+    expect(typeof res[3]![1]).toBe('number');
+    expect(res[4]![1]).toEqual([]);
   });
 });
 

@@ -9,7 +9,7 @@
 import { ServerGlobals, serverStateLayout } from '../../../native-layout/server.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
-import { closeAfterReply, onAfterCommand } from '../dispatch.ts';
+import { closeAfterReply } from '../dispatch.ts';
 import { registerQuery } from '../queries.ts';
 import { disableTracking, enableTracking, inTransaction, installTracking, prefixOverlap, redirectBroken, resetTracking, writeTrackingInfo } from '../tracking.ts';
 import { intArg, replyError, str, syntaxError, word } from './args.ts';
@@ -23,11 +23,12 @@ export function resetClientState(ctx: WorkerContext, c: Client): void {
   c.clearTransaction();
   ctx.pubsub?.dropClient(c);
   resetTracking(ctx, c);
-  skipNext.delete(c);
   c.db = 0;
   c.store = ctx.store;
   c.out.resp = 2;
-  c.replyMode = 'on';
+  // As Redis's clearClientConnectionState: OFF and a pending SKIP end; a SKIP silencing this very
+  // request (RESET itself) still applies.
+  if (c.replyMode !== 'skip') c.replyMode = 'on';
   c.noEvict = false;
   c.noTouch = false;
   c.name = null;
@@ -40,23 +41,15 @@ export function onClientReset(h: (ctx: WorkerContext, c: Client) => void): void 
   resetHooks.push(h);
 }
 
-/** CLIENT REPLY SKIP: takes effect for the command after it (set by the after-command hook). */
-const skipNext = new WeakSet<Client>();
 let installed = false;
 
 /**
  * Per-worker setup that needs dispatch.ts fully loaded (it is still loading when this module
- * is evaluated): the CLIENT REPLY SKIP hook and tracking. worker.ts calls it once.
+ * is evaluated): tracking. worker.ts calls it once.
  */
 export function installClientCommands(ctx: WorkerContext): void {
   if (installed) return;
   installed = true;
-  onAfterCommand((_ctx, c, spec) => {
-    if (spec.name === 'client|reply' && skipNext.has(c)) {
-      skipNext.delete(c);
-      if (c.replyMode === 'on') c.replyMode = 'skip';
-    }
-  });
   installTracking(ctx);
 }
 
@@ -362,15 +355,13 @@ function clientSetinfo(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 // CLIENT REPLY ON|OFF|SKIP
 function clientReply(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const m = word(argv[2]!);
+  // dispatch.ts runOne applies the mode (dropReplyIfQuiet).
   if (m === 'on') {
     c.replyMode = 'on';
-    skipNext.delete(c);
     c.out.ok();
-  } else if (m === 'off') {
-    c.replyMode = 'off';
-    skipNext.delete(c);
-  } else if (m === 'skip') {
-    if (c.replyMode !== 'off') skipNext.add(c);
+  } else if (m === 'off') c.replyMode = 'off';
+  else if (m === 'skip') {
+    if (c.replyMode !== 'off') c.replyMode = 'skip-next';
   } else throw syntaxError();
 }
 
@@ -557,9 +548,9 @@ export const CLIENT_SUBCOMMANDS: CommandSpec[] = [
   cmd('client|setname', 3, [...C], NO_KEYS, 'connection', '2.6.9', 'Sets the connection name.', clientSetname, { syntax: 'CLIENT SETNAME connection-name' }),
   cmd('client|getname', 2, [...C], NO_KEYS, 'connection', '2.6.9', 'Returns the name of the connection.', clientGetname, { syntax: 'CLIENT GETNAME' }),
   // LIST and KILL ask every worker (async): not inside MULTI, like PUBSUB CHANNELS.
-  cmd('client|list', -2, [...A, 'no_multi'], NO_KEYS, 'connection', '2.4.0', 'Lists open connections.', clientList, { syntax: 'CLIENT LIST [TYPE <NORMAL|MASTER|REPLICA|PUBSUB>] [ID client-id [client-id ...]]', complexity: 'O(N) where N is the number of client connections' }),
+  cmd('client|list', -2, [...A, 'gathers'], NO_KEYS, 'connection', '2.4.0', 'Lists open connections.', clientList, { syntax: 'CLIENT LIST [TYPE <NORMAL|MASTER|REPLICA|PUBSUB>] [ID client-id [client-id ...]]', complexity: 'O(N) where N is the number of client connections' }),
   cmd('client|info', 2, [...C], NO_KEYS, 'connection', '6.2.0', 'Returns information about the connection.', clientInfo, { syntax: 'CLIENT INFO' }),
-  cmd('client|kill', -3, [...A, 'no_multi'], NO_KEYS, 'connection', '2.4.0', 'Terminates open connections.', clientKill, { syntax: 'CLIENT KILL <ip:port | <[ID client-id] | [TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES|NO>] | [MAXAGE maxage] [[ID client-id] | ...]>>', complexity: 'O(N) where N is the number of client connections' }),
+  cmd('client|kill', -3, [...A, 'gathers'], NO_KEYS, 'connection', '2.4.0', 'Terminates open connections.', clientKill, { syntax: 'CLIENT KILL <ip:port | <[ID client-id] | [TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES|NO>] | [MAXAGE maxage] [[ID client-id] | ...]>>', complexity: 'O(N) where N is the number of client connections' }),
   cmd('client|pause', -3, [...A], NO_KEYS, 'connection', '3.0.0', 'Suspends commands processing.', clientPause, { syntax: 'CLIENT PAUSE timeout [WRITE|ALL]' }),
   cmd('client|unpause', 2, [...A], NO_KEYS, 'connection', '6.2.0', 'Resumes processing of clients that were paused.', clientUnpause, { syntax: 'CLIENT UNPAUSE' }),
   cmd('client|reply', 3, [...C], NO_KEYS, 'connection', '3.2.0', 'Instructs the server whether to reply to commands.', clientReply, { syntax: 'CLIENT REPLY <ON|OFF|SKIP>' }),

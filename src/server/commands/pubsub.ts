@@ -82,7 +82,7 @@ export const PUBSUB_COMMANDS: readonly CommandSpec[] = [
   cmd('publish', 3, ['pubsub', 'loading', 'stale', 'fast', 'may_replicate'], NO_KEYS, 'pubsub', '2.0.0', 'Posts a message to a channel.', publish, { syntax: 'PUBLISH channel message' }),
   cmd('pubsub', -2, [], NO_KEYS, 'pubsub', '2.8.0', 'A container for Pub/Sub commands.', undefined, {
     subcommands: [
-      cmd('pubsub|channels', -2, ['pubsub', 'loading', 'stale', 'no_multi'], NO_KEYS, 'pubsub', '2.8.0', 'Returns the active channels.', pubsubChannels, { syntax: 'PUBSUB CHANNELS [pattern]' }),
+      cmd('pubsub|channels', -2, ['pubsub', 'loading', 'stale', 'gathers'], NO_KEYS, 'pubsub', '2.8.0', 'Returns the active channels.', pubsubChannels, { syntax: 'PUBSUB CHANNELS [pattern]' }),
       cmd('pubsub|numsub', -2, ['pubsub', 'loading', 'stale'], NO_KEYS, 'pubsub', '2.8.0', 'Returns a count of subscribers to channels.', pubsubNumsub, { syntax: 'PUBSUB NUMSUB [channel [channel ...]]' }),
       cmd('pubsub|numpat', 2, ['pubsub', 'loading', 'stale'], NO_KEYS, 'pubsub', '2.8.0', 'Returns a count of unique pattern subscriptions.', pubsubNumpat, { syntax: 'PUBSUB NUMPAT' }),
       cmd('pubsub|help', 2, ['loading', 'stale'], NO_KEYS, 'pubsub', '6.2.0', 'Returns helpful text about the different subcommands.', pubsubHelp, { syntax: 'PUBSUB HELP' }),

@@ -3,8 +3,8 @@
  * SHUTDOWN, LATENCY, FUNCTION FLUSH.
  *
  * Per-worker state (the slow log, latency samples, statistics totals) is merged or reset on
- * every worker with ctx.rpc; those handlers are asynchronous and therefore flagged no_multi
- * (EXEC cannot wait for another thread in the middle of a transaction).
+ * every worker with ctx.rpc; those handlers are asynchronous and flagged `gathers`, so EXEC runs
+ * them after its atomic part (it cannot wait for another thread while it holds shard locks).
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { NIL_REF } from '../../../native-layout/shard.ts';
@@ -677,7 +677,7 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
     subcommands: [
       cmd('config|get', -3, [...ADMIN], NO_KEYS, 'server', '2.0.0', 'Returns the effective values of configuration parameters.', configGet, { syntax: 'CONFIG GET parameter [parameter ...]', complexity: 'O(N) when N is the number of configuration parameters provided' }),
       cmd('config|set', -4, [...ADMIN], NO_KEYS, 'server', '2.0.0', 'Sets configuration parameters in-flight.', configSet, { syntax: 'CONFIG SET parameter value [parameter value ...]', complexity: 'O(N) when N is the number of configuration parameters provided' }),
-      cmd('config|resetstat', 2, [...ADMIN, 'no_multi'], NO_KEYS, 'server', '2.0.0', "Resets the server's statistics.", configResetstat, { syntax: 'CONFIG RESETSTAT', complexity: 'O(1)' }),
+      cmd('config|resetstat', 2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.0.0', "Resets the server's statistics.", configResetstat, { syntax: 'CONFIG RESETSTAT', complexity: 'O(1)' }),
       cmd('config|rewrite', 2, [...ADMIN], NO_KEYS, 'server', '2.8.0', 'Persists the effective configuration to file.', configRewrite, { syntax: 'CONFIG REWRITE', complexity: 'O(1)' }),
       cmd('config|help', 2, [...LS], NO_KEYS, 'server', '5.0.0', HELP_SUMMARY, configHelp, { syntax: 'CONFIG HELP', complexity: 'O(1)' }),
     ],
@@ -698,9 +698,9 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
   cmd('slowlog', -2, [], NO_KEYS, 'server', '2.2.12', 'A container for slow log commands.', undefined, {
     complexity: 'Depends on subcommand.',
     subcommands: [
-      cmd('slowlog|get', -2, ['admin', ...LS, 'no_multi'], NO_KEYS, 'server', '2.2.12', "Returns the slow log's entries.", slowlogGet, { syntax: 'SLOWLOG GET [count]', complexity: 'O(N) where N is the number of entries returned' }),
-      cmd('slowlog|len', 2, ['admin', ...LS, 'no_multi'], NO_KEYS, 'server', '2.2.12', 'Returns the number of entries in the slow log.', slowlogLen, { syntax: 'SLOWLOG LEN', complexity: 'O(1)' }),
-      cmd('slowlog|reset', 2, ['admin', ...LS, 'no_multi'], NO_KEYS, 'server', '2.2.12', 'Clears all entries from the slow log.', slowlogReset, { syntax: 'SLOWLOG RESET', complexity: 'O(N) where N is the number of entries in the slowlog' }),
+      cmd('slowlog|get', -2, ['admin', ...LS, 'gathers'], NO_KEYS, 'server', '2.2.12', "Returns the slow log's entries.", slowlogGet, { syntax: 'SLOWLOG GET [count]', complexity: 'O(N) where N is the number of entries returned' }),
+      cmd('slowlog|len', 2, ['admin', ...LS, 'gathers'], NO_KEYS, 'server', '2.2.12', 'Returns the number of entries in the slow log.', slowlogLen, { syntax: 'SLOWLOG LEN', complexity: 'O(1)' }),
+      cmd('slowlog|reset', 2, ['admin', ...LS, 'gathers'], NO_KEYS, 'server', '2.2.12', 'Clears all entries from the slow log.', slowlogReset, { syntax: 'SLOWLOG RESET', complexity: 'O(N) where N is the number of entries in the slowlog' }),
       cmd('slowlog|help', 2, [...LS], NO_KEYS, 'server', '6.2.0', HELP_SUMMARY, slowlogHelp, { syntax: 'SLOWLOG HELP', complexity: 'O(1)' }),
     ],
   }),
@@ -720,8 +720,8 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
   cmd('latency', -2, [], NO_KEYS, 'server', '2.8.13', 'A container for latency diagnostics commands.', undefined, {
     complexity: 'Depends on subcommand.',
     subcommands: [
-      cmd('latency|latest', 2, [...ADMIN, 'no_multi'], NO_KEYS, 'server', '2.8.13', 'Returns the latest latency samples for all events.', latencyLatest, { syntax: 'LATENCY LATEST', complexity: 'O(1)' }),
-      cmd('latency|reset', -2, [...ADMIN, 'no_multi'], NO_KEYS, 'server', '2.8.13', 'Resets the latency data for one or more events.', latencyReset, { syntax: 'LATENCY RESET [event [event ...]]', complexity: 'O(1)' }),
+      cmd('latency|latest', 2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Returns the latest latency samples for all events.', latencyLatest, { syntax: 'LATENCY LATEST', complexity: 'O(1)' }),
+      cmd('latency|reset', -2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Resets the latency data for one or more events.', latencyReset, { syntax: 'LATENCY RESET [event [event ...]]', complexity: 'O(1)' }),
       cmd('latency|help', 2, [...LS], NO_KEYS, 'server', '2.8.13', HELP_SUMMARY, latencyHelp, { syntax: 'LATENCY HELP', complexity: 'O(1)' }),
     ],
   }),

@@ -5,13 +5,20 @@
  * (every shard when a queued command is not purely keyed) in ascending order, compares the WATCH
  * versions, runs the queue, and unlocks. The shard lock is re-entrant within a thread, so queued
  * commands run through their ordinary handlers.
+ *
+ * Commands flagged `gathers` (CLIENT LIST, SLOWLOG GET, PUBSUB CHANNELS ...) wait for every
+ * worker's answer, which cannot happen while the locks are held. EXEC then writes its reply into
+ * a writer of its own with their places left open, runs them in queue order once the locks are
+ * released, and sends the assembled reply. They touch no keys, so running them after the atomic
+ * part changes nothing another client could see in the keyspace.
  */
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
-import { execute, keysOf } from '../dispatch.ts';
+import { ReplyWriter } from '../../protocol/resp-writer.ts';
+import { execute, executeAwaited, keysOf, replyingTo } from '../dispatch.ts';
 import { replyError } from './args.ts';
 import { lookupCommand } from './table.ts';
-import { ALL_KEYS, cmd, NO_KEYS } from './types.ts';
+import { ALL_KEYS, cmd, FlagBit, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
 // MULTI
@@ -47,7 +54,7 @@ function unwatch(_ctx: WorkerContext, c: Client): void {
 }
 
 // EXEC
-function exec(ctx: WorkerContext, c: Client): void {
+function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
   if (c.multi === null) throw replyError('ERR EXEC without MULTI');
   const queue = c.multi;
   if (c.multiDirty) {
@@ -64,18 +71,60 @@ function exec(ctx: WorkerContext, c: Client): void {
     else for (const k of keysOf(s, queue[i]!)) ids.push(store.shardIdOf(k));
   }
   if (everything) ids = store.shards.map((s) => s.id);
+  const later: Deferred[] = [];
+  // CLIENT REPLY as this EXEC runs under it; runOne drops the synchronous part of a quiet reply.
+  const quiet = c.replyMode !== 'on';
+  const out = c.out;
+  let staged = out;
   const locked = store.lockShards(ids);
   try {
     const dirty = c.watched.some((w) => store.watchVersionLocked(w.key) !== w.version);
     c.clearTransaction();
     if (dirty) return c.out.nilArray();
+    if (specs.some((s, i) => (resolveSub(s, queue[i]!).bits & FlagBit.gathers) !== 0)) {
+      c.out = new ReplyWriter(256);
+      c.out.resp = out.resp;
+    }
     c.out.array(queue.length);
     c.inExec = true;
-    for (let i = 0; i < queue.length; i++) execute(ctx, c, resolveSub(specs[i]!, queue[i]!), queue[i]!);
+    for (let i = 0; i < queue.length; i++) {
+      const spec = resolveSub(specs[i]!, queue[i]!);
+      if ((spec.bits & FlagBit.gathers) !== 0) later.push({ at: c.out.len, spec, argv: queue[i]! });
+      else execute(ctx, c, spec, queue[i]!);
+    }
   } finally {
     c.inExec = false;
+    staged = c.out;
+    c.out = out;
     store.unlockShards(locked);
   }
+  if (later.length === 0) return;
+  return runDeferred(ctx, c, staged, later, quiet);
+}
+
+/** A `gathers` command of an EXEC: its reply goes at byte `at` of EXEC's staged reply. */
+interface Deferred {
+  at: number;
+  spec: CommandSpec;
+  argv: Buffer[];
+}
+
+/**
+ * Runs EXEC's `gathers` commands in order and appends the assembled EXEC reply to c.out, unless
+ * CLIENT REPLY silenced it.
+ */
+async function runDeferred(ctx: WorkerContext, c: Client, staged: ReplyWriter, later: Deferred[], quiet: boolean): Promise<void> {
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (const d of later) {
+    const reply = new ReplyWriter(256);
+    reply.resp = c.out.resp;
+    await executeAwaited(ctx, c, replyingTo(c, reply), d.spec, d.argv);
+    parts.push(staged.buf.subarray(from, d.at), reply.buf.subarray(0, reply.len));
+    from = d.at;
+  }
+  parts.push(staged.buf.subarray(from, staged.len));
+  if (!quiet) for (const p of parts) c.out.raw(p);
 }
 
 function resolveSub(spec: CommandSpec, argv: Buffer[]): CommandSpec {

@@ -23,7 +23,12 @@ export type Flag =
   | 'no_auth'
   | 'may_replicate'
   | 'no_multi'
-  | 'allow_busy';
+  | 'allow_busy'
+  /**
+   * Ours, not Redis's (COMMAND INFO does not show it): the reply gathers every worker's answer, so
+   * the handler returns a promise. Inside EXEC such a command runs after the atomic part.
+   */
+  | 'gathers';
 
 /**
  * A handler writes its reply to `client.out`. It may return a promise when it must wait for
@@ -69,6 +74,7 @@ export const FlagBit = {
   may_replicate: 512,
   /** Derived: has keys and touches only them, so it may join a locked pipeline batch. */
   batchable: 1024,
+  gathers: 2048,
 } as const;
 
 function flagBits(flags: readonly Flag[], firstKey: number, handler: Handler | undefined): number {
