@@ -5,7 +5,7 @@
  * doubles become bulk strings, booleans become 1/0, nulls become $-1 / *-1.
  */
 
-import { copyInto } from './copy.ts';
+import { copyInto } from '../bytes.ts';
 
 const CR = 0x0d;
 const LF = 0x0a;

@@ -16,6 +16,7 @@ import {
 } from '../../native-layout/oplog.ts';
 import { alignUp } from '../../native-layout/struct.ts';
 import { ErrorCode, scError } from '../errors.ts';
+import { copyInto } from '../bytes.ts';
 import { lockWord, unlockWord } from './lock.ts';
 
 /** Smallest ring: a quarter of it (the largest record) stays far above any header. */
@@ -119,8 +120,8 @@ export function encodeRecord(
   v.f64[d + R_EXPIRE] = expireAt;
   v.f64[d + R_ARG] = arg;
   const keyAt = off + R_SIZE;
-  v.u8.set(key, keyAt);
-  if (value !== null) v.u8.set(value, keyAt + key.length);
+  copyInto(v.u8, keyAt, key, 0, key.length);
+  if (value !== null) copyInto(v.u8, keyAt + key.length, value, 0, valLen);
   for (let i = keyAt + key.length + valLen; i < off + len; i++) v.u8[i] = 0;
   return len;
 }
@@ -164,7 +165,7 @@ export function decodeRecord(v: RecordViews, off: number, limit: number = v.u8.l
 
 function copyOut(u8: Uint8Array, start: number, n: number): Buffer {
   const b = Buffer.allocUnsafe(n);
-  b.set(u8.subarray(start, start + n));
+  copyInto(b, 0, u8, start, n);
   return b;
 }
 

@@ -16,6 +16,7 @@ import type { EvictModeId, PolicyName } from '../../native-layout/shard.ts';
 import { PolicyId } from '../../native-layout/shard.ts';
 import { OpType } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
+import { copyInto } from '../bytes.ts';
 import { lockWord, unlockWord } from './lock.ts';
 import { ensureCapacity, findSlot, INITIAL_INDEX_CAP, insertSlot, removeSlot, resizeIndex, slotOfRef } from './index-table.ts';
 import { HF, HW, ITEM_HEADER_BYTES, ShardMemory } from './memory.ts';
@@ -285,9 +286,8 @@ export class Shard {
     m.setValLen(r, vlen);
     m.setHash(r, h);
     m.setExpireAt(r, expireAt);
-    m.a8.set(key, m.keyOffset(r));
-    const vo = m.valOffset(r);
-    if (vlen > 0) m.a8.set(voff === 0 && vlen === value.length ? value : value.subarray(voff, voff + vlen), vo);
+    copyInto(m.a8, m.keyOffset(r), key, 0, klen);
+    copyInto(m.a8, m.valOffset(r), value, voff, vlen);
     // Eviction may have moved or removed the old item: find the key again.
     const i = findSlot(m, key, h, db);
     if (i >= 0) {
@@ -315,8 +315,7 @@ export class Shard {
     const m = this.m;
     this.setExpireLocked(r, expireAt);
     m.setValLen(r, vlen);
-    const vo = m.valOffset(r);
-    if (vlen > 0) m.a8.set(voff === 0 && vlen === value.length ? value : value.subarray(voff, voff + vlen), vo);
+    copyInto(m.a8, m.valOffset(r), value, voff, vlen);
   }
 
   /**

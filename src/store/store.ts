@@ -12,6 +12,7 @@ import { HW } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
 import { addLongDouble, formatLongDouble, parseLongDouble } from './long-double.ts';
 import type { LongDouble } from './long-double.ts';
+import { copyInto } from '../bytes.ts';
 import { addInt64, parseInt64, writeInt } from './numbers.ts';
 import { OpLog } from './oplog.ts';
 import type { OpLogHandle } from './oplog.ts';
@@ -376,8 +377,8 @@ export class Store {
       const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
       if (oldLen + add.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
       const joined = Buffer.allocUnsafe(oldLen + add.length);
-      if (r !== NIL_REF) joined.set(s.valueView(r), 0);
-      joined.set(add, oldLen);
+      if (r !== NIL_REF) copyInto(joined, 0, s.m.a8, s.m.valOffset(r), oldLen);
+      copyInto(joined, oldLen, add, 0, add.length);
       s.putKeepTtlLocked(k, h, this.db, joined, joined.length, now, r);
       s.emit(OpType.APPEND, k, add, 0, 0, 0, this.db);
       return joined.length;
@@ -405,7 +406,9 @@ export class Store {
       if (end < 0) end = 0;
       if (end >= len) end = len - 1;
       if (start > end || len === 0) return Buffer.alloc(0);
-      return Buffer.from(s.valueView(r).subarray(start, end + 1));
+      const out = Buffer.allocUnsafe(end + 1 - start);
+      copyInto(out, 0, s.m.a8, s.m.valOffset(r) + start, out.length);
+      return out;
     });
   }
 
@@ -420,8 +423,8 @@ export class Store {
       if (offset + v.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
       const len = Math.max(oldLen, offset + v.length);
       const out = Buffer.alloc(len);
-      if (r !== NIL_REF) out.set(s.valueView(r), 0);
-      out.set(v, offset);
+      if (r !== NIL_REF) copyInto(out, 0, s.m.a8, s.m.valOffset(r), oldLen);
+      copyInto(out, offset, v, 0, v.length);
       s.putKeepTtlLocked(k, h, this.db, out, len, now, r);
       s.emit(OpType.SETRANGE, k, v, 0, offset, 0, this.db);
       return len;
