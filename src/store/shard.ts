@@ -165,20 +165,16 @@ export class Shard {
 
   valueCopy(r: number): Buffer {
     const m = this.m;
-    const len = m.valLen(r);
-    const out = Buffer.allocUnsafe(len);
-    const off = m.valOffset(r);
-    // a8 is a Buffer: copy() is a memcpy, where subarray() on a view over a growable
-    // SharedArrayBuffer is slow in V8.
-    if (len < 24) for (let i = 0; i < len; i++) out[i] = m.a8[off + i]!;
-    else m.a8.copy(out, 0, off, off + len);
+    const out = Buffer.allocUnsafe(m.valLen(r));
+    copyInto(out, 0, m.a8, m.valOffset(r), out.length);
     return out;
   }
 
   keyCopy(r: number): Buffer {
     const m = this.m;
-    const off = m.keyOffset(r);
-    return Buffer.from(m.a8.subarray(off, off + m.keyLen(r)));
+    const out = Buffer.allocUnsafe(m.keyLen(r));
+    copyInto(out, 0, m.a8, m.keyOffset(r), out.length);
+    return out;
   }
 
   /** A read-only view of an item's value bytes; valid only while the lock is held. */
