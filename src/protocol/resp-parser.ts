@@ -108,14 +108,24 @@ export class RespParser {
     for (let i = 0; i < this.offs.length; i += 2) this.offs[i]! -= base;
   }
 
-  /** Set by nextFast(): the key and, for SET, the value of the request it recognised. */
-  fastKey: Buffer | null = null;
-  fastValue: Buffer | null = null;
+  /**
+   * Set by nextFast(): where the key and, for SET, the value of the request it recognised lie in
+   * `input` (offsets and lengths, so recognising a request allocates nothing).
+   */
+  fastKeyAt = 0;
+  fastKeyLen = 0;
+  fastValueAt = 0;
+  fastValueLen = 0;
+
+  /** The buffer nextFast's offsets point into; valid until push() is called again. */
+  get input(): Buffer {
+    return this.buf;
+  }
 
   /**
    * The fast path for the two commands pipelines are made of: when the next request is complete
    * and is exactly `*2 $3 GET <key>` or `*3 $3 SET <key> <value>` (command in either letter case),
-   * consumes it and returns FAST_GET or FAST_SET with fastKey/fastValue set; otherwise returns
+   * consumes it and returns FAST_GET or FAST_SET with the fast* offsets set; otherwise returns
    * FAST_NONE and leaves the input to next(), which handles everything else (errors included).
    */
   nextFast(): number {
@@ -141,10 +151,12 @@ export class RespParser {
     if (kind === FAST_SET) {
       const val = this.fastBulk(q);
       if (val < 0) return FAST_NONE;
-      this.fastValue = b.subarray(this.fastStart, val - 2);
+      this.fastValueAt = this.fastStart;
+      this.fastValueLen = val - 2 - this.fastStart;
       q = val;
     }
-    this.fastKey = b.subarray(keyStart, key - 2);
+    this.fastKeyAt = keyStart;
+    this.fastKeyLen = key - 2 - keyStart;
     this.pos = q;
     this.scanFrom = q;
     return kind;

@@ -118,8 +118,13 @@ export function processInput(ctx: WorkerContext, c: Client): void {
 /** Requests of the fast path locked together at most, and its reusable scratch. */
 const FAST_MAX = 64;
 const fastKinds = new Uint8Array(FAST_MAX);
-const fastKeys: (Buffer | null)[] = new Array(FAST_MAX).fill(null);
-const fastValues: (Buffer | null)[] = new Array(FAST_MAX).fill(null);
+/** Where each request's key and value lie in the parser's input (numbers: storing them needs no write barrier). */
+const fastKeyAt = new Int32Array(FAST_MAX);
+const fastKeyLen = new Int32Array(FAST_MAX);
+const fastValueAt = new Int32Array(FAST_MAX);
+const fastValueLen = new Int32Array(FAST_MAX);
+/** The parser input of the batch being run. */
+let fastInput: Buffer | null = null;
 const fastHashes = new Uint32Array(FAST_MAX);
 /** 1 where request i reads its value (GET): the prefetch then brings the value's lines in too. */
 const fastReads = new Uint8Array(FAST_MAX);
@@ -150,21 +155,29 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
     const k = p.nextFast();
     if (k === FAST_NONE) break;
     fastKinds[n] = k;
-    fastKeys[n] = p.fastKey;
-    fastValues[n] = p.fastValue;
+    fastKeyAt[n] = p.fastKeyAt;
+    fastKeyLen[n] = p.fastKeyLen;
+    fastValueAt[n] = p.fastValueAt;
+    fastValueLen[n] = p.fastValueLen;
     n++;
   }
   if (n === 0) return 0;
   const store = c.store;
+  const input = p.input;
+  fastInput = input;
   fastShards.length = 0;
   for (let i = 0; i < n; i++) {
-    const h = hash32(fastKeys[i]!);
+    const h = hash32(input, fastKeyAt[i]!, fastKeyLen[i]!);
     fastHashes[i] = h;
     fastShards.push(shardOf(h, store.shardMask));
     fastReads[i] = fastKinds[i] === FAST_GET ? 1 : 0;
   }
   if (n > 1) store.prefetch(fastHashes, fastShards, fastReads, n);
-  runStepsLocked(ctx, store, fastShards, n, runFastLocked, c);
+  try {
+    runStepsLocked(ctx, store, fastShards, n, runFastLocked, c);
+  } finally {
+    fastInput = null;
+  }
   c.commands += n;
   c.lastCommand = fastKinds[n - 1] === FAST_GET ? 'get' : 'set';
   ctx.pendingCommands += n;
@@ -175,21 +188,19 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
 /** Fast-path request i of the scratch arrays; its shard's lock is held. */
 function runFastLocked(c: Client, i: number): void {
   const store = c.store;
-  const key = fastKeys[i]!;
-  store.hint(key, fastHashes[i]!);
+  const input = fastInput!;
+  const at = fastKeyAt[i]!;
   if (fastKinds[i] === FAST_GET) {
-    if (!store.getInto(key, c.out)) c.out.nil();
+    if (!store.getIntoHashed(input, fastHashes[i]!, c.out, at, fastKeyLen[i]!)) c.out.nil();
   } else {
     try {
-      store.set(key, fastValues[i]!);
+      const v = fastValueAt[i]!;
+      store.setHashed(input.subarray(at, at + fastKeyLen[i]!), fastHashes[i]!, input.subarray(v, v + fastValueLen[i]!));
       c.out.ok();
     } catch (e) {
       replyFromError(c, e);
     }
   }
-  store.hint(null, 0);
-  fastKeys[i] = null;
-  fastValues[i] = null;
 }
 
 /**

@@ -16,27 +16,32 @@ import { HW, keyInfoWord, ShardMemory } from './memory.ts';
 
 export const INITIAL_INDEX_CAP = 1024;
 
-/** Whether item r holds `key` in the database whose KeyInfo word (length and db) is `info`. */
-export function keyEquals(m: ShardMemory, r: number, key: Uint8Array, len: number, info: number): boolean {
+/**
+ * Whether item r holds the key bytes key[koff, koff + len) in the database whose KeyInfo word
+ * (length and db) is `info`.
+ */
+export function keyEquals(m: ShardMemory, r: number, key: Uint8Array, koff: number, len: number, info: number): boolean {
   if (m.keyInfo(r) !== info) return false;
   const a = m.a8;
   const off = m.keyOffset(r);
-  for (let i = 0; i < len; i++) if (a[off + i] !== key[i]) return false;
+  for (let i = 0; i < len; i++) if (a[off + i] !== key[koff + i]) return false;
   return true;
 }
 
-/** The slot holding `key` in database `db`, or -1. */
-export function findSlot(m: ShardMemory, key: Uint8Array, h: number, db: number): number {
+/**
+ * The slot holding the key key[koff, koff + len) (all of `key` by default) in database `db`, or
+ * -1. The offset form lets a caller look up a key inside a larger buffer without making a view.
+ */
+export function findSlot(m: ShardMemory, key: Uint8Array, h: number, db: number, koff = 0, len = key.length): number {
   const refs = m.refs;
   const tags = m.tags;
   const mask = refs.length - 1;
   const tag = tagOf(h);
-  const len = key.length;
   const info = keyInfoWord(len, db);
   for (let i = h & mask; ; i = (i + 1) & mask) {
     const r = refs[i]!;
     if (r === NIL_REF) return -1;
-    if (tags[i] === tag && m.hash(r) === h && keyEquals(m, r, key, len, info)) return i;
+    if (tags[i] === tag && m.hash(r) === h && keyEquals(m, r, key, koff, len, info)) return i;
   }
 }
 

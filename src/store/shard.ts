@@ -132,18 +132,22 @@ export class Shard {
 
   // ---- lookups -------------------------------------------------------------------------------
 
-  /** The live item for `key`, or NIL_REF; an expired item found on the way is deleted. */
-  lookupLocked(key: Uint8Array, h: number, now: number, db: number): number {
+  /**
+   * The live item for `key` (or for key[koff, koff + klen), see findSlot), or NIL_REF; an expired
+   * item found on the way is deleted.
+   */
+  lookupLocked(key: Uint8Array, h: number, now: number, db: number, koff = 0, klen = key.length): number {
     const m = this.m;
-    const i = findSlot(m, key, h, db);
+    const i = findSlot(m, key, h, db, koff, klen);
     if (i < 0) return NIL_REF;
     const r = m.refs[i]!;
     const e = m.expireAt(r);
     if (e !== 0 && now > e) {
+      const k = koff === 0 && klen === key.length ? key : key.subarray(koff, koff + klen);
       this.deleteLocked(i, r);
       m.hf64[HF.expired]!++;
-      this.emit(OpType.DEL, key, null, 0, 0, 0, db);
-      if (this.onDrop !== null) this.onDrop(Buffer.from(key), db, false);
+      this.emit(OpType.DEL, k, null, 0, 0, 0, db);
+      if (this.onDrop !== null) this.onDrop(Buffer.from(k), db, false);
       return NIL_REF;
     }
     this.slot = i;
@@ -151,8 +155,8 @@ export class Shard {
   }
 
   /** lookupLocked for a read command: counts the hit or miss and tells the policy. */
-  readLocked(key: Uint8Array, h: number, now: number, db: number): number {
-    const r = this.lookupLocked(key, h, now, db);
+  readLocked(key: Uint8Array, h: number, now: number, db: number, koff = 0, klen = key.length): number {
+    const r = this.lookupLocked(key, h, now, db, koff, klen);
     const f = this.m.hf64;
     if (r === NIL_REF) {
       f[HF.misses]!++;
@@ -340,7 +344,6 @@ export class Shard {
   }
   lastOld: Buffer | null = null;
 
-  /** Replaces the value of a key, keeping its TTL; used by INCR*, APPEND and SETRANGE. */
   /**
    * Writes `key` with an expiry carried over from another item (RENAME, COPY): no "already
    * expired" check, since a key whose expiry equals now is still live. Emits the SET.
@@ -352,6 +355,7 @@ export class Shard {
     this.emit(OpType.SET, key, value, expireAt, 0, 0, db);
   }
 
+  /** Replaces the value of a key, keeping its TTL; used by INCR*, APPEND and SETRANGE. */
   putKeepTtlLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, vlen: number, now: number, old: number): number {
     if (key.length > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
     const expireAt = old === NIL_REF ? 0 : this.m.expireAt(old);

@@ -253,11 +253,18 @@ export class Store {
    * held (the sink must copy them before returning). Returns false when the key is missing.
    */
   getInto(key: Uint8Array, sink: ValueSink): boolean {
-    const h = this.hashOf(key);
+    return this.getIntoHashed(key, this.hashOf(key), sink);
+  }
+
+  /**
+   * getInto for a caller that has hashed the key (hash32) already, and whose key may be the bytes
+   * key[koff, koff + klen) of a larger buffer (a request in the parser's input): no view is made.
+   */
+  getIntoHashed(key: Uint8Array, h: number, sink: ValueSink, koff = 0, klen = key.length): boolean {
     const s = this.shards[shardOf(h, this.shardMask)]!;
     s.lock();
     try {
-      const r = s.readLocked(key, h, this.now(), this.db);
+      const r = s.readLocked(key, h, this.now(), this.db, koff, klen);
       if (r === NIL_REF) return false;
       sink.bulkFrom(s.m.a8, s.m.valOffset(r), s.m.valLen(r));
       return true;
@@ -287,6 +294,17 @@ export class Store {
       const done = s.setLocked(k, h, this.db, v, flags, expireAt, now);
       if ((flags & SET_GET) !== 0) return s.lastOld;
       return done;
+    } finally {
+      s.unlock();
+    }
+  }
+
+  /** SET key value with no options, for a caller that has hashed the key (hash32) already. */
+  setHashed(key: Uint8Array, h: number, value: Uint8Array): void {
+    const s = this.shards[shardOf(h, this.shardMask)]!;
+    s.lock();
+    try {
+      s.setLocked(key, h, this.db, value, 0, 0, this.now());
     } finally {
       s.unlock();
     }

@@ -6,6 +6,7 @@ import { ErrorCode } from '../../src/errors.ts';
 import { Store } from '../../src/store/store.ts';
 import { MAX_BULK } from '../../src/store/shard.ts';
 import { verifyStore } from '../../src/store/verify.ts';
+import { hash32 } from '../../src/store/hash.ts';
 
 function mk(t = { now: 1_000_000 }) {
   return { store: Store.create({ shards: 2, clock: () => t.now }), t };
@@ -291,5 +292,32 @@ describe('active expiry', () => {
     expect(store.get('a')?.toString()).toBe('1');
     store.unlockShards(held);
     expect(store.incrBy('a', 1)).toBe(2);
+  });
+});
+
+describe('lookups of a key inside a larger buffer (the request fast path)', () => {
+  it('getIntoHashed with an offset finds, misses and expires exactly as with the key alone', () => {
+    const { store, t } = mk();
+    const dropped: string[] = [];
+    store.onDrop((key) => dropped.push(key.toString()));
+    store.set('fast:a', 'alpha');
+    store.set('fast:b', 'beta', { px: 10 });
+    // Requests as the parser holds them: keys in the middle of one input buffer.
+    const input = Buffer.from('*2\r\n$3\r\nGET\r\n$6\r\nfast:a\r\n*2\r\n$3\r\nGET\r\n$6\r\nfast:b\r\n*2\r\n$3\r\nGET\r\n$6\r\nfast:c\r\n');
+    const at = (k: string) => input.indexOf(k);
+    const got: string[] = [];
+    const sink = { bulkFrom: (src: Uint8Array, off: number, len: number) => got.push(Buffer.from(src.subarray(off, off + len)).toString()) };
+    const lookup = (k: string) => store.getIntoHashed(input, hash32(Buffer.from(k)), sink, at(k), k.length);
+    expect(lookup('fast:a')).toBe(true);
+    expect(lookup('fast:b')).toBe(true);
+    expect(lookup('fast:c')).toBe(false);
+    expect(got).toEqual(['alpha', 'beta']);
+    // A prefix of a stored key, at the same offset, is another key.
+    expect(store.getIntoHashed(input, hash32(Buffer.from('fast:')), sink, at('fast:a'), 5)).toBe(false);
+    t.now += 11;
+    expect(lookup('fast:b')).toBe(false);
+    expect(dropped).toEqual(['fast:b']);
+    expect(store.get('fast:b')).toBeNull();
+    verifyStore(store);
   });
 });
