@@ -194,8 +194,7 @@ function runFastLocked(c: Client, i: number): void {
     if (!store.getIntoHashed(input, fastHashes[i]!, c.out, at, fastKeyLen[i]!)) c.out.nil();
   } else {
     try {
-      const v = fastValueAt[i]!;
-      store.setHashed(input.subarray(at, at + fastKeyLen[i]!), fastHashes[i]!, input.subarray(v, v + fastValueLen[i]!));
+      store.setHashed(input, fastHashes[i]!, at, fastKeyLen[i]!, fastValueAt[i]!, fastValueLen[i]!);
       c.out.ok();
     } catch (e) {
       replyFromError(c, e);

@@ -264,12 +264,11 @@ export class Shard {
   /**
    * Stores `value` (bytes `voff`..`voff+vlen` of it) under `key` with absolute expiry `expireAt`
    * (0 = none) in database `db`, replacing `old` (the key's live item, or NIL_REF). Returns the
-   * new item's ref.
+   * new item's ref. The key may be the range key[koff, koff + klen) of a larger buffer.
    */
-  private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number): number {
+  private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number, koff = 0, klen = key.length): number {
     const m = this.m;
     this.bumpWatchLocked(h);
-    const klen = key.length;
     const bytes = ITEM_HEADER_BYTES + klen + vlen;
     if (old !== NIL_REF && m.classId(old) !== CLASS_LARGE && classFor(m, bytes) === m.classId(old)) {
       this.rewriteInPlaceLocked(old, value, voff, vlen, expireAt);
@@ -286,10 +285,10 @@ export class Shard {
     m.setValLen(r, vlen);
     m.setHash(r, h);
     m.setExpireAt(r, expireAt);
-    copyInto(m.a8, m.keyOffset(r), key, 0, klen);
+    copyInto(m.a8, m.keyOffset(r), key, koff, klen);
     copyInto(m.a8, m.valOffset(r), value, voff, vlen);
     // Eviction may have moved or removed the old item: find the key again.
-    const i = findSlot(m, key, h, db);
+    const i = findSlot(m, key, h, db, koff, klen);
     if (i >= 0) {
       // The key moves to a chunk of another size but keeps its queue position and policy state,
       // then counts as a hit, exactly as the in-place rewrite above: otherwise an overwrite would
@@ -306,7 +305,7 @@ export class Shard {
       insertSlot(m, r, h);
       this.countLocked(r, 1);
       onInsert(m, r, now);
-      if (this.onCreate !== null) this.onCreate(Buffer.from(key), db);
+      if (this.onCreate !== null) this.onCreate(this.keyCopy(r), db);
     }
     return r;
   }
@@ -320,26 +319,27 @@ export class Shard {
 
   /**
    * SET. Returns true if written, false if NX/XX prevented it. With SET_GET the previous value
-   * (or null) is left in `lastOld`.
+   * (or null) is left in `lastOld`. Key and value may be ranges of larger buffers (the request
+   * fast path hands in the parser's input): key[koff, koff + klen), value[voff, voff + vlen).
    */
-  setLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, flags: number, expireAt: number, now: number): boolean {
-    if (value.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
-    if (key.length > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
-    const old = this.lookupLocked(key, h, now, db);
+  setLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, flags: number, expireAt: number, now: number, koff = 0, klen = key.length, voff = 0, vlen = value.length): boolean {
+    if (vlen > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
+    if (klen > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
+    const old = this.lookupLocked(key, h, now, db, koff, klen);
     if ((flags & SET_GET) !== 0) this.lastOld = old === NIL_REF ? null : this.valueCopy(old);
     if ((flags & SET_NX) !== 0 && old !== NIL_REF) return false;
     if ((flags & SET_XX) !== 0 && old === NIL_REF) return false;
     if (expireAt !== 0 && expireAt <= now) {
       // Redis checkAlreadyExpired: a SET whose expiry has passed deletes the key.
       if (old !== NIL_REF) this.deleteLocked(this.slot, old);
-      this.emit(OpType.DEL, key, null, 0, 0, 0, db);
+      if (this.oplog !== null) this.emit(OpType.DEL, key.subarray(koff, koff + klen), null, 0, 0, 0, db);
       return true;
     }
     // Only an expiry given with the command is checked above, as in Redis: a live key's own TTL
     // may equal `now` (expired means now > expireAt), and KEEPTTL must not delete it.
     if ((flags & SET_KEEPTTL) !== 0 && old !== NIL_REF) expireAt = this.m.expireAt(old);
-    this.writeLocked(key, h, db, value, 0, value.length, expireAt, now, old);
-    this.emit(OpType.SET, key, value, expireAt, 0, 0, db);
+    this.writeLocked(key, h, db, value, voff, vlen, expireAt, now, old, koff, klen);
+    if (this.oplog !== null) this.emit(OpType.SET, key.subarray(koff, koff + klen), value.subarray(voff, voff + vlen), expireAt, 0, 0, db);
     return true;
   }
   lastOld: Buffer | null = null;

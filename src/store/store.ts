@@ -299,12 +299,16 @@ export class Store {
     }
   }
 
-  /** SET key value with no options, for a caller that has hashed the key (hash32) already. */
-  setHashed(key: Uint8Array, h: number, value: Uint8Array): void {
+  /**
+   * SET key value with no options, for a caller that has hashed the key (hash32) already; key and
+   * value are the ranges input[koff, koff + klen) and input[voff, voff + vlen) (a request in the
+   * parser's input), so no view is made.
+   */
+  setHashed(input: Uint8Array, h: number, koff: number, klen: number, voff: number, vlen: number): void {
     const s = this.shards[shardOf(h, this.shardMask)]!;
     s.lock();
     try {
-      s.setLocked(key, h, this.db, value, 0, 0, this.now());
+      s.setLocked(input, h, this.db, input, 0, 0, this.now(), koff, klen, voff, vlen);
     } finally {
       s.unlock();
     }

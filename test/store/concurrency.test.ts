@@ -32,6 +32,9 @@ describe('store shared between threads', () => {
     const store = Store.create({ shards: 2, maxMemory: 8 * 1024 * 1024 });
     const keys = Array.from({ length: 32 }, (_, i) => `v:${i}`);
     const handle = store.handle();
+    // Values in place first, so the readers, which may finish before the writers get going,
+    // always have something to check.
+    await run({ handle, role: 'write', keys, rounds: 500, seed: 10 });
     const results = await Promise.all([
       run({ handle, role: 'write', keys, rounds: 4000, seed: 11 }),
       run({ handle, role: 'write', keys, rounds: 4000, seed: 12 }),

@@ -321,3 +321,23 @@ describe('lookups of a key inside a larger buffer (the request fast path)', () =
     verifyStore(store);
   });
 });
+
+describe('writes of a key and value inside a larger buffer (the request fast path)', () => {
+  it('setHashed with ranges stores exactly those bytes, replaces, and reports the created key', () => {
+    const { store } = mk();
+    const created: string[] = [];
+    store.onCreate((key) => created.push(key.toString()));
+    const input = Buffer.from('*3\r\n$3\r\nSET\r\n$6\r\nfast:s\r\n$5\r\nfirst\r\n*3\r\n$3\r\nSET\r\n$6\r\nfast:s\r\n$40\r\n' + 'x'.repeat(40) + '\r\n');
+    const k1 = input.indexOf('fast:s');
+    const k2 = input.indexOf('fast:s', k1 + 1);
+    const h = hash32(Buffer.from('fast:s'));
+    store.setHashed(input, h, k1, 6, input.indexOf('first'), 5);
+    expect(store.get('fast:s')?.toString()).toBe('first');
+    // A value of another size class: the item moves, the key stays one key.
+    store.setHashed(input, h, k2, 6, input.indexOf('x'), 40);
+    expect(store.get('fast:s')?.toString()).toBe('x'.repeat(40));
+    expect(created).toEqual(['fast:s']);
+    expect(store.dbsize()).toBe(1);
+    verifyStore(store);
+  });
+});
