@@ -427,13 +427,16 @@ function executeLater(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Bu
   const reply = new ReplyWriter(256);
   reply.resp = c.out.resp;
   const quiet = c.replyMode !== 'on';
+  const as = replyingTo(c, reply);
   c.busy = true;
-  void executeAwaited(ctx, c, replyingTo(c, reply), spec, argv).finally(() => {
-    c.busy = false;
-    if (c.closing) return;
-    if (!quiet) c.out.raw(reply.buf.subarray(0, reply.len));
-    processInput(ctx, c);
-  });
+  void executeAwaited(ctx, c, as, spec, argv)
+    .catch((e: unknown) => replyFromError(as, e))
+    .finally(() => {
+      c.busy = false;
+      if (c.closing) return;
+      if (!quiet) c.out.raw(reply.buf.subarray(0, reply.len));
+      processInput(ctx, c);
+    });
 }
 
 /** `c` with its replies going to `out`: what a handler whose reply is placed later is given. */
