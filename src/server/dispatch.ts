@@ -143,10 +143,11 @@ function fastClient(c: Client): boolean {
 /**
  * Runs the plain GETs and SETs at the head of the input (RespParser.nextFast) as one batch: keys
  * hashed once, their lookups prefetched together, locks taken as batchScope says, commands and
- * replies in request order. Their
- * semantics are the handlers' in commands/strings.ts; only the table lookup, the central checks
- * (all known to pass for such a client) and the hooks (all known to be idle) are skipped.
- * Returns how many requests it ran.
+ * replies in request order. Keys and values stay in the parser's input: the store reads them
+ * from there by offset, so a batch allocates nothing per request. Their semantics are the
+ * handlers' in commands/strings.ts; only the table lookup, the central checks (all known to pass
+ * for such a client) and the hooks (all known to be idle) are skipped. Returns how many
+ * requests it ran.
  */
 function runFastBatch(ctx: WorkerContext, c: Client): number {
   const p = c.parser;
