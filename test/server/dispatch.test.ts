@@ -6,9 +6,10 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasBinary, startRedis } from '../../src/bench/net.ts';
 import { hash32, shardOf } from '../../src/store/hash.ts';
 import { seeded } from '../seeded.ts';
-import { startServer } from './harness.ts';
+import { RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
 /** The harness's servers run 16 shards for 1 or 2 threads (config.ts defaultShards). */
@@ -129,3 +130,21 @@ for (const threads of [1, 2]) {
     });
   });
 }
+
+describe.skipIf(!hasBinary('redis-server'))('the fast path on edge keys and values, against redis-server', () => {
+  it('empty key, CRLF inside a key, mixed-case names, a 70 KB key, an empty value: the same bytes', async () => {
+    const [ours, redis] = await Promise.all([startServer([], { threads: 1 }), startRedis('64mb')]);
+    const big = 'k'.repeat(70_000);
+    const reqs = [['SET', '', 'empty'], ['GET', ''], ['SET', 'a\r\nb', 'crlf'], ['GET', 'a\r\nb'], ['set', 'mixed', 'Case'], ['gEt', 'mixed'], ['SET', big, 'v'], ['GET', big], ['STRLEN', big], ['GET', 'nokey'], ['SET', 'e', ''], ['GET', 'e']];
+    const wire = reqs.map((a) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`).join('');
+    const [a, b] = await Promise.all([RawConn.connect(redis.port), RawConn.connect(ours.port)]);
+    try {
+      const [theirs, got] = await Promise.all([a.request(wire, reqs.length), b.request(wire, reqs.length)]);
+      expect(got).toBe(theirs);
+    } finally {
+      a.close();
+      b.close();
+      await Promise.all([ours.stop(), redis.stop()]);
+    }
+  });
+});
