@@ -440,9 +440,16 @@ function executeLater(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Bu
     });
 }
 
-/** `c` with its replies going to `out`: what a handler whose reply is placed later is given. */
+/**
+ * `c` with its replies going to `out`: what a handler whose reply is placed later is given. Only
+ * `out` differs; every other read and write reaches `c` itself (CLIENT KILL marking its own
+ * caller closed must close the real client).
+ */
 export function replyingTo(c: Client, out: ReplyWriter): Client {
-  return Object.create(c, { out: { value: out, writable: true } }) as Client;
+  return new Proxy(c, {
+    get: (target, key) => (key === 'out' ? out : Reflect.get(target, key, target)),
+    set: (target, key, value) => key !== 'out' && Reflect.set(target, key, value, target),
+  });
 }
 
 /**

@@ -146,6 +146,15 @@ describe('CLIENT KILL', () => {
     expect(await a.c.waitClosed()).toBe(true);
     expect(await b.c.request(enc('PING'))).toBe('+PONG\r\n');
   });
+
+  it('a client that kills itself runs nothing it sent after the kill, as Redis', async () => {
+    const { c, id } = await open();
+    const got = await c.request(enc('CLIENT', 'KILL', 'ID', id, 'SKIPME', 'no') + enc('SET', 'killed:after', '1') + enc('PING'));
+    expect(got).toBe(':1\r\n');
+    expect(await c.waitClosed()).toBe(true);
+    const { c: other } = await open();
+    expect(await other.request(enc('EXISTS', 'killed:after'))).toBe(':0\r\n');
+  });
 });
 
 describe('CLIENT REPLY', () => {
