@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { CLIENT_QUERY_BUFFER_LIMIT, PROTO_MAX_BULK_LEN } from '../protocol/limits.ts';
 import { POLICY_NAMES } from '../store/policies.ts';
+import { canonicalNotifyFlags, validNotifyFlags } from './notify.ts';
 
 export type Kind = 'int' | 'bytes' | 'string' | 'bool' | 'enum' | 'special';
 
@@ -73,23 +74,6 @@ export function defaultShards(threads: number): number {
   return s;
 }
 
-/**
- * notify-keyspace-events in Redis's canonical order (notify.c keyspaceEventsFlagsToString): 'A'
- * when every class of A is on, else the classes one by one, then K, E and m. Letters outside
- * the set are kept out; CONFIG SET refuses them before this.
- */
-export function canonicalNotifyFlags(v: string): string {
-  const on = new Set(v.replace('A', NOTIFY_ALL).split(''));
-  // Redis prints 'A' alone when every class of A is on, dropping 'n' from the text though not
-  // from its flags; the value here is the flags, so 'n' stays ('An').
-  let out = [...NOTIFY_ALL].every((f) => on.has(f)) ? 'A' : [...`${NOTIFY_ALL}n`].filter((f) => on.has(f)).join('');
-  if (out === 'A' && on.has('n')) out += 'n';
-  for (const f of 'KEm') if (on.has(f)) out += f;
-  return out;
-}
-/** The classes 'A' stands for. */
-const NOTIFY_ALL = 'g$lshzxetd';
-
 export type Config = Map<string, string>;
 
 export function defaultConfig(): Config {
@@ -134,7 +118,11 @@ export function normalise(name: string, value: string): string {
       return v;
     }
     case 'string': {
-      if (name === 'notify-keyspace-events') return canonicalNotifyFlags(value);
+      if (name === 'notify-keyspace-events') {
+        // Checked before canonicalNotifyFlags, which keeps only the letters it knows.
+        if (!validNotifyFlags(value)) throw new ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+        return canonicalNotifyFlags(value);
+      }
       if (name === 'slab-growth-factor') {
         const f = Number(value);
         if (!Number.isFinite(f) || f < 1.125 || f > 2) throw new ConfigError('argument must be a number from 1.125 to 2');

@@ -7,6 +7,14 @@
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 
+/** The classes 'A' stands for. */
+const NOTIFY_ALL = 'g$lshzxetd';
+
+/** The letters a notify-keyspace-events value turns on, 'A' expanded. */
+function notifyLetters(v: string): Set<string> {
+  return new Set(v.replace('A', NOTIFY_ALL).split(''));
+}
+
 /** Enabled classes, parsed once per setting value. */
 let parsedFrom = '';
 let classes = new Set<string>();
@@ -15,7 +23,7 @@ function enabled(ctx: WorkerContext): Set<string> {
   const v = ctx.config.get('notify-keyspace-events') ?? '';
   if (v !== parsedFrom) {
     parsedFrom = v;
-    classes = new Set(v.replace('A', 'g$lshzxetd').split(''));
+    classes = notifyLetters(v);
   }
   return classes;
 }
@@ -23,6 +31,21 @@ function enabled(ctx: WorkerContext): Set<string> {
 /** Validates a notify-keyspace-events value as Redis does (any of these letters, nothing else). */
 export function validNotifyFlags(v: string): boolean {
   return /^[KEg$lshzxeAtmdn]*$/.test(v);
+}
+
+/**
+ * notify-keyspace-events in Redis's canonical order (notify.c keyspaceEventsFlagsToString): 'A'
+ * when every class of A is on, else the classes one by one, then K, E and m. Letters outside
+ * the set are dropped: check the value with validNotifyFlags first.
+ */
+export function canonicalNotifyFlags(v: string): string {
+  const on = notifyLetters(v);
+  // Redis prints 'A' alone when every class of A is on, dropping 'n' from the text though not
+  // from its flags; the value here is the flags, so 'n' stays ('An').
+  let out = [...NOTIFY_ALL].every((f) => on.has(f)) ? 'A' : [...`${NOTIFY_ALL}n`].filter((f) => on.has(f)).join('');
+  if (out === 'A' && on.has('n')) out += 'n';
+  for (const f of 'KEm') if (on.has(f)) out += f;
+  return out;
 }
 
 /** Whether the setting asks for events of class `type` ('n', '$', ...) on some channel. */
@@ -48,8 +71,8 @@ export function flushCreated(ctx: WorkerContext, n = ctx.created.length): void {
 }
 
 function publish(ctx: WorkerContext, type: string, event: string, key: Buffer, db: number): void {
+  if (!notifyClassOn(ctx, type)) return;
   const on = enabled(ctx);
-  if (on.size === 0 || !on.has(type) || (!on.has('K') && !on.has('E'))) return;
   const ps = ctx.pubsub;
   if (ps === null) return;
   if (on.has('K')) ps.publish(Buffer.concat([Buffer.from(`__keyspace@${db}__:`), key]), Buffer.from(event));

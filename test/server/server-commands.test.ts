@@ -174,6 +174,9 @@ describe('CONFIG', () => {
         expect(await r.config('SET', 'notify-keyspace-events', given!)).toBe('OK');
         expect(await r.config('GET', 'notify-keyspace-events')).toEqual(['notify-keyspace-events', shown]);
       }
+      // An unknown letter is refused, not dropped by the canonical form.
+      await expect(r.config('SET', 'notify-keyspace-events', 'KZ')).rejects.toThrow("ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+      expect(await r.config('GET', 'notify-keyspace-events')).toEqual(['notify-keyspace-events', '']);
     } finally {
       await r.config('SET', 'hz', '10');
     }

@@ -17,7 +17,6 @@ import type { SlowlogEntry, WorkerContext } from '../context.ts';
 import { onAfterCommand } from '../dispatch.ts';
 import { buildInfo, resetInfoStats } from '../info.ts';
 import { installWhenReady, monitorCommand } from '../monitor.ts';
-import { validNotifyFlags } from '../notify.ts';
 import { registerQuery } from '../queries.ts';
 import { commandCount, commandDocs, commandInfo, commandList, getKeys, keyFlagsAt } from '../command-docs.ts';
 import type { ListFilter } from '../command-docs.ts';
@@ -78,14 +77,11 @@ function setFailed(name: string, why: string): Error {
 
 /** Checks a new value as CONFIG SET does; returns the value to store. */
 function validateSetting(s: Setting, value: string): string {
-  let v: string;
   try {
-    v = normalise(s.name, value);
+    return normalise(s.name, value);
   } catch (e) {
     throw setFailed(s.name, (e as Error).message);
   }
-  if (s.name === 'notify-keyspace-events' && !validNotifyFlags(v)) throw setFailed(s.name, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
-  return v;
 }
 
 /** Applies a validated setting on this worker, every other worker (through the main thread) and the shared store. */
