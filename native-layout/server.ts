@@ -12,7 +12,7 @@ export const MAX_WORKERS = 256;
 
 /**
  * Channel slots in the subscriber-count table PUBLISH reads: channels with subscribers at once
- * (12 bytes each, 768 KiB in all).
+ * (16 bytes each, 1 MiB in all).
  */
 export const CHANNEL_SLOTS = 65536;
 
@@ -28,6 +28,7 @@ export const ServerGlobals = struct('ServerGlobals', [
   { name: 'lastSave', type: 'i32', guard: 'atomic', doc: 'LASTSAVE, Unix seconds' },
   { name: 'statsResetAt', type: 'i32', guard: 'atomic', doc: 'Unix seconds of the last CONFIG RESETSTAT' },
   { name: 'channelLock', type: 'i32', align: 64, guard: 'futex mutex (store/lock.ts lockWord)', doc: 'guards every ChannelSlot: lookups, claims and backward-shift deletion' },
+  { name: 'channels', type: 'i32', guard: 'channelLock for writes; INFO reads it with Atomics.load', doc: 'channels with subscribers: the ChannelSlots in use (pubsub_channels)' },
 ], { align: 64 });
 
 export const WorkerStats = struct('WorkerStats', [

@@ -15,7 +15,7 @@ import { processInput } from '../../src/server/dispatch.ts';
 import { defaultConfig } from '../../src/server/config.ts';
 import { SharedState } from '../../src/server/shared-state.ts';
 import { PubSub } from '../../src/server/pubsub.ts';
-import { installClientCommands } from '../../src/server/commands/client.ts';
+import { installTracking } from '../../src/server/tracking.ts';
 
 const which = process.argv[2] ?? 'get';
 const batch = Number(process.argv[3] ?? 16);
@@ -29,7 +29,7 @@ const ctx = new WorkerContext(
   store,
 );
 ctx.pubsub = new PubSub(ctx);
-installClientCommands(ctx);
+installTracking(ctx);
 await new Promise((r) => setTimeout(r, 10));
 
 /** A socket stand-in that discards writes (counts bytes). */
@@ -44,7 +44,8 @@ class Sink extends Duplex {
 const sock = new Sink() as unknown as import('node:net').Socket;
 const c = new Client(1, sock, store, false, 512 * 1024 * 1024);
 const keys = Array.from({ length: keyCount }, (_, i) => `key:${String(i).padStart(12, '0')}`);
-for (const k of keys) store.set(k, 'x'.repeat(valueSize));
+const value = 'x'.repeat(valueSize);
+for (const k of keys) store.set(k, value);
 // A fixed pseudo-random visiting order (xorshift), the same in every run.
 let seed = 0x9e3779b9;
 const order = Array.from({ length: keyCount }, (_, i) => i);
@@ -58,7 +59,7 @@ for (let i = keyCount - 1; i > 0; i--) {
 const reqOf = (i: number) => {
   const k = keys[order[i % keyCount]!]!;
   if (which === 'ping') return '*1\r\n$4\r\nPING\r\n';
-  if (which === 'set') return `*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$100\r\n${'x'.repeat(100)}\r\n`;
+  if (which === 'set') return `*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${valueSize}\r\n${value}\r\n`;
   return `*2\r\n$3\r\nGET\r\n$${k.length}\r\n${k}\r\n`;
 };
 const chunkCount = Math.max(64, Math.ceil(keyCount / batch));

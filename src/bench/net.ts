@@ -43,14 +43,23 @@ export interface NetSample {
   cpuPerMillion: number;
 }
 
+/** One server's medians over the runs of a setting, and the spread of its ops/s. */
+export interface NetStats {
+  opsPerSec: number;
+  p50: number;
+  p99: number;
+  cpuPerMillion: number;
+  spread: number;
+}
+
 export interface NetRow {
   test: string;
   pipeline: number;
   size: number;
-  ours: { opsPerSec: number; p50: number; p99: number; cpuPerMillion: number; spread: number };
-  redis: { opsPerSec: number; p50: number; p99: number; cpuPerMillion: number; spread: number } | null;
+  ours: NetStats;
+  redis: NetStats | null;
   /** floor-server.ts under the same load, when measured. */
-  floor?: { opsPerSec: number; p50: number; p99: number; cpuPerMillion: number; spread: number } | null;
+  floor?: NetStats;
   ratio: number | null;
   cpuRatio: number | null;
 }
@@ -59,7 +68,7 @@ export function hasBinary(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 }
 
-interface Running {
+export interface Running {
   port: number;
   pid: number;
   proc: ChildProcess;
@@ -156,6 +165,15 @@ export async function benchmark(port: number, test: string, clients: number, req
   return { rps: f[1]!, p50: f[4]!, p99: f[6]! };
 }
 
+/**
+ * `items` rotated by `run`: the order of one round of back-to-back runs, so no contender always
+ * goes first (the first of a pair of back-to-back runs measured about 5 % faster here).
+ */
+export function inTurn<T>(items: readonly T[], run: number): T[] {
+  const k = run % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
 /** The middle value (mean of the two middle ones for an even count); NaN for none. */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -183,9 +201,7 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
           const cal = await benchmark(ours.port, test, o.clients, Math.max(2000, o.clients * pipeline * 20), pipeline, size, o.keys);
           const requests = Math.max(1000, Math.round(cal.rps * o.seconds));
           for (let r = 0; r < o.runs; r++) {
-            // The order rotates each run: in back-to-back runs the first measured about 5 % faster here.
-            for (let k = 0; k < contenders.length; k++) {
-              const [name, srv] = contenders[(k + r) % contenders.length]!;
+            for (const [name, srv] of inTurn(contenders, r)) {
               say(`net ${test} P=${pipeline} ${size}B run ${r + 1}/${o.runs} ${name}`);
               const c0 = cpuSeconds(srv.pid);
               const b = await benchmark(srv.port, test, o.clients, requests, pipeline, size, o.keys);
@@ -207,7 +223,7 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
 
 /** Medians of each server's samples per setting, with the spread, and our ratio to Redis. */
 export function netRows(samples: readonly NetSample[], sizes: readonly number[], pipelines: readonly number[], tests: readonly string[]): NetRow[] {
-  const agg = (xs: NetSample[]): NetRow['ours'] | null => {
+  const agg = (xs: NetSample[]): NetStats | null => {
     if (xs.length === 0) return null;
     const ops = xs.map((x) => x.opsPerSec);
     return {

@@ -17,8 +17,8 @@ import { join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { hasBinary, loadKeys, netRows, netTable, runNet, startRedis, startShardcache } from './net.ts';
-import type { NetRow, NetSample } from './net.ts';
+import { hasBinary, inTurn, loadKeys, netRows, netTable, runNet, startRedis, startShardcache } from './net.ts';
+import type { NetRow, NetSample, Running } from './net.ts';
 import { defaultLoadgenThreads, loadgenReport, measureLoad, parseRatio, runLoadgen } from './loadgen.ts';
 import type { LoadgenCpu, LoadTool } from './loadgen.ts';
 import { median, runScale, scaleTable, scaleThreads } from './scale.ts';
@@ -257,14 +257,14 @@ export async function runNetOurs(o: SuiteOptions['net'] & { tests: string[]; pro
   const samples: NetSuiteResult['samples'] = [];
   try {
     redis = withRedis ? await startRedis(o.maxmemory) : null;
+    const contenders = ([['shardcache', ours], ['redis', redis]] as const).filter((x): x is readonly ['shardcache' | 'redis', Running] => x[1] !== null);
     for (const size of o.sizes) {
       await loadKeys(ours.port, o.keys, size);
       if (redis) await loadKeys(redis.port, o.keys, size);
       for (const pipeline of o.pipelines) {
         for (const test of o.tests) {
           for (let r = 0; r < o.runs; r++) {
-            for (const [name, srv] of [['shardcache', ours], ['redis', redis]] as const) {
-              if (srv === null) continue;
+            for (const [name, srv] of inTurn(contenders, r)) {
               say(`net ${test} P=${pipeline} ${size}B run ${r + 1}/${o.runs} ${name}`);
               const c0 = cpuSeconds(srv.pid);
               const m = await measureLoad('ours', { port: srv.port, test, clients: o.clients, pipeline, size, keys: o.keys, ratio: o.ratio, threads: o.threads, seconds: o.seconds });

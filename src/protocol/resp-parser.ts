@@ -266,8 +266,7 @@ export class RespParser {
     const end = this.end;
     let t = this.scanFrom;
     while (t < end && b[t] !== term) t++;
-    if (t >= end) t = -1;
-    if (t < 0 || t >= this.end) {
+    if (t >= end) {
       if (this.end - this.pos > this.limits.maxInline) return new ProtocolError(tooBig);
       this.scanFrom = this.end;
       return -1;

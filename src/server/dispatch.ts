@@ -27,6 +27,7 @@ import type { Client, ReplyMode } from './client.ts';
 import { ReplyWriter } from '../protocol/resp-writer.ts';
 import type { WorkerContext } from './context.ts';
 import type { Store } from '../store/store.ts';
+import { PREFETCH_MAX } from '../store/prefetch.ts';
 
 /**
  * Backpressure: above this many bytes queued for a client's socket, the worker stops reading and
@@ -115,16 +116,14 @@ export function processInput(ctx: WorkerContext, c: Client): void {
   if (ctx.dropped.length !== 0 || ctx.created.length !== 0) ctx.flushDrops();
 }
 
-/** Requests of the fast path locked together at most, and its reusable scratch. */
-const FAST_MAX = 64;
+/** Requests of the fast path locked together at most (as many as one prefetch prepares), and its reusable scratch. */
+const FAST_MAX = PREFETCH_MAX;
 const fastKinds = new Uint8Array(FAST_MAX);
 /** Where each request's key and value lie in the parser's input (numbers: storing them needs no write barrier). */
 const fastKeyAt = new Int32Array(FAST_MAX);
 const fastKeyLen = new Int32Array(FAST_MAX);
 const fastValueAt = new Int32Array(FAST_MAX);
 const fastValueLen = new Int32Array(FAST_MAX);
-/** The parser input of the batch being run. */
-let fastInput: Buffer | null = null;
 const fastHashes = new Uint32Array(FAST_MAX);
 /** 1 where request i reads its value (GET): the prefetch then brings the value's lines in too. */
 const fastReads = new Uint8Array(FAST_MAX);
@@ -165,7 +164,6 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
   if (n === 0) return 0;
   const store = c.store;
   const input = p.input;
-  fastInput = input;
   fastShards.length = 0;
   for (let i = 0; i < n; i++) {
     const h = hash32(input, fastKeyAt[i]!, fastKeyLen[i]!);
@@ -174,11 +172,7 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
     fastReads[i] = fastKinds[i] === FAST_GET ? 1 : 0;
   }
   if (n > 1) store.prefetch(fastHashes, fastShards, fastReads, n);
-  try {
-    runStepsLocked(ctx, store, fastShards, n, runFastLocked, c);
-  } finally {
-    fastInput = null;
-  }
+  runStepsLocked(ctx, store, fastShards, n, runFastLocked, c);
   c.commands += n;
   c.lastCommand = fastKinds[n - 1] === FAST_GET ? 'get' : 'set';
   ctx.pendingCommands += n;
@@ -189,7 +183,7 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
 /** Fast-path request i of the scratch arrays; its shard's lock is held. */
 function runFastLocked(c: Client, i: number): void {
   const store = c.store;
-  const input = fastInput!;
+  const input = c.parser.input;
   const at = fastKeyAt[i]!;
   if (fastKinds[i] === FAST_GET) {
     if (!store.getIntoHashed(input, fastHashes[i]!, c.out, at, fastKeyLen[i]!)) c.out.nil();
@@ -420,45 +414,30 @@ export function execute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: 
 
 /**
  * A `gathers` command: the connection waits (busy) while every worker answers. The reply is
- * written to a writer of its own and appended when complete, so a push sent meanwhile stays
- * whole, and a reply CLIENT REPLY silences (decided now, as nothing can change it while the
- * connection waits) is dropped.
+ * appended when complete, so a push sent meanwhile stays whole, and a reply CLIENT REPLY
+ * silences (decided now, as nothing can change it while the connection waits) is dropped.
  */
 function executeLater(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): void {
-  const reply = new ReplyWriter(256);
-  reply.resp = c.out.resp;
   const quiet = c.replyMode !== 'on';
-  const as = replyingTo(c, reply);
   c.busy = true;
-  void executeAwaited(ctx, c, as, spec, argv)
-    .catch((e: unknown) => replyFromError(as, e))
-    .finally(() => {
-      c.busy = false;
-      if (c.closing) return;
-      if (!quiet) c.out.raw(reply.buf.subarray(0, reply.len));
-      processInput(ctx, c);
-    });
-}
-
-/**
- * `c` with its replies going to `out`: what a handler whose reply is placed later is given. Only
- * `out` differs; every other read and write reaches `c` itself (CLIENT KILL marking its own
- * caller closed must close the real client).
- */
-export function replyingTo(c: Client, out: ReplyWriter): Client {
-  return new Proxy(c, {
-    get: (target, key) => (key === 'out' ? out : Reflect.get(target, key, target)),
-    set: (target, key, value) => key !== 'out' && Reflect.set(target, key, value, target),
+  void gatherReply(ctx, c, spec, argv).then((reply) => {
+    c.busy = false;
+    if (c.closing) return;
+    if (!quiet) c.out.raw(reply);
+    processInput(ctx, c);
   });
 }
 
 /**
- * execute() for a handler whose reply the caller waits for (EXEC's `gathers` commands). The
- * handler sees `as`, a stand-in for `c` whose `out` is the caller's writer, so the reply (an
- * error included) lands there and nothing written to c.out meanwhile (a push) is disturbed; the
- * bookkeeping counts it for `c`.
+ * Runs a `gathers` command and resolves with its reply bytes (an error reply included), with
+ * the bookkeeping counted for `c`. The handler sees a stand-in for `c` whose `out` is a writer of
+ * its own, so the reply can be placed later (executeLater, EXEC) and nothing written to c.out
+ * meanwhile (a push) is disturbed.
  */
-export async function executeAwaited(ctx: WorkerContext, c: Client, as: Client, spec: CommandSpec, argv: Buffer[]): Promise<void> {
+export async function gatherReply(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): Promise<Uint8Array> {
+  const reply = new ReplyWriter(256);
+  reply.resp = c.out.resp;
+  const as = replyingTo(c, reply);
   const t0 = performance.now();
   // Current while it runs, as Redis's c->lastcmd: CLIENT LIST shows its caller's line with it.
   c.lastCommand = spec.name;
@@ -467,7 +446,23 @@ export async function executeAwaited(ctx: WorkerContext, c: Client, as: Client, 
   } catch (e) {
     replyFromError(as, e);
   }
-  afterExecute(ctx, c, spec, argv, t0);
+  try {
+    afterExecute(ctx, c, spec, argv, t0);
+  } catch (e) {
+    replyFromError(as, e);
+  }
+  return reply.buf.subarray(0, reply.len);
+}
+
+/**
+ * `c` with its replies going to `out`. Only `out` differs; every other read and write reaches
+ * `c` itself (CLIENT KILL marking its own caller closed must close the real client).
+ */
+function replyingTo(c: Client, out: ReplyWriter): Client {
+  return new Proxy(c, {
+    get: (target, key) => (key === 'out' ? out : Reflect.get(target, key, target)),
+    set: (target, key, value) => key !== 'out' && Reflect.set(target, key, value, target),
+  });
 }
 
 /** A command's bookkeeping once its reply is written: statistics, slow log, hooks. */

@@ -9,7 +9,6 @@
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { ChannelSlot, CHANNEL_SLOTS, serverStateLayout } from '../../native-layout/server.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 
@@ -46,16 +45,6 @@ export function bytesToHuman(n: number): string {
 /** used_memory_peak: the highest used_memory this thread has seen reported. */
 let peak = 0;
 
-/** Channels with at least one subscriber on any worker: non-empty slots of the shared table. */
-export function activeChannelCount(ctx: WorkerContext): number {
-  const L = serverStateLayout();
-  const i32 = new Int32Array(ctx.shared.buffer, L.channels, (CHANNEL_SLOTS * ChannelSlot.size) / 4);
-  const step = ChannelSlot.size / 4;
-  const at = ChannelSlot.fields.count.index;
-  let n = 0;
-  for (let k = 0; k < CHANNEL_SLOTS; k++) if (Atomics.load(i32, k * step + at) > 0) n++;
-  return n;
-}
 
 /** The port the server listens on: the client's local port (the setting may say 0). */
 function tcpPort(ctx: WorkerContext, c: Client | null): string {
@@ -205,7 +194,7 @@ function stats(ctx: WorkerContext): string[] {
     'current_eviction_exceeded_time:0',
     `keyspace_hits:${st.hits}`,
     `keyspace_misses:${st.misses}`,
-    `pubsub_channels:${activeChannelCount(ctx)}`,
+    `pubsub_channels:${ctx.shared.activeChannels()}`,
     `pubsub_patterns:${s.get('patternSubs')}`,
     'pubsubshard_channels:0',
     'latest_fork_usec:0',

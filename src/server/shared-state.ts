@@ -13,6 +13,7 @@ const L = serverStateLayout();
 const SLOT_I32 = ChannelSlot.size / 4;
 const PAUSE_MODE_I32 = (L.globals + G.pauseMode.offset) / 4;
 const CHANNEL_LOCK_I32 = (L.globals + G.channelLock.offset) / 4;
+const CHANNELS_I32 = (L.globals + G.channels.offset) / 4;
 const CHANNEL_MASK = CHANNEL_SLOTS - 1;
 /** Int32 index of each global counter, computed once (get() runs on every request). */
 const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
@@ -127,6 +128,11 @@ export class SharedState {
     }
   }
 
+  /** Channels with at least one subscriber on any worker (pubsub_channels). */
+  activeChannels(): number {
+    return Atomics.load(this.i32, CHANNELS_I32);
+  }
+
   /** Int32 index of slot k. */
   private slot(k: number): number {
     return L.channels / 4 + (k & CHANNEL_MASK) * SLOT_I32;
@@ -151,6 +157,7 @@ export class SharedState {
       this.u32[i + C.hashA.index] = a;
       this.u32[i + C.hashB.index] = b;
       Atomics.store(this.i32, i + C.count.index, 0);
+      Atomics.add(this.i32, CHANNELS_I32, 1);
       return i;
     }
     return -1;
@@ -181,6 +188,7 @@ export class SharedState {
     u[sh + C.hashA.index] = 0;
     u[sh + C.hashB.index] = 0;
     Atomics.store(this.i32, sh + C.count.index, 0);
+    Atomics.sub(this.i32, CHANNELS_I32, 1);
   }
 }
 

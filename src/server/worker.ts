@@ -12,10 +12,10 @@ import { WorkerContext } from './context.ts';
 import { processInput, resumeAfterDrain } from './dispatch.ts';
 import type { ToWorker, WorkerInit } from './messages.ts';
 import { PubSub } from './pubsub.ts';
-import { installClientCommands, resetClientState } from './commands/client.ts';
+import { resetClientState } from './commands/client.ts';
 import { answerQuery } from './queries.ts';
 import { flushCreated, notify, notifyClassOn } from './notify.ts';
-import { keysDropped } from './tracking.ts';
+import { installTracking, keysDropped } from './tracking.ts';
 import { binaryKeysDropped, maybeAdoptBinary } from './binary.ts';
 import type { BinaryConnection } from './binary.ts';
 
@@ -24,7 +24,7 @@ const init = workerData as WorkerInit;
 const store = Store.attach(init.store, { clock: () => ctx.nowMs });
 const ctx = new WorkerContext(init, store);
 ctx.pubsub = new PubSub(ctx);
-installClientCommands(ctx);
+installTracking(ctx);
 
 /** One receive buffer for every socket of this worker (net.Socket `onread`): no Buffer per read. */
 const readBuffer = Buffer.allocUnsafe(64 * 1024);

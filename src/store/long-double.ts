@@ -16,13 +16,16 @@ export interface LongDouble {
   readonly e: number;
 }
 
+/** Zero. */
+export const ZERO: LongDouble = { m: 0n, e: 0 };
+
 const MANT_BITS = 64;
 /** The largest binary exponent of a finite long double's leading bit. */
 const MAX_EXP = 16383;
 /** Below this leading-bit exponent a value is beyond even the subnormals: it reads as 0. */
 const MIN_EXP = -16382 - 63;
 /** util.c MAX_LONG_DOUBLE_CHARS: longer strings are not floats. */
-const MAX_CHARS = 5 * 1024;
+export const MAX_CHARS = 5 * 1024;
 const FRACTION_DIGITS = 17;
 const TEN_17 = 10n ** BigInt(FRACTION_DIGITS);
 
@@ -39,7 +42,7 @@ function bitLength(n: bigint): number {
  * the sign. Throws the NaN/Infinity error past the long double range.
  */
 function round(num: bigint, den: bigint, e2: number, neg: boolean): LongDouble {
-  if (num === 0n) return { m: 0n, e: 0 };
+  if (num === 0n) return ZERO;
   let shift = MANT_BITS - (bitLength(num) - bitLength(den));
   for (;;) {
     const n = shift >= 0 ? num << BigInt(shift) : num;
@@ -63,7 +66,7 @@ function round(num: bigint, den: bigint, e2: number, neg: boolean): LongDouble {
     const e = e2 - shift;
     const top = e + MANT_BITS - 1;
     if (top > MAX_EXP) throw scError(ErrorCode.NAN_OR_INF);
-    if (top < MIN_EXP) return { m: 0n, e: 0 };
+    if (top < MIN_EXP) return ZERO;
     return { m: neg ? -q : q, e };
   }
 }
@@ -82,7 +85,7 @@ export function parseLongDouble(s: string): LongDouble {
     const frac = hex[3] ?? '';
     const p = hex[4] === undefined ? 0 : Number(hex[4]);
     const mant = BigInt(`0x${int || '0'}${frac}`);
-    if (mant === 0n) return { m: 0n, e: 0 };
+    if (mant === 0n) return ZERO;
     return inRange(() => round(mant, 1n, p - 4 * frac.length, hex[1] === '-'));
   }
   const m = DEC_RE.exec(s);
@@ -92,7 +95,7 @@ export function parseLongDouble(s: string): LongDouble {
   const exp = (m[4] === undefined ? 0 : Number(m[4])) - frac.length;
   const mant = BigInt((int || '0') + frac);
   // Beyond these, the value is out of range whatever the digits (at most 5 KiB of them).
-  if (mant === 0n) return { m: 0n, e: 0 };
+  if (mant === 0n) return ZERO;
   if (exp > 5000 || exp < -10000) throw scError(ErrorCode.NOT_FLOAT);
   const neg = m[1] === '-';
   return inRange(() => (exp >= 0 ? round(mant * 10n ** BigInt(exp), 1n, 0, neg) : round(mant, 10n ** BigInt(-exp), 0, neg)));

@@ -10,8 +10,7 @@ import { ErrorCode, scError } from '../errors.ts';
 import { hash32, shardOf } from './hash.ts';
 import { HW } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
-import { addLongDouble, formatLongDouble, parseLongDouble } from './long-double.ts';
-import type { LongDouble } from './long-double.ts';
+import { addLongDouble, formatLongDouble, MAX_CHARS, parseLongDouble, ZERO } from './long-double.ts';
 import { copyInto } from '../bytes.ts';
 import { addInt64, parseInt64, writeInt } from './numbers.ts';
 import { OpLog } from './oplog.ts';
@@ -87,7 +86,6 @@ export interface ScanResult {
 }
 
 const EMPTY = new Uint8Array(0);
-const ZERO: LongDouble = { m: 0n, e: 0 };
 const NUM_BUF = new Uint8Array(48);
 const COND_BITS: Record<ExpireCondition, number> = { NX: EXPIRE_NX, XX: EXPIRE_XX, GT: EXPIRE_GT, LT: EXPIRE_LT };
 
@@ -382,7 +380,9 @@ export class Store {
     const d = parseLongDouble(typeof incr === 'number' ? String(incr) : incr);
     return this.withKey(key, (s, k, h, now) => {
       const r = s.lookupLocked(k, h, now, this.db);
-      const cur = r === NIL_REF ? ZERO : parseLongDouble(Buffer.from(s.valueView(r)).toString('latin1'));
+      // A value too long to be a number is refused before it is decoded (string2ld's limit).
+      if (r !== NIL_REF && s.m.valLen(r) > MAX_CHARS) throw scError(ErrorCode.NOT_FLOAT);
+      const cur = r === NIL_REF ? ZERO : parseLongDouble(s.m.a8.toString('latin1', s.m.valOffset(r), s.m.valOffset(r) + s.m.valLen(r)));
       const out = formatLongDouble(addLongDouble(cur, d));
       const b = Buffer.from(out, 'latin1');
       s.putKeepTtlLocked(k, h, this.db, b, b.length, now, r);

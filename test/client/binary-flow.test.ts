@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Opcode } from '../../native-layout/frames.ts';
 import { encodeFrame, FrameError, FrameParser, frameValue, NEED_MORE, newFrame } from '../../src/protocol/binary/codec.ts';
-import { startServer } from '../server/harness.ts';
+import { orderingKeys, orderingReader, startServer } from '../server/harness.ts';
 import type { TestServer } from '../server/harness.ts';
 
 let srv: TestServer;
@@ -151,28 +151,11 @@ it('keyspace notifications and RESP PUBLISH on the same worker reach binary subs
 });
 
 it('the writes of a binary batch become visible to other connections in request order', async () => {
-  const { hash32, shardOf } = await import('../../src/store/hash.ts');
-  // 16 shards for two threads (config.ts defaultShards); the flag's shard is below the data's.
-  const shard = (k: string) => shardOf(hash32(Buffer.from(k)), 15);
-  let flag = '';
-  for (let i = 0; flag === '' || shard(flag) !== 0; i++) flag = `bord:flag:${i}`;
-  const data: string[] = [];
-  for (let i = 0; data.length < 24; i++) if (shard(`bord:${i}`) > 0) data.push(`bord:${i}`);
+  const { flag, data } = orderingKeys('bord', 2);
   const writer = await connect();
   const reader = new Redis({ port: srv.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
-  let stop = false;
-  let seen = 0;
-  let violations = 0;
-  const reading = (async () => {
-    while (!stop) {
-      const p = reader.pipeline().get(flag);
-      for (const d of data) p.get(d);
-      const res = (await p.exec())!.map(([, v]) => v as string | null);
-      if (res[0] === null) continue;
-      seen++;
-      if (res.slice(1).some((v) => v === null || Number(v) < Number(res[0]))) violations++;
-    }
-  })();
+  const reading = orderingReader(reader, flag, data);
+  let result = { seen: 0, violations: 0 };
   try {
     for (let round = 1; round <= 300; round++) {
       const frames = data.map((d, i) => encodeFrame(Opcode.SET, 0, round * 100 + i, { key: Buffer.from(d), value: Buffer.from(String(round)) }));
@@ -181,11 +164,10 @@ it('the writes of a binary batch become visible to other connections in request 
       await writer.wait(round * (data.length + 1));
     }
   } finally {
-    stop = true;
-    await reading;
+    result = await reading.stop();
     writer.socket.destroy();
     await reader.quit();
   }
-  expect(seen).toBeGreaterThan(0);
-  expect(violations).toBe(0);
+  expect(result.seen).toBeGreaterThan(0);
+  expect(result.violations).toBe(0);
 });

@@ -9,7 +9,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasBinary, startRedis } from '../../src/bench/net.ts';
-import { RawConn, startServer } from './harness.ts';
+import { enc, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
 let srv: TestServer;
@@ -24,9 +24,6 @@ afterAll(async () => {
   await srv.stop();
 });
 
-function enc(...args: (string | number)[]): string {
-  return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('');
-}
 
 /** Opens a connection and waits until its worker answers (so the next one is balanced against it). */
 async function open(): Promise<{ c: RawConn; id: number }> {

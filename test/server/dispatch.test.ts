@@ -7,14 +7,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasBinary, startRedis } from '../../src/bench/net.ts';
-import { hash32, shardOf } from '../../src/store/hash.ts';
 import { seeded } from '../seeded.ts';
-import { RawConn, startServer } from './harness.ts';
+import { enc, orderingKeys, orderingReader, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
-/** The harness's servers run 16 shards for 1 or 2 threads (config.ts defaultShards). */
-const SHARD_MASK = 15;
-const shard = (k: string) => shardOf(hash32(Buffer.from(k)), SHARD_MASK);
 
 type Reply = string | number | null | (string | null)[] | Error;
 
@@ -94,37 +90,15 @@ for (const threads of [1, 2]) {
 
     it('another connection never sees a later write of a batch without an earlier one', async () => {
       const writer = conn();
-      const reader = conn();
-      // The flag's shard is below every data key's, so a batch run shard by shard in shard order
-      // (rather than in request order) would write the flag first.
-      let n = 0;
-      let flag = '';
-      while (flag === '' || shard(flag) !== 0) flag = `flag${threads}:${n++}`;
-      const data: string[] = [];
-      for (let i = 0; data.length < 24; i++) if (shard(`data${threads}:${i}`) > 0) data.push(`data${threads}:${i}`);
-      let stop = false;
-      let seen = 0;
-      let violations = 0;
-      const reading = (async () => {
-        while (!stop) {
-          const p = reader.pipeline().get(flag);
-          for (const d of data) p.get(d);
-          const res = (await p.exec())!.map(([, v]) => v as string | null);
-          const round = res[0];
-          if (round === null || round === undefined) continue;
-          seen++;
-          // Every data key was written with the flag's round or a later one before the flag.
-          if (res.slice(1).some((v) => v === null || Number(v) < Number(round))) violations++;
-        }
-      })();
+      const { flag, data } = orderingKeys(`ord${threads}`, threads);
+      const reading = orderingReader(conn(), flag, data);
       for (let round = 1; round <= 300; round++) {
         const p = writer.pipeline();
         for (const d of data) p.set(d, String(round));
         p.set(flag, String(round));
         await p.exec();
       }
-      stop = true;
-      await reading;
+      const { seen, violations } = await reading.stop();
       expect(seen).toBeGreaterThan(0);
       expect(violations).toBe(0);
     });
@@ -136,7 +110,7 @@ describe.skipIf(!hasBinary('redis-server'))('the fast path on edge keys and valu
     const [ours, redis] = await Promise.all([startServer([], { threads: 1 }), startRedis('64mb')]);
     const big = 'k'.repeat(70_000);
     const reqs = [['SET', '', 'empty'], ['GET', ''], ['SET', 'a\r\nb', 'crlf'], ['GET', 'a\r\nb'], ['set', 'mixed', 'Case'], ['gEt', 'mixed'], ['SET', big, 'v'], ['GET', big], ['STRLEN', big], ['GET', 'nokey'], ['SET', 'e', ''], ['GET', 'e']];
-    const wire = reqs.map((a) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`).join('');
+    const wire = reqs.map((a) => enc(...a)).join('');
     const [a, b] = await Promise.all([RawConn.connect(redis.port), RawConn.connect(ours.port)]);
     try {
       const [theirs, got] = await Promise.all([a.request(wire, reqs.length), b.request(wire, reqs.length)]);

@@ -6,6 +6,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { defaultShards } from '../../src/server/config.ts';
+import { hash32, shardOf } from '../../src/store/hash.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const NODE = process.execPath;
@@ -179,6 +182,56 @@ export function serverPool(): { server(args?: string[], threads?: number): Promi
     async cleanup() {
       for (const c of conns.splice(0)) c.close();
       await Promise.all(servers.splice(0).map((s) => s.stop()));
+    },
+  };
+}
+
+/** A request in RESP: an array of bulk strings. */
+export function enc(...args: (string | number)[]): string {
+  return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('');
+}
+
+/**
+ * Keys for checking that a batch's writes become visible in request order: a flag on shard 0
+ * and 24 data keys on other shards of a server with `threads` workers (default shard count), so
+ * a batch run shard by shard in shard order, rather than in request order, would write the flag
+ * before the data written ahead of it.
+ */
+export function orderingKeys(prefix: string, threads: number): { flag: string; data: string[] } {
+  const mask = defaultShards(threads) - 1;
+  const shard = (k: string) => shardOf(hash32(Buffer.from(k)), mask);
+  let flag = '';
+  for (let i = 0; flag === '' || shard(flag) !== 0; i++) flag = `${prefix}:flag:${i}`;
+  const data: string[] = [];
+  for (let i = 0; data.length < 24; i++) if (shard(`${prefix}:${i}`) > 0) data.push(`${prefix}:${i}`);
+  return { flag, data };
+}
+
+/**
+ * A reader that pipelines GET flag, then GET of every data key, until stopped. A round whose
+ * flag is set while some data key holds an older round (or none) counts as a violation: the
+ * writer writes the data of a round before its flag.
+ */
+export function orderingReader(reader: Redis, flag: string, data: string[]): { stop(): Promise<{ seen: number; violations: number }> } {
+  let stopped = false;
+  let seen = 0;
+  let violations = 0;
+  const reading = (async () => {
+    while (!stopped) {
+      const p = reader.pipeline().get(flag);
+      for (const d of data) p.get(d);
+      const res = (await p.exec())!.map(([, v]) => v as string | null);
+      const round = res[0];
+      if (round === null || round === undefined) continue;
+      seen++;
+      if (res.slice(1).some((v) => v === null || Number(v) < Number(round))) violations++;
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await reading;
+      return { seen, violations };
     },
   };
 }

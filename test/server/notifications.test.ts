@@ -8,7 +8,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawConn, startServer } from './harness.ts';
+import { enc, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
 let srv: TestServer;
@@ -29,9 +29,6 @@ function ioredis(): Redis {
   return c;
 }
 
-function enc(...args: (string | number)[]): string {
-  return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('');
-}
 
 /** Collects pmessages; count(n) resolves once n have arrived (rejects after 5 s). */
 function collect(sub: Redis): { events: [string, string][]; count(n: number): Promise<[string, string][]> } {

@@ -4,7 +4,7 @@
  * unaffected.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawConn, startServer } from './harness.ts';
+import { enc, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
 let srv: TestServer;
@@ -245,7 +245,6 @@ describe('commands', () => {
 });
 
 describe('pipelines mixing fast-path GET/SET with state-changing commands', () => {
-  const enc = (...a: string[]) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
   it('MULTI, CLIENT REPLY and SUBSCRIBE in one write apply to the GETs and SETs after them', async () => {
     const c = await RawConn.connect(srv.port);
     const write =

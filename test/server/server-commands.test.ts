@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/server/commands/table.ts';
 import { rewriteConfigText } from '../../src/server/commands/server.ts';
 import { hasBinary, startRedis } from '../../src/bench/net.ts';
-import { RawConn, startServer } from './harness.ts';
+import { enc, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
 const run = promisify(execFile);
@@ -341,7 +341,6 @@ describe.skipIf(!hasBinary('redis-server'))('COMMAND against redis-server 7', ()
   });
 
   it('commands that gather every worker inside MULTI: the same EXEC reply bytes, RESP2 and RESP3', async () => {
-    const enc = (...a: string[]) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
     const tx = [
       enc('MULTI'),
       enc('SET', 'gx', '1'),

@@ -51,5 +51,6 @@ describe('SharedState channel counts', () => {
       if (step % 10_000 === 0) for (const [k, v] of model) expect(st.channelCount(name(k))).toBe(v);
     }
     for (const k of names) expect(st.channelCount(name(k))).toBe(model.get(k) ?? 0);
+    expect(st.activeChannels()).toBe(model.size);
   });
 });

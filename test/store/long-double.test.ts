@@ -6,7 +6,7 @@
 import { seeded } from '../seeded.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Redis } from 'ioredis';
-import { startRedis } from '../../src/bench/net.ts';
+import { hasBinary, startRedis } from '../../src/bench/net.ts';
 import { addLongDouble, formatLongDouble, parseLongDouble } from '../../src/store/long-double.ts';
 
 function incr(cur: string, by: string): string {
@@ -39,12 +39,12 @@ describe('long double INCRBYFLOAT', () => {
   for (const [cur, by, want] of golden) test(`${cur} + ${by} = ${want}`, () => expect(incr(cur, by)).toBe(want));
 });
 
-describe('against a live redis-server', () => {
+describe.skipIf(!hasBinary('redis-server'))('against a live redis-server', () => {
   let redis: Awaited<ReturnType<typeof startRedis>>;
   let client: Redis;
   beforeAll(async () => {
     redis = await startRedis('64mb');
-    client = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: false });
+    client = new Redis({ port: redis.port, host: '127.0.0.1' });
   });
   afterAll(async () => {
     client.disconnect();

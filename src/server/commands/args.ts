@@ -1,9 +1,16 @@
 /**
  * Argument parsing for handlers, with Redis's error texts. Handlers throw; dispatch turns the
- * error into a reply.
+ * error into a reply. Also the reply every HELP subcommand shares.
  */
 import { ErrorCode, scError, ShardcacheError } from '../../errors.ts';
 import { parseInt64 } from '../../store/numbers.ts';
+import type { Client } from '../client.ts';
+
+/** A HELP subcommand's reply: its lines as simple strings. */
+export function help(c: Client, lines: readonly string[]): void {
+  c.out.array(lines.length);
+  for (const l of lines) c.out.simple(l);
+}
 
 /** The command or option word, lower case (ASCII). */
 export function word(b: Uint8Array): string {

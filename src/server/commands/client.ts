@@ -11,8 +11,8 @@ import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { closeAfterReply } from '../dispatch.ts';
 import { registerQuery } from '../queries.ts';
-import { disableTracking, enableTracking, inTransaction, installTracking, prefixOverlap, redirectBroken, resetTracking, writeTrackingInfo } from '../tracking.ts';
-import { intArg, replyError, str, syntaxError, word } from './args.ts';
+import { disableTracking, enableTracking, inTransaction, prefixOverlap, redirectBroken, resetTracking, writeTrackingInfo } from '../tracking.ts';
+import { help, intArg, replyError, str, syntaxError, word } from './args.ts';
 import { validName } from './connection.ts';
 import { lookupCommand } from './table.ts';
 import { cmd, NO_KEYS } from './types.ts';
@@ -41,17 +41,6 @@ export function onClientReset(h: (ctx: WorkerContext, c: Client) => void): void 
   resetHooks.push(h);
 }
 
-let installed = false;
-
-/**
- * Per-worker setup that needs dispatch.ts fully loaded (it is still loading when this module
- * is evaluated): tracking. worker.ts calls it once.
- */
-export function installClientCommands(ctx: WorkerContext): void {
-  if (installed) return;
-  installed = true;
-  installTracking(ctx);
-}
 
 // --- CLIENT LIST / INFO / KILL --------------------------------------------------------------
 
@@ -537,8 +526,7 @@ const HELP = [
 
 // CLIENT HELP
 function clientHelp(_ctx: WorkerContext, c: Client): void {
-  c.out.array(HELP.length);
-  for (const l of HELP) c.out.simple(l);
+  help(c, HELP);
 }
 
 const C = ['noscript', 'loading', 'stale'] as const;

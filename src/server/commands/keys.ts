@@ -6,7 +6,7 @@ import type { ExpireCondition } from '../../store/store.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
-import { expireAtArg, int64Arg, intArg, replyError, syntaxError, word } from './args.ts';
+import { expireAtArg, help, int64Arg, intArg, replyError, syntaxError, word } from './args.ts';
 import { ALL_KEYS, cmd, KEY1, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -308,8 +308,7 @@ function objectIdletime(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 // OBJECT HELP
 function objectHelp(_ctx: WorkerContext, c: Client): void {
   const lines = ['OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'ENCODING <key>', '    Return the kind of internal representation used in order to store the value', '    associated with a <key>.', 'FREQ <key>', '    Return the access frequency index of the <key>. The returned integer is', '    proportional to the logarithm of the recent access frequency of the key.', 'IDLETIME <key>', '    Return the idle time of the <key>, that is the approximated number of', '    seconds elapsed since the last access to the key.', 'REFCOUNT <key>', '    Return the number of references of the value associated with the specified', '    <key>.', 'HELP', '    Prints this help.'];
-  c.out.array(lines.length);
-  for (const l of lines) c.out.simple(l);
+  help(c, lines);
 }
 
 const W = ['write'] as const;

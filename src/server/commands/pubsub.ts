@@ -3,7 +3,7 @@
  */
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
-import { replyError } from './args.ts';
+import { help, replyError } from './args.ts';
 import { cmd, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -69,8 +69,7 @@ function pubsubNumpat(ctx: WorkerContext, c: Client): void {
 // PUBSUB HELP
 function pubsubHelp(_ctx: WorkerContext, c: Client): void {
   const lines = ['PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'CHANNELS [<pattern>]', "    Return the currently active channels matching a <pattern> (default: '*').", 'NUMPAT', '    Return number of subscriptions to patterns.', 'NUMSUB [<channel> ...]', '    Return the number of subscribers for the specified channels, excluding', '    pattern subscriptions(default: no channels).', 'HELP', '    Print this help.'];
-  c.out.array(lines.length);
-  for (const l of lines) c.out.simple(l);
+  help(c, lines);
 }
 
 const P = ['pubsub', 'noscript', 'loading', 'stale'] as const;

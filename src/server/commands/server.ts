@@ -20,14 +20,9 @@ import { installWhenReady, monitorCommand } from '../monitor.ts';
 import { registerQuery } from '../queries.ts';
 import { commandCount, commandDocs, commandInfo, commandList, getKeys, keyFlagsAt } from '../command-docs.ts';
 import type { ListFilter } from '../command-docs.ts';
-import { intArg, replyError, str, syntaxError, word } from './args.ts';
+import { help, intArg, replyError, str, syntaxError, word } from './args.ts';
 import { cmd, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
-
-function help(c: Client, lines: readonly string[]): void {
-  c.out.array(lines.length);
-  for (const l of lines) c.out.simple(l);
-}
 
 // TIME
 function time(_ctx: WorkerContext, c: Client): void {

@@ -15,7 +15,7 @@
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { ReplyWriter } from '../../protocol/resp-writer.ts';
-import { execute, executeAwaited, keysOf, replyingTo } from '../dispatch.ts';
+import { execute, gatherReply, keysOf } from '../dispatch.ts';
 import { replyError } from './args.ts';
 import { lookupCommand } from './table.ts';
 import { ALL_KEYS, cmd, FlagBit, NO_KEYS } from './types.ts';
@@ -62,11 +62,13 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
     throw replyError('EXECABORT Transaction discarded because of previous errors.');
   }
   const store = c.store;
-  const specs = queue.map((argv) => lookupCommand(argv[0]!)!);
+  const specs = queue.map((argv) => resolveSub(lookupCommand(argv[0]!)!, argv));
   let ids: number[] = c.watched.map((w) => w.shard);
   let everything = false;
+  let gathers = false;
   for (let i = 0; i < queue.length; i++) {
-    const s = resolveSub(specs[i]!, queue[i]!);
+    const s = specs[i]!;
+    if ((s.bits & FlagBit.gathers) !== 0) gathers = true;
     if (s.firstKey <= 0 || s.flags.includes('admin')) everything = true;
     else for (const k of keysOf(s, queue[i]!)) ids.push(store.shardIdOf(k));
   }
@@ -81,14 +83,14 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
     const dirty = c.watched.some((w) => store.watchVersionLocked(w.key) !== w.version);
     c.clearTransaction();
     if (dirty) return c.out.nilArray();
-    if (specs.some((s, i) => (resolveSub(s, queue[i]!).bits & FlagBit.gathers) !== 0)) {
+    if (gathers) {
       c.out = new ReplyWriter(256);
       c.out.resp = out.resp;
     }
     c.out.array(queue.length);
     c.inExec = true;
     for (let i = 0; i < queue.length; i++) {
-      const spec = resolveSub(specs[i]!, queue[i]!);
+      const spec = specs[i]!;
       if ((spec.bits & FlagBit.gathers) !== 0) later.push({ at: c.out.len, spec, argv: queue[i]! });
       else execute(ctx, c, spec, queue[i]!);
     }
@@ -117,10 +119,7 @@ async function runDeferred(ctx: WorkerContext, c: Client, staged: ReplyWriter, l
   const parts: Uint8Array[] = [];
   let from = 0;
   for (const d of later) {
-    const reply = new ReplyWriter(256);
-    reply.resp = c.out.resp;
-    await executeAwaited(ctx, c, replyingTo(c, reply), d.spec, d.argv);
-    parts.push(staged.buf.subarray(from, d.at), reply.buf.subarray(0, reply.len));
+    parts.push(staged.buf.subarray(from, d.at), await gatherReply(ctx, c, d.spec, d.argv));
     from = d.at;
   }
   parts.push(staged.buf.subarray(from, staged.len));
