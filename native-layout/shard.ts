@@ -14,7 +14,7 @@
 import { bits, struct } from './struct.ts';
 
 /** Bumped on any change to a struct below, a constant in this file or a bit assignment. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /** Arena page size. Slab classes carve pages into chunks; larger items take runs of whole pages. */
 export const PAGE_SIZE = 64 * 1024;
@@ -63,7 +63,8 @@ export const ItemHeader = struct('ItemHeader', [
 
 export const ItemMeta = bits('ItemMeta', [
   { name: 'classId', bits: 6, doc: 'slab class of the chunk, CLASS_LARGE for a page run' },
-  { name: 'state', bits: 2, doc: 'CHUNK_FREE or CHUNK_LIVE' },
+  { name: 'state', bits: 1, doc: 'CHUNK_FREE or CHUNK_LIVE' },
+  { name: 'raw', bits: 1, doc: '1 once APPEND to an existing key or SETRANGE edited the value in place: OBJECT ENCODING then says raw, as for Redis\'s unshared strings; a whole-value write clears it' },
   { name: 'policy', bits: 8, doc: 'policy state: LFU counter; SIEVE visited bit; S3-FIFO freq (2 bits) and main-queue bit (bit 2)' },
   { name: 'ldt', bits: 16, doc: 'LFU: minutes clock (mod 2^16) of the last counter decrement, as Redis; other policies: seconds clock (mod 2^16) of the last access, for OBJECT IDLETIME' },
 ]);

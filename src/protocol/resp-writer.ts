@@ -93,13 +93,16 @@ export class ReplyWriter {
     this.len = o;
   }
 
-  /** An error line; `msg` starts with its code ("ERR ...", "WRONGTYPE ..."). CR/LF become spaces. */
+  /**
+   * An error line; `msg` starts with its code ("ERR ...", "WRONGTYPE ..."), one character per
+   * byte (arguments in it come from cstr()). As Redis's addReplyErrorFormat: CR and LF at the ends
+   * are trimmed and each one inside becomes a space, so the reply stays one line.
+   */
   error(msg: string): void {
-    const clean = msg.replace(/[\r\n]+/g, ' ');
-    const n = Buffer.byteLength(clean);
-    this.ensure(n + 3);
+    const clean = msg.replace(/^[\r\n]+|[\r\n]+$/g, '').replace(/[\r\n]/g, ' ');
+    this.ensure(clean.length + 3);
     this.buf[this.len++] = 0x2d;
-    this.len += this.buf.write(clean, this.len);
+    this.len += this.buf.write(clean, this.len, 'latin1');
     this.crlf();
   }
 

@@ -18,7 +18,7 @@
 import { FAST_GET, FAST_NONE, NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
 import { ShardcacheError } from '../errors.ts';
 import { hash32, shardOf } from '../store/hash.ts';
-import { word } from './commands/args.ts';
+import { cstr, word } from './commands/args.ts';
 import { lookupCommand } from './commands/table.ts';
 import { FlagBit } from './commands/types.ts';
 import type { CommandSpec } from './commands/types.ts';
@@ -305,8 +305,8 @@ function runBatchUnder(ctx: WorkerContext, c: Client, batch: Pending[], hashes: 
 
 export function unknownCommand(argv: Buffer[]): string {
   let args = '';
-  for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${argv[i]!.toString().slice(0, 128 - args.length)}' `;
-  return `ERR unknown command '${argv[0]!.toString().slice(0, 128)}', with args beginning with: ${args}`;
+  for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${cstr(argv[i]!, 128 - args.length)}' `;
+  return `ERR unknown command '${cstr(argv[0]!, 128)}', with args beginning with: ${args}`;
 }
 
 function arityOk(spec: CommandSpec, n: number): boolean {
@@ -345,7 +345,7 @@ function runChecked(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined
     if (sub !== undefined) spec = sub;
     else if (parent.handler === undefined) {
       if (argv.length < 2) return reject(c, parent, `ERR wrong number of arguments for '${parent.name}' command`);
-      return reject(c, parent, `ERR unknown subcommand '${argv[1]!.toString().slice(0, 128)}'. Try ${parent.name.toUpperCase()} HELP.`);
+      return reject(c, parent, `ERR unknown subcommand '${cstr(argv[1]!, 128)}'. Try ${parent.name.toUpperCase()} HELP.`);
     }
   }
   if (!arityOk(spec, argv.length)) return reject(c, spec, `ERR wrong number of arguments for '${spec.name}' command`);

@@ -93,6 +93,7 @@ export function keyInfoWord(len: number, db: number): number {
 
 const M_CLASS = ItemMeta.classId;
 const M_STATE = ItemMeta.state;
+const M_RAW = ItemMeta.raw;
 const M_POLICY = ItemMeta.policy;
 const M_LDT = ItemMeta.ldt;
 
@@ -162,6 +163,11 @@ export class ShardMemory {
   setMeta(r: number, v: number): void { this.a32[r * WORDS_PER_REF + IW_META] = v; }
   classId(r: number): number { return (this.meta(r) >>> M_CLASS.shift) & M_CLASS.mask; }
   state(r: number): number { return (this.meta(r) >>> M_STATE.shift) & M_STATE.mask; }
+  raw(r: number): boolean { return ((this.meta(r) >>> M_RAW.shift) & M_RAW.mask) !== 0; }
+  setRaw(r: number, on: boolean): void {
+    const m = this.meta(r) & ~(M_RAW.mask << M_RAW.shift);
+    this.setMeta(r, (m | ((on ? 1 : 0) << M_RAW.shift)) >>> 0);
+  }
   policyBits(r: number): number { return (this.meta(r) >>> M_POLICY.shift) & M_POLICY.mask; }
   setPolicyBits(r: number, v: number): void {
     const m = this.meta(r) & ~(M_POLICY.mask << M_POLICY.shift);

@@ -313,6 +313,7 @@ export class Shard {
   private rewriteInPlaceLocked(r: number, value: Uint8Array, voff: number, vlen: number, expireAt: number): void {
     const m = this.m;
     this.setExpireLocked(r, expireAt);
+    m.setRaw(r, false);
     m.setValLen(r, vlen);
     copyInto(m.a8, m.valOffset(r), value, voff, vlen);
   }
@@ -345,13 +346,14 @@ export class Shard {
   lastOld: Buffer | null = null;
 
   /**
-   * Writes `key` with an expiry carried over from another item (RENAME, COPY): no "already
-   * expired" check, since a key whose expiry equals now is still live. Emits the SET.
+   * Writes `key` with an expiry and encoding carried over from another item (RENAME, COPY): no
+   * "already expired" check, since a key whose expiry equals now is still live. Emits the SET.
    */
-  putCarriedLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, expireAt: number, now: number): void {
+  putCarriedLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, expireAt: number, raw: boolean, now: number): void {
     if (key.length > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
     const old = this.lookupLocked(key, h, now, db);
-    this.writeLocked(key, h, db, value, 0, value.length, expireAt, now, old);
+    const r = this.writeLocked(key, h, db, value, 0, value.length, expireAt, now, old);
+    if (raw) this.m.setRaw(r, true);
     this.emit(OpType.SET, key, value, expireAt, 0, 0, db);
   }
 

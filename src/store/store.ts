@@ -7,10 +7,12 @@ import { MAX_DATABASES, NIL_REF, PolicyId } from '../../native-layout/shard.ts';
 import { accessSeconds, lfuDecayed, lfuMinutes } from './policy.ts';
 import { OpType } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
+import type { ShardcacheError } from '../errors.ts';
 import { hash32, shardOf } from './hash.ts';
 import { HW } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
 import { addLongDouble, formatLongDouble, MAX_CHARS, parseLongDouble, ZERO } from './long-double.ts';
+import type { LongDouble } from './long-double.ts';
 import { copyInto } from '../bytes.ts';
 import { addInt64, parseInt64, writeInt } from './numbers.ts';
 import { OpLog } from './oplog.ts';
@@ -377,12 +379,23 @@ export class Store {
 
   // INCRBYFLOAT key increment
   incrByFloat(key: Bytes, incr: string | number): string {
-    const d = parseLongDouble(typeof incr === 'number' ? String(incr) : incr);
     return this.withKey(key, (s, k, h, now) => {
       const r = s.lookupLocked(k, h, now, this.db);
       // A value too long to be a number is refused before it is decoded (string2ld's limit).
       if (r !== NIL_REF && s.m.valLen(r) > MAX_CHARS) throw scError(ErrorCode.NOT_FLOAT);
-      const cur = r === NIL_REF ? ZERO : parseLongDouble(s.m.a8.toString('latin1', s.m.valOffset(r), s.m.valOffset(r) + s.m.valLen(r)));
+      // As Redis: the stored value is read, then the increment, then the sum is checked. An
+      // infinite stored value is a float to string2ld (null here) whose every sum is refused.
+      let cur: LongDouble | null = ZERO;
+      if (r !== NIL_REF) {
+        try {
+          cur = parseLongDouble(s.m.a8.toString('latin1', s.m.valOffset(r), s.m.valOffset(r) + s.m.valLen(r)));
+        } catch (e) {
+          if ((e as ShardcacheError).code !== ErrorCode.NAN_OR_INF) throw e;
+          cur = null;
+        }
+      }
+      const d = parseLongDouble(typeof incr === 'number' ? String(incr) : incr);
+      if (cur === null) throw scError(ErrorCode.NAN_OR_INF);
       const out = formatLongDouble(addLongDouble(cur, d));
       const b = Buffer.from(out, 'latin1');
       s.putKeepTtlLocked(k, h, this.db, b, b.length, now, r);
@@ -401,7 +414,9 @@ export class Store {
       const joined = Buffer.allocUnsafe(oldLen + add.length);
       if (r !== NIL_REF) copyInto(joined, 0, s.m.a8, s.m.valOffset(r), oldLen);
       copyInto(joined, oldLen, add, 0, add.length);
-      s.putKeepTtlLocked(k, h, this.db, joined, joined.length, now, r);
+      const w = s.putKeepTtlLocked(k, h, this.db, joined, joined.length, now, r);
+      // Redis appends in place to an existing string only, which makes it raw.
+      if (r !== NIL_REF) s.m.setRaw(w, true);
       s.emit(OpType.APPEND, k, add, 0, 0, 0, this.db);
       return joined.length;
     });
@@ -447,7 +462,7 @@ export class Store {
       const out = Buffer.alloc(len);
       if (r !== NIL_REF) copyInto(out, 0, s.m.a8, s.m.valOffset(r), oldLen);
       copyInto(out, offset, v, 0, v.length);
-      s.putKeepTtlLocked(k, h, this.db, out, len, now, r);
+      s.m.setRaw(s.putKeepTtlLocked(k, h, this.db, out, len, now, r), true);
       s.emit(OpType.SETRANGE, k, v, 0, offset, 0, this.db);
       return len;
     });
@@ -552,12 +567,13 @@ export class Store {
     return this.moveValue(src, dst, nx ? 'renamenx' : 'rename');
   }
 
-  // COPY source destination [REPLACE]
-  copy(src: Bytes, dst: Bytes, replace = false): boolean {
-    return this.moveValue(src, dst, replace ? 'copy-replace' : 'copy');
+  // COPY source destination [DB destination-db] [REPLACE]
+  copy(src: Bytes, dst: Bytes, replace = false, toDb = this.db): boolean {
+    return this.moveValue(src, dst, replace ? 'copy-replace' : 'copy', toDb);
   }
 
-  private moveValue(src: Bytes, dst: Bytes, op: 'rename' | 'renamenx' | 'copy' | 'copy-replace'): boolean {
+  /** RENAME and COPY; `toDb` is the destination's database (COPY ... DB n), this one's for RENAME. */
+  private moveValue(src: Bytes, dst: Bytes, op: 'rename' | 'renamenx' | 'copy' | 'copy-replace', toDb = this.db): boolean {
     const sk = bytes(src);
     const dk = bytes(dst);
     const sh = hash32(sk);
@@ -570,20 +586,20 @@ export class Store {
     const locked = this.lockShards([sid, did]);
     try {
       const now = this.now();
+      // Redis's order: COPY refuses the same key before looking it up, RENAME after.
+      const same = Buffer.compare(Buffer.from(sk.buffer, sk.byteOffset, sk.length), Buffer.from(dk.buffer, dk.byteOffset, dk.length)) === 0;
+      if (same && isCopy && toDb === this.db) throw scError(ErrorCode.INVALID_ARG, 'ERR source and destination objects are the same');
       const r = ss.lookupLocked(sk, sh, now, this.db);
       if (r === NIL_REF) {
         if (isCopy) return false;
         throw scError(ErrorCode.NO_SUCH_KEY);
       }
-      const same = Buffer.compare(Buffer.from(sk.buffer, sk.byteOffset, sk.length), Buffer.from(dk.buffer, dk.byteOffset, dk.length)) === 0;
-      if (same) {
-        if (isCopy) throw scError(ErrorCode.INVALID_ARG, 'ERR source and destination objects are the same');
-        return op === 'rename';
-      }
-      const exists = ds.lookupLocked(dk, dh, now, this.db) !== NIL_REF;
+      if (same && toDb === this.db) return op === 'rename';
+      const exists = ds.lookupLocked(dk, dh, now, toDb) !== NIL_REF;
       if (exists && (op === 'renamenx' || op === 'copy')) return false;
       const value = ss.valueCopy(r);
       const expireAt = ss.m.expireAt(r);
+      const raw = ss.m.raw(r);
       // The op log carries the effect (SET of the destination, DEL of the source), so a consumer
       // needs no rename logic of its own.
       const dropSource = () => {
@@ -597,16 +613,16 @@ export class Store {
       if (!isCopy && sid === did) {
         dropSource();
         try {
-          ds.putCarriedLocked(dk, dh, this.db, value, expireAt, now);
+          ds.putCarriedLocked(dk, dh, toDb, value, expireAt, raw, now);
         } catch (e) {
           // The destination did not fit (a longer key can need a bigger chunk): put the source
           // back in the room it just left, so a failed RENAME loses nothing.
-          ss.putCarriedLocked(sk, sh, this.db, value, expireAt, now);
+          ss.putCarriedLocked(sk, sh, this.db, value, expireAt, raw, now);
           throw e;
         }
         return true;
       }
-      ds.putCarriedLocked(dk, dh, this.db, value, expireAt, now);
+      ds.putCarriedLocked(dk, dh, toDb, value, expireAt, raw, now);
       if (!isCopy) dropSource();
       return true;
     } finally {
@@ -768,18 +784,20 @@ export class Store {
   }
 
   /** OBJECT FREQ / IDLETIME / ENCODING: what the store knows of a key, without touching it. */
-  objectInfo(key: Bytes): { freq: number | null; idleSeconds: number | null; encoding: 'int' | 'embstr' | 'raw' } | null {
+  objectInfo(key: Bytes): { freq: number | null; idleSeconds: number | null; encoding: 'int' | 'embstr' | 'raw'; int: number | bigint | null } | null {
     return this.withKey(key, (s, k, h, now) => {
       const r = s.lookupLocked(k, h, now, this.db);
       if (r === NIL_REF) return null;
       const m = s.m;
       const lfu = m.h32[HW.policy] === PolicyId.lfu;
       const len = m.valLen(r);
-      const isInt = len <= 20 && parseInt64(m.a8, m.valOffset(r), len) !== null;
+      // Redis's tryObjectEncoding: a number that fits a long is an int, up to 44 bytes embstr.
+      const int = m.raw(r) || len > 20 ? null : parseInt64(m.a8, m.valOffset(r), len);
       return {
         freq: lfu ? lfuDecayed(m, r, lfuMinutes(now)) : null,
         idleSeconds: lfu ? null : (accessSeconds(now) - m.ldt(r)) & 0xffff,
-        encoding: isInt ? 'int' : len <= 44 ? 'embstr' : 'raw',
+        encoding: int !== null ? 'int' : len <= 44 && !m.raw(r) ? 'embstr' : 'raw',
+        int,
       };
     });
   }

@@ -11,8 +11,8 @@ function render(S: Struct<string>): string {
 }
 
 describe('native-layout/shard.ts golden values', () => {
-  it('layout version 1 has exactly these offsets', () => {
-    expect(L.LAYOUT_VERSION).toBe(1);
+  it('layout version 2 has exactly these offsets', () => {
+    expect(L.LAYOUT_VERSION).toBe(2);
     expect(render(L.ShardHeader)).toBe(
       'ShardHeader size=4480 lock@0 generation@64 policy@68 indexCap@72 ghostCap@76 count@80 volatileCount@84 arenaPages@88 pagesInUse@92 freeRunHead@96 maxEntries@100 sieveHand@104 smallCount@108 ghostSeq@112 lfuLogFactor@116 lfuDecayTime@120 rng@124 evictMode@128 expireCursor@132 classCount@136 maxBytes@144 hits@192 misses@200 expired@208 evicted@216 lists@256x512 classSize@2304x62 classFree@2552x62 classChunks@2800x62 classLive@3048x62 dbKeys@3328x16 dbVolatile@3392x16 watch@3456x256',
     );
@@ -20,7 +20,7 @@ describe('native-layout/shard.ts golden values', () => {
     expect(render(L.PageHeader)).toBe('PageHeader size=16 classId@0 live@4 runPages@8 nextFree@12');
     expect(render(L.GhostSlot)).toBe('GhostSlot size=8 hash@0 seq@4');
     expect(Object.values(L.KeyInfo).map((b) => `${b.name}:${b.shift}/${b.bits}`)).toEqual(['len:0/28', 'db:28/4']);
-    expect(Object.values(L.ItemMeta).map((b) => `${b.name}:${b.shift}/${b.bits}`)).toEqual(['classId:0/6', 'state:6/2', 'policy:8/8', 'ldt:16/16']);
+    expect(Object.values(L.ItemMeta).map((b) => `${b.name}:${b.shift}/${b.bits}`)).toEqual(['classId:0/6', 'state:6/1', 'raw:7/1', 'policy:8/8', 'ldt:16/16']);
   });
 
   it('constants', () => {

@@ -166,7 +166,7 @@ describe('commands', () => {
     await expectReplies([
       ['SET objenc 12', '+OK'],
       ['OBJECT ENCODING objenc', '$3\r\nint'],
-      ['OBJECT REFCOUNT objenc', ':1'],
+      ['OBJECT REFCOUNT objenc', ':2147483647'],
       ['OBJECT ENCODING', "-ERR wrong number of arguments for 'object|encoding' command"],
       ['OBJECT FOO', "-ERR unknown subcommand 'FOO'. Try OBJECT HELP."],
       ['OBJECT HELP x', "-ERR wrong number of arguments for 'object|help' command"],

@@ -22,6 +22,18 @@ export function word(b: Uint8Array): string {
   return s;
 }
 
+/**
+ * An argument as Redis's error texts print it with C's `%.*s`: up to its first NUL byte, at most
+ * `max` bytes, one character per byte (the writer sends error text as latin1, so the client gets
+ * the argument's own bytes back).
+ */
+export function cstr(b: Uint8Array, max = Infinity): string {
+  let n = Math.min(b.length, max);
+  const nul = b.indexOf(0);
+  if (nul >= 0 && nul < n) n = nul;
+  return Buffer.from(b.buffer, b.byteOffset, n).toString('latin1');
+}
+
 export function str(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.length).toString();
 }
@@ -56,10 +68,27 @@ export function expireAtArg(b: Uint8Array, unitMs: 1 | 1000, base: number, comma
   return Number(ms + BigInt(base));
 }
 
-/** An integer argument that must fit a JS safe integer (counts, offsets, timeouts). */
-export function intArg(b: Uint8Array, err: string = 'ERR value is not an integer or out of range'): number {
+/**
+ * An integer argument as a number (counts, offsets, ids, timeouts). The whole int64 range is an
+ * integer, as for Redis's getLongLongFromObjectOrReply; past 2^53 the number keeps the value's
+ * magnitude, not its last digits, which is all that a count, an offset or an id that large means.
+ */
+export function intArg(b: Uint8Array, err?: string): number {
   const v = parseInt64(b, 0, b.length);
-  if (v === null || typeof v === 'bigint') throw new ShardcacheError(ErrorCode.NOT_INTEGER, err);
+  if (v === null) throw scError(ErrorCode.NOT_INTEGER, err);
+  return Number(v);
+}
+
+const INT_MIN = -2147483648;
+const INT_MAX = 2147483647;
+
+/**
+ * A C int argument (database indexes), as Redis's getIntFromObjectOrReply: an int64 first, then
+ * the int range, each with its own error text unless `err` replaces both.
+ */
+export function int32Arg(b: Uint8Array, err?: string): number {
+  const v = intArg(b, err);
+  if (v < INT_MIN || v > INT_MAX) throw scError(ErrorCode.NOT_INTEGER, err ?? `ERR value is out of range, value must between ${INT_MIN} and ${INT_MAX}`);
   return v;
 }
 

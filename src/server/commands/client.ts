@@ -12,7 +12,7 @@ import type { WorkerContext } from '../context.ts';
 import { closeAfterReply } from '../dispatch.ts';
 import { registerQuery } from '../queries.ts';
 import { disableTracking, enableTracking, inTransaction, prefixOverlap, redirectBroken, resetTracking, writeTrackingInfo } from '../tracking.ts';
-import { help, intArg, replyError, str, syntaxError, word } from './args.ts';
+import { cstr, help, intArg, replyError, str, syntaxError, word } from './args.ts';
 import { validName } from './connection.ts';
 import { lookupCommand } from './table.ts';
 import { cmd, NO_KEYS } from './types.ts';
@@ -155,7 +155,7 @@ async function clientList(ctx: WorkerContext, c: Client, argv: Buffer[]): Promis
   let ids: number[] | null = null;
   if (argv.length === 4 && word(argv[2]!) === 'type') {
     type = clientTypeByName(str(argv[3]!));
-    if (type === null) throw replyError(`ERR Unknown client type '${str(argv[3]!)}'`);
+    if (type === null) throw replyError(`ERR Unknown client type '${cstr(argv[3]!)}'`);
   } else if (argv.length > 3 && word(argv[2]!) === 'id') {
     ids = argv.slice(3).map((a) => intArg(a, 'ERR Invalid client ID'));
   } else if (argv.length !== 2) throw syntaxError();
@@ -195,12 +195,12 @@ async function clientKill(ctx: WorkerContext, c: Client, argv: Buffer[]): Promis
         f.id = id;
       } else if (opt === 'type') {
         f.type = clientTypeByName(str(v));
-        if (f.type === null) throw replyError(`ERR Unknown client type '${str(v)}'`);
+        if (f.type === null) throw replyError(`ERR Unknown client type '${cstr(v)}'`);
       } else if (opt === 'addr') f.addr = str(v);
       else if (opt === 'laddr') f.laddr = str(v);
       else if (opt === 'user') {
         // Only the default user exists: it is everyone's.
-        if (str(v) !== 'default') throw replyError(`ERR No such user '${str(v)}'`);
+        if (str(v) !== 'default') throw replyError(`ERR No such user '${cstr(v)}'`);
       } else if (opt === 'skipme') {
         const w = word(v);
         if (w === 'yes') skipme = true;
@@ -287,7 +287,7 @@ export async function waitUnpaused(ctx: WorkerContext, c: Client, spec: CommandS
 
 // CLIENT PAUSE timeout [WRITE|ALL]
 function clientPause(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  if (argv.length > 4) throw replyError(`ERR unknown subcommand or wrong number of arguments for '${str(argv[1]!).slice(0, 128)}'. Try CLIENT HELP.`);
+  if (argv.length > 4) throw replyError(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!, 128)}'. Try CLIENT HELP.`);
   let mode = PAUSE_ALL;
   if (argv.length === 4) {
     const m = word(argv[3]!);
@@ -330,7 +330,7 @@ function clientGetname(_ctx: WorkerContext, c: Client): void {
 
 // CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>
 function clientSetinfo(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const attr = str(argv[2]!);
+  const attr = cstr(argv[2]!);
   const a = attr.toLowerCase();
   if (a !== 'lib-name' && a !== 'lib-ver') throw replyError(`ERR Unrecognized option '${attr}'`);
   const v = argv[3]!;

@@ -5,7 +5,7 @@ import { ErrorCode, ShardcacheError } from '../../errors.ts';
 import { closeAfterReply } from '../dispatch.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
-import { intArg, replyError, str, word } from './args.ts';
+import { cstr, int32Arg, replyError, str, word } from './args.ts';
 import { cmd, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 import { resetClientState } from './client.ts';
@@ -74,7 +74,7 @@ function hello(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
     } else if (opt === 'setname' && i + 1 < argv.length) {
       setName = validName(str(argv[i + 1]!));
       i += 1;
-    } else throw replyError(`ERR Syntax error in HELLO option '${str(argv[i]!)}'`);
+    } else throw replyError(`ERR Syntax error in HELLO option '${cstr(argv[i]!)}'`);
   }
   if (!c.authenticated) throw new ShardcacheError(ErrorCode.INVALID_ARG, 'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
   if (setName !== null) c.name = setName === '' ? null : setName;
@@ -107,7 +107,7 @@ export function validName(name: string): string {
 
 // SELECT index
 function select(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const n = intArg(argv[1]!);
+  const n = int32Arg(argv[1]!);
   if (n < 0 || n >= ctx.databases) throw replyError('ERR DB index is out of range');
   c.db = n;
   c.store = ctx.store.select(n);

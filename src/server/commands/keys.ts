@@ -6,7 +6,7 @@ import type { ExpireCondition } from '../../store/store.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
-import { expireAtArg, help, int64Arg, intArg, replyError, syntaxError, word } from './args.ts';
+import { cstr, expireAtArg, help, int32Arg, int64Arg, replyError, syntaxError, word } from './args.ts';
 import { ALL_KEYS, cmd, KEY1, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -47,7 +47,7 @@ function expireGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], unit: 1 | 
     else if (o === 'xx') xx = true;
     else if (o === 'gt') gt = true;
     else if (o === 'lt') lt = true;
-    else throw replyError(`ERR Unsupported option ${argv[i]!.toString()}`);
+    else throw replyError(`ERR Unsupported option ${cstr(argv[i]!)}`);
   }
   if (nx && (xx || gt || lt)) throw replyError('ERR NX and XX, GT or LT options at the same time are not compatible');
   if (gt && lt) throw replyError('ERR GT and LT options at the same time are not compatible');
@@ -129,34 +129,18 @@ function copy(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
     const o = word(argv[i]!);
     if (o === 'replace') replace = true;
     else if (o === 'db' && i + 1 < argv.length) {
-      db = intArg(argv[++i]!);
+      db = int32Arg(argv[++i]!);
       if (db < 0 || db >= ctx.databases) throw replyError('ERR DB index is out of range');
     } else throw syntaxError();
   }
-  if (db === c.db) {
-    const ok = c.store.copy(argv[1]!, argv[2]!, replace);
-    c.out.int(ok ? 1 : 0);
-    if (ok) notify(ctx, c, 'g', 'copy_to', argv[2]!);
-    return;
-  }
-  const src = c.store;
-  const dst = src.select(db);
-  const locked = src.lockShards([src.shardIdOf(argv[1]!), src.shardIdOf(argv[2]!)]);
-  try {
-    const v = src.get(argv[1]!);
-    if (v === null || (!replace && dst.exists(argv[2]!) === 1)) return c.out.int(0);
-    const at = src.pexpireTime(argv[1]!);
-    dst.set(argv[2]!, v, at > 0 ? { pxat: at } : undefined);
-    c.out.int(1);
-  } finally {
-    src.unlockShards(locked);
-  }
-  notify(ctx, c, 'g', 'copy_to', argv[2]!, db);
+  const ok = c.store.copy(argv[1]!, argv[2]!, replace, db);
+  c.out.int(ok ? 1 : 0);
+  if (ok) notify(ctx, c, 'g', 'copy_to', argv[2]!, db);
 }
 
 // MOVE key db
 function move(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const db = intArg(argv[2]!);
+  const db = int32Arg(argv[2]!);
   if (db < 0 || db >= ctx.databases) throw replyError('ERR DB index is out of range');
   const ok = c.store.move(argv[1]!, db);
   c.out.int(ok ? 1 : 0);
@@ -264,8 +248,8 @@ function flushall(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // SWAPDB index1 index2
 function swapdb(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const a = intArg(argv[1]!, 'ERR invalid first DB index');
-  const b = intArg(argv[2]!, 'ERR invalid second DB index');
+  const a = int32Arg(argv[1]!, 'ERR invalid first DB index');
+  const b = int32Arg(argv[2]!, 'ERR invalid second DB index');
   if (a < 0 || a >= ctx.databases || b < 0 || b >= ctx.databases) throw replyError('ERR DB index is out of range');
   if (a !== b) c.store.swapDb(a, b);
   c.out.ok();
@@ -284,9 +268,20 @@ function objectEncoding(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   if (info !== null) c.out.bulkStr(info.encoding);
 }
 
+/** Redis's OBJ_SHARED_INTEGERS and the refcount it reports for a shared object. */
+const SHARED_INTEGERS = 10000;
+const SHARED_REFCOUNT = 2147483647;
+
 // OBJECT REFCOUNT key
-function objectRefcount(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  if (objectInfo(c, argv) !== null) c.out.int(1);
+function objectRefcount(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const info = objectInfo(c, argv);
+  if (info === null) return;
+  // Redis stores 0..9999 as shared objects unless a maxmemory LRU or LFU policy needs each key's
+  // own access time (MAXMEMORY_FLAG_NO_SHARED_INTEGERS).
+  const policy = String(ctx.config.get('maxmemory-policy') ?? 'noeviction');
+  const sharing = Number(ctx.config.get('maxmemory') ?? 0) === 0 || !/lru|lfu/.test(policy);
+  const shared = sharing && info.int !== null && info.int >= 0 && info.int < SHARED_INTEGERS;
+  c.out.int(shared ? SHARED_REFCOUNT : 1);
 }
 
 // OBJECT FREQ key

@@ -3,7 +3,7 @@
  */
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
-import { help, replyError } from './args.ts';
+import { cstr, help, replyError } from './args.ts';
 import { cmd, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -43,7 +43,7 @@ function publish(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // PUBSUB CHANNELS [pattern]
 async function pubsubChannels(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
-  if (argv.length > 3) throw replyError(`ERR unknown subcommand or wrong number of arguments for '${argv[1]!.toString().slice(0, 128)}'. Try PUBSUB HELP.`);
+  if (argv.length > 3) throw replyError(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!, 128)}'. Try PUBSUB HELP.`);
   const pattern = argv.length > 2 ? argv[2]!.toString('latin1') : null;
   const lists = await ctx.rpc<string[][]>('pubsub-channels', pattern);
   const all = [...new Set(lists.flat())];

@@ -20,7 +20,7 @@ import { installWhenReady, monitorCommand } from '../monitor.ts';
 import { registerQuery } from '../queries.ts';
 import { commandCount, commandDocs, commandInfo, commandList, getKeys, keyFlagsAt } from '../command-docs.ts';
 import type { ListFilter } from '../command-docs.ts';
-import { help, intArg, replyError, str, syntaxError, word } from './args.ts';
+import { cstr, help, intArg, replyError, str, syntaxError, word } from './args.ts';
 import { cmd, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -93,7 +93,7 @@ function configSet(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   let failed: Error | null = null;
   const pairs: [Setting, string][] = [];
   for (let i = 2; i < argv.length; i += 2) {
-    const given = str(argv[i]!);
+    const given = cstr(argv[i]!);
     const lower = given.toLowerCase();
     const s = SETTING_BY_NAME.get(lower === 'io-threads' ? 'threads' : lower);
     if (s === undefined) {
@@ -218,7 +218,7 @@ function configHelp(_ctx: WorkerContext, c: Client): void {
 
 // COMMAND
 function command(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  if (argv.length > 1) throw replyError(`ERR unknown subcommand '${argv[1]!.toString().slice(0, 128)}'. Try COMMAND HELP.`);
+  if (argv.length > 1) throw replyError(`ERR unknown subcommand '${cstr(argv[1]!, 128)}'. Try COMMAND HELP.`);
   commandInfo(c.out, null);
 }
 
@@ -505,7 +505,7 @@ function debug(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
     ctx.setConfig('active-expire-enabled', Number.parseInt(str(argv[2]!), 10) ? 'yes' : 'no');
     return c.out.ok();
   }
-  throw replyError(`ERR unknown subcommand or wrong number of arguments for '${argv[1]!.toString().slice(0, 128)}'. Try DEBUG HELP.`);
+  throw replyError(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!, 128)}'. Try DEBUG HELP.`);
 }
 
 // ---- SHUTDOWN ----------------------------------------------------------------------------------

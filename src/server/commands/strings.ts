@@ -23,8 +23,9 @@ interface ExpiryOptions {
   get: boolean;
   keepTtl: boolean;
   persist: boolean;
-  /** Absolute Unix ms, when EX/PX/EXAT/PXAT was given. */
-  pxat: number | undefined;
+  /** The expiry option given last and its argument, read by expiryAt(). */
+  unit: (typeof EXPIRY_WORDS)[number] | null;
+  value: Buffer | null;
 }
 
 const EXPIRY_WORDS = ['ex', 'px', 'exat', 'pxat'] as const;
@@ -33,13 +34,11 @@ const EXPIRY_WORDS = ['ex', 'px', 'exat', 'pxat'] as const;
  * SET's and GETEX's options from argv[from], with Redis's rules (t_string.c
  * parseExtendedStringArgumentsOrReply): the expiry options exclude one another and KEEPTTL or
  * PERSIST, but repeating the same one is allowed and the last wins; only the last expiry value
- * is parsed, after the loop.
+ * is read, by expiryAt().
  */
-function parseExpiryOptions(argv: Buffer[], from: number, command: 'set' | 'getex', now: number): ExpiryOptions {
-  const o: ExpiryOptions = { nx: false, xx: false, get: false, keepTtl: false, persist: false, pxat: undefined };
+function parseExpiryOptions(argv: Buffer[], from: number, command: 'set' | 'getex'): ExpiryOptions {
+  const o: ExpiryOptions = { nx: false, xx: false, get: false, keepTtl: false, persist: false, unit: null, value: null };
   const isSet = command === 'set';
-  let unit: (typeof EXPIRY_WORDS)[number] | null = null;
-  let value: Buffer | null = null;
   for (let i = from; i < argv.length; i++) {
     const w = word(argv[i]!);
     const hasNext = i + 1 < argv.length;
@@ -47,23 +46,30 @@ function parseExpiryOptions(argv: Buffer[], from: number, command: 'set' | 'gete
     if (isSet && w === 'nx' && !o.xx) o.nx = true;
     else if (isSet && w === 'xx' && !o.nx) o.xx = true;
     else if (isSet && w === 'get') o.get = true;
-    else if (isSet && w === 'keepttl' && unit === null) o.keepTtl = true;
-    else if (!isSet && w === 'persist' && unit === null) o.persist = true;
-    else if (expiryWord !== undefined && !o.keepTtl && !o.persist && (unit === null || unit === expiryWord) && hasNext) {
-      unit = expiryWord;
-      value = argv[++i]!;
+    else if (isSet && w === 'keepttl' && o.unit === null) o.keepTtl = true;
+    else if (!isSet && w === 'persist' && o.unit === null) o.persist = true;
+    else if (expiryWord !== undefined && !o.keepTtl && !o.persist && (o.unit === null || o.unit === expiryWord) && hasNext) {
+      o.unit = expiryWord;
+      o.value = argv[++i]!;
     } else throw syntaxError();
   }
-  if (unit !== null) o.pxat = expireAtArg(value!, unit === 'ex' || unit === 'exat' ? 1000 : 1, unit === 'ex' || unit === 'px' ? now : 0, command, true);
   return o;
+}
+
+/** The absolute Unix ms of the options' expiry (getExpireMillisecondsOrReply), if one was given. */
+function expiryAt(o: ExpiryOptions, command: 'set' | 'getex', now: number): number | undefined {
+  if (o.unit === null) return undefined;
+  const seconds = o.unit === 'ex' || o.unit === 'exat';
+  const relative = o.unit === 'ex' || o.unit === 'px';
+  return expireAtArg(o.value!, seconds ? 1000 : 1, relative ? now : 0, command, true);
 }
 
 // SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]
 function set(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   let opts: SetOptions | undefined;
   if (argv.length > 3) {
-    const o = parseExpiryOptions(argv, 3, 'set', c.store.now());
-    opts = { nx: o.nx, xx: o.xx, get: o.get, keepTtl: o.keepTtl, pxat: o.pxat };
+    const o = parseExpiryOptions(argv, 3, 'set');
+    opts = { nx: o.nx, xx: o.xx, get: o.get, keepTtl: o.keepTtl, pxat: expiryAt(o, 'set', c.store.now()) };
   }
   const r = c.store.set(argv[1]!, argv[2]!, opts);
   if (opts?.get) c.out.bulk(r as Buffer | null);
@@ -116,8 +122,11 @@ function getdel(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // GETEX key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]
 function getex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const o = parseExpiryOptions(argv, 2, 'getex', c.store.now());
-  const opts = { persist: o.persist, pxat: o.pxat };
+  const o = parseExpiryOptions(argv, 2, 'getex');
+  // Redis (t_string.c getexCommand) looks the key up before it reads the expiry: a missing key
+  // answers nil even when the number is bad.
+  if (o.unit !== null && c.store.exists(argv[1]!) === 0) return c.out.nil();
+  const opts = { persist: o.persist, pxat: expiryAt(o, 'getex', c.store.now()) };
   const v = c.store.getEx(argv[1]!, opts);
   c.out.bulk(v);
   if (v !== null && opts.persist) notify(ctx, c, 'g', 'persist', argv[1]!);

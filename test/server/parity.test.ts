@@ -1,0 +1,105 @@
+/**
+ * Differential tests against a live redis-server 7: the same requests go to both servers over raw
+ * connections and the reply bytes must be equal. Random sequences (parity-gen.ts) walk the string
+ * and key commands with good and bad arguments; the fixed cases pin replies that once differed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasBinary, startRedis } from '../../src/bench/net.ts';
+import type { Running } from '../../src/bench/net.ts';
+import { RawConn, startServer } from './harness.ts';
+import type { TestServer } from './harness.ts';
+import { randomCommand, TIMED } from './parity-gen.ts';
+import { seeded } from '../seeded.ts';
+
+/** A request from byte strings: each character is one byte (latin1), so NUL and 0xff go as they are. */
+function request(argv: string[]): Buffer {
+  const parts = [Buffer.from(`*${argv.length}\r\n`)];
+  for (const a of argv) parts.push(Buffer.from(`$${Buffer.byteLength(a, 'latin1')}\r\n`), Buffer.from(a, 'latin1'), Buffer.from('\r\n'));
+  return Buffer.concat(parts);
+}
+
+/** TTL replies may differ by the time between the two requests: positive ones are masked. */
+function normal(argv: string[], reply: string): string {
+  return TIMED.has(argv[0]!.toUpperCase()) ? reply.replace(/^:[1-9]\d*/, ':N') : reply;
+}
+
+describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte for byte', () => {
+  let ours: TestServer;
+  let redis: Running;
+  const conns: RawConn[] = [];
+  beforeAll(async () => {
+    ours = await startServer([]);
+    redis = await startRedis('0');
+  });
+  afterAll(async () => {
+    for (const c of conns) c.close();
+    await ours.stop();
+    await redis.stop();
+  });
+
+  /** A connection to each server, both at defaults (noeviction, no memory limit). */
+  async function pair(protocol: 2 | 3): Promise<(argv: string[]) => Promise<[string, string]>> {
+    const a = await RawConn.connect(ours.port);
+    const b = await RawConn.connect(redis.port);
+    conns.push(a, b);
+    for (const [c, argv] of [[b, ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']], [b, ['CONFIG', 'SET', 'maxmemory', '0']], [a, ['FLUSHALL']], [b, ['FLUSHALL']]] as const) await c.request(request([...argv]));
+    if (protocol === 3) {
+      await a.request(request(['HELLO', '3']));
+      await b.request(request(['HELLO', '3']));
+    }
+    return (argv) => Promise.all([a.request(request(argv)), b.request(request(argv))]);
+  }
+
+  for (const [seed, protocol] of [[1, 2], [2, 3], [3, 2]] as const) {
+    it(`random string and key commands, seed ${seed}, RESP${protocol}`, async () => {
+      const send = await pair(protocol);
+      const r = seeded(seed);
+      const history: string[] = [];
+      const mismatches: string[] = [];
+      for (let i = 0; i < 1500 && mismatches.length < 5; i++) {
+        const argv = randomCommand(r);
+        history.push(JSON.stringify(argv));
+        const [x, y] = await send(argv);
+        if (normal(argv, x) !== normal(argv, y)) mismatches.push(`#${i} ${history.slice(-4).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+      }
+      await send(['FLUSHALL']);
+      expect(mismatches).toEqual([]);
+    });
+  }
+
+  it('fixed cases: integer ranges, error texts, COPY/GETEX/INCRBYFLOAT order, encodings and shared integers', async () => {
+    const send = await pair(2);
+    const cases: string[][] = [
+      // getIntFromObjectOrReply: an int64 first, then the C int range.
+      ['SELECT', '9223372036854775807'], ['SELECT', '2147483648'], ['SELECT', 'x'], ['MOVE', 'a', '99999999999'],
+      ['SWAPDB', '2147483648', '0'], ['SWAPDB', '0', 'x'], ['COPY', 'a', 'b', 'DB', '4294967296'], ['COPY', 'a', 'b', 'DB', '99', 'BOGUS'],
+      // Any int64 is an integer for counts, ids and lengths.
+      ['SET', 'f', 'abc'], ['LCS', 'f', 'f', 'MINMATCHLEN', '9223372036854775807'], ['LCS', 'f', 'f', 'MINMATCHLEN', '-9223372036854775808'],
+      ['CLIENT', 'KILL', 'ID', '9223372036854775807'], ['CLIENT', 'TRACKING', 'on', 'REDIRECT', '9223372036854775807'], ['SLOWLOG', 'RESET'], ['SLOWLOG', 'GET', '9223372036854775807'],
+      // COPY refuses the same key before it looks the key up.
+      ['COPY', 'zz', 'zz'], ['COPY', 'f', 'f'], ['COPY', 'f', 'f', 'DB', '1'],
+      // GETEX answers nil for a missing key before it reads the expiry; SET reads it first.
+      ['GETEX', 'missing', 'PX', 'abc'], ['GETEX', 'f', 'PX', 'abc'], ['SET', 'missing', 'v', 'PX', 'abc'],
+      // INCRBYFLOAT reads the stored value, then the increment, then checks the sum.
+      ['INCRBYFLOAT', 'f', '-inf'], ['SET', 'f', '-inf'], ['INCRBYFLOAT', 'f', 'abc'], ['INCRBYFLOAT', 'f', '1'], ['SET', 'f', 'nan'], ['INCRBYFLOAT', 'f', '1'],
+      // Error texts print arguments as C's %s: up to a NUL; CR and LF become spaces.
+      ['EXPIRE', 'f', '100', 'ab\r\ncd'], ['EXPIRE', 'f', '100', '\u0000\u00ff'], ['EXPIRE', 'f', '100', 'x\u0000y'], ['EXPIRE', 'f', '100', '\u00e9\u00ff'],
+      ['NOSUCH\u0000CMD', 'a\r\nb', 'x'.repeat(200)], ['CLIENT', `no${'\u00ff'.repeat(200)}`],
+      // Encodings: APPEND to an existing key and SETRANGE make raw strings; RENAME, MOVE and COPY keep the encoding.
+      ['SET', 'e', '12'], ['OBJECT', 'ENCODING', 'e'], ['APPEND', 'e', '3'], ['OBJECT', 'ENCODING', 'e'], ['RENAME', 'e', 'e2'], ['OBJECT', 'ENCODING', 'e2'],
+      ['COPY', 'e2', 'e3'], ['OBJECT', 'ENCODING', 'e3'], ['MOVE', 'e3', '1'], ['SELECT', '1'], ['OBJECT', 'ENCODING', 'e3'], ['COPY', 'e3', 'e4', 'DB', '0'], ['SELECT', '0'], ['OBJECT', 'ENCODING', 'e4'],
+      ['SET', 'e2', '5'], ['OBJECT', 'ENCODING', 'e2'], ['DEL', 'g'], ['APPEND', 'g', '7'], ['OBJECT', 'ENCODING', 'g'], ['SETRANGE', 'h', '0', '8'], ['OBJECT', 'ENCODING', 'h'],
+      ['SET', 'h', 'x'.repeat(44)], ['OBJECT', 'ENCODING', 'h'], ['SET', 'h', 'x'.repeat(45)], ['OBJECT', 'ENCODING', 'h'],
+      // Shared integers 0..9999 while no LRU/LFU maxmemory policy is set.
+      ['SET', 'i', '0'], ['OBJECT', 'REFCOUNT', 'i'], ['SET', 'i', '9999'], ['OBJECT', 'REFCOUNT', 'i'], ['SET', 'i', '10000'], ['OBJECT', 'REFCOUNT', 'i'],
+      ['SET', 'i', '-1'], ['OBJECT', 'REFCOUNT', 'i'], ['INCR', 'i'], ['OBJECT', 'REFCOUNT', 'i'], ['SET', 'i', '007'], ['OBJECT', 'REFCOUNT', 'i'],
+      ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru'], ['OBJECT', 'REFCOUNT', 'i'], ['CONFIG', 'SET', 'maxmemory', '1gb'], ['SET', 'i', '5'], ['OBJECT', 'REFCOUNT', 'i'],
+      ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'], ['SET', 'i', '5'], ['OBJECT', 'REFCOUNT', 'i'], ['CONFIG', 'SET', 'maxmemory', '0'],
+      ['FLUSHALL'],
+    ];
+    for (const argv of cases) {
+      const [x, y] = await send(argv);
+      expect(x, JSON.stringify(argv)).toBe(y);
+    }
+  });
+});
