@@ -117,6 +117,14 @@ export class RawConn {
     return out;
   }
 
+  /** Sends `data` and waits until the bytes received since satisfy `done`; returns them. */
+  async exchange(data: Uint8Array, done: (s: string) => boolean): Promise<string> {
+    this.write(data);
+    const out = await this.until(done);
+    this.buf = Buffer.alloc(0);
+    return out;
+  }
+
   waitClosed(timeoutMs = 5000): Promise<boolean> {
     return this.until(() => false, timeoutMs).then(() => this.closed);
   }

@@ -97,3 +97,40 @@ export function randomCommand(r: Rand): string[] {
 
 /** Commands whose replies hold times: compared after positive numbers are masked. */
 export const TIMED = new Set(['TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME']);
+
+const CHANNELS = ['c1', 'c2', 'c3'];
+const PATTERNS = ['c*', 'c[12]', 'x?'];
+
+/**
+ * Session state commands for one connection: pub/sub (also publishing to itself), HELLO and
+ * RESET switching protocols, client names, AUTH without a password, client-side caching with
+ * its invalidations to itself, and plain reads and writes to trigger them. No MULTI, QUIT or
+ * CLIENT REPLY: each request is followed by a PING sentinel whose reply must come back.
+ */
+const SESSION: ((r: Rand) => string[])[] = [
+  (r) => ['SUBSCRIBE', ...some(r, r(3), () => [pick(r, CHANNELS)])],
+  (r) => ['UNSUBSCRIBE', ...some(r, r(3), () => [pick(r, CHANNELS)])],
+  (r) => ['PSUBSCRIBE', ...some(r, r(3), () => [pick(r, PATTERNS)])],
+  (r) => ['PUNSUBSCRIBE', ...some(r, r(3), () => [pick(r, PATTERNS)])],
+  (r) => ['PUBLISH', pick(r, CHANNELS), value(r)],
+  (r) => ['PUBSUB', pick(r, ['NUMSUB', 'NUMPAT', 'CHANNELS']), ...some(r, r(2), () => [pick(r, CHANNELS)])],
+  (r) => ['PING', ...some(r, r(3), () => [value(r)])],
+  (r) => ['ECHO', value(r)],
+  (r) => ['HELLO', ...(r(4) === 0 ? [] : [pick(r, ['2', '3', '3', '4', 'x', '-1'])]), ...some(r, r(2), () => pick(r, [['SETNAME', pick(r, ['n1', 'a b', ''])], ['AUTH', 'default', 'pw'], ['BAD']]))],
+  (r) => ['RESET'],
+  (r) => ['CLIENT', 'SETNAME', pick(r, ['n1', 'n2', 'a b', '', 'x\ny'])],
+  (r) => ['CLIENT', 'GETNAME'],
+  (r) => [pick(r, ['AUTH', 'AUTH']), ...some(r, 1 + r(2), () => [pick(r, ['default', 'pw', 'user'])])],
+  (r) => ['SELECT', String(r(3))],
+  (r) => ['CLIENT', 'TRACKING', pick(r, ['on', 'off', 'ON', 'maybe']), ...some(r, r(3), () => pick(r, [['BCAST'], ['PREFIX', pick(r, ['k', 'k1', ''])], ['OPTIN'], ['OPTOUT'], ['NOLOOP'], ['REDIRECT', '0']]))],
+  (r) => ['CLIENT', 'CACHING', pick(r, ['yes', 'no', 'maybe'])],
+  (r) => ['CLIENT', pick(r, ['GETREDIR', 'TRACKINGINFO'])],
+  (r) => [pick(r, ['GET', 'GET', 'MGET', 'EXISTS', 'STRLEN']), pick(r, ['k1', 'k2'])],
+  (r) => [pick(r, ['SET', 'APPEND']), pick(r, ['k1', 'k2']), value(r)],
+  (r) => ['DEL', pick(r, ['k1', 'k2'])],
+  (r) => ['FLUSHDB'],
+];
+
+export function randomSessionCommand(r: Rand): string[] {
+  return pick(r, SESSION)(r);
+}

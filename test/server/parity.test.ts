@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasBinary, startRedis } from '../../src/bench/net.ts';
 import type { Running } from '../../src/bench/net.ts';
-import { RawConn, startServer } from './harness.ts';
+import { countReplies, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
-import { randomCommand, TIMED } from './parity-gen.ts';
+import { randomCommand, randomSessionCommand, TIMED } from './parity-gen.ts';
 import { seeded } from '../seeded.ts';
 
 /** A request from byte strings: each character is one byte (latin1), so NUL and 0xff go as they are. */
@@ -21,6 +21,33 @@ function request(argv: string[]): Buffer {
 /** TTL replies may differ by the time between the two requests: positive ones are masked. */
 function normal(argv: string[], reply: string): string {
   return TIMED.has(argv[0]!.toUpperCase()) ? reply.replace(/^:[1-9]\d*/, ':N') : reply;
+}
+
+/** The top-level replies in `s`, each as its text. */
+function replies(s: string): string[] {
+  const out: string[] = [];
+  let rest = s;
+  while (rest.length > 0) {
+    let k = 1;
+    while (k < rest.length && countReplies(rest.slice(0, k)) === 0) k++;
+    out.push(rest.slice(0, k));
+    rest = rest.slice(k);
+  }
+  return out;
+}
+
+/**
+ * What may differ in a session's replies: HELLO's version and client id; and Redis walks its
+ * channel and pattern dictionaries in hash order, so the replies of UNSUBSCRIBE or PUNSUBSCRIBE
+ * without arguments (with their running counts) and a PUBLISH's pattern messages are compared
+ * as sorted sets.
+ */
+function sessionNormal(argv: string[], s: string): string {
+  const cmd = argv[0]!.toUpperCase();
+  if (cmd === 'HELLO') return s.replace(/\$7\r\nversion\r\n\$\d+\r\n[^\r]*\r\n/, '').replace(/\$2\r\nid\r\n:\d+\r\n/, '');
+  if ((cmd === 'UNSUBSCRIBE' || cmd === 'PUNSUBSCRIBE') && argv.length === 1) return replies(s).map((r) => r.replace(/:\d+\r\n$/, '')).sort().join('');
+  if (cmd === 'PUBLISH') return replies(s).sort().join('');
+  return s;
 }
 
 describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte for byte', () => {
@@ -67,6 +94,24 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     });
   }
 
+  it('random session commands: pub/sub, HELLO and RESET, names, AUTH, tracking with invalidations', async () => {
+    const a = await RawConn.connect(ours.port);
+    const b = await RawConn.connect(redis.port);
+    conns.push(a, b);
+    // Each request is followed by PING <token>, whose reply (a bulk, or a pong array while
+    // subscribed in RESP2) ends what the request produced, pushes included.
+    const r = seeded(4);
+    const history: string[] = [];
+    const mismatches: string[] = [];
+    for (let i = 0; i < 1500 && mismatches.length < 5; i++) {
+      const argv = randomSessionCommand(r);
+      history.push(JSON.stringify(argv));
+      const [x, y] = await Promise.all([a, b].map((c) => c.exchange(Buffer.concat([request(argv), request(['PING', `sentinel-${i}`])]), (t) => t.endsWith(`sentinel-${i}\r\n`))));
+      if (sessionNormal(argv, x!) !== sessionNormal(argv, y!)) mismatches.push(`#${i} ${history.slice(-4).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+    }
+    expect(mismatches).toEqual([]);
+  });
+
   it('fixed cases: integer ranges, error texts, COPY/GETEX/INCRBYFLOAT order, encodings and shared integers', async () => {
     const send = await pair(2);
     const cases: string[][] = [
@@ -75,6 +120,9 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       ['SWAPDB', '2147483648', '0'], ['SWAPDB', '0', 'x'], ['COPY', 'a', 'b', 'DB', '4294967296'], ['COPY', 'a', 'b', 'DB', '99', 'BOGUS'],
       // Any int64 is an integer for counts, ids and lengths.
       ['SET', 'f', 'abc'], ['LCS', 'f', 'f', 'MINMATCHLEN', '9223372036854775807'], ['LCS', 'f', 'f', 'MINMATCHLEN', '-9223372036854775808'],
+      // CLIENT TRACKING checks the REDIRECT target where the option stands, then ON/OFF.
+      ['CLIENT', 'TRACKING', 'maybe', 'REDIRECT', '0', 'PREFIX', ''], ['CLIENT', 'TRACKING', 'on', 'REDIRECT', '0'], ['CLIENT', 'TRACKING', 'on', 'REDIRECT', '99999', 'BOGUS'],
+      ['CLIENT', 'TRACKING', 'on', 'BOGUS', 'REDIRECT', '99999'], ['CLIENT', 'TRACKING', 'on', 'REDIRECT', 'x'], ['CLIENT', 'TRACKING', 'off', 'REDIRECT', '99999', 'REDIRECT', '1'],
       ['CLIENT', 'KILL', 'ID', '9223372036854775807'], ['CLIENT', 'TRACKING', 'on', 'REDIRECT', '9223372036854775807'], ['SLOWLOG', 'RESET'], ['SLOWLOG', 'GET', '9223372036854775807'],
       // COPY refuses the same key before it looks the key up.
       ['COPY', 'zz', 'zz'], ['COPY', 'f', 'f'], ['COPY', 'f', 'f', 'DB', '1'],

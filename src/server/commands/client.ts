@@ -386,26 +386,36 @@ async function clientExists(ctx: WorkerContext, id: number): Promise<boolean> {
 // CLIENT TRACKING <ON|OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]
 function clientTracking(ctx: WorkerContext, c: Client, argv: Buffer[]): void | Promise<void> {
   let redirect = 0;
+  let redirectGiven = false;
   let bcast = false;
   let optin = false;
   let optout = false;
   let noloop = false;
   const prefixes: Buffer[] = [];
-  for (let j = 3; j < argv.length; j++) {
-    const opt = word(argv[j]!);
-    const more = j + 1 < argv.length;
-    if (opt === 'redirect' && more) {
-      j++;
-      if (redirect !== 0) throw replyError('ERR A client can only redirect to a single other client');
-      redirect = intArg(argv[j]!);
-    } else if (opt === 'bcast') bcast = true;
-    else if (opt === 'optin') optin = true;
-    else if (opt === 'optout') optout = true;
-    else if (opt === 'noloop') noloop = true;
-    else if (opt === 'prefix' && more) {
-      j++;
-      prefixes.push(Buffer.from(argv[j]!));
-    } else throw syntaxError();
+  // Redis checks that the REDIRECT target exists where the option stands, before any later
+  // option: an error found after it waits until that check is done (it may be asynchronous).
+  let later: unknown = null;
+  try {
+    for (let j = 3; j < argv.length; j++) {
+      const opt = word(argv[j]!);
+      const more = j + 1 < argv.length;
+      if (opt === 'redirect' && more) {
+        j++;
+        if (redirectGiven) throw replyError('ERR A client can only redirect to a single other client');
+        redirect = intArg(argv[j]!);
+        redirectGiven = true;
+      } else if (opt === 'bcast') bcast = true;
+      else if (opt === 'optin') optin = true;
+      else if (opt === 'optout') optout = true;
+      else if (opt === 'noloop') noloop = true;
+      else if (opt === 'prefix' && more) {
+        j++;
+        prefixes.push(Buffer.from(argv[j]!));
+      } else throw syntaxError();
+    }
+  } catch (e) {
+    if (!redirectGiven) throw e;
+    later = e;
   }
   const onoff = word(argv[2]!);
   const finish = (): void => {
@@ -425,16 +435,17 @@ function clientTracking(ctx: WorkerContext, c: Client, argv: Buffer[]): void | P
     else throw syntaxError();
     c.out.ok();
   };
-  if (redirect === 0 || ctx.clients.has(redirect)) return finish();
+  const checked = (ok: boolean): void => {
+    if (!ok) throw replyError('ERR The client ID you want redirect to does not exist');
+    if (later !== null) throw later;
+    finish();
+  };
+  if (!redirectGiven || ctx.clients.has(redirect)) return checked(true);
   // Inside EXEC the reply cannot wait for the other workers: any id handed out so far passes.
-  if (inTransaction(c)) {
-    if (redirect < 1 || redirect > ctx.shared.get('clientIds')) throw replyError('ERR The client ID you want redirect to does not exist');
-    return finish();
-  }
+  if (redirect < 1 || inTransaction(c)) return checked(redirect >= 1 && redirect <= ctx.shared.get('clientIds'));
   // The target must exist now (it may go away later: then the redirect is reported broken).
   return clientExists(ctx, redirect).then((ok) => {
-    if (!ok) throw replyError('ERR The client ID you want redirect to does not exist');
-    finish();
+    checked(ok);
   });
 }
 
