@@ -36,7 +36,7 @@ import type { SetOptions, ValueSink } from '../store/store.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 import { PAUSE_ALL } from './commands/client.ts';
-import { checkOutputLimit, keysOf, onAfterCommand, OUTPUT_PAUSE_BYTES, runStepsLocked } from './dispatch.ts';
+import { checkOutputLimit, flushEvents, keysOf, onAfterCommand, OUTPUT_PAUSE_BYTES, runStepsLocked } from './dispatch.ts';
 import { FlagBit } from './commands/types.ts';
 import type { BusMessage, WorkerInit } from './messages.ts';
 import { notify } from './notify.ts';
@@ -227,7 +227,7 @@ export class BinaryConnection implements ValueSink {
     if (held) this.retryAfterPause();
     this.publishWrites();
     this.flush();
-    if (ctx.dropped.length !== 0 || ctx.created.length !== 0) ctx.flushDrops();
+    flushEvents(ctx);
   }
   private pauseTimer: ReturnType<typeof setTimeout> | null = null;
 

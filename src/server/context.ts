@@ -60,9 +60,13 @@ export class WorkerContext {
   readonly dropped: { key: Buffer; db: number; evicted: boolean }[] = [];
   /** Keys this thread's writes created, for the keyspace 'new' event (notify.ts), in order. */
   readonly created: { key: Buffer; db: number }[] = [];
-  /** Turns `dropped` into keyspace events and invalidations; set up by the worker. */
-  flushDrops: () => void = () => {
-    this.dropped.length = 0;
+  /**
+   * Turns the first `n` of `dropped` into keyspace events and invalidations, in order; set up by
+   * the worker. Called after each command and before each event (notify.ts), so an 'expired'
+   * goes out where Redis sends it: at the lookup that found the key expired.
+   */
+  flushDrops: (n?: number) => void = (n = this.dropped.length) => {
+    this.dropped.splice(0, n);
   };
   /** Commands run since the shared total was last updated (once per batch, not per command). */
   pendingCommands = 0;

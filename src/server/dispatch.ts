@@ -28,6 +28,7 @@ import { ReplyWriter } from '../protocol/resp-writer.ts';
 import type { WorkerContext } from './context.ts';
 import type { Store } from '../store/store.ts';
 import { PREFETCH_MAX } from '../store/prefetch.ts';
+import { flushCreated } from './notify.ts';
 
 /**
  * Backpressure: above this many bytes queued for a client's socket, the worker stops reading and
@@ -113,7 +114,13 @@ export function processInput(ctx: WorkerContext, c: Client): void {
     ctx.pendingCommands = 0;
   }
   flush(ctx, c);
-  if (ctx.dropped.length !== 0 || ctx.created.length !== 0) ctx.flushDrops();
+  flushEvents(ctx);
+}
+
+/** The keyspace events still pending after a batch: keys dropped, then keys created. */
+export function flushEvents(ctx: WorkerContext): void {
+  if (ctx.dropped.length !== 0) ctx.flushDrops();
+  if (ctx.created.length !== 0) flushCreated(ctx);
 }
 
 /** Requests of the fast path locked together at most (as many as one prefetch prepares), and its reusable scratch. */
@@ -319,6 +326,7 @@ export function runOne(ctx: WorkerContext, c: Client, spec: CommandSpec | undefi
   const mode = c.replyMode;
   runChecked(ctx, c, spec, argv);
   dropReplyIfQuiet(c, mark, mode);
+  if (ctx.dropped.length !== 0) ctx.flushDrops();
 }
 
 /**

@@ -55,6 +55,14 @@ export function notifyClassOn(ctx: WorkerContext, type: string): boolean {
 }
 
 export function notify(ctx: WorkerContext, c: Client | null, type: string, event: string, key: Buffer, db = c?.db ?? 0): void {
+  // A key found expired when the command looked it up goes first, with those found before it:
+  // Redis sends 'expired' at the lookup, and most commands look up and signal key by key (MSET:
+  // set a, expired b, set b). The rest go after the command (runOne), or earlier where a
+  // handler looks up every key before its first event (RENAME, MOVE: ctx.flushDrops()).
+  if (ctx.dropped.length !== 0) {
+    const i = ctx.dropped.findIndex((k) => k.db === db && k.key.equals(key));
+    if (i >= 0) ctx.flushDrops(i + 1);
+  }
   // Redis signals 'new' inside dbAdd, before the event of the command that added the key: the
   // keys created up to this one go first (MSET: new d, set d, new e, set e); an event for a key
   // that was not created (RENAME's rename_from) lets every pending 'new' go before it.
@@ -62,15 +70,16 @@ export function notify(ctx: WorkerContext, c: Client | null, type: string, event
     const i = ctx.created.findIndex((k) => k.db === db && k.key.equals(key));
     flushCreated(ctx, i < 0 ? ctx.created.length : i + 1);
   }
-  publish(ctx, type, event, key, db);
+  publishEvent(ctx, type, event, key, db);
 }
 
 /** The 'new' events of the first `n` keys created since the last flush (Shard.onCreate). */
 export function flushCreated(ctx: WorkerContext, n = ctx.created.length): void {
-  for (const k of ctx.created.splice(0, n)) publish(ctx, 'n', 'new', k.key, k.db);
+  for (const k of ctx.created.splice(0, n)) publishEvent(ctx, 'n', 'new', k.key, k.db);
 }
 
-function publish(ctx: WorkerContext, type: string, event: string, key: Buffer, db: number): void {
+/** Sends one keyspace event as it is, with no pending 'expired' or 'new' event before it. */
+export function publishEvent(ctx: WorkerContext, type: string, event: string, key: Buffer, db: number): void {
   if (!notifyClassOn(ctx, type)) return;
   const on = enabled(ctx);
   const ps = ctx.pubsub;

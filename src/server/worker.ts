@@ -14,7 +14,7 @@ import type { ToWorker, WorkerInit } from './messages.ts';
 import { PubSub } from './pubsub.ts';
 import { resetClientState } from './commands/client.ts';
 import { answerQuery } from './queries.ts';
-import { flushCreated, notify, notifyClassOn } from './notify.ts';
+import { notifyClassOn, publishEvent } from './notify.ts';
 import { installTracking, keysDropped } from './tracking.ts';
 import { binaryKeysDropped, maybeAdoptBinary } from './binary.ts';
 import type { BinaryConnection } from './binary.ts';
@@ -41,11 +41,10 @@ watchCreates();
 ctx.onConfig((name) => {
   if (name === 'notify-keyspace-events') watchCreates();
 });
-ctx.flushDrops = () => {
-  flushCreated(ctx);
-  const drops = ctx.dropped.splice(0);
+ctx.flushDrops = (n = ctx.dropped.length) => {
+  const drops = ctx.dropped.splice(0, n);
   for (const d of drops) {
-    notify(ctx, null, d.evicted ? 'e' : 'x', d.evicted ? 'evicted' : 'expired', d.key, d.db);
+    publishEvent(ctx, d.evicted ? 'e' : 'x', d.evicted ? 'evicted' : 'expired', d.key, d.db);
     keysDropped(ctx, d.db, [d.key]);
     binaryKeysDropped([d.key]);
   }

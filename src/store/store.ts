@@ -330,6 +330,7 @@ export class Store {
   getEx(key: Bytes, opts: { ex?: number; px?: number; exat?: number; pxat?: number; persist?: boolean } = {}): Buffer | null {
     const now = this.now();
     const expireAt = absoluteExpiry(opts, now, 'getex');
+    this.getExEffect = null;
     return this.withKey(key, (s, k, h) => {
       const r = s.readLocked(k, h, now, this.db);
       if (r === NIL_REF) return null;
@@ -338,19 +339,24 @@ export class Store {
         if (s.m.expireAt(r) !== 0) {
           s.setExpireLocked(r, 0);
           s.emit(OpType.PERSIST, k, null, 0, 0, 0, this.db);
+          this.getExEffect = 'persist';
         }
       } else if (expireAt !== 0) {
         if (expireAt <= now) {
           s.deleteLocked(s.lastSlot, r);
           s.emit(OpType.DEL, k, null, 0, 0, 0, this.db);
+          this.getExEffect = 'del';
         } else {
           s.setExpireLocked(r, expireAt);
           s.emit(OpType.EXPIRE, k, null, expireAt, 0, 0, this.db);
+          this.getExEffect = 'expire';
         }
       }
       return v;
     });
   }
+  /** What the last getEx() did to its key besides reading it (the keyspace event to send). */
+  getExEffect: 'persist' | 'expire' | 'del' | null = null;
 
   // INCRBY key increment (INCR, DECR, DECRBY are this with ±1 / a negated delta)
   incrBy(key: Bytes, delta: number | bigint): number | bigint {

@@ -18,7 +18,10 @@ function del(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   let n = 0;
   try {
     for (const k of keys) {
-      if (store.del(k) === 1) {
+      const gone = store.del(k) === 1;
+      // A key found expired gets its 'expired' event here, in key order, as in Redis.
+      if (ctx.dropped.length !== 0) ctx.flushDrops();
+      if (gone) {
         n++;
         notify(ctx, c, 'g', 'del', k);
       }
@@ -108,6 +111,9 @@ function type(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 function rename(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   c.store.rename(argv[1]!, argv[2]!);
   c.out.ok();
+  // A key renamed to itself is left alone, and Redis sends no events for it.
+  if (argv[1]!.equals(argv[2]!)) return;
+  ctx.flushDrops();
   notify(ctx, c, 'g', 'rename_from', argv[1]!);
   notify(ctx, c, 'g', 'rename_to', argv[2]!);
 }
@@ -116,6 +122,7 @@ function renamenx(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const ok = c.store.rename(argv[1]!, argv[2]!, true);
   c.out.int(ok ? 1 : 0);
   if (ok) {
+    ctx.flushDrops();
     notify(ctx, c, 'g', 'rename_from', argv[1]!);
     notify(ctx, c, 'g', 'rename_to', argv[2]!);
   }
@@ -145,6 +152,7 @@ function move(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const ok = c.store.move(argv[1]!, db);
   c.out.int(ok ? 1 : 0);
   if (ok) {
+    ctx.flushDrops();
     notify(ctx, c, 'g', 'move_from', argv[1]!);
     notify(ctx, c, 'g', 'move_to', argv[1]!, db);
   }

@@ -127,10 +127,10 @@ function getex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   // answers nil even when the number is bad.
   if (o.unit !== null && c.store.exists(argv[1]!) === 0) return c.out.nil();
   const opts = { persist: o.persist, pxat: expiryAt(o, 'getex', c.store.now()) };
-  const v = c.store.getEx(argv[1]!, opts);
-  c.out.bulk(v);
-  if (v !== null && opts.persist) notify(ctx, c, 'g', 'persist', argv[1]!);
-  else if (v !== null && opts.pxat !== undefined) notify(ctx, c, 'g', 'expire', argv[1]!);
+  c.out.bulk(c.store.getEx(argv[1]!, opts));
+  // Redis sends 'persist' only when a TTL was removed, and 'del' for an expiry already past.
+  const effect = c.store.getExEffect;
+  if (effect !== null) notify(ctx, c, 'g', effect, argv[1]!);
 }
 
 // MGET key [key ...]
@@ -152,11 +152,14 @@ function msetGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], nx: boolean)
   for (let i = 1; i < argv.length; i += 2) keys.push(argv[i]!);
   const locked = store.lockShards(keys.map((k) => store.shardIdOf(k)));
   try {
-    if (nx && store.exists(...keys) > 0) return false;
+    // MSETNX stops at the first key that exists, as Redis does: the keys after it are not looked up.
+    if (nx && keys.some((k) => store.exists(k) > 0)) return false;
     for (let i = 1; i < argv.length; i += 2) store.set(argv[i]!, argv[i + 1]!);
   } finally {
     store.unlockShards(locked);
   }
+  // MSETNX looked every key up before its first write: keys found expired then go first.
+  if (nx) ctx.flushDrops();
   for (const k of keys) notify(ctx, c, '$', 'set', k);
   return true;
 }
@@ -233,6 +236,10 @@ function incrbyfloat(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]
 function lcs(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  // Redis reads both keys before it parses the options (so a key found expired goes even when
+  // the options are wrong).
+  const a = c.store.get(argv[1]!) ?? Buffer.alloc(0);
+  const b = c.store.get(argv[2]!) ?? Buffer.alloc(0);
   let getLen = false;
   let getIdx = false;
   let withLen = false;
@@ -248,8 +255,6 @@ function lcs(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
     } else throw syntaxError();
   }
   if (getLen && getIdx) throw replyError('ERR If you want both the length and indexes, please just use IDX.');
-  const a = c.store.get(argv[1]!) ?? Buffer.alloc(0);
-  const b = c.store.get(argv[2]!) ?? Buffer.alloc(0);
   if ((a.length + 1) * (b.length + 1) * 4 > ctx.maxBulk) throw replyError('ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len');
   const w = b.length + 1;
   const dp = new Uint32Array((a.length + 1) * w);
