@@ -149,3 +149,26 @@ const SESSION: ((r: Rand) => string[])[] = [
 export function randomSessionCommand(r: Rand): string[] {
   return pick(r, SESSION)(r);
 }
+
+/** Pieces of inline arguments: escapes Redis's sdssplitargs knows and ones it does not. */
+const INLINE_PIECES = ['a', 'b1', 'x y', '\\n', '\\x41', '\\xZZ', '\\x4', '\\\\', '\\"', "\\'", '\\t', '\\r', '\\b', '\\a', '\\q', '\t', '', ' ', '\u00e9', '\u00ff'];
+
+/**
+ * An inline request (one byte per character) whose arguments come back in the reply: ECHO's,
+ * or all of them in the unknown-command error. Quoted, single-quoted, unbalanced and wrongly
+ * closed arguments, separated by spaces and tabs, ended by CRLF or LF.
+ */
+export function randomInlineLine(r: Rand): string {
+  const token = (): string => {
+    const body = some(r, r(4), () => [pick(r, INLINE_PIECES)]).join('');
+    switch (r(6)) {
+      case 0: return `"${body}"`;
+      case 1: return `'${body}'`;
+      case 2: return `"${body}`;
+      case 3: return `"${body}"x`;
+      default: return body.replace(/[ \t]/g, '') || 'w';
+    }
+  };
+  const sep = () => pick(r, [' ', '  ', '\t', ' \t ']);
+  return pick(r, ['NOSUCH', 'ECHO', 'nosuch']) + sep() + some(r, r(4), () => [token()]).join(sep()) + pick(r, ['\r\n', '\n']);
+}

@@ -9,7 +9,7 @@ import type { Running } from '../../src/bench/net.ts';
 import { countReplies, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randomCommand, randomSessionCommand, settleMs, TIMED } from './parity-gen.ts';
+import { randomCommand, randomInlineLine, randomSessionCommand, settleMs, TIMED } from './parity-gen.ts';
 import { seeded } from '../seeded.ts';
 
 /** A request from byte strings: each character is one byte (latin1), so NUL and 0xff go as they are. */
@@ -148,6 +148,25 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       if (x !== y) mismatches.push(`#${i} ${history.slice(-4).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
     }
     for (const { c } of sides) for (const argv of [['CONFIG', 'SET', 'notify-keyspace-events', ''], ['DEBUG', 'SET-ACTIVE-EXPIRE', '1'], ['FLUSHALL']]) await c.request(request(argv));
+    expect(mismatches).toEqual([]);
+  });
+
+  it('random inline requests: quotes, escapes and separators split as sdssplitargs does', async () => {
+    const r = seeded(6);
+    const mismatches: string[] = [];
+    for (let i = 0; i < 300 && mismatches.length < 5; i++) {
+      const line = randomInlineLine(r);
+      // A connection each: a malformed line is a protocol error, which closes it.
+      const [x, y] = await Promise.all(
+        [ours.port, redis.port].map(async (port) => {
+          const c = await RawConn.connect(port);
+          const out = await c.exchange(Buffer.from(line, 'latin1'), (t) => t.endsWith('\r\n'));
+          c.close();
+          return out;
+        }),
+      );
+      if (x !== y) mismatches.push(`${JSON.stringify(line)}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+    }
     expect(mismatches).toEqual([]);
   });
 
