@@ -117,6 +117,7 @@ export const ShardHeader = struct('ShardHeader', [
   { name: 'evictMode', type: 'u32', guard: 'shard lock', doc: 'EvictMode: how a victim is chosen' },
   { name: 'expireCursor', type: 'u32', guard: 'shard lock', doc: 'next index slot the active expiry sweep examines' },
   { name: 'classCount', type: 'u32', guard: 'shard lock', doc: 'slab classes in use (classSize entries that are set)' },
+  { name: 'flushEpoch', type: 'u32', guard: 'shard lock', doc: 'bumped when the whole shard is emptied at once (FLUSHALL, FLUSHDB): a WATCHed key that existed then is touched, one that did not is not, as in Redis' },
   { name: 'maxBytes', type: 'f64', guard: 'shard lock', doc: 'memory bound for this shard in bytes, 0 for none' },
   // Counters: written under the lock by whichever thread runs the command; own cache line.
   { name: 'hits', type: 'f64', align: 64, guard: 'shard lock', doc: 'lookups that found a live key' },

@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net';
 import { RespParser } from '../protocol/resp-parser.ts';
 import { ReplyWriter } from '../protocol/resp-writer.ts';
-import type { Store } from '../store/store.ts';
+import type { Store, WatchState } from '../store/store.ts';
 
 /** CLIENT REPLY: 'skip-next' right after CLIENT REPLY SKIP, 'skip' during the request it silences. */
 export type ReplyMode = 'on' | 'off' | 'skip' | 'skip-next';
@@ -44,8 +44,8 @@ export class Client {
   multi: Buffer[][] | null = null;
   /** A queued command failed to queue (arity, unknown): EXEC will abort. */
   multiDirty = false;
-  /** WATCHed keys: db, key, shard, and the shard's watch version for the key when watched. */
-  watched: { db: number; key: Buffer; shard: number; version: number }[] = [];
+  /** WATCHed keys: db, key and what the store said of it at WATCH. */
+  watched: { db: number; key: Buffer; state: WatchState }[] = [];
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
   tracking: TrackingState | null = null;

@@ -49,6 +49,7 @@ export const HW = {
   evictMode: H.evictMode.index,
   expireCursor: H.expireCursor.index,
   classCount: H.classCount.index,
+  flushEpoch: H.flushEpoch.index,
   lists: H.lists.index,
   classSize: H.classSize.index,
   classFree: H.classFree.index,

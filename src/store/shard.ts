@@ -224,6 +224,12 @@ export class Shard {
     return this.m.h32[HW.watch + (hash & (WATCH_SLOTS - 1))]!;
   }
 
+  /** WATCH: the key's expiry as it stands, without expiring it: -1 absent, 0 none, else Unix ms. */
+  peekExpireLocked(key: Uint8Array, h: number, db: number): number {
+    const i = findSlot(this.m, key, h, db);
+    return i < 0 ? -1 : this.m.expireAt(this.m.refs[i]!);
+  }
+
   /** Deletes `key` if live; returns whether it was. */
   delKeyLocked(key: Uint8Array, h: number, now: number, db: number): boolean {
     const r = this.lookupLocked(key, h, now, db);
@@ -401,7 +407,8 @@ export class Shard {
       h[HW.dbKeys + d] = 0;
       h[HW.dbVolatile + d] = 0;
     }
-    for (let w = 0; w < WATCH_SLOTS; w++) h[HW.watch + w] = (h[HW.watch + w]! + 1) >>> 0;
+    // Only the keys that exist now are touched for WATCH: EXEC compares the epoch for those.
+    h[HW.flushEpoch] = (h[HW.flushEpoch]! + 1) >>> 0;
     resetArena(m);
     m.refs.fill(0);
     m.tags.fill(0);

@@ -95,6 +95,18 @@ function bytes(k: Bytes): Uint8Array {
   return typeof k === 'string' ? Buffer.from(k) : k;
 }
 
+/** A WATCHed key as it stood at WATCH (Store.watch), for EXEC (Store.watchTouchedLocked). */
+export interface WatchState {
+  readonly shard: number;
+  /** The write version of the key's watch slot. */
+  readonly version: number;
+  readonly flushEpoch: number;
+  /** Whether the key was in the shard (live or not yet reclaimed). */
+  readonly present: boolean;
+  /** Its expiry when it was alive with a TTL, else 0. */
+  readonly expiresAt: number;
+}
+
 export class Store {
   readonly shards: Shard[];
   readonly shardMask: number;
@@ -703,25 +715,33 @@ export class Store {
     });
   }
 
-  /** WATCH: the write version of a key's slot, read under its shard lock. */
-  watchVersion(key: Bytes): { shard: number; version: number } {
+  /** WATCH: what EXEC needs to tell whether the key was touched since, read under its shard lock. */
+  watch(key: Bytes): WatchState {
     const k = bytes(key);
     const h = this.hashOf(k);
     const id = shardOf(h, this.shardMask);
     const s = this.shards[id]!;
     s.lock();
     try {
-      return { shard: id, version: s.watchVersionLocked(h) };
+      const at = s.peekExpireLocked(k, h, this.db);
+      return { shard: id, version: s.watchVersionLocked(h), flushEpoch: s.m.h32[HW.flushEpoch]!, present: at >= 0, expiresAt: at > 0 && at >= this.now() ? at : 0 };
     } finally {
       s.unlock();
     }
   }
 
-  /** WATCH check; the caller holds the key's shard lock (EXEC locks its shards first). */
-  watchVersionLocked(key: Bytes): number {
+  /**
+   * EXEC's check of one watched key; the caller holds its shard lock. Touched: written since (its
+   * slot's version moved), emptied by a whole-shard flush while it existed, or expired since it
+   * was watched alive (Redis 7 multi.c isWatchedKeyExpired).
+   */
+  watchTouchedLocked(key: Bytes, w: WatchState): boolean {
     const k = bytes(key);
     const h = this.hashOf(k);
-    return this.shards[shardOf(h, this.shardMask)]!.watchVersionLocked(h);
+    const s = this.shards[shardOf(h, this.shardMask)]!;
+    if (s.watchVersionLocked(h) !== w.version) return true;
+    if (w.present && s.m.h32[HW.flushEpoch] !== w.flushEpoch) return true;
+    return w.expiresAt !== 0 && this.now() > w.expiresAt;
   }
 
   /** Shard id of a key (for grouping a batch's locks). */

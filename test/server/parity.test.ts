@@ -170,6 +170,64 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     expect(mismatches).toEqual([]);
   });
 
+  it('random commands from three connections in turn: WATCH and MULTI/EXEC see one another', async () => {
+    const sides: RawConn[][] = [];
+    for (const port of [ours.port, redis.port]) {
+      const cs = [await RawConn.connect(port), await RawConn.connect(port), await RawConn.connect(port)];
+      conns.push(...cs);
+      await cs[0]!.request(request(['FLUSHALL']));
+      sides.push(cs);
+    }
+    const r = seeded(7);
+    const history: string[] = [];
+    const mismatches: string[] = [];
+    for (let i = 0; i < 1500 && mismatches.length < 5; i++) {
+      const who = r(3);
+      const argv = randomCommand(r);
+      history.push(`${who}:${JSON.stringify(argv)}`);
+      const [x, y] = await Promise.all(sides.map((cs) => cs[who]!.request(request(argv))));
+      if (settleMs(argv) > 0) await sleep(settleMs(argv));
+      if (normal(argv, x) !== normal(argv, y)) mismatches.push(`#${i} ${history.slice(-6).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+    }
+    await sides[0]![0]!.request(request(['FLUSHALL']));
+    await sides[1]![0]!.request(request(['FLUSHALL']));
+    expect(mismatches).toEqual([]);
+  });
+
+  it('WATCH: touched by writes from another connection, by a flush only of keys that existed, by expiry since WATCH', async () => {
+    // Steps: [connection, request], or [milliseconds] to wait.
+    const scripts: ([number, string[]] | [number])[][] = [
+      [[0, ['WATCH', 'x']], [1, ['FLUSHDB']], [0, ['MULTI']], [0, ['SET', 'x', '1']], [0, ['EXEC']]],
+      [[0, ['SET', 'y', '1']], [0, ['WATCH', 'y']], [1, ['FLUSHALL']], [0, ['MULTI']], [0, ['GET', 'y']], [0, ['EXEC']]],
+      [[1, ['SELECT', '1']], [1, ['SET', 'z', '1']], [0, ['WATCH', 'z']], [1, ['SWAPDB', '0', '1']], [0, ['MULTI']], [0, ['GET', 'z']], [0, ['EXEC']]],
+      [[0, ['WATCH', 'z2']], [1, ['SWAPDB', '0', '1']], [0, ['MULTI']], [0, ['GET', 'z2']], [0, ['EXEC']]],
+      [[0, ['PSETEX', 'w', '1', 'v']], [5], [0, ['WATCH', 'w']], [0, ['MULTI']], [0, ['GET', 'w']], [0, ['EXEC']]],
+      [[0, ['DEBUG', 'SET-ACTIVE-EXPIRE', '0']], [0, ['PSETEX', 'w', '30', 'v']], [0, ['WATCH', 'w']], [40], [0, ['MULTI']], [0, ['GET', 'w']], [0, ['EXEC']], [0, ['DEBUG', 'SET-ACTIVE-EXPIRE', '1']]],
+      [[0, ['SET', 'a', '1']], [0, ['WATCH', 'a']], [1, ['SET', 'a', '1']], [0, ['MULTI']], [0, ['EXEC']]],
+      [[0, ['SET', 'a', '1']], [0, ['WATCH', 'a']], [1, ['GET', 'a']], [1, ['PERSIST', 'a']], [0, ['MULTI']], [0, ['EXEC']]],
+      [[0, ['SET', 'a', '1']], [0, ['WATCH', 'a']], [1, ['EXPIRE', 'a', '100']], [0, ['MULTI']], [0, ['EXEC']]],
+      [[0, ['WATCH', 'q']], [1, ['SET', 'q', '1']], [1, ['DEL', 'q']], [0, ['MULTI']], [0, ['EXEC']]],
+      [[0, ['SET', 'a', '1']], [0, ['WATCH', 'a']], [1, ['MOVE', 'a', '2']], [0, ['MULTI']], [0, ['EXEC']]],
+      [[0, ['SET', 'a', '1']], [0, ['WATCH', 'a']], [1, ['FLUSHDB', 'ASYNC']], [0, ['MULTI']], [0, ['EXEC']]],
+      [[0, ['MULTI']], [0, ['WATCH', 'a']], [0, ['EXEC']]],
+    ];
+    for (const script of scripts) {
+      const outs: string[] = [];
+      for (const port of [ours.port, redis.port]) {
+        const cs = [await RawConn.connect(port), await RawConn.connect(port)];
+        conns.push(...cs);
+        await cs[0]!.request(request(['FLUSHALL']));
+        let out = '';
+        for (const step of script) {
+          if (step.length === 1) await sleep(step[0]);
+          else out += `${step[0]}: ${step[1].join(' ')} -> ${JSON.stringify(await cs[step[0]]!.request(request(step[1])))}\n`;
+        }
+        outs.push(out);
+      }
+      expect(outs[0]).toBe(outs[1]);
+    }
+  });
+
   it('fixed cases: integer ranges, error texts, COPY/GETEX/INCRBYFLOAT order, encodings and shared integers', async () => {
     const send = await pair(2);
     const cases: string[][] = [

@@ -41,8 +41,7 @@ function watch(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   if (c.multi !== null) throw replyError('ERR WATCH inside MULTI is not allowed');
   for (let i = 1; i < argv.length; i++) {
     const key = Buffer.from(argv[i]!);
-    const { shard, version } = c.store.watchVersion(key);
-    c.watched.push({ db: c.db, key, shard, version });
+    c.watched.push({ db: c.db, key, state: c.store.watch(key) });
   }
   c.out.ok();
 }
@@ -63,7 +62,7 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
   }
   const store = c.store;
   const specs = queue.map((argv) => resolveSub(lookupCommand(argv[0]!)!, argv));
-  let ids: number[] = c.watched.map((w) => w.shard);
+  let ids: number[] = c.watched.map((w) => w.state.shard);
   let everything = false;
   let gathers = false;
   for (let i = 0; i < queue.length; i++) {
@@ -80,7 +79,7 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
   let staged = out;
   const locked = store.lockShards(ids);
   try {
-    const dirty = c.watched.some((w) => store.watchVersionLocked(w.key) !== w.version);
+    const dirty = c.watched.some((w) => store.watchTouchedLocked(w.key, w.state));
     c.clearTransaction();
     if (dirty) return c.out.nilArray();
     if (gathers) {
