@@ -4,7 +4,8 @@
  * REWRITE all read this table.
  */
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { CLIENT_QUERY_BUFFER_LIMIT, PROTO_MAX_BULK_LEN } from '../protocol/limits.ts';
 import { POLICY_NAMES } from '../store/policies.ts';
 import { canonicalNotifyFlags, validNotifyFlags } from './notify.ts';
@@ -59,7 +60,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'logfile', kind: 'string', dflt: '', mutable: false, doc: 'log file (empty: stdout)' },
   { name: 'save', kind: 'string', dflt: '', mutable: true, doc: 'accepted for compatibility; snapshots are not in this build' },
   { name: 'appendonly', kind: 'bool', dflt: 'no', mutable: true, doc: 'accepted for compatibility; the append-only file is not in this build' },
-  { name: 'dir', kind: 'string', dflt: '.', mutable: true, doc: 'working directory for persistence files' },
+  { name: 'dir', kind: 'string', dflt: process.cwd(), mutable: true, doc: 'working directory for persistence files (an existing directory, kept absolute as Redis reports it)' },
   { name: 'dbfilename', kind: 'string', dflt: 'dump.rdb', mutable: true, doc: 'snapshot file name' },
   { name: 'daemonize', kind: 'bool', dflt: 'no', mutable: false, doc: 'accepted; shardcache always runs in the foreground' },
   { name: 'active-expire-enabled', kind: 'bool', dflt: 'yes', mutable: true, doc: 'run the active expiry cycle (DEBUG SET-ACTIVE-EXPIRE)' },
@@ -123,6 +124,11 @@ export function normalise(name: string, value: string): string {
         if (!validNotifyFlags(value)) throw new ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
         return canonicalNotifyFlags(value);
       }
+      if (name === 'dir') {
+        const abs = resolve(value);
+        if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new ConfigError('No such file or directory');
+        return abs;
+      }
       if (name === 'slab-growth-factor') {
         const f = Number(value);
         if (!Number.isFinite(f) || f < 1.125 || f > 2) throw new ConfigError('argument must be a number from 1.125 to 2');
@@ -166,9 +172,10 @@ export function parseOutputLimits(v: string): Record<'normal' | 'replica' | 'pub
   return { ...base, ...out } as Record<'normal' | 'replica' | 'pubsub', OutputLimit>;
 }
 
+/** The value as Redis 7.0's CONFIG GET prints it, which names the replica class `slave`. */
 function normaliseOutputLimits(v: string): string {
   const l = parseOutputLimits(v);
-  return (['normal', 'replica', 'pubsub'] as const).map((c) => `${c} ${l[c].hard} ${l[c].soft} ${l[c].softSeconds}`).join(' ');
+  return (['normal', 'replica', 'pubsub'] as const).map((c) => `${c === 'replica' ? 'slave' : c} ${l[c].hard} ${l[c].soft} ${l[c].softSeconds}`).join(' ');
 }
 
 /** Splits one redis.conf line into words (double/single quotes as sdssplitargs). */

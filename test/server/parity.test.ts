@@ -266,4 +266,19 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       expect(x, JSON.stringify(argv)).toBe(y);
     }
   });
+
+  it('CONFIG GET gives the values Redis gives for every setting both have', async () => {
+    const send = await pair(2);
+    const [all] = await send(['CONFIG', 'GET', '*']);
+    const names = all.split('\r\n').filter((_, i) => i % 4 === 2);
+    let compared = 0;
+    // Where the two servers run (port, directory) and the default bind address are their own.
+    for (const name of names.filter((n) => !['port', 'bind', 'dir'].includes(n))) {
+      const [x, y] = await send(['CONFIG', 'GET', name]);
+      if (y === '*0\r\n') continue;
+      expect(x, name).toBe(y);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(20);
+  });
 });
