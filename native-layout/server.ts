@@ -5,14 +5,14 @@
  */
 import { struct } from './struct.ts';
 
-export const SERVER_LAYOUT_VERSION = 3;
+export const SERVER_LAYOUT_VERSION = 4;
 
 /** Workers the layout has room for. */
 export const MAX_WORKERS = 256;
 
 /**
- * Channel slots in the subscriber-count table PUBLISH reads: channels with subscribers at once
- * (16 bytes each, 1 MiB in all).
+ * Slots in the subscriber-count table PUBLISH reads: channels and patterns with subscribers at
+ * once (16 bytes each, 1 MiB in all).
  */
 export const CHANNEL_SLOTS = 65536;
 
@@ -22,13 +22,13 @@ export const ServerGlobals = struct('ServerGlobals', [
   { name: 'pauseMode', type: 'i32', guard: 'atomic', doc: '0 none, 1 WRITE, 2 ALL' },
   { name: 'monitors', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'clients in MONITOR mode, all workers' },
   { name: 'trackers', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'clients with CLIENT TRACKING on, all workers' },
-  { name: 'patternSubs', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'pattern subscriptions, all workers' },
   { name: 'opsPerSec', type: 'i32', guard: 'atomic; written by the main thread only', doc: 'instantaneous_ops_per_sec, sampled every 100 ms' },
   { name: 'clientIds', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'the last client id handed out' },
   { name: 'lastSave', type: 'i32', guard: 'atomic', doc: 'LASTSAVE, Unix seconds' },
   { name: 'statsResetAt', type: 'i32', guard: 'atomic', doc: 'Unix seconds of the last CONFIG RESETSTAT' },
   { name: 'channelLock', type: 'i32', align: 64, guard: 'futex mutex (store/lock.ts lockWord)', doc: 'guards every ChannelSlot: lookups, claims and backward-shift deletion' },
-  { name: 'channels', type: 'i32', guard: 'channelLock for writes; INFO reads it with Atomics.load', doc: 'channels with subscribers: the ChannelSlots in use (pubsub_channels)' },
+  { name: 'channels', type: 'i32', guard: 'channelLock for writes; INFO reads it with Atomics.load', doc: 'channels with subscribers: the ChannelSlots of kind SLOT_CHANNEL in use (pubsub_channels)' },
+  { name: 'patterns', type: 'i32', guard: 'channelLock for writes; read with Atomics.load', doc: 'patterns with subscribers: the ChannelSlots of kind SLOT_PATTERN in use (PUBSUB NUMPAT, pubsub_patterns; Redis 7 counts patterns, not subscriptions)' },
 ], { align: 64 });
 
 export const WorkerStats = struct('WorkerStats', [
@@ -42,16 +42,21 @@ export const WorkerStats = struct('WorkerStats', [
   { name: 'netOut', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_net_output_bytes' },
 ], { align: 64 });
 
+/** ChannelSlot.kind values. */
+export const SLOT_CHANNEL = 0;
+export const SLOT_PATTERN = 1;
+
 /**
- * A channel slot of an open-addressing table (linear probing on hashA, backward-shift deletion):
- * two independent hashes of the channel name and its subscriber count. A slot exists only while
- * its channel has subscribers, so the table bounds channels subscribed at once, not over time.
+ * A slot of an open-addressing table (linear probing on hashA, backward-shift deletion): two
+ * independent hashes of a channel name or pattern and its subscriber count. A slot exists only
+ * while it has subscribers, so the table bounds channels and patterns subscribed at once, not
+ * over time.
  */
 export const ChannelSlot = struct('ChannelSlot', [
-  { name: 'hashA', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'hash32 of the name; 0 = empty' },
-  { name: 'hashB', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'a second hash of the name, as an unsigned 32-bit value' },
+  { name: 'hashA', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'hash32 of the name, mixed with the kind; 0 = empty' },
+  { name: 'hashB', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'a second hash of the name, mixed with the kind, as an unsigned 32-bit value' },
   { name: 'count', type: 'i32', guard: 'ServerGlobals.channelLock for writes; INFO reads it with Atomics.load', doc: 'subscribers, all workers' },
-  { name: 'pad', type: 'u32', guard: 'none', doc: 'keeps slots 16 bytes' },
+  { name: 'kind', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'SLOT_CHANNEL or SLOT_PATTERN: the counter (channels, patterns) the slot counts in' },
 ]);
 
 export function serverStateLayout(): { globals: number; workers: number; channels: number; bytes: number } {

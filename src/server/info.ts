@@ -195,7 +195,7 @@ function stats(ctx: WorkerContext): string[] {
     `keyspace_hits:${st.hits}`,
     `keyspace_misses:${st.misses}`,
     `pubsub_channels:${ctx.shared.activeChannels()}`,
-    `pubsub_patterns:${s.get('patternSubs')}`,
+    `pubsub_patterns:${s.activePatterns()}`,
     'pubsubshard_channels:0',
     'latest_fork_usec:0',
     'total_forks:0',

@@ -4,6 +4,7 @@
  * BroadcastChannel. The reply count comes from the shared channel table (exact for channels) plus
  * pattern matches against the patterns every worker announces on the bus.
  */
+import { SLOT_PATTERN } from '../../native-layout/server.ts';
 import { globMatch } from '../protocol/glob.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
@@ -60,7 +61,7 @@ export class PubSub {
       let set = this.patterns.get(k);
       if (set === undefined) this.patterns.set(k, (set = new Set()));
       set.add(c);
-      this.ctx.shared.add('patternSubs', 1);
+      this.ctx.shared.channelAdd(p, 1, SLOT_PATTERN);
       this.announcePatterns();
     }
     this.ack(c, 'psubscribe', p);
@@ -72,7 +73,7 @@ export class PubSub {
       const set = this.patterns.get(k)!;
       set.delete(c);
       if (set.size === 0) this.patterns.delete(k);
-      this.ctx.shared.add('patternSubs', -1);
+      this.ctx.shared.channelAdd(p, -1, SLOT_PATTERN);
       this.announcePatterns();
     }
     if (reply) this.ack(c, 'punsubscribe', p);

@@ -2,7 +2,7 @@
  * Views over the server-wide SharedArrayBuffer laid out in native-layout/server.ts: global
  * counters, one stats line per worker, and the channel subscriber-count table PUBLISH reads.
  */
-import { ChannelSlot, CHANNEL_SLOTS, MAX_WORKERS, serverStateLayout, ServerGlobals, WorkerStats } from '../../native-layout/server.ts';
+import { ChannelSlot, CHANNEL_SLOTS, MAX_WORKERS, serverStateLayout, ServerGlobals, SLOT_CHANNEL, SLOT_PATTERN, WorkerStats } from '../../native-layout/server.ts';
 import { hash32 } from '../store/hash.ts';
 import { lockWord, unlockWord } from '../store/lock.ts';
 
@@ -14,13 +14,18 @@ const SLOT_I32 = ChannelSlot.size / 4;
 const PAUSE_MODE_I32 = (L.globals + G.pauseMode.offset) / 4;
 const CHANNEL_LOCK_I32 = (L.globals + G.channelLock.offset) / 4;
 const CHANNELS_I32 = (L.globals + G.channels.offset) / 4;
+const PATTERNS_I32 = (L.globals + G.patterns.offset) / 4;
+/** The counter of each slot kind. */
+const KIND_COUNTER_I32 = [CHANNELS_I32, PATTERNS_I32];
+/** Mixed into a pattern's hashes, so a pattern and a channel of the same name are two slots. */
+const PATTERN_SALT = 0x9e3779b9;
 const CHANNEL_MASK = CHANNEL_SLOTS - 1;
 /** Int32 index of each global counter, computed once (get() runs on every request). */
 const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
-  (['clients', 'monitors', 'trackers', 'patternSubs', 'opsPerSec', 'clientIds', 'lastSave', 'statsResetAt', 'pauseMode'] as const).map((n) => [n, (L.globals + G[n].offset) / 4]),
+  (['clients', 'monitors', 'trackers', 'opsPerSec', 'clientIds', 'lastSave', 'statsResetAt', 'pauseMode'] as const).map((n) => [n, (L.globals + G[n].offset) / 4]),
 ) as Record<GlobalCounter, number>;
 
-export type GlobalCounter = 'clients' | 'monitors' | 'trackers' | 'patternSubs' | 'opsPerSec' | 'clientIds' | 'lastSave' | 'statsResetAt' | 'pauseMode';
+export type GlobalCounter = 'clients' | 'monitors' | 'trackers' | 'opsPerSec' | 'clientIds' | 'lastSave' | 'statsResetAt' | 'pauseMode';
 export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted';
 export type WorkerTotal = 'commands' | 'netIn' | 'netOut';
 
@@ -96,15 +101,16 @@ export class SharedState {
    * channel whose count drops to 0 gives its slot back. Returns 0 without counting when the
    * table is full (CHANNEL_SLOTS channels with subscribers at once).
    */
-  channelAdd(channel: Uint8Array, d: number): number {
-    const a = hash32(channel) || 1;
-    const b = fnv1a(channel);
+  channelAdd(channel: Uint8Array, d: number, kind = SLOT_CHANNEL): number {
+    const salt = kind === SLOT_PATTERN ? PATTERN_SALT : 0;
+    const a = (hash32(channel) ^ salt) >>> 0 || 1;
+    const b = (fnv1a(channel) ^ salt) >>> 0;
     lockWord(this.i32, CHANNEL_LOCK_I32);
     try {
       let i = this.findChannelLocked(a, b);
       if (i < 0) {
         if (d <= 0) return 0;
-        i = this.claimChannelLocked(a, b);
+        i = this.claimChannelLocked(a, b, kind);
         if (i < 0) return 0;
       }
       const n = this.i32[i + C.count.index]! + d;
@@ -133,6 +139,11 @@ export class SharedState {
     return Atomics.load(this.i32, CHANNELS_I32);
   }
 
+  /** Patterns with at least one subscriber on any worker (PUBSUB NUMPAT, pubsub_patterns). */
+  activePatterns(): number {
+    return Atomics.load(this.i32, PATTERNS_I32);
+  }
+
   /** Int32 index of slot k. */
   private slot(k: number): number {
     return L.channels / 4 + (k & CHANNEL_MASK) * SLOT_I32;
@@ -150,14 +161,15 @@ export class SharedState {
   }
 
   /** An empty slot on the probe path of `a`, taken for (a, b) with count 0; -1 if full. */
-  private claimChannelLocked(a: number, b: number): number {
+  private claimChannelLocked(a: number, b: number, kind: number): number {
     for (let k = 0; k < CHANNEL_SLOTS; k++) {
       const i = this.slot(a + k);
       if (this.u32[i + C.hashA.index] !== 0) continue;
       this.u32[i + C.hashA.index] = a;
       this.u32[i + C.hashB.index] = b;
+      this.u32[i + C.kind.index] = kind;
       Atomics.store(this.i32, i + C.count.index, 0);
-      Atomics.add(this.i32, CHANNELS_I32, 1);
+      Atomics.add(this.i32, KIND_COUNTER_I32[kind]!, 1);
       return i;
     }
     return -1;
@@ -169,6 +181,7 @@ export class SharedState {
    */
   private removeChannelLocked(i: number): void {
     const u = this.u32;
+    const kind = u[i + C.kind.index]!;
     const first = L.channels / 4;
     let hole = (i - first) / SLOT_I32;
     for (let j = (hole + 1) & CHANNEL_MASK; j !== hole; j = (j + 1) & CHANNEL_MASK) {
@@ -180,6 +193,7 @@ export class SharedState {
         const sh = this.slot(hole);
         u[sh + C.hashA.index] = ha;
         u[sh + C.hashB.index] = u[sj + C.hashB.index]!;
+        u[sh + C.kind.index] = u[sj + C.kind.index]!;
         Atomics.store(this.i32, sh + C.count.index, this.i32[sj + C.count.index]!);
         hole = j;
       }
@@ -187,8 +201,9 @@ export class SharedState {
     const sh = this.slot(hole);
     u[sh + C.hashA.index] = 0;
     u[sh + C.hashB.index] = 0;
+    u[sh + C.kind.index] = 0;
     Atomics.store(this.i32, sh + C.count.index, 0);
-    Atomics.sub(this.i32, CHANNELS_I32, 1);
+    Atomics.sub(this.i32, KIND_COUNTER_I32[kind]!, 1);
   }
 }
 

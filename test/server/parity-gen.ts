@@ -172,3 +172,25 @@ export function randomInlineLine(r: Rand): string {
   const sep = () => pick(r, [' ', '  ', '\t', ' \t ']);
   return pick(r, ['NOSUCH', 'ECHO', 'nosuch']) + sep() + some(r, r(4), () => [token()]).join(sep()) + pick(r, ['\r\n', '\n']);
 }
+
+const PS_CHANNELS = ['c1', 'c2', 'news.a', 'news.b'];
+const PS_PATTERNS = ['c*', 'news.*', 'c[12]', '*'];
+
+/** Pub/sub between connections: (un)subscriptions, publishes to others, the PUBSUB counts. */
+const PUBSUB: ((r: Rand) => string[])[] = [
+  (r) => ['SUBSCRIBE', ...some(r, 1 + r(2), () => [pick(r, PS_CHANNELS)])],
+  (r) => ['UNSUBSCRIBE', ...some(r, r(2), () => [pick(r, PS_CHANNELS)])],
+  (r) => ['PSUBSCRIBE', ...some(r, 1 + r(2), () => [pick(r, PS_PATTERNS)])],
+  (r) => ['PUNSUBSCRIBE', ...some(r, r(2), () => [pick(r, PS_PATTERNS)])],
+  (r) => ['PUBLISH', pick(r, PS_CHANNELS), `m${r(100)}`],
+  (r) => ['PUBLISH', pick(r, PS_CHANNELS), `m${r(100)}`],
+  (r) => ['PUBSUB', 'NUMSUB', ...some(r, r(3), () => [pick(r, PS_CHANNELS)])],
+  (r) => ['PUBSUB', 'NUMPAT'],
+  (r) => ['PUBSUB', 'CHANNELS', pick(r, ['c1', 'news.a', 'x*'])],
+  (r) => ['HELLO', pick(r, ['2', '3'])],
+  (r) => ['RESET'],
+];
+
+export function randomPubsubCommand(r: Rand): string[] {
+  return pick(r, PUBSUB)(r);
+}

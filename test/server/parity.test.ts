@@ -9,7 +9,7 @@ import type { Running } from '../../src/bench/net.ts';
 import { countReplies, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randomCommand, randomInlineLine, randomSessionCommand, settleMs, TIMED } from './parity-gen.ts';
+import { randomCommand, randomInlineLine, randomPubsubCommand, randomSessionCommand, settleMs, TIMED } from './parity-gen.ts';
 import { seeded } from '../seeded.ts';
 
 /** A request from byte strings: each character is one byte (latin1), so NUL and 0xff go as they are. */
@@ -76,6 +76,18 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       await b.request(request(['HELLO', '3']));
     }
     return (argv) => Promise.all([a.request(request(argv)), b.request(request(argv))]);
+  }
+
+  /** `n` connections to each server: [ours, redis]. */
+  async function connectEach(n: number): Promise<RawConn[][]> {
+    const sides: RawConn[][] = [];
+    for (const port of [ours.port, redis.port]) {
+      const cs: RawConn[] = [];
+      for (let k = 0; k < n; k++) cs.push(await RawConn.connect(port));
+      conns.push(...cs);
+      sides.push(cs);
+    }
+    return sides;
   }
 
   for (const [seed, protocol] of [[1, 2], [2, 3], [3, 2]] as const) {
@@ -171,13 +183,8 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
   });
 
   it('random commands from three connections in turn: WATCH and MULTI/EXEC see one another', async () => {
-    const sides: RawConn[][] = [];
-    for (const port of [ours.port, redis.port]) {
-      const cs = [await RawConn.connect(port), await RawConn.connect(port), await RawConn.connect(port)];
-      conns.push(...cs);
-      await cs[0]!.request(request(['FLUSHALL']));
-      sides.push(cs);
-    }
+    const sides = await connectEach(3);
+    for (const cs of sides) await cs[0]!.request(request(['FLUSHALL']));
     const r = seeded(7);
     const history: string[] = [];
     const mismatches: string[] = [];
@@ -194,7 +201,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     expect(mismatches).toEqual([]);
   });
 
-  it('WATCH: touched by writes from another connection, by a flush only of keys that existed, by expiry since WATCH', async () => {
+  it('scripts over three connections: WATCH touched by writes, by a flush only of keys that existed, by expiry since WATCH; PUBSUB NUMPAT', async () => {
     // Steps: [connection, request], or [milliseconds] to wait.
     const scripts: ([number, string[]] | [number])[][] = [
       [[0, ['WATCH', 'x']], [1, ['FLUSHDB']], [0, ['MULTI']], [0, ['SET', 'x', '1']], [0, ['EXEC']]],
@@ -210,13 +217,13 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       [[0, ['SET', 'a', '1']], [0, ['WATCH', 'a']], [1, ['MOVE', 'a', '2']], [0, ['MULTI']], [0, ['EXEC']]],
       [[0, ['SET', 'a', '1']], [0, ['WATCH', 'a']], [1, ['FLUSHDB', 'ASYNC']], [0, ['MULTI']], [0, ['EXEC']]],
       [[0, ['MULTI']], [0, ['WATCH', 'a']], [0, ['EXEC']]],
+      // PUBSUB NUMPAT counts patterns, not subscriptions (Redis 7).
+      [[0, ['PSUBSCRIBE', 'c*']], [1, ['PSUBSCRIBE', 'c*']], [2, ['PUBSUB', 'NUMPAT']], [1, ['PSUBSCRIBE', 'd*']], [2, ['PUBSUB', 'NUMPAT']], [0, ['PUNSUBSCRIBE', 'c*']], [2, ['PUBSUB', 'NUMPAT']], [1, ['PUNSUBSCRIBE', 'c*']], [2, ['PUBSUB', 'NUMPAT']]],
     ];
     for (const script of scripts) {
       const outs: string[] = [];
-      for (const port of [ours.port, redis.port]) {
-        const cs = [await RawConn.connect(port), await RawConn.connect(port)];
-        conns.push(...cs);
-        await cs[0]!.request(request(['FLUSHALL']));
+      for (const cs of await connectEach(3)) {
+        await cs[2]!.request(request(['FLUSHALL']));
         let out = '';
         for (const step of script) {
           if (step.length === 1) await sleep(step[0]);
@@ -226,6 +233,38 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       }
       expect(outs[0]).toBe(outs[1]);
     }
+  });
+
+  it('pub/sub between three connections: deliveries to the others and the PUBSUB counts', async () => {
+    const sides = await connectEach(3);
+    // A subscriber on another worker gets a message a moment after the publisher's reply: each
+    // connection is read until it has been quiet for a while.
+    const settle = async (c: RawConn): Promise<string> => {
+      let seen = -1;
+      let text = await c.until(() => false, 5);
+      while (text.length !== seen) {
+        seen = text.length;
+        text = await c.until(() => false, 5);
+      }
+      return c.exchange(Buffer.alloc(0), () => true);
+    };
+    const r = seeded(8);
+    const history: string[] = [];
+    const mismatches: string[] = [];
+    for (let i = 0; i < 300 && mismatches.length < 5; i++) {
+      const who = r(3);
+      const argv = randomPubsubCommand(r);
+      history.push(`${who}:${JSON.stringify(argv)}`);
+      for (const cs of sides) cs[who]!.write(request(argv));
+      // Redis walks its pattern and channel dictionaries in hash order: what a PUBLISH delivers,
+      // and what an UNSUBSCRIBE, PUNSUBSCRIBE or RESET without arguments replies (the running
+      // counts dropped), are compared as sorted sets.
+      const unordered = argv[0] === 'PUBLISH' || argv.length === 1;
+      const view = (t: string) => (unordered ? replies(t).map((x) => (argv.length === 1 ? x.replace(/:\d+\r\n$/, '') : x)).sort().join('') : sessionNormal(argv, t));
+      const [x, y] = await Promise.all(sides.map(async (cs) => (await Promise.all(cs.map(settle))).map((t, k) => `${k}<${view(t)}>`).join(' ')));
+      if (x !== y) mismatches.push(`#${i} ${history.slice(-6).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+    }
+    expect(mismatches).toEqual([]);
   });
 
   it('fixed cases: integer ranges, error texts, COPY/GETEX/INCRBYFLOAT order, encodings and shared integers', async () => {

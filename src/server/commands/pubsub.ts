@@ -63,7 +63,7 @@ function pubsubNumsub(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // PUBSUB NUMPAT
 function pubsubNumpat(ctx: WorkerContext, c: Client): void {
-  c.out.int(ctx.shared.get('patternSubs'));
+  c.out.int(ctx.shared.activePatterns());
 }
 
 // PUBSUB HELP
