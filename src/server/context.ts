@@ -58,6 +58,11 @@ export class WorkerContext {
   lastTick = NaN;
   /** Keys the store expired or evicted during the current batch (Shard.onDrop), for flushDrops. */
   readonly dropped: { key: Buffer; db: number; evicted: boolean }[] = [];
+  /**
+   * While any client tracks: hashes of the keys the running write command changed (Store.onWrite),
+   * so only those are invalidated, as Redis's signalModifiedKey does. Null while nobody tracks.
+   */
+  written: number[] | null = null;
   /** Keys this thread's writes created, for the keyspace 'new' event (notify.ts), in order. */
   readonly created: { key: Buffer; db: number }[] = [];
   /**

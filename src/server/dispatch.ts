@@ -405,6 +405,7 @@ export function execute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: 
   // own start after the fast path), which is all the slow log needs.
   const t0 = Number.isNaN(ctx.lastTick) ? performance.now() : ctx.lastTick;
   let r: void | Promise<void> = undefined;
+  if ((spec.bits & FlagBit.write) !== 0) logWrites(ctx, c);
   try {
     r = spec.handler!(ctx, c, argv);
   } catch (e) {
@@ -418,6 +419,17 @@ export function execute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: 
     c.busy = false;
     if (!c.closing) processInput(ctx, c);
   });
+}
+
+/** Starts ctx.written afresh for a write command while any client tracks, or stops it. */
+function logWrites(ctx: WorkerContext, c: Client): void {
+  const on = ctx.shared.get('trackers') > 0;
+  if (on !== (ctx.written !== null)) {
+    const log: number[] | null = on ? [] : null;
+    ctx.written = log;
+    c.store.onWrite(log === null ? null : (h) => log.push(h));
+  }
+  if (ctx.written !== null) ctx.written.length = 0;
 }
 
 /**

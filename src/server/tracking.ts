@@ -17,6 +17,7 @@
  * is the array of keys. Messages for a client that is itself writing go after its reply, and after
  * the whole EXEC reply inside a transaction.
  */
+import { hash32 } from '../store/hash.ts';
 import type { Client, TrackingState } from './client.ts';
 import type { WorkerContext } from './context.ts';
 import { FlagBit } from './commands/types.ts';
@@ -213,6 +214,23 @@ function evictOldest(ctx: WorkerContext): void {
   invalidateKeys(ctx, [Buffer.from(first.value, 'latin1')], 0, null, false);
 }
 
+/**
+ * The command's keys it really changed, each once: a DEL of a missing key or a RENAME of a key
+ * to itself changes nothing and invalidates nothing, as in Redis. A key it found expired is left
+ * to the drop that removed it (keysDropped), which invalidates it once.
+ */
+function changedKeys(ctx: WorkerContext, c: Client, keys: Buffer[]): Buffer[] {
+  const written = ctx.written;
+  const out: Buffer[] = [];
+  for (const k of keys) {
+    if (out.some((o) => o.equals(k))) continue;
+    if (written !== null && !written.includes(hash32(k))) continue;
+    if (ctx.dropped.some((d) => d.db === c.db && d.key.equals(k))) continue;
+    out.push(k);
+  }
+  return out;
+}
+
 function onWrite(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): void {
   if (ctx.shared.get('trackers') <= 0) {
     // Nobody tracks anywhere: whatever is remembered belongs to clients that stopped.
@@ -224,7 +242,7 @@ function onWrite(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[
     if (ctx.workers > 1) ctx.broadcast({ type: 'invalidate', keys: null, db: c.db, by: c.id, from: ctx.index });
     return;
   }
-  const keys = keysOf(spec, argv);
+  const keys = changedKeys(ctx, c, keysOf(spec, argv));
   if (keys.length === 0) return;
   invalidateKeys(ctx, keys, c.id, c);
   if (ctx.workers > 1) ctx.broadcast({ type: 'invalidate', keys: keys.map((k) => new Uint8Array(k)), db: c.db, by: c.id, from: ctx.index });
@@ -251,7 +269,8 @@ function invalidateKeys(ctx: WorkerContext, keys: Uint8Array[], by: number, writ
   if (bcast && prefixTable.size > 0) {
     for (const [p, clients] of prefixTable) {
       const pb = Buffer.from(p, 'latin1');
-      const matched = keys.filter((k) => startsWith(k, pb));
+      // In byte order, each key once: Redis collects a prefix's keys in a radix tree.
+      const matched = keys.filter((k, i) => startsWith(k, pb) && keys.findIndex((o) => Buffer.compare(o, k) === 0) === i).sort(Buffer.compare);
       if (matched.length === 0) continue;
       for (const t of clients) {
         if (t.tracking === null || (t.tracking.noloop && t.id === by)) continue;

@@ -66,6 +66,8 @@ export class Shard {
    * tracking invalidations.
    */
   onDrop: ((key: Buffer, db: number, evicted: boolean) => void) | null = null;
+  /** This thread's listener for the hash of every key this thread changes (Store.onWrite). */
+  onWrite: ((hash: number) => void) | null = null;
   /** Told of every key a write creates, under the lock (keyspace 'new' events); null: nobody asks. */
   onCreate: ((key: Buffer, db: number) => void) | null = null;
   /** The slot of the last successful lookupLocked, valid until the next index change. */
@@ -213,10 +215,11 @@ export class Shard {
     }
   }
 
-  /** Marks a key hash as written, for WATCH. */
+  /** Marks a key hash as written, for WATCH (and onWrite, while set). */
   bumpWatchLocked(hash: number): void {
     const i = HW.watch + (hash & (WATCH_SLOTS - 1));
     this.m.h32[i] = (this.m.h32[i]! + 1) >>> 0;
+    if (this.onWrite !== null) this.onWrite(hash);
   }
 
   /** The WATCH version of a key hash. */

@@ -175,6 +175,15 @@ export class Store {
     return { shards: this.shards.map((s) => s.buffers), oplog: this.oplog?.handle() ?? null };
   }
 
+  /**
+   * Registers this thread's listener for the hash of each key it changes (written, deleted,
+   * expired, given or stripped of a TTL, moved), or removes it: the keys a command really
+   * changed, for client-side caching's invalidations.
+   */
+  onWrite(fn: ((hash: number) => void) | null): void {
+    for (const s of this.shards) s.onWrite = fn;
+  }
+
   /** Registers this thread's listener for keys the store expires or evicts (see Shard.onDrop). */
   onDrop(fn: ((key: Buffer, db: number, evicted: boolean) => void) | null): void {
     for (const s of this.shards) s.onDrop = fn;

@@ -194,3 +194,32 @@ const PUBSUB: ((r: Rand) => string[])[] = [
 export function randomPubsubCommand(r: Rand): string[] {
   return pick(r, PUBSUB)(r);
 }
+
+const TRACKED = ['k1', 'k2', 'p:1', 'p:2', 'q'];
+/** In a tracking step's argv, the id of the connection that takes redirected invalidations. */
+export const REDIRECT_ID = '$R';
+
+/**
+ * Client-side caching over three connections: 0 tracks (any mode, maybe redirected to 1, which
+ * listens on __redis__:invalidate) and reads; 2 writes. Returns the connection and the request.
+ */
+const TRACKING: ((r: Rand) => [number, string[]])[] = [
+  (r) => [0, ['CLIENT', 'TRACKING', pick(r, ['on', 'on', 'off']), ...(r(2) ? ['REDIRECT', REDIRECT_ID] : []), ...(r(3) === 0 ? ['BCAST', ...(r(2) ? ['PREFIX', pick(r, ['p:', 'k', 'x'])] : [])] : []), ...(r(4) === 0 ? [pick(r, ['OPTIN', 'OPTOUT'])] : []), ...(r(4) === 0 ? ['NOLOOP'] : [])]],
+  (r) => [0, ['GET', pick(r, TRACKED)]],
+  (r) => [0, ['MGET', pick(r, TRACKED), pick(r, TRACKED)]],
+  (r) => [0, ['CLIENT', 'CACHING', pick(r, ['yes', 'no'])]],
+  (r) => [0, ['SET', pick(r, TRACKED), 'v']],
+  (r) => [0, ['HELLO', pick(r, ['2', '3'])]],
+  (r) => [0, ['CLIENT', pick(r, ['GETREDIR', 'TRACKINGINFO'])]],
+  (r) => [2, ['SET', pick(r, TRACKED), 'w']],
+  (r) => [2, ['DEL', pick(r, TRACKED)]],
+  (r) => [2, ['MSET', pick(r, TRACKED), '1', pick(r, TRACKED), '2']],
+  (r) => [2, ['EXPIRE', pick(r, TRACKED), '1000']],
+  (r) => [2, ['RENAME', pick(r, TRACKED), pick(r, TRACKED)]],
+  (r) => [2, ['INCR', pick(r, TRACKED)]],
+  (r) => [2, (r(4) === 0 ? ['FLUSHDB'] : ['PERSIST', pick(r, TRACKED)])],
+];
+
+export function randomTrackingStep(r: Rand): [number, string[]] {
+  return pick(r, TRACKING)(r);
+}

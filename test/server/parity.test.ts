@@ -9,7 +9,7 @@ import type { Running } from '../../src/bench/net.ts';
 import { countReplies, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randomCommand, randomInlineLine, randomPubsubCommand, randomSessionCommand, settleMs, TIMED } from './parity-gen.ts';
+import { randomCommand, randomInlineLine, randomPubsubCommand, randomSessionCommand, randomTrackingStep, REDIRECT_ID, settleMs, TIMED } from './parity-gen.ts';
 import { seeded } from '../seeded.ts';
 
 /** A request from byte strings: each character is one byte (latin1), so NUL and 0xff go as they are. */
@@ -51,6 +51,19 @@ function sessionNormal(argv: string[], s: string): string {
   return s;
 }
 
+/**
+ * A tracking step's replies on one connection, compared as a sorted set: Redis 7.0 sends a
+ * client's own invalidations after the whole pipeline (here: after the command's reply, as Redis
+ * 7.2 does). The redirect id is masked, and Redis 7.0's RESP3 null in a redirected RESP2 flush
+ * message (`_`, the tracking client's protocol, which a RESP2 reader cannot parse) reads as the
+ * RESP2 null we send.
+ */
+function trackingView(argv: string[], text: string, redirectId: string): string {
+  let t = text.replace('__redis__:invalidate\r\n_\r\n', '__redis__:invalidate\r\n$-1\r\n');
+  if (argv[1] === 'GETREDIR' || argv[1] === 'TRACKINGINFO') t = t.replaceAll(`:${redirectId}\r\n`, ':RID\r\n');
+  return replies(sessionNormal(argv, t)).sort().join('');
+}
+
 describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte for byte', () => {
   let ours: TestServer;
   let redis: Running;
@@ -88,6 +101,20 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       sides.push(cs);
     }
     return sides;
+  }
+
+  /**
+   * What connection `c` received until it was quiet for a while: a subscriber or tracking client
+   * on another worker gets its message a moment after the writer's reply.
+   */
+  async function settle(c: RawConn): Promise<string> {
+    let seen = -1;
+    let text = await c.until(() => false, 8);
+    while (text.length !== seen) {
+      seen = text.length;
+      text = await c.until(() => false, 8);
+    }
+    return c.exchange(Buffer.alloc(0), () => true);
   }
 
   for (const [seed, protocol] of [[1, 2], [2, 3], [3, 2]] as const) {
@@ -237,17 +264,6 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
 
   it('pub/sub between three connections: deliveries to the others and the PUBSUB counts', async () => {
     const sides = await connectEach(3);
-    // A subscriber on another worker gets a message a moment after the publisher's reply: each
-    // connection is read until it has been quiet for a while.
-    const settle = async (c: RawConn): Promise<string> => {
-      let seen = -1;
-      let text = await c.until(() => false, 5);
-      while (text.length !== seen) {
-        seen = text.length;
-        text = await c.until(() => false, 5);
-      }
-      return c.exchange(Buffer.alloc(0), () => true);
-    };
     const r = seeded(8);
     const history: string[] = [];
     const mismatches: string[] = [];
@@ -262,6 +278,35 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       const unordered = argv[0] === 'PUBLISH' || argv.length === 1;
       const view = (t: string) => (unordered ? replies(t).map((x) => (argv.length === 1 ? x.replace(/:\d+\r\n$/, '') : x)).sort().join('') : sessionNormal(argv, t));
       const [x, y] = await Promise.all(sides.map(async (cs) => (await Promise.all(cs.map(settle))).map((t, k) => `${k}<${view(t)}>`).join(' ')));
+      if (x !== y) mismatches.push(`#${i} ${history.slice(-6).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('client-side caching: which keys are invalidated, for whom, in which form (push, redirect)', async () => {
+    const sides = await connectEach(3);
+    const redirectIds: string[] = [];
+    for (const cs of sides) {
+      await cs[2]!.request(request(['FLUSHALL']));
+      redirectIds.push(/:(\d+)/.exec(await cs[1]!.request(request(['CLIENT', 'ID'])))![1]!);
+      await cs[1]!.exchange(request(['SUBSCRIBE', '__redis__:invalidate']), (t) => t.endsWith(':1\r\n'));
+    }
+    const r = seeded(9);
+    const history: string[] = [];
+    const mismatches: string[] = [];
+    for (let i = 0; i < 300 && mismatches.length < 5; i++) {
+      const [who, argv] = randomTrackingStep(r);
+      history.push(`${who}:${JSON.stringify(argv)}`);
+      const token = `tk${i}`;
+      const [x, y] = await Promise.all(
+        sides.map(async (cs, side) => {
+          // The request is followed by PING <token> on its connection; the others are read until quiet.
+          cs[who]!.write(Buffer.concat([request(argv.map((a) => (a === REDIRECT_ID ? redirectIds[side]! : a))), request(['PING', token])]));
+          await cs[who]!.until((t) => t.endsWith(`${token}\r\n`));
+          const texts = await Promise.all(cs.map(settle));
+          return texts.map((t, k) => `${k}<${trackingView(argv, t, redirectIds[side]!)}>`).join(' ');
+        }),
+      );
       if (x !== y) mismatches.push(`#${i} ${history.slice(-6).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
     }
     expect(mismatches).toEqual([]);
