@@ -28,6 +28,8 @@ export interface NetOptions {
   maxmemory: string;
   /** Also measure floor-server.ts (Node's socket path alone) with the same load. */
   floor?: boolean;
+  /** Servers and load generator on CPUs of their own (pinCpus), as with clients on another host. */
+  pin?: boolean;
   progress?: (line: string) => void;
 }
 
@@ -87,15 +89,30 @@ function waitExit(p: ChildProcess): Promise<void> {
   return p.exitCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', () => r()));
 }
 
+/**
+ * CPU lists for `bench net --pin`: the servers on every CPU but the last, the load generator on
+ * the last, so neither steals the other's time slices. Null without two CPUs or taskset.
+ */
+export function pinCpus(): { server: string; load: string } | null {
+  const n = availableParallelism();
+  if (n < 2 || !hasBinary('taskset')) return null;
+  return { server: n === 2 ? '0' : `0-${n - 2}`, load: String(n - 1) };
+}
+
+/** `cmd args` run on the CPUs `cpus` (taskset execs the command: the pid stays the program's). */
+function onCpus(cmd: string, args: string[], cpus: string | undefined): [string, string[]] {
+  return cpus === undefined ? [cmd, args] : ['taskset', ['-c', cpus, cmd, ...args]];
+}
+
 /** Starts the server of the checkout at `root` (this one by default) on a free port. */
-export function startShardcache(threads: number | undefined, maxmemory: string, extra: string[] = [], root = ROOT): Promise<Running> {
+export function startShardcache(threads: number | undefined, maxmemory: string, extra: string[] = [], root = ROOT, cpus?: string): Promise<Running> {
   const args = ['src/cli/main.ts', 'server', '--port', '0', '--maxmemory', maxmemory, '--maxmemory-policy', 'allkeys-lru', ...(threads ? ['--threads', String(threads)] : []), ...extra];
-  return startNode('shardcache', args, root);
+  return startNode('shardcache', args, root, cpus);
 }
 
 /** Runs a Node program that prints `ready: port N` once it listens on the free port N. */
-async function startNode(name: string, args: string[], cwd: string): Promise<Running> {
-  const proc = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+async function startNode(name: string, args: string[], cwd: string, cpus?: string): Promise<Running> {
+  const proc = spawn(...onCpus(process.execPath, args, cpus), { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.on('data', (d: Buffer) => {
@@ -108,9 +125,10 @@ async function startNode(name: string, args: string[], cwd: string): Promise<Run
   return { port, pid: proc.pid!, proc, stop: async () => { proc.kill('SIGTERM'); await waitExit(proc); } };
 }
 
-export async function startRedis(maxmemory: string, extra: string[] = []): Promise<Running> {
+export async function startRedis(maxmemory: string, extra: string[] = [], cpus?: string): Promise<Running> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory', maxmemory, '--maxmemory-policy', 'allkeys-lru', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory', maxmemory, '--maxmemory-policy', 'allkeys-lru', ...extra];
+  const proc = spawn(...onCpus('redis-server', args, cpus), { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -123,9 +141,9 @@ export async function startRedis(maxmemory: string, extra: string[] = []): Promi
 }
 
 /** floor-server.ts on a free port, answering GETs with `size`-byte values. */
-export function startFloor(threads: number | undefined, size: number): Promise<Running> {
+export function startFloor(threads: number | undefined, size: number, cpus?: string): Promise<Running> {
   const args = ['src/bench/floor-server.ts', '--port', '0', '--size', String(size), '--threads', String(threads ?? availableParallelism())];
-  return startNode('floor-server', args, ROOT);
+  return startNode('floor-server', args, ROOT, cpus);
 }
 
 /** Loads key:000000000000 … as redis-benchmark names them (-r), so GETs hit. */
@@ -156,8 +174,8 @@ export async function loadKeys(port: number, keys: number, size: number): Promis
   sock.destroy();
 }
 
-export async function benchmark(port: number, test: string, clients: number, requests: number, pipeline: number, size: number, keys: number): Promise<{ rps: number; p50: number; p99: number }> {
-  const { stdout } = await run('redis-benchmark', ['-p', String(port), '-c', String(clients), '-n', String(requests), '-P', String(pipeline), '-d', String(size), '-r', String(keys), '-t', test, '--csv'], { timeout: 600_000 });
+export async function benchmark(port: number, test: string, clients: number, requests: number, pipeline: number, size: number, keys: number, cpus?: string): Promise<{ rps: number; p50: number; p99: number }> {
+  const { stdout } = await run(...onCpus('redis-benchmark', ['-p', String(port), '-c', String(clients), '-n', String(requests), '-P', String(pipeline), '-d', String(size), '-r', String(keys), '-t', test, '--csv'], cpus), { timeout: 600_000 });
   const line = stdout.trim().split('\n').find((l) => l.startsWith(`"${test.toUpperCase()}"`));
   if (line === undefined) throw new Error(`redis-benchmark printed no ${test} line:\n${stdout}`);
   const f = line.split(',').map((x) => Number(x.replace(/"/g, '')));
@@ -184,8 +202,10 @@ export function median(xs: number[]): number {
 export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; rows: NetRow[]; redis: boolean }> {
   const say = o.progress ?? (() => undefined);
   const withRedis = hasBinary('redis-server');
-  const ours = await startShardcache(o.threads, o.maxmemory);
-  const redis = withRedis ? await startRedis(o.maxmemory) : null;
+  const pin = o.pin === true ? pinCpus() : null;
+  if (o.pin === true && pin === null) throw new Error('--pin needs two CPUs or more and taskset (util-linux)');
+  const ours = await startShardcache(o.threads, o.maxmemory, [], ROOT, pin?.server);
+  const redis = withRedis ? await startRedis(o.maxmemory, [], pin?.server) : null;
   const samples: NetSample[] = [];
   let floor: Running | null = null;
   try {
@@ -193,18 +213,18 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
       await loadKeys(ours.port, o.keys, size);
       if (redis) await loadKeys(redis.port, o.keys, size);
       await floor?.stop();
-      floor = o.floor ? await startFloor(o.threads, size) : null;
+      floor = o.floor ? await startFloor(o.threads, size, pin?.server) : null;
       const contenders = ([['shardcache', ours], ['redis', redis], ['floor', floor]] as const).filter((x): x is readonly [NetSample['server'], Running] => x[1] !== null);
       for (const pipeline of o.pipelines) {
         for (const test of o.tests) {
           // Size each run for about `seconds` from a short calibration run on our server.
-          const cal = await benchmark(ours.port, test, o.clients, Math.max(2000, o.clients * pipeline * 20), pipeline, size, o.keys);
+          const cal = await benchmark(ours.port, test, o.clients, Math.max(2000, o.clients * pipeline * 20), pipeline, size, o.keys, pin?.load);
           const requests = Math.max(1000, Math.round(cal.rps * o.seconds));
           for (let r = 0; r < o.runs; r++) {
             for (const [name, srv] of inTurn(contenders, r)) {
               say(`net ${test} P=${pipeline} ${size}B run ${r + 1}/${o.runs} ${name}`);
               const c0 = cpuSeconds(srv.pid);
-              const b = await benchmark(srv.port, test, o.clients, requests, pipeline, size, o.keys);
+              const b = await benchmark(srv.port, test, o.clients, requests, pipeline, size, o.keys, pin?.load);
               const c1 = cpuSeconds(srv.pid);
               samples.push({ server: name, test, pipeline, size, requests, opsPerSec: b.rps, p50: b.p50, p99: b.p99, cpuPerMillion: ((c1 - c0) / requests) * 1e6 });
             }

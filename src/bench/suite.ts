@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { hasBinary, inTurn, loadKeys, netRows, netTable, runNet, startRedis, startShardcache } from './net.ts';
+import { hasBinary, inTurn, loadKeys, netRows, netTable, pinCpus, runNet, startRedis, startShardcache } from './net.ts';
 import type { NetRow, NetSample, Running } from './net.ts';
 import { defaultLoadgenThreads, loadgenReport, measureLoad, parseRatio, runLoadgen } from './loadgen.ts';
 import type { LoadgenCpu, LoadTool } from './loadgen.ts';
@@ -44,7 +44,7 @@ export interface SuiteOptions {
   out: string;
   /** 'auto': redis-benchmark when installed, else ours. */
   loadgen: 'auto' | LoadTool;
-  net: { clients: number; pipelines: number[]; sizes: number[]; keys: number; ratio: [number, number]; tests?: string[]; threads: number; seconds: number; runs: number; serverThreads?: number; maxmemory: string; floor?: boolean };
+  net: { clients: number; pipelines: number[]; sizes: number[]; keys: number; ratio: [number, number]; tests?: string[]; threads: number; seconds: number; runs: number; serverThreads?: number; maxmemory: string; floor?: boolean; pin?: boolean };
   scale: { threadsList: number[]; pipeline: number; size: number; test?: string };
   memory: { keys1k: number; keys16: number };
   micro: { quick: boolean; time?: number };
@@ -171,6 +171,7 @@ export function suiteOptionsFromCli(names: string[], o: Record<string, unknown>,
       serverThreads: o.serverThreads !== undefined ? num('server-threads', o.serverThreads) : undefined,
       maxmemory: o.maxmemory !== undefined ? String(o.maxmemory) : d.net.maxmemory,
       floor: o.floor === true,
+      pin: o.pin === true,
     },
     scale: {
       threadsList: o.scaleThreads !== undefined ? ints('scale-threads', o.scaleThreads) : d.scale.threadsList,
@@ -353,6 +354,12 @@ function loadgenCpuLine(n: NetSuiteResult): string | null {
   return `Load generator (ours): median ${cores.toFixed(2)} cores in use, busiest thread ${Math.round(busy * 100)}%; ${sat === 0 ? 'never saturated' : `SATURATED in ${sat} of ${xs.length} runs (raise --threads)`}.`;
 }
 
+/** How `--pin` placed the processes (taskset), for the results' load line. */
+function pinLine(pinned: boolean): string {
+  const p = pinned ? pinCpus() : null;
+  return p === null ? '' : `Pinned: servers on CPU ${p.server}, redis-benchmark on CPU ${p.load}. `;
+}
+
 export function markdown(r: SuiteResults): string {
   const s = r.suites;
   const out = [
@@ -363,7 +370,7 @@ export function markdown(r: SuiteResults): string {
   ];
   if (s.net) {
     const n = r.settings.net;
-    out.push('', '## net', '', `Load: ${s.net.tool === 'ours' ? 'shardcache-loadgen (ours)' : 'redis-benchmark'}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
+    out.push('', '## net', '', `Load: ${s.net.tool === 'ours' ? 'shardcache-loadgen (ours)' : 'redis-benchmark'}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${pinLine(n.pin === true && s.net.tool !== 'ours')}${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
     const lg = loadgenCpuLine(s.net);
     if (lg) out.push('', lg);
   }
@@ -483,7 +490,7 @@ export async function runSuite(o: SuiteOptions): Promise<{ dir: string; results:
         results.suites.micro = { ...value, log };
       } else if (suite === 'net') {
         if (tool === 'redis-benchmark') {
-          const n = await runNet({ clients: o.net.clients, pipelines: o.net.pipelines, sizes: o.net.sizes, keys: o.net.keys, tests, runs: o.net.runs, seconds: o.net.seconds, threads: o.net.serverThreads, maxmemory: o.net.maxmemory, floor: o.net.floor, progress: say });
+          const n = await runNet({ clients: o.net.clients, pipelines: o.net.pipelines, sizes: o.net.sizes, keys: o.net.keys, tests, runs: o.net.runs, seconds: o.net.seconds, threads: o.net.serverThreads, maxmemory: o.net.maxmemory, floor: o.net.floor, pin: o.net.pin, progress: say });
           results.suites.net = { tool, tests, redis: n.redis, samples: n.samples, rows: n.rows };
         } else {
           results.suites.net = await runNetOurs({ ...o.net, tests, progress: say });
@@ -547,6 +554,7 @@ export function registerBenchSuite(bench: Command, print: (s: string) => void): 
     .option('--server-threads <n>', 'shardcache --threads in net (default: cores)')
     .option('--maxmemory <bytes>', 'memory limit for both servers (default 1gb)')
     .option('--floor', "net: also run Node's socket path alone (src/bench/floor-server.ts) with the same load")
+    .option('--pin', 'net: servers on every CPU but the last, redis-benchmark on the last (taskset), as with clients on another host')
     .option('--scale-threads <list>', 'server thread counts for scale (default 1..cores)')
     .option('--scale-pipeline <n>', 'pipeline depth of the scale load (default 16)')
     .option('--scale-size <n>', 'value size of the scale load (default 100)')

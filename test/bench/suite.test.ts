@@ -12,6 +12,7 @@ import { compareFiles, compareResults } from '../../src/bench/compare.ts';
 import { niceTicks, renderChart } from '../../src/bench/chart.ts';
 import { referenceTable } from '../../src/bench/trace-reference.ts';
 import { defaultSuiteOptions, runSuite, suiteOptionsFromCli, summary } from '../../src/bench/suite.ts';
+import { pinCpus } from '../../src/bench/net.ts';
 import type { SuiteOptions, SuiteResults } from '../../src/bench/suite.ts';
 
 const OUT = mkdtempSync(join(tmpdir(), 'shardcache-bench-'));
@@ -112,7 +113,9 @@ describe('bench suites, tiny configurations', () => {
   });
 
   it.skipIf(!HAVE_RB || !HAVE_REDIS)('net with redis-benchmark', async () => {
-    const { dir } = await runSuite(tiny(['net'], { loadgen: 'redis-benchmark', net: { ...tiny([]).net, pipelines: [1], tests: ['get', 'set'], floor: true } }));
+    // --pin where this machine allows it: every process above runs under taskset.
+    const pin = pinCpus();
+    const { dir } = await runSuite(tiny(['net'], { loadgen: 'redis-benchmark', net: { ...tiny([]).net, pipelines: [1], tests: ['get', 'set'], floor: true, pin: pin !== null } }));
     const r = readBack(dir);
     checkCommon(r);
     expect(r.suites.net!.tool).toBe('redis-benchmark');
@@ -125,6 +128,7 @@ describe('bench suites, tiny configurations', () => {
     }
     expect(r.suites.net!.samples.filter((x) => x.server === 'floor')).toHaveLength(2);
     expect(readFileSync(join(dir, 'results.md'), 'utf8')).toContain('| floor ops/s | floor/redis |');
+    if (pin !== null) expect(readFileSync(join(dir, 'results.md'), 'utf8')).toContain(`Pinned: servers on CPU ${pin.server}, redis-benchmark on CPU ${pin.load}.`);
   });
 
   it('without redis-server: says so and measures shardcache alone', async () => {
@@ -252,7 +256,8 @@ describe('suite options and chart helpers', () => {
     expect(suiteOptionsFromCli(['all'], {}, () => undefined).suites).toEqual(all.suites);
     const o = suiteOptionsFromCli(['scale', 'net'], { pipeline: '1,8,32', size: '64', ratio: '4:1', loadgen: 'ours', threads: '3', duration: '2', quick: true }, () => undefined);
     expect(o.suites).toEqual(['net', 'scale']);
-    expect(o.net).toMatchObject({ pipelines: [1, 8, 32], sizes: [64], ratio: [4, 1], threads: 3, seconds: 2, runs: 1, keys: 10_000 });
+    expect(o.net).toMatchObject({ pipelines: [1, 8, 32], sizes: [64], ratio: [4, 1], threads: 3, seconds: 2, runs: 1, keys: 10_000, pin: false });
+    expect(suiteOptionsFromCli(['net'], { pin: true }, () => undefined).net.pin).toBe(true);
     expect(() => suiteOptionsFromCli(['nope'], {}, () => undefined)).toThrow(/unknown suite/);
     expect(() => suiteOptionsFromCli([], { loadgen: 'x' }, () => undefined)).toThrow(/--loadgen/);
     expect(() => suiteOptionsFromCli([], { ratio: '0:0' }, () => undefined)).toThrow(/ratio/);
