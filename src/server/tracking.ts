@@ -171,7 +171,8 @@ export function writeTrackingInfo(c: Client): void {
   c.out.int(t === null ? -1 : t.redirect);
   c.out.bulkStr('prefixes');
   c.out.array(t?.prefixes.length ?? 0);
-  for (const p of t?.prefixes ?? []) c.out.bulk(p);
+  // In byte order, as Redis lists its radix tree of prefixes.
+  for (const p of [...(t?.prefixes ?? [])].sort(Buffer.compare)) c.out.bulk(p);
 }
 
 function afterCommand(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): void {

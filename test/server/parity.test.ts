@@ -323,6 +323,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       // CLIENT TRACKING checks the REDIRECT target where the option stands, then ON/OFF.
       ['CLIENT', 'TRACKING', 'maybe', 'REDIRECT', '0', 'PREFIX', ''], ['CLIENT', 'TRACKING', 'on', 'REDIRECT', '0'], ['CLIENT', 'TRACKING', 'on', 'REDIRECT', '99999', 'BOGUS'],
       ['CLIENT', 'TRACKING', 'on', 'BOGUS', 'REDIRECT', '99999'], ['CLIENT', 'TRACKING', 'on', 'REDIRECT', 'x'], ['CLIENT', 'TRACKING', 'off', 'REDIRECT', '99999', 'REDIRECT', '1'],
+      ['CLIENT', 'TRACKING', 'on', 'BCAST', 'PREFIX', 'p:', 'PREFIX', 'k'], ['CLIENT', 'TRACKINGINFO'], ['CLIENT', 'TRACKING', 'off'],
       ['CLIENT', 'KILL', 'ID', '9223372036854775807'], ['CLIENT', 'TRACKING', 'on', 'REDIRECT', '9223372036854775807'], ['SLOWLOG', 'RESET'], ['SLOWLOG', 'GET', '9223372036854775807'],
       // COPY refuses the same key before it looks the key up.
       ['COPY', 'zz', 'zz'], ['COPY', 'f', 'f'], ['COPY', 'f', 'f', 'DB', '1'],
