@@ -352,6 +352,29 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     }
   });
 
+  it('with requirepass: what an unauthenticated connection may do, and AUTH and HELLO AUTH errors', async () => {
+    const setup = await pair(2);
+    await setup(['CONFIG', 'SET', 'requirepass', 'pw']);
+    try {
+      const sides = await connectEach(1);
+      const cases = [
+        ['GET', 'a'], ['PING'], ['HELLO', '3'], ['HELLO'], ['HELLO', '2', 'SETNAME', 'x'], ['AUTH', 'nope'], ['AUTH', 'default', 'nope'], ['AUTH', 'other', 'pw'], ['AUTH', 'a', 'b', 'c'],
+        ['HELLO', '3', 'AUTH', 'default', 'nope'], ['HELLO', '3', 'AUTH', 'default', 'pw', 'SETNAME', 'n'], ['CLIENT', 'GETNAME'], ['RESET'], ['GET', 'a'], ['AUTH', 'pw'], ['GET', 'a'], ['QUIT'],
+      ];
+      for (const argv of cases) {
+        const [x, y] = await Promise.all(sides.map(([c]) => c!.request(request(argv))));
+        expect(sessionNormal(argv, x!), JSON.stringify(argv)).toBe(sessionNormal(argv, y!));
+      }
+    } finally {
+      for (const port of [ours.port, redis.port]) {
+        const c = await RawConn.connect(port);
+        await c.request(request(['AUTH', 'pw']));
+        await c.request(request(['CONFIG', 'SET', 'requirepass', '']));
+        c.close();
+      }
+    }
+  });
+
   it('CONFIG GET gives the values Redis gives for every setting both have', async () => {
     const send = await pair(2);
     const [all] = await send(['CONFIG', 'GET', '*']);

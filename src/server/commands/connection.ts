@@ -76,7 +76,7 @@ function hello(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
       i += 1;
     } else throw replyError(`ERR Syntax error in HELLO option '${cstr(argv[i]!)}'`);
   }
-  if (!c.authenticated) throw new ShardcacheError(ErrorCode.INVALID_ARG, 'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
+  if (!c.authenticated) throw new ShardcacheError(ErrorCode.INVALID_ARG, 'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
   if (setName !== null) c.name = setName === '' ? null : setName;
   c.out.resp = ver as 2 | 3;
   c.out.map(7);
