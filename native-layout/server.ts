@@ -27,8 +27,8 @@ export const ServerGlobals = struct('ServerGlobals', [
   { name: 'lastSave', type: 'i32', guard: 'atomic', doc: 'LASTSAVE, Unix seconds' },
   { name: 'statsResetAt', type: 'i32', guard: 'atomic', doc: 'Unix seconds of the last CONFIG RESETSTAT' },
   { name: 'channelLock', type: 'i32', align: 64, guard: 'futex mutex (store/lock.ts lockWord)', doc: 'guards every ChannelSlot: lookups, claims and backward-shift deletion' },
-  { name: 'channels', type: 'i32', guard: 'channelLock for writes; INFO reads it with Atomics.load', doc: 'channels with subscribers: the ChannelSlots of kind SLOT_CHANNEL in use (pubsub_channels)' },
-  { name: 'patterns', type: 'i32', guard: 'channelLock for writes; read with Atomics.load', doc: 'patterns with subscribers: the ChannelSlots of kind SLOT_PATTERN in use (PUBSUB NUMPAT, pubsub_patterns; Redis 7 counts patterns, not subscriptions)' },
+  { name: 'channels', type: 'i32', guard: 'channelLock for writes; INFO reads it with Atomics.load', doc: 'channels with subscribers: the ChannelSlots holding a channel (pubsub_channels)' },
+  { name: 'patterns', type: 'i32', guard: 'channelLock for writes; read with Atomics.load', doc: 'patterns with subscribers: the ChannelSlots holding a pattern (PUBSUB NUMPAT, pubsub_patterns; Redis 7 counts patterns, not subscriptions)' },
 ], { align: 64 });
 
 export const WorkerStats = struct('WorkerStats', [
@@ -42,7 +42,7 @@ export const WorkerStats = struct('WorkerStats', [
   { name: 'netOut', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_net_output_bytes' },
 ], { align: 64 });
 
-/** ChannelSlot.kind values. */
+/** What a slot counts (SharedState.channelAdd): a channel or a pattern, in ServerGlobals.channels or .patterns. */
 export const SLOT_CHANNEL = 0;
 export const SLOT_PATTERN = 1;
 
@@ -53,10 +53,10 @@ export const SLOT_PATTERN = 1;
  * over time.
  */
 export const ChannelSlot = struct('ChannelSlot', [
-  { name: 'hashA', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'hash32 of the name, mixed with the kind; 0 = empty' },
-  { name: 'hashB', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'a second hash of the name, mixed with the kind, as an unsigned 32-bit value' },
+  { name: 'hashA', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'hash32 of the name, salted for a pattern; 0 = empty' },
+  { name: 'hashB', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'a second hash of the name, salted for a pattern, as an unsigned 32-bit value' },
   { name: 'count', type: 'i32', guard: 'ServerGlobals.channelLock for writes; INFO reads it with Atomics.load', doc: 'subscribers, all workers' },
-  { name: 'kind', type: 'u32', guard: 'ServerGlobals.channelLock', doc: 'SLOT_CHANNEL or SLOT_PATTERN: the counter (channels, patterns) the slot counts in' },
+  { name: 'pad', type: 'u32', guard: 'none', doc: 'keeps slots 16 bytes' },
 ]);
 
 export function serverStateLayout(): { globals: number; workers: number; channels: number; bytes: number } {

@@ -199,7 +199,7 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; rows: NetRow[]; redis: boolean }> {
+export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; rows: NetRow[]; redis: boolean; pinned: { server: string; load: string } | null }> {
   const say = o.progress ?? (() => undefined);
   const withRedis = hasBinary('redis-server');
   const pin = o.pin === true ? pinCpus() : null;
@@ -238,7 +238,7 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
     await floor?.stop();
   }
   const rows = netRows(samples, o.sizes, o.pipelines, o.tests);
-  return { samples, rows, redis: withRedis };
+  return { samples, rows, redis: withRedis, pinned: pin };
 }
 
 /** Medians of each server's samples per setting, with the spread, and our ratio to Redis. */

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { hasBinary, inTurn, loadKeys, netRows, netTable, pinCpus, runNet, startRedis, startShardcache } from './net.ts';
+import { hasBinary, inTurn, loadKeys, netRows, netTable, runNet, startRedis, startShardcache } from './net.ts';
 import type { NetRow, NetSample, Running } from './net.ts';
 import { defaultLoadgenThreads, loadgenReport, measureLoad, parseRatio, runLoadgen } from './loadgen.ts';
 import type { LoadgenCpu, LoadTool } from './loadgen.ts';
@@ -72,6 +72,8 @@ export interface NetSuiteResult {
   redis: boolean;
   samples: (NetSample & { loadgen?: LoadgenCpu & { saturated: boolean } })[];
   rows: NetRow[];
+  /** Where `--pin` ran the servers and the load generator (taskset CPU lists). */
+  pinned?: { server: string; load: string };
 }
 
 export interface HitRatioSuiteRow {
@@ -254,7 +256,7 @@ export async function runNetOurs(o: SuiteOptions['net'] & { tests: string[]; pro
   const say = o.progress ?? (() => undefined);
   const withRedis = hasBinary('redis-server');
   const ours = await startShardcache(o.serverThreads, o.maxmemory);
-  let redis: Awaited<ReturnType<typeof startRedis>> | null = null;
+  let redis: Running | null = null;
   const samples: NetSuiteResult['samples'] = [];
   try {
     redis = withRedis ? await startRedis(o.maxmemory) : null;
@@ -355,9 +357,8 @@ function loadgenCpuLine(n: NetSuiteResult): string | null {
 }
 
 /** How `--pin` placed the processes (taskset), for the results' load line. */
-function pinLine(pinned: boolean): string {
-  const p = pinned ? pinCpus() : null;
-  return p === null ? '' : `Pinned: servers on CPU ${p.server}, redis-benchmark on CPU ${p.load}. `;
+function pinLine(p: NetSuiteResult['pinned']): string {
+  return p === undefined ? '' : `Pinned: servers on CPU ${p.server}, redis-benchmark on CPU ${p.load}. `;
 }
 
 export function markdown(r: SuiteResults): string {
@@ -370,7 +371,7 @@ export function markdown(r: SuiteResults): string {
   ];
   if (s.net) {
     const n = r.settings.net;
-    out.push('', '## net', '', `Load: ${s.net.tool === 'ours' ? 'shardcache-loadgen (ours)' : 'redis-benchmark'}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${pinLine(n.pin === true && s.net.tool !== 'ours')}${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
+    out.push('', '## net', '', `Load: ${s.net.tool === 'ours' ? 'shardcache-loadgen (ours)' : 'redis-benchmark'}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${pinLine(s.net.pinned)}${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
     const lg = loadgenCpuLine(s.net);
     if (lg) out.push('', lg);
   }
@@ -491,7 +492,7 @@ export async function runSuite(o: SuiteOptions): Promise<{ dir: string; results:
       } else if (suite === 'net') {
         if (tool === 'redis-benchmark') {
           const n = await runNet({ clients: o.net.clients, pipelines: o.net.pipelines, sizes: o.net.sizes, keys: o.net.keys, tests, runs: o.net.runs, seconds: o.net.seconds, threads: o.net.serverThreads, maxmemory: o.net.maxmemory, floor: o.net.floor, pin: o.net.pin, progress: say });
-          results.suites.net = { tool, tests, redis: n.redis, samples: n.samples, rows: n.rows };
+          results.suites.net = { tool, tests, redis: n.redis, samples: n.samples, rows: n.rows, ...(n.pinned ? { pinned: n.pinned } : {}) };
         } else {
           results.suites.net = await runNetOurs({ ...o.net, tests, progress: say });
         }

@@ -9,7 +9,9 @@
  */
 import { globMatch } from '../protocol/glob.ts';
 import type { ReplyWriter } from '../protocol/resp-writer.ts';
+import { word } from './commands/args.ts';
 import { COMMANDS, lookupCommand } from './commands/table.ts';
+import { keysOf } from './dispatch.ts';
 import type { CommandSpec, Flag } from './commands/types.ts';
 
 // ---- flags and ACL categories --------------------------------------------------------------
@@ -155,7 +157,7 @@ const SPLIT_KEY_SPECS: Record<string, KeySpec[]> = {
 };
 
 /** The command's key specs: Redis's own where they split, else one range from (first, last, step). */
-export function keySpecs(spec: CommandSpec): KeySpec[] {
+function keySpecs(spec: CommandSpec): KeySpec[] {
   if (spec.firstKey <= 0) return [];
   const split = SPLIT_KEY_SPECS[spec.name];
   if (split !== undefined) return split;
@@ -174,8 +176,9 @@ export function keyFlagsAt(spec: CommandSpec, call: readonly Uint8Array[], i: nu
   for (const k of specs) {
     const last = k.lastkey < 0 ? call.length + k.lastkey : k.index + k.lastkey;
     if (i < k.index || i > last || (i - k.index) % k.keystep !== 0) continue;
-    if (spec.name === 'set' && k.flags.includes('variable_flags')) {
-      const get = call.slice(3).some((a) => Buffer.from(a).toString('latin1').toLowerCase() === 'get');
+    if (k.flags.includes('variable_flags')) {
+      // SET is the one command with variable key flags.
+      const get = call.slice(3).some((a) => word(a) === 'get');
       return get ? ['RW', 'access', 'update'] : OW_UPDATE;
     }
     return k.flags;
@@ -618,11 +621,11 @@ export function commandCount(): number {
 }
 
 /**
- * COMMAND GETKEYS: the key arguments of a full command line. Throws Redis's errors as plain
- * messages (the caller replies with them).
+ * COMMAND GETKEYS: the key arguments of a full command line and the spec that places them (key
+ * i is argument spec.firstKey + i * spec.step). Throws Redis's errors as plain messages (the
+ * caller replies with them).
  */
-/** The keys of a call and their argument positions. */
-export function getKeys(argv: Buffer[]): { keys: Buffer[]; positions: number[]; spec: CommandSpec } {
+export function getKeys(argv: Buffer[]): { keys: Buffer[]; spec: CommandSpec } {
   let spec = lookupCommand(argv[0]!);
   if (spec === undefined) throw new Error('ERR Invalid command specified');
   if (spec.subcommands !== undefined && argv.length >= 2) {
@@ -631,15 +634,7 @@ export function getKeys(argv: Buffer[]): { keys: Buffer[]; positions: number[]; 
     else if (spec.handler === undefined) throw new Error('ERR Invalid command specified');
   }
   if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) throw new Error('ERR Invalid number of arguments specified for command');
-  const keys: Buffer[] = [];
-  const positions: number[] = [];
-  if (spec.firstKey > 0) {
-    const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
-    for (let i = spec.firstKey; i <= last && i < argv.length; i += spec.step) {
-      keys.push(argv[i]!);
-      positions.push(i);
-    }
-  }
+  const keys = keysOf(spec, argv);
   if (keys.length === 0) throw new Error('ERR The command has no key arguments');
-  return { keys, positions, spec };
+  return { keys, spec };
 }

@@ -50,7 +50,10 @@ export function canonicalNotifyFlags(v: string): string {
 
 /** Whether the setting asks for events of class `type` ('n', '$', ...) on some channel. */
 export function notifyClassOn(ctx: WorkerContext, type: string): boolean {
-  const on = enabled(ctx);
+  return classOn(enabled(ctx), type);
+}
+
+function classOn(on: Set<string>, type: string): boolean {
   return on.has(type) && (on.has('K') || on.has('E'));
 }
 
@@ -80,10 +83,9 @@ export function flushCreated(ctx: WorkerContext, n = ctx.created.length): void {
 
 /** Sends one keyspace event as it is, with no pending 'expired' or 'new' event before it. */
 export function publishEvent(ctx: WorkerContext, type: string, event: string, key: Buffer, db: number): void {
-  if (!notifyClassOn(ctx, type)) return;
   const on = enabled(ctx);
   const ps = ctx.pubsub;
-  if (ps === null) return;
+  if (!classOn(on, type) || ps === null) return;
   if (on.has('K')) ps.publish(Buffer.concat([Buffer.from(`__keyspace@${db}__:`), key]), Buffer.from(event));
   if (on.has('E')) ps.publish(Buffer.from(`__keyevent@${db}__:${event}`), key);
 }

@@ -102,9 +102,7 @@ export class SharedState {
    * table is full (CHANNEL_SLOTS channels with subscribers at once).
    */
   channelAdd(channel: Uint8Array, d: number, kind = SLOT_CHANNEL): number {
-    const salt = kind === SLOT_PATTERN ? PATTERN_SALT : 0;
-    const a = (hash32(channel) ^ salt) >>> 0 || 1;
-    const b = (fnv1a(channel) ^ salt) >>> 0;
+    const [a, b] = slotHashes(channel, kind);
     lockWord(this.i32, CHANNEL_LOCK_I32);
     try {
       let i = this.findChannelLocked(a, b);
@@ -115,7 +113,7 @@ export class SharedState {
       }
       const n = this.i32[i + C.count.index]! + d;
       if (n > 0) Atomics.store(this.i32, i + C.count.index, n);
-      else this.removeChannelLocked(i);
+      else this.removeChannelLocked(i, kind);
       return Math.max(n, 0);
     } finally {
       unlockWord(this.i32, CHANNEL_LOCK_I32);
@@ -123,8 +121,7 @@ export class SharedState {
   }
 
   channelCount(channel: Uint8Array): number {
-    const a = hash32(channel) || 1;
-    const b = fnv1a(channel);
+    const [a, b] = slotHashes(channel, SLOT_CHANNEL);
     lockWord(this.i32, CHANNEL_LOCK_I32);
     try {
       const i = this.findChannelLocked(a, b);
@@ -167,7 +164,6 @@ export class SharedState {
       if (this.u32[i + C.hashA.index] !== 0) continue;
       this.u32[i + C.hashA.index] = a;
       this.u32[i + C.hashB.index] = b;
-      this.u32[i + C.kind.index] = kind;
       Atomics.store(this.i32, i + C.count.index, 0);
       Atomics.add(this.i32, KIND_COUNTER_I32[kind]!, 1);
       return i;
@@ -179,9 +175,8 @@ export class SharedState {
    * Empties slot i by backward shift (no tombstones): each later slot of the same probe run whose
    * home is not between the hole and itself moves into the hole, so lookups never stop early.
    */
-  private removeChannelLocked(i: number): void {
+  private removeChannelLocked(i: number, kind: number): void {
     const u = this.u32;
-    const kind = u[i + C.kind.index]!;
     const first = L.channels / 4;
     let hole = (i - first) / SLOT_I32;
     for (let j = (hole + 1) & CHANNEL_MASK; j !== hole; j = (j + 1) & CHANNEL_MASK) {
@@ -193,7 +188,6 @@ export class SharedState {
         const sh = this.slot(hole);
         u[sh + C.hashA.index] = ha;
         u[sh + C.hashB.index] = u[sj + C.hashB.index]!;
-        u[sh + C.kind.index] = u[sj + C.kind.index]!;
         Atomics.store(this.i32, sh + C.count.index, this.i32[sj + C.count.index]!);
         hole = j;
       }
@@ -201,10 +195,15 @@ export class SharedState {
     const sh = this.slot(hole);
     u[sh + C.hashA.index] = 0;
     u[sh + C.hashB.index] = 0;
-    u[sh + C.kind.index] = 0;
     Atomics.store(this.i32, sh + C.count.index, 0);
     Atomics.sub(this.i32, KIND_COUNTER_I32[kind]!, 1);
   }
+}
+
+/** A name's two slot hashes, salted for a pattern so a pattern and a channel of one name are two slots. */
+function slotHashes(name: Uint8Array, kind: number): [number, number] {
+  const salt = kind === SLOT_PATTERN ? PATTERN_SALT : 0;
+  return [(hash32(name) ^ salt) >>> 0 || 1, (fnv1a(name) ^ salt) >>> 0];
 }
 
 /** FNV-1a: a second hash independent of hash32, to tell apart channels whose hash32 collide. */

@@ -268,10 +268,11 @@ function startsWith(k: Uint8Array, p: Buffer): boolean {
  */
 function invalidateKeys(ctx: WorkerContext, keys: Uint8Array[], by: number, writer: Client | null, bcast = true): void {
   if (bcast && prefixTable.size > 0) {
+    // In byte order, each key once: Redis collects a prefix's keys in a radix tree.
+    const ordered = keys.filter((k, i) => keys.findIndex((o) => Buffer.compare(o, k) === 0) === i).sort(Buffer.compare);
     for (const [p, clients] of prefixTable) {
       const pb = Buffer.from(p, 'latin1');
-      // In byte order, each key once: Redis collects a prefix's keys in a radix tree.
-      const matched = keys.filter((k, i) => startsWith(k, pb) && keys.findIndex((o) => Buffer.compare(o, k) === 0) === i).sort(Buffer.compare);
+      const matched = ordered.filter((k) => startsWith(k, pb));
       if (matched.length === 0) continue;
       for (const t of clients) {
         if (t.tracking === null || (t.tracking.noloop && t.id === by)) continue;

@@ -272,15 +272,19 @@ export class Shard {
 
   /**
    * Stores `value` (bytes `voff`..`voff+vlen` of it) under `key` with absolute expiry `expireAt`
-   * (0 = none) in database `db`, replacing `old` (the key's live item, or NIL_REF). Returns the
-   * new item's ref. The key may be the range key[koff, koff + klen) of a larger buffer.
+   * (0 = none) in database `db`, replacing `old` (the key's live item, or NIL_REF), with the
+   * ItemMeta.raw bit `raw`. Returns the new item's ref. The key may be the range
+   * key[koff, koff + klen) of a larger buffer.
    */
-  private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number, koff = 0, klen = key.length): number {
+  private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number, raw: boolean, koff = 0, klen = key.length): number {
     const m = this.m;
     this.bumpWatchLocked(h);
     const bytes = ITEM_HEADER_BYTES + klen + vlen;
     if (old !== NIL_REF && m.classId(old) !== CLASS_LARGE && classFor(m, bytes) === m.classId(old)) {
-      this.rewriteInPlaceLocked(old, value, voff, vlen, expireAt);
+      this.retimeLocked(old, expireAt);
+      m.setRaw(old, raw);
+      m.setValLen(old, vlen);
+      copyInto(m.a8, m.valOffset(old), value, voff, vlen);
       onHit(m, old, now);
       return old;
     }
@@ -294,6 +298,8 @@ export class Shard {
     m.setValLen(r, vlen);
     m.setHash(r, h);
     m.setExpireAt(r, expireAt);
+    // A fresh chunk's meta has the bit clear.
+    if (raw) m.setRaw(r, true);
     copyInto(m.a8, m.keyOffset(r), key, koff, klen);
     copyInto(m.a8, m.valOffset(r), value, voff, vlen);
     // Eviction may have moved or removed the old item: find the key again.
@@ -319,14 +325,6 @@ export class Shard {
     return r;
   }
 
-  private rewriteInPlaceLocked(r: number, value: Uint8Array, voff: number, vlen: number, expireAt: number): void {
-    const m = this.m;
-    this.setExpireLocked(r, expireAt);
-    m.setRaw(r, false);
-    m.setValLen(r, vlen);
-    copyInto(m.a8, m.valOffset(r), value, voff, vlen);
-  }
-
   /**
    * SET. Returns true if written, false if NX/XX prevented it. With SET_GET the previous value
    * (or null) is left in `lastOld`. Key and value may be ranges of larger buffers (the request
@@ -348,7 +346,7 @@ export class Shard {
     // Only an expiry given with the command is checked above, as in Redis: a live key's own TTL
     // may equal `now` (expired means now > expireAt), and KEEPTTL must not delete it.
     if ((flags & SET_KEEPTTL) !== 0 && old !== NIL_REF) expireAt = this.m.expireAt(old);
-    this.writeLocked(key, h, db, value, voff, vlen, expireAt, now, old, koff, klen);
+    this.writeLocked(key, h, db, value, voff, vlen, expireAt, now, old, false, koff, klen);
     if (this.oplog !== null) this.emit(OpType.SET, key.subarray(koff, koff + klen), value.subarray(voff, voff + vlen), expireAt, 0, 0, db);
     return true;
   }
@@ -361,20 +359,28 @@ export class Shard {
   putCarriedLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, expireAt: number, raw: boolean, now: number): void {
     if (key.length > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
     const old = this.lookupLocked(key, h, now, db);
-    const r = this.writeLocked(key, h, db, value, 0, value.length, expireAt, now, old);
-    if (raw) this.m.setRaw(r, true);
+    this.writeLocked(key, h, db, value, 0, value.length, expireAt, now, old, raw);
     this.emit(OpType.SET, key, value, expireAt, 0, 0, db);
   }
 
-  /** Replaces the value of a key, keeping its TTL; used by INCR*, APPEND and SETRANGE. */
-  putKeepTtlLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, vlen: number, now: number, old: number): number {
+  /**
+   * Replaces the value of a key, keeping its TTL; used by INCR*, APPEND and SETRANGE (`raw`: the
+   * value was edited in place, see ItemMeta.raw).
+   */
+  putKeepTtlLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, vlen: number, now: number, old: number, raw = false): void {
     if (key.length > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
     const expireAt = old === NIL_REF ? 0 : this.m.expireAt(old);
-    return this.writeLocked(key, h, db, value, 0, vlen, expireAt, now, old);
+    this.writeLocked(key, h, db, value, 0, vlen, expireAt, now, old, raw);
   }
 
-  /** Sets an item's absolute expiry (0 = persist). */
+  /** Sets an item's absolute expiry (0 = persist); a write for WATCH. */
   setExpireLocked(r: number, expireAt: number): void {
+    this.bumpWatchLocked(this.m.hash(r));
+    this.retimeLocked(r, expireAt);
+  }
+
+  /** Sets an item's expiry and keeps the volatile counts; the caller has bumped its WATCH slot. */
+  private retimeLocked(r: number, expireAt: number): void {
     const m = this.m;
     const before = m.expireAt(r);
     const db = m.keyDb(r);
@@ -383,7 +389,6 @@ export class Shard {
       m.h32[HW.volatileCount] = m.h32[HW.volatileCount]! + d;
       m.h32[HW.dbVolatile + db] = m.h32[HW.dbVolatile + db]! + d;
     }
-    this.bumpWatchLocked(m.hash(r));
     m.setExpireAt(r, expireAt);
   }
 

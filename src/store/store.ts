@@ -441,9 +441,8 @@ export class Store {
       const joined = Buffer.allocUnsafe(oldLen + add.length);
       if (r !== NIL_REF) copyInto(joined, 0, s.m.a8, s.m.valOffset(r), oldLen);
       copyInto(joined, oldLen, add, 0, add.length);
-      const w = s.putKeepTtlLocked(k, h, this.db, joined, joined.length, now, r);
       // Redis appends in place to an existing string only, which makes it raw.
-      if (r !== NIL_REF) s.m.setRaw(w, true);
+      s.putKeepTtlLocked(k, h, this.db, joined, joined.length, now, r, r !== NIL_REF);
       s.emit(OpType.APPEND, k, add, 0, 0, 0, this.db);
       return joined.length;
     });
@@ -489,7 +488,7 @@ export class Store {
       const out = Buffer.alloc(len);
       if (r !== NIL_REF) copyInto(out, 0, s.m.a8, s.m.valOffset(r), oldLen);
       copyInto(out, offset, v, 0, v.length);
-      s.m.setRaw(s.putKeepTtlLocked(k, h, this.db, out, len, now, r), true);
+      s.putKeepTtlLocked(k, h, this.db, out, len, now, r, true);
       s.emit(OpType.SETRANGE, k, v, 0, offset, 0, this.db);
       return len;
     });
@@ -614,14 +613,14 @@ export class Store {
     try {
       const now = this.now();
       // Redis's order: COPY refuses the same key before looking it up, RENAME after.
-      const same = Buffer.compare(Buffer.from(sk.buffer, sk.byteOffset, sk.length), Buffer.from(dk.buffer, dk.byteOffset, dk.length)) === 0;
-      if (same && isCopy && toDb === this.db) throw scError(ErrorCode.INVALID_ARG, 'ERR source and destination objects are the same');
+      const same = toDb === this.db && Buffer.from(sk.buffer, sk.byteOffset, sk.length).equals(dk);
+      if (same && isCopy) throw scError(ErrorCode.INVALID_ARG, 'ERR source and destination objects are the same');
       const r = ss.lookupLocked(sk, sh, now, this.db);
       if (r === NIL_REF) {
         if (isCopy) return false;
         throw scError(ErrorCode.NO_SUCH_KEY);
       }
-      if (same && toDb === this.db) return op === 'rename';
+      if (same) return op === 'rename';
       const exists = ds.lookupLocked(dk, dh, now, toDb) !== NIL_REF;
       if (exists && (op === 'renamenx' || op === 'copy')) return false;
       const value = ss.valueCopy(r);
@@ -827,11 +826,12 @@ export class Store {
       const lfu = m.h32[HW.policy] === PolicyId.lfu;
       const len = m.valLen(r);
       // Redis's tryObjectEncoding: a number that fits a long is an int, up to 44 bytes embstr.
-      const int = m.raw(r) || len > 20 ? null : parseInt64(m.a8, m.valOffset(r), len);
+      const raw = m.raw(r);
+      const int = raw || len > 20 ? null : parseInt64(m.a8, m.valOffset(r), len);
       return {
         freq: lfu ? lfuDecayed(m, r, lfuMinutes(now)) : null,
         idleSeconds: lfu ? null : (accessSeconds(now) - m.ldt(r)) & 0xffff,
-        encoding: int !== null ? 'int' : len <= 44 && !m.raw(r) ? 'embstr' : 'raw',
+        encoding: int !== null ? 'int' : len <= 44 && !raw ? 'embstr' : 'raw',
         int,
       };
     });

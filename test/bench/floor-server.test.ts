@@ -3,11 +3,13 @@
  * traffic reply for reply: a bulk value of the configured size per GET, +OK per SET, however the
  * requests are split across reads.
  */
-import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFloor } from '../../src/bench/net.ts';
+import type { Running } from '../../src/bench/net.ts';
+import { RawConn } from '../server/harness.ts';
 
-let floor: Awaited<ReturnType<typeof startFloor>>;
+let floor: Running;
 beforeAll(async () => {
   floor = await startFloor(2, 7);
 });
@@ -19,24 +21,15 @@ const GET = '*2\r\n$3\r\nGET\r\n$16\r\nkey:000000000042\r\n';
 const SET = '*3\r\n$3\r\nSET\r\n$16\r\nkey:000000000042\r\n$7\r\nxxxxxxx\r\n';
 
 async function exchange(pieces: string[], expectBytes: number): Promise<string> {
-  const s = net.connect(floor.port, '127.0.0.1');
-  s.setNoDelay(true);
-  let got = '';
-  const done = new Promise<void>((resolve, reject) => {
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-      if (got.length >= expectBytes) resolve();
-    });
-    s.on('error', reject);
-  });
-  await new Promise<void>((r) => s.once('connect', () => r()));
+  const c = await RawConn.connect(floor.port);
+  c.socket.setNoDelay(true);
   for (const p of pieces) {
-    s.write(p);
+    c.write(p);
     // Separate reads on the server: wait for the bytes to leave before the next piece.
-    await new Promise((r) => setTimeout(r, 2));
+    await sleep(2);
   }
-  await done;
-  s.destroy();
+  const got = await c.until((t) => t.length >= expectBytes);
+  c.close();
   return got;
 }
 

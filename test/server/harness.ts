@@ -110,17 +110,19 @@ export class RawConn {
    * Sends a request and waits until `n` complete top-level RESP replies have arrived since the
    * last request returned (replies to bytes written with write() count too); returns them.
    */
-  async request(data: string | Uint8Array, n = 1): Promise<string> {
-    this.write(data);
-    const out = await this.until((all) => countReplies(all) >= n);
-    this.buf = Buffer.alloc(0);
-    return out;
+  request(data: string | Uint8Array, n = 1): Promise<string> {
+    return this.exchange(data, (all) => countReplies(all) >= n);
   }
 
   /** Sends `data` and waits until the bytes received since satisfy `done`; returns them. */
-  async exchange(data: Uint8Array, done: (s: string) => boolean): Promise<string> {
+  exchange(data: string | Uint8Array, done: (s: string) => boolean): Promise<string> {
     this.write(data);
-    const out = await this.until(done);
+    return this.take(done);
+  }
+
+  /** Waits until the bytes received so far satisfy `done` (or the usual ends), and takes them. */
+  async take(done: (s: string) => boolean, timeoutMs?: number): Promise<string> {
+    const out = await this.until(done, timeoutMs);
     this.buf = Buffer.alloc(0);
     return out;
   }

@@ -14,8 +14,8 @@ function pick<T>(r: Rand, xs: readonly T[]): T {
   return xs[r(xs.length)]!;
 }
 
-/** One of `opts` most of the time, a random argument now and then: the parser's error paths. */
-function some(r: Rand, n: number, f: () => string[]): string[] {
+/** The arguments of `n` calls of `f`, in order. */
+function some(n: number, f: () => string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < n; i++) out.push(...f());
   return out;
@@ -57,9 +57,9 @@ const GENERATORS: ((r: Rand) => string[])[] = [
   (r) => ['GETSET', key(r), value(r)],
   (r) => ['GETDEL', key(r)],
   (r) => ['GETEX', key(r), ...setOptions(r, ['EX', 'PX', 'EXAT', 'PXAT'], true)],
-  (r) => ['MGET', ...some(r, 1 + r(4), () => [key(r)])],
-  (r) => ['MSET', ...some(r, r(4), () => [key(r), value(r)]), ...(r(5) === 0 ? [key(r)] : [])],
-  (r) => ['MSETNX', ...some(r, r(3), () => [key(r), value(r)]), ...(r(5) === 0 ? [key(r)] : [])],
+  (r) => ['MGET', ...some(1 + r(4), () => [key(r)])],
+  (r) => ['MSET', ...some(r(4), () => [key(r), value(r)]), ...(r(5) === 0 ? [key(r)] : [])],
+  (r) => ['MSETNX', ...some(r(3), () => [key(r), value(r)]), ...(r(5) === 0 ? [key(r)] : [])],
   (r) => ['APPEND', key(r), value(r)],
   (r) => ['STRLEN', key(r)],
   (r) => [pick(r, ['GETRANGE', 'SUBSTR']), key(r), num(r), num(r)],
@@ -70,23 +70,23 @@ const GENERATORS: ((r: Rand) => string[])[] = [
   // integers, which OBJECT ENCODING on the other keys would otherwise report (see the README).
   (r) => ['INCRBYFLOAT', FLOAT_KEY, r(2) ? value(r) : num(r)],
   (r) => (r(3) === 0 ? ['GET', FLOAT_KEY] : [pick(r, ['SET', 'APPEND']), FLOAT_KEY, value(r)]),
-  (r) => ['LCS', key(r), key(r), ...some(r, r(3), () => { const o = pick(r, ['LEN', 'IDX', 'MINMATCHLEN', 'WITHMATCHLEN', 'BAD']); return o === 'MINMATCHLEN' ? [o, num(r)] : [o]; })],
-  (r) => [pick(r, ['DEL', 'UNLINK', 'EXISTS', 'TOUCH']), ...some(r, 1 + r(3), () => [key(r)])],
-  (r) => [pick(r, ['EXPIRE', 'PEXPIRE']), key(r), ttl(r, 1_000_000), ...some(r, r(2), () => [pick(r, ['NX', 'XX', 'GT', 'LT', 'ZZ'])])],
-  (r) => [pick(r, ['EXPIREAT', 'PEXPIREAT']), key(r), r(3) ? String(4_000_000_000_000 + r(100)) : num(r), ...some(r, r(2), () => [pick(r, ['NX', 'XX', 'GT', 'LT'])])],
+  (r) => ['LCS', key(r), key(r), ...some(r(3), () => { const o = pick(r, ['LEN', 'IDX', 'MINMATCHLEN', 'WITHMATCHLEN', 'BAD']); return o === 'MINMATCHLEN' ? [o, num(r)] : [o]; })],
+  (r) => [pick(r, ['DEL', 'UNLINK', 'EXISTS', 'TOUCH']), ...some(1 + r(3), () => [key(r)])],
+  (r) => [pick(r, ['EXPIRE', 'PEXPIRE']), key(r), ttl(r, 1_000_000), ...some(r(2), () => [pick(r, ['NX', 'XX', 'GT', 'LT', 'ZZ'])])],
+  (r) => [pick(r, ['EXPIREAT', 'PEXPIREAT']), key(r), r(3) ? String(4_000_000_000_000 + r(100)) : num(r), ...some(r(2), () => [pick(r, ['NX', 'XX', 'GT', 'LT'])])],
   (r) => [pick(r, ['TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE']), key(r)],
   (r) => [pick(r, ['RENAME', 'RENAMENX']), key(r), key(r)],
-  (r) => ['COPY', key(r), key(r), ...some(r, r(3), () => { const o = pick(r, ['DB', 'REPLACE', 'X']); return o === 'DB' ? [o, r(4) ? String(r(3)) : num(r)] : [o]; })],
+  (r) => ['COPY', key(r), key(r), ...some(r(3), () => { const o = pick(r, ['DB', 'REPLACE', 'X']); return o === 'DB' ? [o, r(4) ? String(r(3)) : num(r)] : [o]; })],
   (r) => ['MOVE', key(r), r(4) ? String(r(3)) : num(r)],
   (r) => ['SELECT', r(6) ? String(r(3)) : num(r)],
   (r) => ['SWAPDB', String(r(3)), r(5) ? String(r(3)) : num(r)],
   // Patterns that match one key at most: KEYS inside EXEC is compared as it comes, unsorted.
   (r) => ['KEYS', pick(r, ['k0', 'k[1]', 'k[!3]', '{t}*', 'f*', 'n?', '*[', '\\k0', 'k[^0-2]'])],
   (r) => ['OBJECT', pick(r, ['ENCODING', 'FREQ', 'NOPE']), key(r)],
-  (r) => [pick(r, ['ECHO', 'PING']), ...some(r, r(3), () => [value(r)])],
+  (r) => [pick(r, ['ECHO', 'PING']), ...some(r(3), () => [value(r)])],
   (r) => (r(40) === 0 ? ['FLUSHDB', ...(r(2) ? [pick(r, ['ASYNC', 'SYNC', 'BAD'])] : [])] : ['STRLEN', key(r)]),
-  (r) => [pick(r, ['NOSUCHCMD', 'get', 'Set']), ...some(r, r(3), () => [key(r)])],
-  (r) => (r(3) === 0 ? [pick(r, ['WATCH', 'UNWATCH']), ...some(r, r(3), () => [key(r)])] : [pick(r, ['MULTI', 'EXEC', 'EXEC', 'DISCARD'])]),
+  (r) => [pick(r, ['NOSUCHCMD', 'get', 'Set']), ...some(r(3), () => [key(r)])],
+  (r) => (r(3) === 0 ? [pick(r, ['WATCH', 'UNWATCH']), ...some(r(3), () => [key(r)])] : [pick(r, ['MULTI', 'EXEC', 'EXEC', 'DISCARD'])]),
 ];
 
 /**
@@ -123,21 +123,21 @@ const PATTERNS = ['c*', 'c[12]', 'x?'];
  * CLIENT REPLY: each request is followed by a PING sentinel whose reply must come back.
  */
 const SESSION: ((r: Rand) => string[])[] = [
-  (r) => ['SUBSCRIBE', ...some(r, r(3), () => [pick(r, CHANNELS)])],
-  (r) => ['UNSUBSCRIBE', ...some(r, r(3), () => [pick(r, CHANNELS)])],
-  (r) => ['PSUBSCRIBE', ...some(r, r(3), () => [pick(r, PATTERNS)])],
-  (r) => ['PUNSUBSCRIBE', ...some(r, r(3), () => [pick(r, PATTERNS)])],
+  (r) => ['SUBSCRIBE', ...some(r(3), () => [pick(r, CHANNELS)])],
+  (r) => ['UNSUBSCRIBE', ...some(r(3), () => [pick(r, CHANNELS)])],
+  (r) => ['PSUBSCRIBE', ...some(r(3), () => [pick(r, PATTERNS)])],
+  (r) => ['PUNSUBSCRIBE', ...some(r(3), () => [pick(r, PATTERNS)])],
   (r) => ['PUBLISH', pick(r, CHANNELS), value(r)],
-  (r) => ['PUBSUB', pick(r, ['NUMSUB', 'NUMPAT', 'CHANNELS']), ...some(r, r(2), () => [pick(r, CHANNELS)])],
-  (r) => ['PING', ...some(r, r(3), () => [value(r)])],
+  (r) => ['PUBSUB', pick(r, ['NUMSUB', 'NUMPAT', 'CHANNELS']), ...some(r(2), () => [pick(r, CHANNELS)])],
+  (r) => ['PING', ...some(r(3), () => [value(r)])],
   (r) => ['ECHO', value(r)],
-  (r) => ['HELLO', ...(r(4) === 0 ? [] : [pick(r, ['2', '3', '3', '4', 'x', '-1'])]), ...some(r, r(2), () => pick(r, [['SETNAME', pick(r, ['n1', 'a b', ''])], ['AUTH', 'default', 'pw'], ['BAD']]))],
+  (r) => ['HELLO', ...(r(4) === 0 ? [] : [pick(r, ['2', '3', '3', '4', 'x', '-1'])]), ...some(r(2), () => pick(r, [['SETNAME', pick(r, ['n1', 'a b', ''])], ['AUTH', 'default', 'pw'], ['BAD']]))],
   (r) => ['RESET'],
   (r) => ['CLIENT', 'SETNAME', pick(r, ['n1', 'n2', 'a b', '', 'x\ny'])],
   (r) => ['CLIENT', 'GETNAME'],
-  (r) => [pick(r, ['AUTH', 'AUTH']), ...some(r, 1 + r(2), () => [pick(r, ['default', 'pw', 'user'])])],
+  (r) => [pick(r, ['AUTH', 'AUTH']), ...some(1 + r(2), () => [pick(r, ['default', 'pw', 'user'])])],
   (r) => ['SELECT', String(r(3))],
-  (r) => ['CLIENT', 'TRACKING', pick(r, ['on', 'off', 'ON', 'maybe']), ...some(r, r(3), () => pick(r, [['BCAST'], ['PREFIX', pick(r, ['k', 'k1', ''])], ['OPTIN'], ['OPTOUT'], ['NOLOOP'], ['REDIRECT', '0']]))],
+  (r) => ['CLIENT', 'TRACKING', pick(r, ['on', 'off', 'ON', 'maybe']), ...some(r(3), () => pick(r, [['BCAST'], ['PREFIX', pick(r, ['k', 'k1', ''])], ['OPTIN'], ['OPTOUT'], ['NOLOOP'], ['REDIRECT', '0']]))],
   (r) => ['CLIENT', 'CACHING', pick(r, ['yes', 'no', 'maybe'])],
   (r) => ['CLIENT', pick(r, ['GETREDIR', 'TRACKINGINFO'])],
   (r) => [pick(r, ['GET', 'GET', 'MGET', 'EXISTS', 'STRLEN']), pick(r, ['k1', 'k2'])],
@@ -160,7 +160,7 @@ const INLINE_PIECES = ['a', 'b1', 'x y', '\\n', '\\x41', '\\xZZ', '\\x4', '\\\\'
  */
 export function randomInlineLine(r: Rand): string {
   const token = (): string => {
-    const body = some(r, r(4), () => [pick(r, INLINE_PIECES)]).join('');
+    const body = some(r(4), () => [pick(r, INLINE_PIECES)]).join('');
     switch (r(6)) {
       case 0: return `"${body}"`;
       case 1: return `'${body}'`;
@@ -170,7 +170,7 @@ export function randomInlineLine(r: Rand): string {
     }
   };
   const sep = () => pick(r, [' ', '  ', '\t', ' \t ']);
-  return pick(r, ['NOSUCH', 'ECHO', 'nosuch']) + sep() + some(r, r(4), () => [token()]).join(sep()) + pick(r, ['\r\n', '\n']);
+  return pick(r, ['NOSUCH', 'ECHO', 'nosuch']) + sep() + some(r(4), () => [token()]).join(sep()) + pick(r, ['\r\n', '\n']);
 }
 
 const PS_CHANNELS = ['c1', 'c2', 'news.a', 'news.b'];
@@ -178,13 +178,13 @@ const PS_PATTERNS = ['c*', 'news.*', 'c[12]', '*'];
 
 /** Pub/sub between connections: (un)subscriptions, publishes to others, the PUBSUB counts. */
 const PUBSUB: ((r: Rand) => string[])[] = [
-  (r) => ['SUBSCRIBE', ...some(r, 1 + r(2), () => [pick(r, PS_CHANNELS)])],
-  (r) => ['UNSUBSCRIBE', ...some(r, r(2), () => [pick(r, PS_CHANNELS)])],
-  (r) => ['PSUBSCRIBE', ...some(r, 1 + r(2), () => [pick(r, PS_PATTERNS)])],
-  (r) => ['PUNSUBSCRIBE', ...some(r, r(2), () => [pick(r, PS_PATTERNS)])],
+  (r) => ['SUBSCRIBE', ...some(1 + r(2), () => [pick(r, PS_CHANNELS)])],
+  (r) => ['UNSUBSCRIBE', ...some(r(2), () => [pick(r, PS_CHANNELS)])],
+  (r) => ['PSUBSCRIBE', ...some(1 + r(2), () => [pick(r, PS_PATTERNS)])],
+  (r) => ['PUNSUBSCRIBE', ...some(r(2), () => [pick(r, PS_PATTERNS)])],
   (r) => ['PUBLISH', pick(r, PS_CHANNELS), `m${r(100)}`],
   (r) => ['PUBLISH', pick(r, PS_CHANNELS), `m${r(100)}`],
-  (r) => ['PUBSUB', 'NUMSUB', ...some(r, r(3), () => [pick(r, PS_CHANNELS)])],
+  (r) => ['PUBSUB', 'NUMSUB', ...some(r(3), () => [pick(r, PS_CHANNELS)])],
   (r) => ['PUBSUB', 'NUMPAT'],
   (r) => ['PUBSUB', 'CHANNELS', pick(r, ['c1', 'news.a', 'x*'])],
   (r) => ['HELLO', pick(r, ['2', '3'])],

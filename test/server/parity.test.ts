@@ -24,6 +24,11 @@ function normal(argv: string[], reply: string): string {
   return TIMED.has(argv[0]!.toUpperCase()) ? reply.replace(/^:[1-9]\d*/, ':N') : reply;
 }
 
+/** A mismatch report: the step, the requests up to it, both replies. */
+function mismatch(i: number, requests: string[], ours: string | undefined, redis: string | undefined): string {
+  return `#${i} ${requests.join(' ')}\n  ours:  ${JSON.stringify(ours)}\n  redis: ${JSON.stringify(redis)}`;
+}
+
 /** The top-level replies in `s`, each as its text. */
 function replies(s: string): string[] {
   const out: string[] = [];
@@ -80,9 +85,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
 
   /** A connection to each server, both at defaults (noeviction, no memory limit). */
   async function pair(protocol: 2 | 3): Promise<(argv: string[]) => Promise<[string, string]>> {
-    const a = await RawConn.connect(ours.port);
-    const b = await RawConn.connect(redis.port);
-    conns.push(a, b);
+    const [[a], [b]] = (await connectEach(1)) as [[RawConn], [RawConn]];
     for (const [c, argv] of [[b, ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']], [b, ['CONFIG', 'SET', 'maxmemory', '0']], [a, ['FLUSHALL']], [b, ['FLUSHALL']]] as const) await c.request(request([...argv]));
     if (protocol === 3) {
       await a.request(request(['HELLO', '3']));
@@ -114,7 +117,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       seen = text.length;
       text = await c.until(() => false, 8);
     }
-    return c.exchange(Buffer.alloc(0), () => true);
+    return c.take(() => true);
   }
 
   for (const [seed, protocol] of [[1, 2], [2, 3], [3, 2]] as const) {
@@ -128,7 +131,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
         history.push(JSON.stringify(argv));
         const [x, y] = await send(argv);
         if (settleMs(argv) > 0) await sleep(settleMs(argv));
-        if (normal(argv, x) !== normal(argv, y)) mismatches.push(`#${i} ${history.slice(-4).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+        if (normal(argv, x) !== normal(argv, y)) mismatches.push(mismatch(i, history.slice(-4), x, y));
       }
       await send(['FLUSHALL']);
       expect(mismatches).toEqual([]);
@@ -136,9 +139,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
   }
 
   it('random session commands: pub/sub, HELLO and RESET, names, AUTH, tracking with invalidations', async () => {
-    const a = await RawConn.connect(ours.port);
-    const b = await RawConn.connect(redis.port);
-    conns.push(a, b);
+    const [[a], [b]] = (await connectEach(1)) as [[RawConn], [RawConn]];
     // Each request is followed by PING <token>, whose reply (a bulk, or a pong array while
     // subscribed in RESP2) ends what the request produced, pushes included.
     const r = seeded(4);
@@ -148,24 +149,20 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       const argv = randomSessionCommand(r);
       history.push(JSON.stringify(argv));
       const [x, y] = await Promise.all([a, b].map((c) => c.exchange(Buffer.concat([request(argv), request(['PING', `sentinel-${i}`])]), (t) => t.endsWith(`sentinel-${i}\r\n`))));
-      if (sessionNormal(argv, x!) !== sessionNormal(argv, y!)) mismatches.push(`#${i} ${history.slice(-4).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+      if (sessionNormal(argv, x!) !== sessionNormal(argv, y!)) mismatches.push(mismatch(i, history.slice(-4), x, y));
     }
     expect(mismatches).toEqual([]);
   });
 
   it('keyspace events of random string and key commands, in order, with lazy expiry only', async () => {
     const TX = new Set(['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH']);
-    const sides: { c: RawConn; s: RawConn }[] = [];
-    for (const port of [ours.port, redis.port]) {
-      const c = await RawConn.connect(port);
-      const s = await RawConn.connect(port);
-      conns.push(c, s);
+    const sides = (await connectEach(2)).map(([c, s]) => ({ c: c!, s: s! }));
+    for (const { c, s } of sides) {
       // Without the active expiry cycle a key expires only when a command finds it expired, at
       // the same command on both servers.
       for (const argv of [['FLUSHALL'], ['CONFIG', 'SET', 'notify-keyspace-events', 'KEA'], ['DEBUG', 'SET-ACTIVE-EXPIRE', '0']]) await c.request(request(argv));
       await s.exchange(request(['PSUBSCRIBE', '__key*__:*']), (t) => t.endsWith(':1\r\n'));
       await s.exchange(request(['SUBSCRIBE', 'sentinel']), (t) => t.endsWith(':2\r\n'));
-      sides.push({ c, s });
     }
     const r = seeded(2);
     const history: string[] = [];
@@ -178,13 +175,13 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       const token = `t${i}`;
       const [x, y] = await Promise.all(
         sides.map(async ({ c, s }) => {
-          const events = s.exchange(Buffer.alloc(0), (t) => t.endsWith(`$${token.length}\r\n${token}\r\n`));
+          const events = s.take((t) => t.endsWith(`$${token.length}\r\n${token}\r\n`));
           await c.exchange(Buffer.concat([request(argv), request(['PUBLISH', 'sentinel', token])]), (t) => t.endsWith(':1\r\n'));
           return events;
         }),
       );
       if (settleMs(argv) > 0) await sleep(settleMs(argv));
-      if (x !== y) mismatches.push(`#${i} ${history.slice(-4).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+      if (x !== y) mismatches.push(mismatch(i, history.slice(-4), x, y));
     }
     for (const { c } of sides) for (const argv of [['CONFIG', 'SET', 'notify-keyspace-events', ''], ['DEBUG', 'SET-ACTIVE-EXPIRE', '1'], ['FLUSHALL']]) await c.request(request(argv));
     expect(mismatches).toEqual([]);
@@ -204,7 +201,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
           return out;
         }),
       );
-      if (x !== y) mismatches.push(`${JSON.stringify(line)}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+      if (x !== y) mismatches.push(mismatch(i, [JSON.stringify(line)], x, y));
     }
     expect(mismatches).toEqual([]);
   });
@@ -221,7 +218,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       history.push(`${who}:${JSON.stringify(argv)}`);
       const [x, y] = await Promise.all(sides.map((cs) => cs[who]!.request(request(argv))));
       if (settleMs(argv) > 0) await sleep(settleMs(argv));
-      if (normal(argv, x) !== normal(argv, y)) mismatches.push(`#${i} ${history.slice(-6).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+      if (normal(argv, x) !== normal(argv, y)) mismatches.push(mismatch(i, history.slice(-6), x, y));
     }
     await sides[0]![0]!.request(request(['FLUSHALL']));
     await sides[1]![0]!.request(request(['FLUSHALL']));
@@ -272,13 +269,8 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       const argv = randomPubsubCommand(r);
       history.push(`${who}:${JSON.stringify(argv)}`);
       for (const cs of sides) cs[who]!.write(request(argv));
-      // Redis walks its pattern and channel dictionaries in hash order: what a PUBLISH delivers,
-      // and what an UNSUBSCRIBE, PUNSUBSCRIBE or RESET without arguments replies (the running
-      // counts dropped), are compared as sorted sets.
-      const unordered = argv[0] === 'PUBLISH' || argv.length === 1;
-      const view = (t: string) => (unordered ? replies(t).map((x) => (argv.length === 1 ? x.replace(/:\d+\r\n$/, '') : x)).sort().join('') : sessionNormal(argv, t));
-      const [x, y] = await Promise.all(sides.map(async (cs) => (await Promise.all(cs.map(settle))).map((t, k) => `${k}<${view(t)}>`).join(' ')));
-      if (x !== y) mismatches.push(`#${i} ${history.slice(-6).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+      const [x, y] = await Promise.all(sides.map(async (cs) => (await Promise.all(cs.map(settle))).map((t, k) => `${k}<${sessionNormal(argv, t)}>`).join(' ')));
+      if (x !== y) mismatches.push(mismatch(i, history.slice(-6), x, y));
     }
     expect(mismatches).toEqual([]);
   });
@@ -307,7 +299,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
           return texts.map((t, k) => `${k}<${trackingView(argv, t, redirectIds[side]!)}>`).join(' ');
         }),
       );
-      if (x !== y) mismatches.push(`#${i} ${history.slice(-6).join(' ')}\n  ours:  ${JSON.stringify(x)}\n  redis: ${JSON.stringify(y)}`);
+      if (x !== y) mismatches.push(mismatch(i, history.slice(-6), x, y));
     }
     expect(mismatches).toEqual([]);
   });

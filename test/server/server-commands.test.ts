@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/server/commands/table.ts';
 import { rewriteConfigText } from '../../src/server/commands/server.ts';
 import { hasBinary, startRedis } from '../../src/bench/net.ts';
+import type { Running } from '../../src/bench/net.ts';
 import { enc, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
@@ -297,7 +298,7 @@ describe('COMMAND', () => {
 });
 
 describe.skipIf(!hasBinary('redis-server'))('COMMAND against redis-server 7', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let redis: Running;
   const conns: Redis[] = [];
   beforeAll(async () => {
     redis = await startRedis('64mb');
@@ -329,9 +330,9 @@ describe.skipIf(!hasBinary('redis-server'))('COMMAND against redis-server 7', ()
   it('INFO in RESP3 has the same bytes: sets for flags, categories, tips and key specs', async () => {
     const [a, b] = await Promise.all([RawConn.connect(redis.port), RawConn.connect(srv.port)]);
     try {
-      for (const c of [a, b]) await c.request('*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n');
+      for (const c of [a, b]) await c.request(enc('HELLO', 3));
       for (const name of ['get', 'set', 'rename', 'time', 'ttl', 'incr', 'mset']) {
-        const req = `*3\r\n$7\r\nCOMMAND\r\n$4\r\nINFO\r\n$${name.length}\r\n${name}\r\n`;
+        const req = enc('COMMAND', 'INFO', name);
         expect(await b.request(req), name).toBe(await a.request(req));
       }
     } finally {

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawConn, startServer } from './harness.ts';
+import { enc, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
 type Value = string | number | boolean | null | RespError | Push | Value[];
@@ -75,7 +75,7 @@ class Resp {
   call(...args: (string | number)[]): Promise<Value> {
     return new Promise((resolve) => {
       this.replies.push(resolve);
-      this.socket.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join(''));
+      this.socket.write(enc(...args));
     });
   }
 

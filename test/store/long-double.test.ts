@@ -7,6 +7,7 @@ import { seeded } from '../seeded.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Redis } from 'ioredis';
 import { hasBinary, startRedis } from '../../src/bench/net.ts';
+import type { Running } from '../../src/bench/net.ts';
 import { addLongDouble, formatLongDouble, parseLongDouble } from '../../src/store/long-double.ts';
 
 function incr(cur: string, by: string): string {
@@ -40,7 +41,7 @@ describe('long double INCRBYFLOAT', () => {
 });
 
 describe.skipIf(!hasBinary('redis-server'))('against a live redis-server', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let redis: Running;
   let client: Redis;
   beforeAll(async () => {
     redis = await startRedis('64mb');

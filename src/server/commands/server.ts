@@ -269,10 +269,10 @@ function commandGetkeys(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 // COMMAND GETKEYSANDFLAGS command [arg [arg ...]]
 function commandGetkeysandflags(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const call = argv.slice(2);
-  const { keys, positions, spec } = keysOrError(call);
+  const { keys, spec } = keysOrError(call);
   c.out.array(keys.length);
   for (let i = 0; i < keys.length; i++) {
-    const flags = keyFlagsAt(spec, call, positions[i]!);
+    const flags = keyFlagsAt(spec, call, spec.firstKey + i * spec.step);
     c.out.array(2);
     c.out.bulk(keys[i]!);
     c.out.set(flags.length);

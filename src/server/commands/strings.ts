@@ -123,10 +123,16 @@ function getdel(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 // GETEX key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]
 function getex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const o = parseExpiryOptions(argv, 2, 'getex');
-  // Redis (t_string.c getexCommand) looks the key up before it reads the expiry: a missing key
-  // answers nil even when the number is bad.
-  if (o.unit !== null && c.store.exists(argv[1]!) === 0) return c.out.nil();
-  const opts = { persist: o.persist, pxat: expiryAt(o, 'getex', c.store.now()) };
+  let pxat: number | undefined;
+  try {
+    pxat = expiryAt(o, 'getex', c.store.now());
+  } catch (e) {
+    // Redis (t_string.c getexCommand) looks the key up before it reads the expiry: a missing
+    // key answers nil even when the number is bad.
+    if (c.store.exists(argv[1]!) === 0) return c.out.nil();
+    throw e;
+  }
+  const opts = { persist: o.persist, pxat };
   c.out.bulk(c.store.getEx(argv[1]!, opts));
   // Redis sends 'persist' only when a TTL was removed, and 'del' for an expiry already past.
   const effect = c.store.getExEffect;

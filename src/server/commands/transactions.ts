@@ -67,7 +67,11 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
   let gathers = false;
   for (let i = 0; i < queue.length; i++) {
     const s = specs[i]!;
-    if ((s.bits & FlagBit.gathers) !== 0) gathers = true;
+    // Gathering commands run after the locks are released: they add none.
+    if ((s.bits & FlagBit.gathers) !== 0) {
+      gathers = true;
+      continue;
+    }
     if (s.firstKey <= 0 || s.flags.includes('admin')) everything = true;
     else for (const k of keysOf(s, queue[i]!)) ids.push(store.shardIdOf(k));
   }
