@@ -272,6 +272,19 @@ describe('REDIRECT to a RESP2 connection subscribed to __redis__:invalidate', ()
     expect(info).toContain(` redir=${sid} `);
   });
 
+  it('CLIENT REPLY OFF silences the answer that waits on the other worker, and its error', async () => {
+    const sub = await RawConn.connect(srv.port);
+    open.push(sub);
+    const sid = Number(/^:(\d+)/.exec(await sub.request('*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n'))![1]);
+    const t = await RawConn.connect(srv.port);
+    open.push(t);
+    // One write, so the server sees all of it at once: nothing may come back before the PING.
+    const reply = await t.request(
+      enc('CLIENT', 'REPLY', 'OFF') + enc('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(sid)) + enc('CLIENT', 'TRACKING', 'on', 'REDIRECT', '999999') + enc('CLIENT', 'REPLY', 'ON') + enc('CLIENT', 'GETREDIR'),
+      2,
+    );
+    expect(reply).toBe(`+OK\r\n:${sid}\r\n`);
+  });
 });
 
 describe('BCAST', () => {

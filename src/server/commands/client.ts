@@ -9,7 +9,7 @@
 import { ServerGlobals, serverStateLayout } from '../../../native-layout/server.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
-import { closeAfterReply } from '../dispatch.ts';
+import { closeAfterReply, replyFromError } from '../dispatch.ts';
 import { registerQuery } from '../queries.ts';
 import { disableTracking, enableTracking, inTransaction, prefixOverlap, redirectBroken, resetTracking, writeTrackingInfo } from '../tracking.ts';
 import { cstr, help, intArg, replyError, str, syntaxError, word } from './args.ts';
@@ -444,8 +444,17 @@ function clientTracking(ctx: WorkerContext, c: Client, argv: Buffer[]): void | P
   // Inside EXEC the reply cannot wait for the other workers: any id handed out so far passes.
   if (redirect < 1 || inTransaction(c)) return checked(redirect >= 1 && redirect <= ctx.shared.get('clientIds'));
   // The target must exist now (it may go away later: then the redirect is reported broken).
+  // runOne drops only what a handler writes before it returns, so the answer written once the
+  // other workers replied honours CLIENT REPLY here, as EXEC's deferred part does.
+  const quiet = c.replyMode !== 'on';
   return clientExists(ctx, redirect).then((ok) => {
-    checked(ok);
+    const mark = c.out.len;
+    try {
+      checked(ok);
+    } catch (e) {
+      replyFromError(c, e);
+    }
+    if (quiet) c.out.len = mark;
   });
 }
 
