@@ -14,7 +14,7 @@
 import { bits, struct } from './struct.ts';
 
 /** Bumped on any change to a struct below, a constant in this file or a bit assignment. */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 /** Arena page size. Slab classes carve pages into chunks; larger items take runs of whole pages. */
 export const PAGE_SIZE = 64 * 1024;
@@ -79,8 +79,13 @@ export const KeyInfo = bits('KeyInfo', [
 export const MAX_KEY_LEN = 2 ** 28 - 1;
 export const MAX_DATABASES = 16;
 
-/** WATCH version slots per shard: a write bumps slot (hash & mask) so EXEC can tell. */
-export const WATCH_SLOTS = 256;
+/**
+ * Writes a shard remembers for WATCH, a power of two. While any key of the shard is watched, each
+ * write logs its key (watchWord of hash and database) in a ring; EXEC looks for its keys among the
+ * entries logged since WATCH. A WATCH that more than this many logged writes of its shard have
+ * lapped cannot tell, and counts as touched.
+ */
+export const WATCH_LOG = 4096;
 
 export const CHUNK_FREE = 0;
 export const CHUNK_LIVE = 1;
@@ -134,8 +139,10 @@ export const ShardHeader = struct('ShardHeader', [
   // Per-database counts (INFO keyspace, DBSIZE).
   { name: 'dbKeys', type: 'u32', count: MAX_DATABASES, align: 64, guard: 'shard lock', doc: 'live items per database' },
   { name: 'dbVolatile', type: 'u32', count: MAX_DATABASES, guard: 'shard lock', doc: 'live items with an expiry per database' },
-  // WATCH versions, bumped by every write under the lock; EXEC compares them under the lock.
-  { name: 'watch', type: 'u32', count: WATCH_SLOTS, align: 64, guard: 'shard lock', doc: 'write version per (key hash & (WATCH_SLOTS-1))' },
+  // WATCH (Redis multi.c keeps a dict of watched keys; this is its shared-memory counterpart).
+  { name: 'watchers', type: 'u32', align: 64, guard: 'shard lock', doc: 'watches of keys in this shard not yet released by EXEC, DISCARD, UNWATCH, RESET or disconnect; writes are logged while it is nonzero' },
+  { name: 'writeSeq', type: 'u32', guard: 'shard lock', doc: 'writes logged so far (wraps); the next goes to writeLog[writeSeq mod WATCH_LOG]' },
+  { name: 'writeLog', type: 'u32', count: WATCH_LOG, align: 64, guard: 'shard lock', doc: 'watchWord(key hash, database) of each logged write, a ring' },
 ], { align: 64 });
 
 /** Policy ids as stored in ShardHeader.policy. Append-only. */

@@ -44,8 +44,8 @@ export class Client {
   multi: Buffer[][] | null = null;
   /** A queued command failed to queue (arity, unknown): EXEC will abort. */
   multiDirty = false;
-  /** WATCHed keys: db, key and what the store said of it at WATCH. */
-  watched: { db: number; key: Buffer; state: WatchState }[] = [];
+  /** WATCHed keys, as the store saw them at WATCH; each holds a registration until unwatchAll. */
+  watched: WatchState[] = [];
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
   tracking: TrackingState | null = null;
@@ -75,6 +75,12 @@ export class Client {
   clearTransaction(): void {
     this.multi = null;
     this.multiDirty = false;
+    this.unwatchAll();
+  }
+
+  /** Forgets the watched keys, releasing their registrations in the store: UNWATCH, and above. */
+  unwatchAll(): void {
+    for (const w of this.watched) this.store.unwatch(w);
     this.watched = [];
   }
 

@@ -48,6 +48,14 @@ export function shardOf(h: number, shardMask: number): number {
   return (Math.imul(h, 0x9e3779b1) >>> 16) & shardMask;
 }
 
+/**
+ * A key as ShardHeader.writeLog records it: its hash with its database folded in, so the same key
+ * in two databases logs two words. Distinct keys share a word with probability 2^-32.
+ */
+export function watchWord(h: number, db: number): number {
+  return (h ^ Math.imul(db, 0x9e3779b1)) >>> 0;
+}
+
 /** 8-bit index tag, never 0 (0 marks an empty slot's tag). */
 export function tagOf(h: number): number {
   return ((Math.imul(h, 0x85ebca77) >>> 24) | 1) & 0xff;

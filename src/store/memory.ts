@@ -57,7 +57,9 @@ export const HW = {
   classLive: H.classLive.index,
   dbKeys: H.dbKeys.index,
   dbVolatile: H.dbVolatile.index,
-  watch: H.watch.index,
+  watchers: H.watchers.index,
+  writeSeq: H.writeSeq.index,
+  writeLog: H.writeLog.index,
 } as const;
 export const HF = {
   maxBytes: H.maxBytes.index,

@@ -11,13 +11,14 @@
  *   3. The op-log ring's lock nests inside shard locks: a writer holding shard locks may take it;
  *      nobody holding the ring lock takes a shard lock.
  */
-import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader, WATCH_SLOTS } from '../../native-layout/shard.ts';
+import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader, WATCH_LOG } from '../../native-layout/shard.ts';
 import type { EvictModeId, PolicyName } from '../../native-layout/shard.ts';
 import { PolicyId } from '../../native-layout/shard.ts';
 import { OpType } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
 import { copyInto } from '../bytes.ts';
 import { lockWord, unlockWord } from './lock.ts';
+import { watchWord } from './hash.ts';
 import { ensureCapacity, findSlot, INITIAL_INDEX_CAP, insertSlot, removeSlot, resizeIndex, slotOfRef } from './index-table.ts';
 import { HF, HW, ITEM_HEADER_BYTES, ShardMemory } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
@@ -198,7 +199,7 @@ export class Shard {
     removeSlot(m, i);
     onRemove(m, r);
     this.countLocked(r, -1);
-    this.bumpWatchLocked(m.hash(r));
+    this.noteWriteLocked(m.hash(r), m.keyDb(r));
     freeItem(m, r);
   }
 
@@ -215,16 +216,48 @@ export class Shard {
     }
   }
 
-  /** Marks a key hash as written, for WATCH (and onWrite, while set). */
-  bumpWatchLocked(hash: number): void {
-    const i = HW.watch + (hash & (WATCH_SLOTS - 1));
-    this.m.h32[i] = (this.m.h32[i]! + 1) >>> 0;
+  /**
+   * A write of key (hash, db): logged for WATCH while any key of the shard is watched, and told to
+   * onWrite while set.
+   */
+  noteWriteLocked(hash: number, db: number): void {
+    this.logWriteLocked(hash, db);
     if (this.onWrite !== null) this.onWrite(hash);
   }
 
-  /** The WATCH version of a key hash. */
-  watchVersionLocked(hash: number): number {
-    return this.m.h32[HW.watch + (hash & (WATCH_SLOTS - 1))]!;
+  /** The WATCH half of noteWriteLocked alone: a key that changes database is logged under both. */
+  private logWriteLocked(hash: number, db: number): void {
+    const h = this.m.h32;
+    if (h[HW.watchers] === 0) return;
+    const seq = h[HW.writeSeq]!;
+    h[HW.writeLog + (seq & (WATCH_LOG - 1))] = watchWord(hash, db);
+    h[HW.writeSeq] = (seq + 1) >>> 0;
+  }
+
+  /** WATCH registers a key of this shard: writes are logged from now on. Returns where the log stands. */
+  watchLocked(): number {
+    const h = this.m.h32;
+    h[HW.watchers] = h[HW.watchers]! + 1;
+    return h[HW.writeSeq]!;
+  }
+
+  /** Releases a watchLocked registration. */
+  unwatchLocked(): void {
+    const h = this.m.h32;
+    if (h[HW.watchers]! > 0) h[HW.watchers] = h[HW.watchers]! - 1;
+  }
+
+  /**
+   * Whether key (hash, db) was written since the log stood at `from` (watchLocked). A log that
+   * has wrapped past `from` cannot tell: that counts as written.
+   */
+  writtenSinceLocked(hash: number, db: number, from: number): boolean {
+    const h = this.m.h32;
+    const seq = h[HW.writeSeq]!;
+    if (((seq - from) >>> 0) > WATCH_LOG) return true;
+    const w = watchWord(hash, db);
+    for (let s = from; s !== seq; s = (s + 1) >>> 0) if (h[HW.writeLog + (s & (WATCH_LOG - 1))] === w) return true;
+    return false;
   }
 
   /** WATCH: the key's expiry as it stands, without expiring it: -1 absent, 0 none, else Unix ms. */
@@ -278,7 +311,7 @@ export class Shard {
    */
   private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number, raw: boolean, koff = 0, klen = key.length): number {
     const m = this.m;
-    this.bumpWatchLocked(h);
+    this.noteWriteLocked(h, db);
     const bytes = ITEM_HEADER_BYTES + klen + vlen;
     if (old !== NIL_REF && m.classId(old) !== CLASS_LARGE && classFor(m, bytes) === m.classId(old)) {
       this.retimeLocked(old, expireAt);
@@ -375,11 +408,11 @@ export class Shard {
 
   /** Sets an item's absolute expiry (0 = persist); a write for WATCH. */
   setExpireLocked(r: number, expireAt: number): void {
-    this.bumpWatchLocked(this.m.hash(r));
+    this.noteWriteLocked(this.m.hash(r), this.m.keyDb(r));
     this.retimeLocked(r, expireAt);
   }
 
-  /** Sets an item's expiry and keeps the volatile counts; the caller has bumped its WATCH slot. */
+  /** Sets an item's expiry and keeps the volatile counts; the caller has noted the write. */
   private retimeLocked(r: number, expireAt: number): void {
     const m = this.m;
     const before = m.expireAt(r);
@@ -457,7 +490,9 @@ export class Shard {
       if (d === a) m.setKeyInfo(r, m.keyLen(r), b);
       else if (d === b) m.setKeyInfo(r, m.keyLen(r), a);
       else continue;
-      this.bumpWatchLocked(m.hash(r));
+      // The key leaves one database and arrives in the other: watchers of either are touched.
+      this.logWriteLocked(m.hash(r), a);
+      this.noteWriteLocked(m.hash(r), b);
     }
     for (const f of [HW.dbKeys, HW.dbVolatile]) {
       const t = h[f + a]!;
@@ -469,10 +504,11 @@ export class Shard {
   /** MOVE: relabels item r (live, in `from`) as belonging to database `to`. */
   relabelDbLocked(r: number, to: number): void {
     const m = this.m;
+    this.logWriteLocked(m.hash(r), m.keyDb(r));
     this.countLocked(r, -1);
     m.setKeyInfo(r, m.keyLen(r), to);
     this.countLocked(r, 1);
-    this.bumpWatchLocked(m.hash(r));
+    this.noteWriteLocked(m.hash(r), to);
     // The key is new to database `to` (MOVE), as Redis's dbAdd there says.
     if (this.onCreate !== null) this.onCreate(this.keyCopy(r), to);
   }

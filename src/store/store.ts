@@ -95,11 +95,16 @@ function bytes(k: Bytes): Uint8Array {
   return typeof k === 'string' ? Buffer.from(k) : k;
 }
 
-/** A WATCHed key as it stood at WATCH (Store.watch), for EXEC (Store.watchTouchedLocked). */
+/**
+ * A WATCHed key as it stood at WATCH (Store.watch), for EXEC (Store.watchTouchedLocked). It holds
+ * a registration in its shard until Store.unwatch releases it.
+ */
 export interface WatchState {
   readonly shard: number;
-  /** The write version of the key's watch slot. */
-  readonly version: number;
+  readonly hash: number;
+  readonly db: number;
+  /** Where the shard's write log stood (ShardHeader.writeSeq). */
+  readonly seq: number;
   readonly flushEpoch: number;
   /** Whether the key was in the shard (live or not yet reclaimed). */
   readonly present: boolean;
@@ -732,22 +737,31 @@ export class Store {
     s.lock();
     try {
       const at = s.peekExpireLocked(k, h, this.db);
-      return { shard: id, version: s.watchVersionLocked(h), flushEpoch: s.m.h32[HW.flushEpoch]!, present: at >= 0, expiresAt: at > 0 && at >= this.now() ? at : 0 };
+      return { shard: id, hash: h, db: this.db, seq: s.watchLocked(), flushEpoch: s.m.h32[HW.flushEpoch]!, present: at >= 0, expiresAt: at > 0 && at >= this.now() ? at : 0 };
+    } finally {
+      s.unlock();
+    }
+  }
+
+  /** Releases what watch() registered; once per WatchState (EXEC, DISCARD, UNWATCH, RESET, disconnect). */
+  unwatch(w: WatchState): void {
+    const s = this.shards[w.shard]!;
+    s.lock();
+    try {
+      s.unwatchLocked();
     } finally {
       s.unlock();
     }
   }
 
   /**
-   * EXEC's check of one watched key; the caller holds its shard lock. Touched: written since (its
-   * slot's version moved), emptied by a whole-shard flush while it existed, or expired since it
+   * EXEC's check of one watched key; the caller holds its shard lock. Touched: written since (in
+   * the shard's write log), emptied by a whole-shard flush while it existed, or expired since it
    * was watched alive (Redis 7 multi.c isWatchedKeyExpired).
    */
-  watchTouchedLocked(key: Bytes, w: WatchState): boolean {
-    const k = bytes(key);
-    const h = this.hashOf(k);
-    const s = this.shards[shardOf(h, this.shardMask)]!;
-    if (s.watchVersionLocked(h) !== w.version) return true;
+  watchTouchedLocked(w: WatchState): boolean {
+    const s = this.shards[w.shard]!;
+    if (s.writtenSinceLocked(w.hash, w.db, w.seq)) return true;
     if (w.present && s.m.h32[HW.flushEpoch] !== w.flushEpoch) return true;
     return w.expiresAt !== 0 && this.now() > w.expiresAt;
   }

@@ -71,6 +71,22 @@ describe('ioredis', () => {
     expect(await r.multi().set('io:w', 'mine').exec()).toEqual([[null, 'OK']]);
   });
 
+  it('WATCH is per key and database: writes of other keys, and of the key in another database, leave EXEC free', async () => {
+    const r = ioredis({ db: 2 });
+    const other = ioredis();
+    await r.watch('io:wk');
+    await other.set('io:wk', 'db 0');
+    const p = other.pipeline();
+    for (let i = 0; i < 2000; i++) p.set(`io:wk:${i}`, 'x');
+    await p.exec();
+    expect(await r.multi().set('io:wk', 'mine').exec()).toEqual([[null, 'OK']]);
+    await r.watch('io:wk');
+    await other.select(2);
+    await other.set('io:wk', 'theirs');
+    expect(await r.multi().set('io:wk', 'mine').exec()).toBeNull();
+    expect(await r.get('io:wk')).toBe('theirs');
+  });
+
   it('a queued error aborts EXEC (EXECABORT)', async () => {
     const r = ioredis();
     await r.call('MULTI');

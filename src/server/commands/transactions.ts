@@ -39,16 +39,13 @@ function discard(_ctx: WorkerContext, c: Client): void {
 // WATCH key [key ...]
 function watch(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   if (c.multi !== null) throw replyError('ERR WATCH inside MULTI is not allowed');
-  for (let i = 1; i < argv.length; i++) {
-    const key = Buffer.from(argv[i]!);
-    c.watched.push({ db: c.db, key, state: c.store.watch(key) });
-  }
+  for (let i = 1; i < argv.length; i++) c.watched.push(c.store.watch(argv[i]!));
   c.out.ok();
 }
 
 // UNWATCH
 function unwatch(_ctx: WorkerContext, c: Client): void {
-  c.watched = [];
+  c.unwatchAll();
   c.out.ok();
 }
 
@@ -62,7 +59,7 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
   }
   const store = c.store;
   const specs = queue.map((argv) => resolveSub(lookupCommand(argv[0]!)!, argv));
-  let ids: number[] = c.watched.map((w) => w.state.shard);
+  let ids: number[] = c.watched.map((w) => w.shard);
   let everything = false;
   let gathers = false;
   for (let i = 0; i < queue.length; i++) {
@@ -83,7 +80,7 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
   let staged = out;
   const locked = store.lockShards(ids);
   try {
-    const dirty = c.watched.some((w) => store.watchTouchedLocked(w.key, w.state));
+    const dirty = c.watched.some((w) => store.watchTouchedLocked(w));
     c.clearTransaction();
     if (dirty) return c.out.nilArray();
     if (gathers) {
