@@ -370,14 +370,9 @@ export class Shard {
     if ((flags & SET_GET) !== 0) this.lastOld = old === NIL_REF ? null : this.valueCopy(old);
     if ((flags & SET_NX) !== 0 && old !== NIL_REF) return false;
     if ((flags & SET_XX) !== 0 && old === NIL_REF) return false;
-    if (expireAt !== 0 && expireAt <= now) {
-      // Redis checkAlreadyExpired: a SET whose expiry has passed deletes the key.
-      if (old !== NIL_REF) this.deleteLocked(this.slot, old);
-      if (this.oplog !== null) this.emit(OpType.DEL, key.subarray(koff, koff + klen), null, 0, 0, 0, db);
-      return true;
-    }
-    // Only an expiry given with the command is checked above, as in Redis: a live key's own TTL
-    // may equal `now` (expired means now > expireAt), and KEEPTTL must not delete it.
+    // An EXAT/PXAT already past is stored as given, as Redis 7.0 does: the key reads as missing,
+    // counts in DBSIZE, and expires (with its 'expired' event) when a lookup or the expiry cycle
+    // finds it.
     if ((flags & SET_KEEPTTL) !== 0 && old !== NIL_REF) expireAt = this.m.expireAt(old);
     this.writeLocked(key, h, db, value, voff, vlen, expireAt, now, old, false, koff, klen);
     if (this.oplog !== null) this.emit(OpType.SET, key.subarray(koff, koff + klen), value.subarray(voff, voff + vlen), expireAt, 0, 0, db);

@@ -33,15 +33,14 @@ const BAD_TTLS = NUMBERS.filter((n) => !(/^[1-9][0-9]*$/.test(n) && Number(n) < 
 const OFFSETS = NUMBERS.filter((n) => !(Number(n) >= 1e6 && Number(n) < 536870912));
 const ttl = (r: Rand, live: number) => (r(3) === 0 ? pick(r, BAD_TTLS) : String(live + r(1000)));
 
-function setOptions(r: Rand, expiry: readonly string[], pastOk: boolean): string[] {
+function setOptions(r: Rand, expiry: readonly string[]): string[] {
   const out: string[] = [];
   const n = r(4);
   for (let i = 0; i < n; i++) {
     const o = pick(r, [...expiry, 'NX', 'XX', 'GET', 'KEEPTTL', 'PERSIST', 'BOGUS']);
     if (o === 'EX' || o === 'PX') out.push(o, ttl(r, o === 'EX' ? 1000 : 1_000_000));
-    // A time already past only where both servers then delete the key (GETEX): SET deletes it
-    // here but stores it expired in Redis 7.0 (see the README).
-    else if (o === 'EXAT' || o === 'PXAT') out.push(o, r(3) === 0 ? (pastOk ? num(r) : pick(r, BAD_TTLS)) : String(o === 'EXAT' ? 4_000_000_000 + r(1000) : 4_000_000_000_000 + r(1000)));
+    // A time already past: GETEX deletes the key, SET stores it expired (Redis 7.0).
+    else if (o === 'EXAT' || o === 'PXAT') out.push(o, r(3) === 0 ? num(r) : String(o === 'EXAT' ? 4_000_000_000 + r(1000) : 4_000_000_000_000 + r(1000)));
     else out.push(o);
   }
   return out;
@@ -49,14 +48,14 @@ function setOptions(r: Rand, expiry: readonly string[], pastOk: boolean): string
 
 const GENERATORS: ((r: Rand) => string[])[] = [
   (r) => ['GET', key(r)],
-  (r) => ['SET', key(r), value(r), ...setOptions(r, ['EX', 'PX', 'EXAT', 'PXAT'], false)],
+  (r) => ['SET', key(r), value(r), ...setOptions(r, ['EX', 'PX', 'EXAT', 'PXAT'])],
   (r) => ['SETNX', key(r), value(r)],
   (r) => ['SETEX', key(r), ttl(r, 1000), value(r)],
   (r) => ['PSETEX', key(r), ttl(r, 1_000_000), value(r)],
   (r) => ['PSETEX', key(r), String(SHORT_TTL_MS), value(r)],
   (r) => ['GETSET', key(r), value(r)],
   (r) => ['GETDEL', key(r)],
-  (r) => ['GETEX', key(r), ...setOptions(r, ['EX', 'PX', 'EXAT', 'PXAT'], true)],
+  (r) => ['GETEX', key(r), ...setOptions(r, ['EX', 'PX', 'EXAT', 'PXAT'])],
   (r) => ['MGET', ...some(1 + r(4), () => [key(r)])],
   (r) => ['MSET', ...some(r(4), () => [key(r), value(r)]), ...(r(5) === 0 ? [key(r)] : [])],
   (r) => ['MSETNX', ...some(r(3), () => [key(r), value(r)]), ...(r(5) === 0 ? [key(r)] : [])],

@@ -356,11 +356,7 @@ class Model {
     const reply = (written: boolean): boolean | string | null => (o.get ? oldValue : written);
     if (o.nx && old !== null) return reply(false);
     if (o.xx && old === null) return reply(false);
-    // Redis checks only an expiry given with the command; KEEPTTL's inherited one is never "past".
-    if (at !== 0 && at <= now) {
-      if (old !== null) s.remove(k);
-      return reply(true);
-    }
+    // An expiry already past is stored as given (Redis 7.0): the key expires at its next lookup.
     if (o.keepTtl && old !== null) at = old.expireAt;
     s.write(k, v, at, now, old);
     return reply(true);
