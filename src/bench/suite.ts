@@ -480,6 +480,10 @@ export async function runSuite(o: SuiteOptions): Promise<{ dir: string; results:
     notes,
   };
   const tests = netTests(tool, o.net.tests);
+  // Both drive redis-benchmark processes: our generator runs inside this process.
+  if (tool !== 'redis-benchmark' && o.suites.includes('net') && (o.net.floor || o.net.pin)) {
+    throw new Error(`--floor and --pin need redis-benchmark as the load generator (${o.loadgen === 'ours' ? '--loadgen ours was given' : 'redis-benchmark is not installed'})`);
+  }
   const scaleTest = o.scale.test ?? tests[0]!;
   netTests(tool, [scaleTest]);
   for (const suite of o.suites) {

@@ -263,6 +263,13 @@ describe('suite options and chart helpers', () => {
     expect(() => suiteOptionsFromCli([], { ratio: '0:0' }, () => undefined)).toThrow(/ratio/);
   });
 
+  it('--floor and --pin with our load generator are refused before anything starts', async () => {
+    for (const flag of ['floor', 'pin']) {
+      const o = suiteOptionsFromCli(['net'], { loadgen: 'ours', [flag]: true, quick: true }, () => undefined);
+      await expect(runSuite(o)).rejects.toThrow('--floor and --pin need redis-benchmark as the load generator (--loadgen ours was given)');
+    }
+  });
+
   it('nice ticks cover the maximum; no chart without net or scale', () => {
     for (const m of [1, 7, 99, 1234, 987_654, 3.2e6]) {
       const t = niceTicks(m);
