@@ -11,7 +11,7 @@ import net from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { cpuSeconds } from './procstat.ts';
+import { childrenCpuSeconds, cpuSeconds } from './procstat.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,6 +43,8 @@ export interface NetSample {
   p50: number;
   p99: number;
   cpuPerMillion: number;
+  /** The load generator's CPU over the run, in cores (absent from older results). */
+  loadCores?: number;
 }
 
 /** One server's medians over the runs of a setting, and the spread of its ops/s. */
@@ -52,6 +54,8 @@ export interface NetStats {
   p99: number;
   cpuPerMillion: number;
   spread: number;
+  /** Median load generator CPU in cores, when the samples have it. */
+  loadCores?: number;
 }
 
 export interface NetRow {
@@ -174,13 +178,19 @@ export async function loadKeys(port: number, keys: number, size: number): Promis
   sock.destroy();
 }
 
-export async function benchmark(port: number, test: string, clients: number, requests: number, pipeline: number, size: number, keys: number, cpus?: string): Promise<{ rps: number; p50: number; p99: number }> {
+/**
+ * One redis-benchmark run. `loadCores` is the CPU it used over its wall time: near 1 (it is
+ * single-threaded) means the load generator, not the server, set the pace.
+ */
+export async function benchmark(port: number, test: string, clients: number, requests: number, pipeline: number, size: number, keys: number, cpus?: string): Promise<{ rps: number; p50: number; p99: number; loadCores: number }> {
+  const c0 = childrenCpuSeconds();
+  const t0 = performance.now();
   const { stdout } = await run(...onCpus('redis-benchmark', ['-p', String(port), '-c', String(clients), '-n', String(requests), '-P', String(pipeline), '-d', String(size), '-r', String(keys), '-t', test, '--csv'], cpus), { timeout: 600_000 });
   const line = stdout.trim().split('\n').find((l) => l.startsWith(`"${test.toUpperCase()}"`));
   if (line === undefined) throw new Error(`redis-benchmark printed no ${test} line:\n${stdout}`);
   const f = line.split(',').map((x) => Number(x.replace(/"/g, '')));
   // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  return { rps: f[1]!, p50: f[4]!, p99: f[6]! };
+  return { rps: f[1]!, p50: f[4]!, p99: f[6]!, loadCores: (childrenCpuSeconds() - c0) / ((performance.now() - t0) / 1000) };
 }
 
 /**
@@ -226,7 +236,7 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
               const c0 = cpuSeconds(srv.pid);
               const b = await benchmark(srv.port, test, o.clients, requests, pipeline, size, o.keys, pin?.load);
               const c1 = cpuSeconds(srv.pid);
-              samples.push({ server: name, test, pipeline, size, requests, opsPerSec: b.rps, p50: b.p50, p99: b.p99, cpuPerMillion: ((c1 - c0) / requests) * 1e6 });
+              samples.push({ server: name, test, pipeline, size, requests, opsPerSec: b.rps, p50: b.p50, p99: b.p99, cpuPerMillion: ((c1 - c0) / requests) * 1e6, loadCores: b.loadCores });
             }
           }
         }
@@ -246,12 +256,14 @@ export function netRows(samples: readonly NetSample[], sizes: readonly number[],
   const agg = (xs: NetSample[]): NetStats | null => {
     if (xs.length === 0) return null;
     const ops = xs.map((x) => x.opsPerSec);
+    const load = xs.flatMap((x) => (x.loadCores === undefined ? [] : [x.loadCores]));
     return {
       opsPerSec: median(ops),
       p50: median(xs.map((x) => x.p50)),
       p99: median(xs.map((x) => x.p99)),
       cpuPerMillion: median(xs.map((x) => x.cpuPerMillion)),
       spread: Math.max(...ops) - Math.min(...ops),
+      ...(load.length > 0 ? { loadCores: median(load) } : {}),
     };
   };
   const rows: NetRow[] = [];
@@ -272,16 +284,18 @@ export function netRows(samples: readonly NetSample[], sizes: readonly number[],
 export function netTable(rows: NetRow[]): string {
   const f = (n: number) => Math.round(n).toLocaleString('en-US');
   const withFloor = rows.some((r) => r.floor);
+  const withLoad = rows.some((r) => r.ours.loadCores !== undefined);
+  const cores = (x: NetStats | null | undefined) => (x?.loadCores === undefined ? '-' : x.loadCores.toFixed(2));
   const lines = [
-    `| test | P | size | shardcache ops/s (±spread) | redis ops/s (±spread) | ratio | p50 ms ours/redis | p99 ms ours/redis | CPU s per 1M ops ours/redis | CPU ratio |${withFloor ? ' floor ops/s | floor/redis | floor CPU s per 1M ops |' : ''}`,
-    `|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|${withFloor ? '--:|--:|--:|' : ''}`,
+    `| test | P | size | shardcache ops/s (±spread) | redis ops/s (±spread) | ratio | p50 ms ours/redis | p99 ms ours/redis | CPU s per 1M ops ours/redis | CPU ratio |${withFloor ? ' floor ops/s | floor/redis | floor CPU s per 1M ops |' : ''}${withLoad ? ` load gen. cores ours/redis${withFloor ? '/floor' : ''} |` : ''}`,
+    `|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|${withFloor ? '--:|--:|--:|' : ''}${withLoad ? '--:|' : ''}`,
   ];
   for (const r of rows) {
     const rd = r.redis;
     const fl = r.floor;
     const floorCells = !withFloor ? '' : fl ? ` ${f(fl.opsPerSec)} | ${rd ? (fl.opsPerSec / rd.opsPerSec).toFixed(2) : 'n/a'} | ${fl.cpuPerMillion.toFixed(2)} |` : ' - | - | - |';
     lines.push(
-      `| ${r.test.toUpperCase()} | ${r.pipeline} | ${r.size} B | ${f(r.ours.opsPerSec)} (±${f(r.ours.spread / 2)}) | ${rd ? `${f(rd.opsPerSec)} (±${f(rd.spread / 2)})` : 'n/a'} | ${r.ratio?.toFixed(2) ?? 'n/a'} | ${r.ours.p50.toFixed(3)} / ${rd?.p50.toFixed(3) ?? '-'} | ${r.ours.p99.toFixed(3)} / ${rd?.p99.toFixed(3) ?? '-'} | ${r.ours.cpuPerMillion.toFixed(2)} / ${rd?.cpuPerMillion.toFixed(2) ?? '-'} | ${r.cpuRatio?.toFixed(2) ?? 'n/a'} |${floorCells}`,
+      `| ${r.test.toUpperCase()} | ${r.pipeline} | ${r.size} B | ${f(r.ours.opsPerSec)} (±${f(r.ours.spread / 2)}) | ${rd ? `${f(rd.opsPerSec)} (±${f(rd.spread / 2)})` : 'n/a'} | ${r.ratio?.toFixed(2) ?? 'n/a'} | ${r.ours.p50.toFixed(3)} / ${rd?.p50.toFixed(3) ?? '-'} | ${r.ours.p99.toFixed(3)} / ${rd?.p99.toFixed(3) ?? '-'} | ${r.ours.cpuPerMillion.toFixed(2)} / ${rd?.cpuPerMillion.toFixed(2) ?? '-'} | ${r.cpuRatio?.toFixed(2) ?? 'n/a'} |${floorCells}${withLoad ? ` ${cores(r.ours)} / ${cores(rd)}${withFloor ? ` / ${cores(fl)}` : ''} |` : ''}`,
     );
   }
   return lines.join('\n');

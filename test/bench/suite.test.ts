@@ -128,6 +128,10 @@ describe('bench suites, tiny configurations', () => {
     }
     expect(r.suites.net!.samples.filter((x) => x.server === 'floor')).toHaveLength(2);
     expect(readFileSync(join(dir, 'results.md'), 'utf8')).toContain('| floor ops/s | floor/redis |');
+    // The load generator's own CPU, from this process's reaped children: redis-benchmark is one thread.
+    for (const x of r.suites.net!.samples) expect(x.loadCores).toBeGreaterThan(0);
+    for (const x of r.suites.net!.samples) expect(x.loadCores).toBeLessThan(1.5);
+    expect(readFileSync(join(dir, 'results.md'), 'utf8')).toContain('| load gen. cores ours/redis/floor |');
     if (pin !== null) expect(readFileSync(join(dir, 'results.md'), 'utf8')).toContain(`Pinned: servers on CPU ${pin.server}, redis-benchmark on CPU ${pin.load}.`);
   });
 
