@@ -213,13 +213,16 @@ function batchScope(ctx: WorkerContext): 'union' | 'run' {
 }
 
 /**
- * Runs step(arg, 0) … step(arg, n - 1) in order, step i touching only shard shardIds[i], with the
- * locks batchScope calls for held around each step. (The RESP fast path and the binary protocol;
- * `arg` rather than a closure, so a batch allocates nothing.)
+ * Runs step(arg, 0) … step(arg, n - 1) in order, with the locks batchScope calls for held around
+ * each step. Step i touches only shard ids[i], or, given `starts`, only the shards
+ * ids[starts[i]] … ids[starts[i + 1] - 1] (starts has n + 1 entries). Under 'run', consecutive
+ * single-shard steps on the same shard share one lock; any other step is locked alone. (The
+ * RESP fast path and the binary protocol pass no `starts` and allocate nothing here; `arg`
+ * rather than a closure, so neither does the step.)
  */
-export function runStepsLocked<T>(ctx: WorkerContext, store: Store, shardIds: number[], n: number, step: (arg: T, i: number) => void, arg: T): void {
+export function runStepsLocked<T>(ctx: WorkerContext, store: Store, ids: number[], n: number, step: (arg: T, i: number) => void, arg: T, starts: number[] | null = null): void {
   if (batchScope(ctx) === 'union') {
-    const locked = store.lockShards(shardIds);
+    const locked = store.lockShards(ids);
     try {
       for (let i = 0; i < n; i++) step(arg, i);
     } finally {
@@ -228,11 +231,20 @@ export function runStepsLocked<T>(ctx: WorkerContext, store: Store, shardIds: nu
     return;
   }
   for (let i = 0; i < n; ) {
-    const shard = store.shards[shardIds[i]!]!;
+    if (starts !== null && starts[i + 1]! - starts[i]! !== 1) {
+      const locked = store.lockShards(ids.slice(starts[i], starts[i + 1]));
+      try {
+        step(arg, i++);
+      } finally {
+        store.unlockShards(locked);
+      }
+      continue;
+    }
+    const shard = store.shards[ids[starts === null ? i : starts[i]!]!]!;
     shard.lock();
     try {
       do step(arg, i++);
-      while (i < n && shardIds[i] === shard.id);
+      while (i < n && (starts === null ? ids[i] === shard.id : starts[i + 1]! - starts[i]! === 1 && ids[starts[i]!] === shard.id));
     } finally {
       shard.unlock();
     }
@@ -284,30 +296,14 @@ function runBatch(ctx: WorkerContext, c: Client, batch: Pending[]): void {
     }
   }
   starts.push(ids.length);
-  if (batchScope(ctx) === 'union') return runBatchUnder(ctx, c, batch, hashes, 0, batch.length, ids);
-  for (let i = 0; i < batch.length; ) {
-    // A run: one-key commands on one shard, or a single command with several keys (or none).
-    let j = i + 1;
-    if (hashes[i]! >= 0) while (j < batch.length && hashes[j]! >= 0 && ids[starts[j]!] === ids[starts[i]!]) j++;
-    runBatchUnder(ctx, c, batch, hashes, i, j, ids.slice(starts[i]!, starts[j]!));
-    i = j;
-  }
+  runStepsLocked(ctx, store, ids, batch.length, (_: null, i: number) => runBatched(ctx, c, batch[i]!, hashes[i]!), null, starts);
 }
 
-/** Runs batch[from] up to batch[to] with the shards `ids` locked. */
-function runBatchUnder(ctx: WorkerContext, c: Client, batch: Pending[], hashes: number[], from: number, to: number, ids: number[]): void {
-  const store = c.store;
-  const locked = store.lockShards(ids);
-  try {
-    for (let i = from; i < to; i++) {
-      const p = batch[i]!;
-      if (hashes[i]! >= 0) store.hint(p.argv[p.spec!.firstKey]!, hashes[i]!);
-      runOne(ctx, c, p.spec, p.argv);
-      store.hint(null, 0);
-    }
-  } finally {
-    store.unlockShards(locked);
-  }
+/** A request of a batch, its shards locked; `h` is the hash of its one key, or -1. */
+function runBatched(ctx: WorkerContext, c: Client, p: Pending, h: number): void {
+  if (h >= 0) c.store.hint(p.argv[p.spec!.firstKey]!, h);
+  runOne(ctx, c, p.spec, p.argv);
+  c.store.hint(null, 0);
 }
 
 export function unknownCommand(argv: Buffer[]): string {
