@@ -11,6 +11,7 @@
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { adoptSocket } from '../server/adopt.ts';
 
 const STAR = 0x2a;
 const DOLLAR = 0x24;
@@ -54,9 +55,6 @@ if (isMainThread) {
   let requests = 0;
   parentPort!.on('message', (m: { socket: net.Socket } | 'report') => {
     if (m === 'report') return parentPort!.postMessage(requests);
-    // The server's adoption (src/server/worker.ts): the transferred handle, re-wrapped with onread.
-    const handle = (m.socket as unknown as { _handle: unknown })._handle;
-    (m.socket as unknown as { _handle: unknown })._handle = null;
     // The least framing that finds where each request ends: header lines are read a byte at a
     // time, bulk payloads are skipped by their length, never scanned.
     let state = AT_START;
@@ -64,64 +62,56 @@ if (isMainThread) {
     let args = 0;
     let skip = 0;
     let out = Buffer.allocUnsafe(64 * 1024);
-    const s: net.Socket = new net.Socket({
-      handle: handle as never,
-      readable: true,
-      writable: true,
-      onread: {
-        buffer: readBuffer,
-        callback(n: number, b: Uint8Array) {
-          let len = 0;
-          let i = 0;
-          while (i < n) {
-            if (state === SKIP) {
-              const k = Math.min(skip, n - i);
-              skip -= k;
-              i += k;
-              if (skip === 0) state = --args === 0 ? AT_START : AT_DOLLAR;
-              continue;
-            }
-            const c = b[i++]!;
-            if (state === AT_START) {
-              if (c === STAR) {
-                state = IN_COUNT;
-                count = 0;
+    // The server's own adoption (src/server/adopt.ts).
+    const s: net.Socket = adoptSocket(m.socket, readBuffer, (n: number, b: Uint8Array) => {
+      let len = 0;
+      let i = 0;
+      while (i < n) {
+        if (state === SKIP) {
+          const k = Math.min(skip, n - i);
+          skip -= k;
+          i += k;
+          if (skip === 0) state = --args === 0 ? AT_START : AT_DOLLAR;
+          continue;
+        }
+        const c = b[i++]!;
+        if (state === AT_START) {
+          if (c === STAR) {
+            state = IN_COUNT;
+            count = 0;
+          }
+        } else if (state === IN_COUNT || state === IN_LENGTH) {
+          if (c >= 0x30 && c <= 0x39) count = count * 10 + (c - 0x30);
+          else if (c === LF) {
+            if (state === IN_COUNT) {
+              args = count;
+              const reply = args === 2 ? bulk : ok;
+              if (len + reply.length > out.length) {
+                const bigger = Buffer.allocUnsafe(out.length * 2 + reply.length);
+                out.copy(bigger, 0, 0, len);
+                out = bigger;
               }
-            } else if (state === IN_COUNT || state === IN_LENGTH) {
-              if (c >= 0x30 && c <= 0x39) count = count * 10 + (c - 0x30);
-              else if (c === LF) {
-                if (state === IN_COUNT) {
-                  args = count;
-                  const reply = args === 2 ? bulk : ok;
-                  if (len + reply.length > out.length) {
-                    const bigger = Buffer.allocUnsafe(out.length * 2 + reply.length);
-                    out.copy(bigger, 0, 0, len);
-                    out = bigger;
-                  }
-                  reply.copy(out, len);
-                  len += reply.length;
-                  requests++;
-                  state = args > 0 ? AT_DOLLAR : AT_START;
-                } else {
-                  skip = count + 2;
-                  state = SKIP;
-                }
-              }
-            } else if (c === DOLLAR) {
-              state = IN_LENGTH;
-              count = 0;
+              reply.copy(out, len);
+              len += reply.length;
+              requests++;
+              state = args > 0 ? AT_DOLLAR : AT_START;
+            } else {
+              skip = count + 2;
+              state = SKIP;
             }
           }
-          if (len > 0) {
-            s.write(out.subarray(0, len));
-            // As the server's reply writer: the buffer is reused when the socket took every byte.
-            if (s.writableLength !== 0) out = Buffer.allocUnsafe(out.length);
-          }
-          return true;
-        },
-      },
+        } else if (c === DOLLAR) {
+          state = IN_LENGTH;
+          count = 0;
+        }
+      }
+      if (len > 0) {
+        s.write(out.subarray(0, len));
+        // As the server's reply writer: the buffer is reused when the socket took every byte.
+        if (s.writableLength !== 0) out = Buffer.allocUnsafe(out.length);
+      }
+      return true;
     });
-    s.setNoDelay(true);
     s.on('error', () => s.destroy());
     s.resume();
   });

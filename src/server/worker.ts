@@ -17,6 +17,7 @@ import { answerQuery } from './queries.ts';
 import { notifyClassOn, publishEvent } from './notify.ts';
 import { installTracking, keysDropped } from './tracking.ts';
 import { binaryKeysDropped, maybeAdoptBinary } from './binary.ts';
+import { adoptSocket } from './adopt.ts';
 import type { BinaryConnection } from './binary.ts';
 
 const init = workerData as WorkerInit;
@@ -60,45 +61,30 @@ ctx.onConfig((name) => {
   if (name === 'hz' || name === 'active-expire-enabled') restartExpiry();
 });
 
-/**
- * Re-wraps a socket received from the main thread around its handle with `onread`, so reads land
- * in readBuffer. This relies on net.Socket's internal `_handle`, which Node 26 transfers; a test
- * (test/server/socket-transfer.test.ts) pins the behaviour.
- */
+/** Takes over a socket the main thread accepted: a Client for it, reading into readBuffer. */
 function adopt(received: net.Socket): void {
-  const handle = (received as unknown as { _handle: unknown })._handle;
-  (received as unknown as { _handle: unknown })._handle = null;
   let client: Client | null = null;
   /** Decided by the connection's first bytes: a binary-protocol connection, or null for RESP. */
   let binary: BinaryConnection | null | undefined;
-  const socket: net.Socket = new net.Socket({
-    handle: handle as never,
-    readable: true,
-    writable: true,
-    onread: {
-      buffer: readBuffer,
-      callback: (n: number, buf: Uint8Array) => {
-        const c = client!;
-        if (c.closing) return false;
-        ctx.shared.workerTotalAdd(ctx.index, 'netIn', n);
-        if (binary === undefined) binary = maybeAdoptBinary(ctx, c, buf, n);
-        if (binary !== null) {
-          binary.input(buf, n);
-          return true;
-        }
-        c.parser.push(buf, 0, n);
-        if (c.parser.pending > ctx.queryBufferLimit) {
-          ctx.log('warning', `Closing client that reached max query buffer length: id=${c.id} addr=${c.addr} (qbuf ${c.parser.pending})`);
-          c.closing = true;
-          socket.destroy();
-          return false;
-        }
-        processInput(ctx, c);
-        return true;
-      },
-    },
+  const socket = adoptSocket(received, readBuffer, (n: number, buf: Uint8Array) => {
+    const c = client!;
+    if (c.closing) return false;
+    ctx.shared.workerTotalAdd(ctx.index, 'netIn', n);
+    if (binary === undefined) binary = maybeAdoptBinary(ctx, c, buf, n);
+    if (binary !== null) {
+      binary.input(buf, n);
+      return true;
+    }
+    c.parser.push(buf, 0, n);
+    if (c.parser.pending > ctx.queryBufferLimit) {
+      ctx.log('warning', `Closing client that reached max query buffer length: id=${c.id} addr=${c.addr} (qbuf ${c.parser.pending})`);
+      c.closing = true;
+      socket.destroy();
+      return false;
+    }
+    processInput(ctx, c);
+    return true;
   });
-  socket.setNoDelay(true);
   const keepalive = Number(ctx.config.get('tcp-keepalive') ?? 0);
   if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
   const id = ctx.shared.add('clientIds', 1);

@@ -1,5 +1,5 @@
 /**
- * Pins the Node behaviour the worker's socket adoption rests on (src/server/worker.ts adopt()):
+ * Pins the Node behaviour the worker's socket adoption rests on (src/server/adopt.ts adoptSocket()):
  * a net.Socket posted to a worker arrives with its `_handle`, and a new net.Socket built around
  * that handle with the `onread` option reads into a caller-owned buffer. If a Node upgrade breaks
  * this, this test fails before the server does.
