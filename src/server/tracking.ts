@@ -221,12 +221,17 @@ function evictOldest(ctx: WorkerContext): void {
  * to the drop that removed it (keysDropped), which invalidates it once.
  */
 function changedKeys(ctx: WorkerContext, c: Client, keys: Buffer[]): Buffer[] {
-  const written = ctx.written;
+  // Sets, not scans: an MSET of many keys stays linear.
+  const written = ctx.written === null ? null : new Set(ctx.written);
+  const dropped = new Set(ctx.dropped.filter((d) => d.db === c.db).map((d) => d.key.toString('latin1')));
+  const seen = new Set<string>();
   const out: Buffer[] = [];
   for (const k of keys) {
-    if (out.some((o) => o.equals(k))) continue;
-    if (written !== null && !written.includes(hash32(k))) continue;
-    if (ctx.dropped.some((d) => d.db === c.db && d.key.equals(k))) continue;
+    const name = k.toString('latin1');
+    if (seen.has(name)) continue;
+    seen.add(name);
+    if (written !== null && !written.has(hash32(k))) continue;
+    if (dropped.has(name)) continue;
     out.push(k);
   }
   return out;
