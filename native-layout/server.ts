@@ -5,7 +5,7 @@
  */
 import { struct } from './struct.ts';
 
-export const SERVER_LAYOUT_VERSION = 4;
+export const SERVER_LAYOUT_VERSION = 5;
 
 /** Workers the layout has room for. */
 export const MAX_WORKERS = 256;
@@ -29,6 +29,7 @@ export const ServerGlobals = struct('ServerGlobals', [
   { name: 'channelLock', type: 'i32', align: 64, guard: 'futex mutex (store/lock.ts lockWord)', doc: 'guards every ChannelSlot: lookups, claims and backward-shift deletion' },
   { name: 'channels', type: 'i32', guard: 'channelLock for writes; INFO reads it with Atomics.load', doc: 'channels with subscribers: the ChannelSlots holding a channel (pubsub_channels)' },
   { name: 'patterns', type: 'i32', guard: 'channelLock for writes; read with Atomics.load', doc: 'patterns with subscribers: the ChannelSlots holding a pattern (PUBSUB NUMPAT, pubsub_patterns; Redis 7 counts patterns, not subscriptions)' },
+  { name: 'uncounted', type: 'i32', guard: 'channelLock for writes; read with Atomics.load', doc: 'subscriptions a full table could not count, ever (never decreases): while nonzero, PUBLISH cannot rule out a subscriber from the counts' },
 ], { align: 64 });
 
 export const WorkerStats = struct('WorkerStats', [

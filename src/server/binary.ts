@@ -535,7 +535,8 @@ export class BinaryConnection implements ValueSink {
     const keys = this.written;
     this.written = [];
     const w = this.w;
-    w.bus?.postMessage({ type: 'invalidate', keys, db: this.c.db, by: this.id, from: w.busFrom } satisfies BusMessage);
+    // A batch of one: the bus carries arrays of messages (WorkerContext.broadcast).
+    w.bus?.postMessage([{ type: 'invalidate', keys, db: this.c.db, by: this.id, from: w.busFrom }] satisfies BusMessage[]);
   }
 
   /** INVALIDATE push for `keys` (null: everything). */

@@ -110,12 +110,12 @@ export class WorkerContext {
     for (const [k, v] of init.config) this.applyConfig(k, v);
     this.bus = new BroadcastChannel(init.busName);
     this.bus.onmessage = (ev) => {
-      const msg = (ev as MessageEvent).data as BusMessage;
-      for (const l of this.busListeners) l(msg);
+      for (const msg of (ev as MessageEvent).data as BusMessage[]) for (const l of this.busListeners) l(msg);
     };
   }
 
   close(): void {
+    this.flushOutbox();
     this.bus.close();
   }
 
@@ -127,9 +127,24 @@ export class WorkerContext {
     this.post({ type: 'log', level, text });
   }
 
-  /** Sends to every other worker. The sender handles its own share locally. */
+  /**
+   * Sends to every other worker, in order with this worker's other bus messages; the sender
+   * handles its own share locally. The messages of one turn of the event loop (the commands of
+   * one read, an expiry cycle) go as one postMessage once its synchronous work is done, so a DEL
+   * or MSET of many keys with keyspace events posts once, not once per event.
+   */
   broadcast(msg: BusMessage): void {
-    this.bus.postMessage(msg);
+    if (this.outbox.length === 0) queueMicrotask(() => this.flushOutbox());
+    this.outbox.push(msg);
+  }
+
+  private outbox: BusMessage[] = [];
+
+  private flushOutbox(): void {
+    if (this.outbox.length === 0) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    this.bus.postMessage(batch);
   }
 
   onBus(l: Listener): void {

@@ -5,6 +5,7 @@
  * pattern matches against the patterns every worker announces on the bus.
  */
 import { SLOT_PATTERN } from '../../native-layout/server.ts';
+import { asBuffer } from '../bytes.ts';
 import { globMatch } from '../protocol/glob.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
@@ -20,7 +21,7 @@ export class PubSub {
   constructor(ctx: WorkerContext) {
     this.ctx = ctx;
     ctx.onBus((m) => {
-      if (m.type === 'publish') this.deliver(Buffer.from(m.channel), Buffer.from(m.message));
+      if (m.type === 'publish') this.deliver(asBuffer(m.channel), asBuffer(m.message));
       else if (m.type === 'patterns') this.remotePatterns.set(m.from, new Map(m.patterns));
       else if (m.type === 'patterns-ask') this.announcePatterns();
     });
@@ -104,11 +105,16 @@ export class PubSub {
 
   /** PUBLISH: delivers everywhere; returns the receivers counted as Redis counts them. */
   publish(ch: Buffer, msg: Buffer): number {
+    // A subscription is counted before SUBSCRIBE or PSUBSCRIBE replies, so when nobody can hear
+    // the message now (a keyspace event nobody listens to, say), no worker needs to see it.
+    if (!this.ctx.shared.mayHaveSubscribers(ch)) return 0;
     let n = this.ctx.shared.channelCount(ch);
     for (const [p, set] of this.patterns) if (globMatch(Buffer.from(p, 'latin1'), ch)) n += set.size;
     for (const pats of this.remotePatterns.values()) for (const [p, cnt] of pats) if (globMatch(Buffer.from(p, 'latin1'), ch)) n += cnt;
     this.deliver(ch, msg);
-    if (this.ctx.workers > 1) this.ctx.broadcast({ type: 'publish', channel: ch, message: msg, from: this.ctx.index });
+    // Copies of exactly these bytes: a view (a request in the parser's input, say) would be
+    // cloned whole with the buffer under it.
+    if (this.ctx.workers > 1) this.ctx.broadcast({ type: 'publish', channel: new Uint8Array(ch), message: new Uint8Array(msg), from: this.ctx.index });
     return n;
   }
 

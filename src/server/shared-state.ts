@@ -15,6 +15,7 @@ const PAUSE_MODE_I32 = (L.globals + G.pauseMode.offset) / 4;
 const CHANNEL_LOCK_I32 = (L.globals + G.channelLock.offset) / 4;
 const CHANNELS_I32 = (L.globals + G.channels.offset) / 4;
 const PATTERNS_I32 = (L.globals + G.patterns.offset) / 4;
+const UNCOUNTED_I32 = (L.globals + G.uncounted.offset) / 4;
 /** The counter of each slot kind. */
 const KIND_COUNTER_I32 = [CHANNELS_I32, PATTERNS_I32];
 /** Mixed into a pattern's hashes, so a pattern and a channel of the same name are two slots. */
@@ -109,7 +110,10 @@ export class SharedState {
       if (i < 0) {
         if (d <= 0) return 0;
         i = this.claimChannelLocked(a, b, kind);
-        if (i < 0) return 0;
+        if (i < 0) {
+          Atomics.add(this.i32, UNCOUNTED_I32, d);
+          return 0;
+        }
       }
       const n = this.i32[i + C.count.index]! + d;
       if (n > 0) Atomics.store(this.i32, i + C.count.index, n);
@@ -129,6 +133,16 @@ export class SharedState {
     } finally {
       unlockWord(this.i32, CHANNEL_LOCK_I32);
     }
+  }
+
+  /**
+   * Whether a message on `channel` may reach somebody on some worker: the channel has
+   * subscribers, or any pattern does (patterns are matched where they live), or the table was
+   * ever too full to count a subscription. False means nobody anywhere can hear it.
+   */
+  mayHaveSubscribers(channel: Uint8Array): boolean {
+    if (Atomics.load(this.i32, PATTERNS_I32) > 0 || Atomics.load(this.i32, UNCOUNTED_I32) > 0) return true;
+    return this.channelCount(channel) > 0;
   }
 
   /** Channels with at least one subscriber on any worker (pubsub_channels). */

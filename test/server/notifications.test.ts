@@ -184,7 +184,8 @@ describe('tracking and expiry', () => {
     await t.request(enc('HELLO', '3'));
     expect(await t.request(enc('CLIENT', 'TRACKING', 'on'))).toBe('+OK\r\n');
     const w = ioredis();
-    await w.set('trk:exp', 'v', 'PX', 40);
+    // Long enough for the GET below to find it on a loaded machine.
+    await w.set('trk:exp', 'v', 'PX', 400);
     expect(await t.request(enc('GET', 'trk:exp'))).toBe('$1\r\nv\r\n');
     const push = '>2\r\n$10\r\ninvalidate\r\n*1\r\n$7\r\ntrk:exp\r\n';
     expect(await t.until((s) => s.includes(push), 5000)).toContain(push);

@@ -1,0 +1,93 @@
+/**
+ * Commands with many keys, against redis-server in the same run: MSET, MGET, EXISTS, TOUCH and
+ * DEL of N keys in one request, plain, with every keyspace event on (`notify-keyspace-events
+ * KEA`), and with a RESP3 client tracking (BCAST, so every write is announced). Each server gets
+ * the same requests, four rounds of each, the first unmeasured; the table gives the median
+ * milliseconds per request and our ratio to Redis. Big
+ * requests are where per-key costs that grow with the request (a scan per key, a copy of the
+ * whole request per event) show.
+ *   node bench/server/multikey.bench.ts [keys] [threads]   (default 20000 keys, 2 threads)
+ */
+import net from 'node:net';
+import { hasBinary, median, startRedis, startShardcache } from '../../src/bench/net.ts';
+import type { Running } from '../../src/bench/net.ts';
+
+const N = Number(process.argv[2] ?? 20_000);
+const threads = Number(process.argv[3] ?? 2);
+
+/** One request, answered when `done` says the reply text is complete. */
+function request(s: net.Socket, args: string[], done: (text: string) => boolean): Promise<number> {
+  return new Promise((resolve) => {
+    let text = '';
+    const t0 = performance.now();
+    const on = (d: Buffer) => {
+      text += d.toString('latin1');
+      if (!done(text)) return;
+      s.off('data', on);
+      resolve(performance.now() - t0);
+    };
+    s.on('data', on);
+    s.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+  });
+}
+
+const line = (t: string) => t.endsWith('\r\n');
+const open = (port: number) =>
+  new Promise<net.Socket>((r) => {
+    const s = net.connect(port, '127.0.0.1', () => r(s));
+  });
+const keys = Array.from({ length: N }, (_, i) => `mk:${i}`);
+const commands: [string, string[], (t: string) => boolean][] = [
+  ['MSET', ['MSET', ...keys.flatMap((k) => [k, 'v'])], line],
+  ['MGET', ['MGET', ...keys], (t) => t.split('\r\n').length >= 2 * N + 2],
+  ['EXISTS', ['EXISTS', ...keys], line],
+  ['TOUCH', ['TOUCH', ...keys], line],
+  ['DEL', ['DEL', ...keys], line],
+];
+const modes = ['plain', 'events', 'tracking'] as const;
+
+async function measure(port: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const w = await open(port);
+  for (const mode of modes) {
+    await request(w, ['CONFIG', 'SET', 'notify-keyspace-events', mode === 'events' ? 'KEA' : ''], line);
+    let tracker: net.Socket | null = null;
+    if (mode === 'tracking') {
+      tracker = await open(port);
+      await request(tracker, ['HELLO', '3'], (t) => t.includes('modules'));
+      await request(tracker, ['CLIENT', 'TRACKING', 'on', 'BCAST'], line);
+      tracker.on('data', () => undefined);
+    }
+    // The median of three rounds after one unmeasured round (which warms the JIT up).
+    const times = new Map<string, number[]>();
+    for (let round = 0; round < 4; round++) {
+      for (const [name, args, done] of commands) {
+        const ms = await request(w, args, done);
+        if (round > 0) times.set(name, [...(times.get(name) ?? []), ms]);
+      }
+    }
+    for (const [name, ms] of times) out.set(`${name} ${mode}`, median(ms));
+    tracker?.destroy();
+  }
+  w.destroy();
+  return out;
+}
+
+const servers: [string, Running][] = [['shardcache', await startShardcache(threads, '1gb')]];
+try {
+  if (hasBinary('redis-server')) servers.push(['redis', await startRedis('1gb')]);
+  const results = new Map<string, Map<string, number>>();
+  for (const [name, s] of servers) results.set(name, await measure(s.port));
+  console.log(`${N} keys per request, shardcache --threads ${threads}${servers.length > 1 ? ' against redis-server' : ' (redis-server not installed)'}`);
+  console.log('| command | mode | shardcache ms | redis ms | ratio (redis ÷ ours) |');
+  console.log('|---|---|--:|--:|--:|');
+  for (const mode of modes) {
+    for (const [name] of commands) {
+      const ours = results.get('shardcache')!.get(`${name} ${mode}`)!;
+      const redis = results.get('redis')?.get(`${name} ${mode}`);
+      console.log(`| ${name} | ${mode} | ${ours.toFixed(1)} | ${redis?.toFixed(1) ?? '-'} | ${redis === undefined ? '-' : (redis / ours).toFixed(2)} |`);
+    }
+  }
+} finally {
+  for (const [, s] of servers) await s.stop();
+}
