@@ -1,9 +1,10 @@
 /**
  * Commands with many keys, against redis-server in the same run: MSET, MGET, EXISTS, TOUCH and
  * DEL of N keys in one request, plain, with every keyspace event on (`notify-keyspace-events
- * KEA`), and with a RESP3 client tracking (BCAST, so every write is announced). Each server gets
- * the same requests, four rounds of each, the first unmeasured; the table gives the median
- * milliseconds per request and our ratio to Redis. Big
+ * KEA`), and with a RESP3 client tracking (BCAST, so every write is announced); then one
+ * PSUBSCRIBE of 1000 patterns and 1000 pipelined PUBLISHes matched against them. Each server gets
+ * the same requests, four rounds of each key command, the first unmeasured, and one of the
+ * pattern steps; the table gives the (median) milliseconds and Redis's time divided by ours. Big
  * requests are where per-key costs that grow with the request (a scan per key, a copy of the
  * whole request per event) show.
  *   node bench/server/multikey.bench.ts [keys] [threads]   (default 20000 keys, 2 threads)
@@ -13,6 +14,7 @@ import { hasBinary, median, startRedis, startShardcache } from '../../src/bench/
 import type { Running } from '../../src/bench/net.ts';
 
 const N = Number(process.argv[2] ?? 20_000);
+const PATTERNS = 1000;
 const threads = Number(process.argv[3] ?? 2);
 
 /** One request, answered when `done` says the reply text is complete. */
@@ -69,6 +71,26 @@ async function measure(port: number): Promise<Map<string, number>> {
     for (const [name, ms] of times) out.set(`${name} ${mode}`, median(ms));
     tracker?.destroy();
   }
+  // Patterns: one PSUBSCRIBE of PATTERNS patterns, then as many PUBLISHes pipelined, each
+  // matched against every pattern (pattern matching has no index, in Redis either).
+  const sub = await open(port);
+  const pats = Array.from({ length: PATTERNS }, (_, i) => `mp:${i}:*`);
+  out.set('PSUBSCRIBE patterns', await request(sub, ['PSUBSCRIBE', ...pats], (t) => t.split('psubscribe').length > PATTERNS));
+  sub.on('data', () => undefined);
+  const publishes = pats.map((_, i) => `*3\r\n$7\r\nPUBLISH\r\n$${`mp:${i}:x`.length}\r\nmp:${i}:x\r\n$1\r\nm\r\n`).join('');
+  out.set('PUBLISH patterns', await new Promise<number>((resolve) => {
+    let text = '';
+    const t0 = performance.now();
+    const on = (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.split(':1\r\n').length <= PATTERNS) return;
+      w.off('data', on);
+      resolve(performance.now() - t0);
+    };
+    w.on('data', on);
+    w.write(publishes);
+  }));
+  sub.destroy();
   w.destroy();
   return out;
 }
@@ -81,12 +103,12 @@ try {
   console.log(`${N} keys per request, shardcache --threads ${threads}${servers.length > 1 ? ' against redis-server' : ' (redis-server not installed)'}`);
   console.log('| command | mode | shardcache ms | redis ms | ratio (redis ÷ ours) |');
   console.log('|---|---|--:|--:|--:|');
-  for (const mode of modes) {
-    for (const [name] of commands) {
-      const ours = results.get('shardcache')!.get(`${name} ${mode}`)!;
-      const redis = results.get('redis')?.get(`${name} ${mode}`);
-      console.log(`| ${name} | ${mode} | ${ours.toFixed(1)} | ${redis?.toFixed(1) ?? '-'} | ${redis === undefined ? '-' : (redis / ours).toFixed(2)} |`);
-    }
+  const rows: [string, string, string][] = modes.flatMap((mode) => commands.map(([name]): [string, string, string] => [name, mode, `${name} ${mode}`]));
+  rows.push(['PSUBSCRIBE', `${PATTERNS} patterns, one request`, 'PSUBSCRIBE patterns'], ['PUBLISH', `${PATTERNS} pipelined, ${PATTERNS} patterns`, 'PUBLISH patterns']);
+  for (const [name, mode, key] of rows) {
+    const ours = results.get('shardcache')!.get(key)!;
+    const redis = results.get('redis')?.get(key);
+    console.log(`| ${name} | ${mode} | ${ours.toFixed(1)} | ${redis?.toFixed(1) ?? '-'} | ${redis === undefined ? '-' : (redis / ours).toFixed(2)} |`);
   }
 } finally {
   for (const [, s] of servers) await s.stop();

@@ -581,6 +581,8 @@ export class BinaryConnection implements ValueSink {
 
   private flush(): void {
     const c = this.c;
+    // As for RESP (dispatch.ts processInput): the other workers are told before the reply goes out.
+    this.ctx.flushOutbox();
     if (this.out.len === 0 || c.socket.destroyed) return;
     const bytes = this.out.len;
     c.socket.write(this.out.take());

@@ -129,18 +129,38 @@ export class WorkerContext {
 
   /**
    * Sends to every other worker, in order with this worker's other bus messages; the sender
-   * handles its own share locally. The messages of one turn of the event loop (the commands of
-   * one read, an expiry cycle) go as one postMessage once its synchronous work is done, so a DEL
-   * or MSET of many keys with keyspace events posts once, not once per event.
+   * handles its own share locally. Messages are posted together (one postMessage carries them
+   * all) before the next reply goes out (dispatch flush calls flushOutbox), else at the end of
+   * this turn of the event loop: a DEL or MSET of many keys with keyspace events posts once, not
+   * once per event, and a client that got its reply knows the other workers were told first.
    */
   broadcast(msg: BusMessage): void {
-    if (this.outbox.length === 0) queueMicrotask(() => this.flushOutbox());
     this.outbox.push(msg);
+    this.scheduleOutbox();
   }
 
   private outbox: BusMessage[] = [];
+  private outboxQueued = false;
+  private readonly outboxHooks: (() => void)[] = [];
 
-  private flushOutbox(): void {
+  /** Makes sure the outbox is posted by the end of this turn, with what the hooks add. */
+  scheduleOutbox(): void {
+    if (this.outboxQueued) return;
+    this.outboxQueued = true;
+    queueMicrotask(() => {
+      this.outboxQueued = false;
+      this.flushOutbox();
+    });
+  }
+
+  /** A hook that may add messages (built once per flush, however often they were asked for). */
+  onOutboxFlush(h: () => void): void {
+    this.outboxHooks.push(h);
+  }
+
+  /** Posts the queued bus messages now. */
+  flushOutbox(): void {
+    for (const h of this.outboxHooks) h();
     if (this.outbox.length === 0) return;
     const batch = this.outbox;
     this.outbox = [];

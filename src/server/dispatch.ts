@@ -113,6 +113,8 @@ export function processInput(ctx: WorkerContext, c: Client): void {
     ctx.shared.workerTotalAdd(ctx.index, 'commands', ctx.pendingCommands);
     ctx.pendingCommands = 0;
   }
+  // What these commands told the other workers is posted before their replies go out.
+  ctx.flushOutbox();
   flush(ctx, c);
   flushEvents(ctx);
 }

@@ -11,20 +11,29 @@ import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 import { flush } from './dispatch.ts';
 
+/** A pattern subscribed on this worker: its bytes, matched against every channel published, and its subscribers. */
+interface PatternSubs {
+  readonly bytes: Buffer;
+  readonly subs: Set<Client>;
+}
+
 export class PubSub {
   private readonly ctx: WorkerContext;
   private readonly channels = new Map<string, Set<Client>>();
-  private readonly patterns = new Map<string, Set<Client>>();
+  private readonly patterns = new Map<string, PatternSubs>();
   /** Patterns subscribed on each other worker (announced on the bus), with their counts. */
-  private readonly remotePatterns = new Map<number, Map<string, number>>();
+  private readonly remotePatterns = new Map<number, [Buffer, number][]>();
+  /** An announcement of this worker's patterns is due at the end of this turn. */
+  private announceQueued = false;
 
   constructor(ctx: WorkerContext) {
     this.ctx = ctx;
     ctx.onBus((m) => {
       if (m.type === 'publish') this.deliver(asBuffer(m.channel), asBuffer(m.message));
-      else if (m.type === 'patterns') this.remotePatterns.set(m.from, new Map(m.patterns));
+      else if (m.type === 'patterns') this.remotePatterns.set(m.from, m.patterns.map(([p, n]) => [Buffer.from(p, 'latin1'), n]));
       else if (m.type === 'patterns-ask') this.announcePatterns();
     });
+    ctx.onOutboxFlush(() => this.announceNow());
     ctx.broadcast({ type: 'patterns-ask', from: ctx.index });
   }
 
@@ -59,9 +68,9 @@ export class PubSub {
     const k = this.key(p);
     if (!c.patterns.has(k)) {
       c.patterns.add(k);
-      let set = this.patterns.get(k);
-      if (set === undefined) this.patterns.set(k, (set = new Set()));
-      set.add(c);
+      let pat = this.patterns.get(k);
+      if (pat === undefined) this.patterns.set(k, (pat = { bytes: Buffer.from(p), subs: new Set() }));
+      pat.subs.add(c);
       this.ctx.shared.channelAdd(p, 1, SLOT_PATTERN);
       this.announcePatterns();
     }
@@ -71,9 +80,9 @@ export class PubSub {
   punsubscribe(c: Client, p: Buffer, reply = true): void {
     const k = this.key(p);
     if (c.patterns.delete(k)) {
-      const set = this.patterns.get(k)!;
-      set.delete(c);
-      if (set.size === 0) this.patterns.delete(k);
+      const pat = this.patterns.get(k)!;
+      pat.subs.delete(c);
+      if (pat.subs.size === 0) this.patterns.delete(k);
       this.ctx.shared.channelAdd(p, -1, SLOT_PATTERN);
       this.announcePatterns();
     }
@@ -98,8 +107,19 @@ export class PubSub {
     this.ack(c, kind, null);
   }
 
+  /**
+   * Tells the other workers this worker's patterns, with the next bus post: one message however
+   * many changed since (a PSUBSCRIBE of many patterns).
+   */
   private announcePatterns(): void {
-    const counts: [string, number][] = [...this.patterns].map(([k, s]) => [k, s.size]);
+    this.announceQueued = true;
+    this.ctx.scheduleOutbox();
+  }
+
+  private announceNow(): void {
+    if (!this.announceQueued) return;
+    this.announceQueued = false;
+    const counts: [string, number][] = [...this.patterns].map(([k, p]) => [k, p.subs.size]);
     this.ctx.broadcast({ type: 'patterns', from: this.ctx.index, patterns: counts });
   }
 
@@ -108,10 +128,8 @@ export class PubSub {
     // A subscription is counted before SUBSCRIBE or PSUBSCRIBE replies, so when nobody can hear
     // the message now (a keyspace event nobody listens to, say), no worker needs to see it.
     if (!this.ctx.shared.mayHaveSubscribers(ch)) return 0;
-    let n = this.ctx.shared.channelCount(ch);
-    for (const [p, set] of this.patterns) if (globMatch(Buffer.from(p, 'latin1'), ch)) n += set.size;
-    for (const pats of this.remotePatterns.values()) for (const [p, cnt] of pats) if (globMatch(Buffer.from(p, 'latin1'), ch)) n += cnt;
-    this.deliver(ch, msg);
+    let n = this.ctx.shared.channelCount(ch) + this.deliver(ch, msg);
+    for (const pats of this.remotePatterns.values()) for (const [p, cnt] of pats) if (globMatch(p, ch)) n += cnt;
     // Copies of exactly these bytes: a view (a request in the parser's input, say) would be
     // cloned whole with the buffer under it.
     if (this.ctx.workers > 1) this.ctx.broadcast({ type: 'publish', channel: new Uint8Array(ch), message: new Uint8Array(msg), from: this.ctx.index });
@@ -121,7 +139,8 @@ export class PubSub {
   /** Other subscriber kinds on this worker (binary connections) hear every delivery here. */
   readonly listeners: ((ch: Buffer, msg: Buffer) => void)[] = [];
 
-  private deliver(ch: Buffer, msg: Buffer): void {
+  /** Delivers to this worker's subscribers; returns how many pattern subscriptions here matched. */
+  private deliver(ch: Buffer, msg: Buffer): number {
     for (const l of this.listeners) l(ch, msg);
     const subs = this.channels.get(this.key(ch));
     if (subs !== undefined) {
@@ -133,19 +152,20 @@ export class PubSub {
         flush(this.ctx, c);
       }
     }
-    if (this.patterns.size === 0) return;
-    for (const [p, set] of this.patterns) {
-      const pb = Buffer.from(p, 'latin1');
-      if (!globMatch(pb, ch)) continue;
-      for (const c of set) {
+    let matched = 0;
+    for (const { bytes, subs } of this.patterns.values()) {
+      if (!globMatch(bytes, ch)) continue;
+      matched += subs.size;
+      for (const c of subs) {
         c.out.push(4);
         c.out.bulkStr('pmessage');
-        c.out.bulk(pb);
+        c.out.bulk(bytes);
         c.out.bulk(ch);
         c.out.bulk(msg);
         flush(this.ctx, c);
       }
     }
+    return matched;
   }
 
   /** This worker's channels with subscribers, optionally matching a pattern (PUBSUB CHANNELS). */
