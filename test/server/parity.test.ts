@@ -281,8 +281,17 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       const who = r(3);
       const argv = randomPubsubCommand(r);
       history.push(`${who}:${JSON.stringify(argv)}`);
-      for (const cs of sides) cs[who]!.write(request(argv));
-      const [x, y] = await Promise.all(sides.map(async (cs) => (await Promise.all(cs.map(settle))).map((t, k) => `${k}<${sessionNormal(argv, t)}>`).join(' ')));
+      const token = `ps${i}`;
+      const [x, y] = await Promise.all(
+        sides.map(async (cs) => {
+          // PING <token> after the request: its reply (a bulk, or ["pong", token] when subscribed)
+          // marks the end of the sender's replies, however late a loaded machine delivers them;
+          // the others are read until quiet.
+          cs[who]!.write(Buffer.concat([request(argv), request(['PING', token])]));
+          await cs[who]!.until((t) => t.endsWith(`${token}\r\n`));
+          return (await Promise.all(cs.map(settle))).map((t, k) => `${k}<${sessionNormal(argv, t)}>`).join(' ');
+        }),
+      );
       if (x !== y) mismatches.push(mismatch(i, history.slice(-6), x, y));
     }
     expect(mismatches).toEqual([]);
