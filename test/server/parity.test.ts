@@ -111,11 +111,14 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
    * on another worker gets its message a moment after the writer's reply.
    */
   async function settle(c: RawConn): Promise<string> {
+    // Long enough for a delivery through another worker on a loaded 2-core machine (CI runs
+    // several test files at once); the senders' own replies end at a sentinel instead.
+    const QUIET_MS = 15;
     let seen = -1;
-    let text = await c.until(() => false, 8);
+    let text = await c.until(() => false, QUIET_MS);
     while (text.length !== seen) {
       seen = text.length;
-      text = await c.until(() => false, 8);
+      text = await c.until(() => false, QUIET_MS);
     }
     return c.take(() => true);
   }
