@@ -529,6 +529,26 @@ export function flush(ctx: WorkerContext, c: Client): void {
   }
 }
 
+/** Clients with pushes written for them this turn (flushSoon), flushed together at its end. */
+const flushQueue = new Set<Client>();
+
+/**
+ * Sends `c`'s pending output at the end of this turn of the event loop rather than now: a
+ * subscriber, MONITOR or tracking client that many messages reach in one turn (a pipeline of
+ * PUBLISHes, a DEL of many keys with keyspace events) gets one write, not one per message, as
+ * Redis writes each client's buffer once per event-loop iteration.
+ */
+export function flushSoon(ctx: WorkerContext, c: Client): void {
+  if (flushQueue.size === 0) {
+    queueMicrotask(() => {
+      const cs = [...flushQueue];
+      flushQueue.clear();
+      for (const x of cs) flush(ctx, x);
+    });
+  }
+  flushQueue.add(c);
+}
+
 /** The socket drained: read and run this client's requests again, starting with those buffered. */
 export function resumeAfterDrain(ctx: WorkerContext, c: Client): void {
   checkOutputLimit(ctx, c);

@@ -10,7 +10,7 @@
  */
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
-import { flush, onAfterCommand } from './dispatch.ts';
+import { flushSoon, onAfterCommand } from './dispatch.ts';
 import { replyError } from './commands/args.ts';
 import { onClientReset } from './commands/client.ts';
 import type { CommandSpec } from './commands/types.ts';
@@ -127,7 +127,7 @@ function deliver(ctx: WorkerContext, text: string): void {
   for (const m of local) {
     if (m.closing || m.socket.destroyed) continue;
     m.out.raw(bytes);
-    flush(ctx, m);
+    flushSoon(ctx, m);
   }
 }
 

@@ -9,7 +9,7 @@ import { asBuffer } from '../bytes.ts';
 import { globMatch } from '../protocol/glob.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
-import { flush } from './dispatch.ts';
+import { flushSoon } from './dispatch.ts';
 
 /** A pattern subscribed on this worker: its bytes, matched against every channel published, and its subscribers. */
 interface PatternSubs {
@@ -149,7 +149,7 @@ export class PubSub {
         c.out.bulkStr('message');
         c.out.bulk(ch);
         c.out.bulk(msg);
-        flush(this.ctx, c);
+        flushSoon(this.ctx, c);
       }
     }
     let matched = 0;
@@ -162,7 +162,7 @@ export class PubSub {
         c.out.bulk(bytes);
         c.out.bulk(ch);
         c.out.bulk(msg);
-        flush(this.ctx, c);
+        flushSoon(this.ctx, c);
       }
     }
     return matched;

@@ -22,7 +22,7 @@ import type { Client, TrackingState } from './client.ts';
 import type { WorkerContext } from './context.ts';
 import { FlagBit } from './commands/types.ts';
 import type { CommandSpec } from './commands/types.ts';
-import { flush, keysOf, onAfterCommand } from './dispatch.ts';
+import { flushSoon, keysOf, onAfterCommand } from './dispatch.ts';
 import type { BusMessage } from './messages.ts';
 import { registerQuery } from './queries.ts';
 
@@ -370,5 +370,5 @@ function emit(ctx: WorkerContext, r: Client, writer: Client | null, write: () =>
   }
   write();
   // The running client's replies go out at the end of its batch; anyone else's now.
-  if (r !== writer) flush(ctx, r);
+  if (r !== writer) flushSoon(ctx, r);
 }
