@@ -13,8 +13,3 @@ export function copyInto(dst: Uint8Array, at: number, src: Uint8Array, off: numb
   const from = Buffer.isBuffer(src) ? src : Buffer.from(src.buffer, src.byteOffset, src.byteLength);
   from.copy(dst, at, off, off + n);
 }
-
-/** A Buffer over the same bytes as `u`, without a copy (a Uint8Array that came through postMessage). */
-export function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}

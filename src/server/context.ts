@@ -153,6 +153,11 @@ export class WorkerContext {
     });
   }
 
+  /** The message broadcast last and not yet posted, if any: a message that is filled in until the post may grow while nothing follows it. */
+  outboxTail(): BusMessage | undefined {
+    return this.outbox[this.outbox.length - 1];
+  }
+
   /** A hook that may add messages (built once per flush, however often they were asked for). */
   onOutboxFlush(h: () => void): void {
     this.outboxHooks.push(h);

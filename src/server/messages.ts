@@ -38,7 +38,8 @@ export type FromWorker =
 
 /** Worker ↔ worker, on the BroadcastChannel. */
 export type BusMessage =
-  | { type: 'publish'; channel: Uint8Array; message: Uint8Array; from: number }
+  /** PUBLISHes in order, encoded by PublishBatch (publish-batch.ts). */
+  | { type: 'publishes'; data: Uint8Array; from: number }
   | { type: 'invalidate'; keys: Uint8Array[] | null; db: number; by: number; from: number }
   | { type: 'monitor'; line: string; from: number }
   | { type: 'patterns'; from: number; patterns: [string, number][] }

@@ -5,11 +5,14 @@
  * pattern matches against the patterns every worker announces on the bus.
  */
 import { SLOT_PATTERN } from '../../native-layout/server.ts';
-import { asBuffer } from '../bytes.ts';
 import { globMatch } from '../protocol/glob.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 import { flushSoon } from './dispatch.ts';
+import type { BusMessage } from './messages.ts';
+import { forEachPublish, PublishBatch } from './publish-batch.ts';
+
+const EMPTY = new Uint8Array(0);
 
 /** A pattern subscribed on this worker: its bytes, matched against every channel published, and its subscribers. */
 interface PatternSubs {
@@ -25,15 +28,21 @@ export class PubSub {
   private readonly remotePatterns = new Map<number, [Buffer, number][]>();
   /** An announcement of this worker's patterns is due at the end of this turn. */
   private announceQueued = false;
+  /** This turn's PUBLISHes for the other workers: bus messages whose bytes are filled in at the post. */
+  private outgoing: { msg: Extract<BusMessage, { type: 'publishes' }>; batch: PublishBatch }[] = [];
 
   constructor(ctx: WorkerContext) {
     this.ctx = ctx;
     ctx.onBus((m) => {
-      if (m.type === 'publish') this.deliver(asBuffer(m.channel), asBuffer(m.message));
+      if (m.type === 'publishes') forEachPublish(m.data, (ch, msg) => this.deliver(ch, msg));
       else if (m.type === 'patterns') this.remotePatterns.set(m.from, m.patterns.map(([p, n]) => [Buffer.from(p, 'latin1'), n]));
       else if (m.type === 'patterns-ask') this.announcePatterns();
     });
-    ctx.onOutboxFlush(() => this.announceNow());
+    ctx.onOutboxFlush(() => {
+      this.announceNow();
+      for (const p of this.outgoing) p.msg.data = p.batch.take();
+      this.outgoing = [];
+    });
     ctx.broadcast({ type: 'patterns-ask', from: ctx.index });
   }
 
@@ -130,10 +139,22 @@ export class PubSub {
     if (!this.ctx.shared.mayHaveSubscribers(ch)) return 0;
     let n = this.ctx.shared.channelCount(ch) + this.deliver(ch, msg);
     for (const pats of this.remotePatterns.values()) for (const [p, cnt] of pats) if (globMatch(p, ch)) n += cnt;
-    // Copies of exactly these bytes: a view (a request in the parser's input, say) would be
-    // cloned whole with the buffer under it.
-    if (this.ctx.workers > 1) this.ctx.broadcast({ type: 'publish', channel: new Uint8Array(ch), message: new Uint8Array(msg), from: this.ctx.index });
+    if (this.ctx.workers > 1) this.send(ch, msg);
     return n;
+  }
+
+  /**
+   * Queues a PUBLISH for the other workers: appended to the batch this turn is filling while no
+   * other bus message came after it, else to a new one, so the bus keeps this worker's order.
+   */
+  private send(ch: Buffer, msg: Buffer): void {
+    let last = this.outgoing[this.outgoing.length - 1];
+    if (last === undefined || this.ctx.outboxTail() !== last.msg) {
+      last = { msg: { type: 'publishes', data: EMPTY, from: this.ctx.index }, batch: new PublishBatch() };
+      this.outgoing.push(last);
+      this.ctx.broadcast(last.msg);
+    }
+    last.batch.add(ch, msg);
   }
 
   /** Other subscriber kinds on this worker (binary connections) hear every delivery here. */
