@@ -136,8 +136,9 @@ export class PubSub {
   publish(ch: Buffer, msg: Buffer): number {
     // A subscription is counted before SUBSCRIBE or PSUBSCRIBE replies, so when nobody can hear
     // the message now (a keyspace event nobody listens to, say), no worker needs to see it.
-    if (!this.ctx.shared.mayHaveSubscribers(ch)) return 0;
-    let n = this.ctx.shared.channelCount(ch) + this.deliver(ch, msg);
+    const counted = this.ctx.shared.channelCount(ch);
+    if (!this.ctx.shared.mayBeHeard(counted)) return 0;
+    let n = counted + this.deliver(ch, msg);
     for (const pats of this.remotePatterns.values()) for (const [p, cnt] of pats) if (globMatch(p, ch)) n += cnt;
     if (this.ctx.workers > 1) this.send(ch, msg);
     return n;

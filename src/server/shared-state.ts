@@ -136,13 +136,12 @@ export class SharedState {
   }
 
   /**
-   * Whether a message on `channel` may reach somebody on some worker: the channel has
-   * subscribers, or any pattern does (patterns are matched where they live), or the table was
-   * ever too full to count a subscription. False means nobody anywhere can hear it.
+   * Whether a channel with `channelCount` subscribers may still reach somebody on some worker:
+   * it has subscribers, or some pattern does (patterns are matched where they live), or the
+   * table was ever too full to count a subscription. False means nobody anywhere can hear it.
    */
-  mayHaveSubscribers(channel: Uint8Array): boolean {
-    if (Atomics.load(this.i32, PATTERNS_I32) > 0 || Atomics.load(this.i32, UNCOUNTED_I32) > 0) return true;
-    return this.channelCount(channel) > 0;
+  mayBeHeard(channelCount: number): boolean {
+    return channelCount > 0 || Atomics.load(this.i32, PATTERNS_I32) > 0 || Atomics.load(this.i32, UNCOUNTED_I32) > 0;
   }
 
   /** Channels with at least one subscriber on any worker (pubsub_channels). */
