@@ -530,7 +530,7 @@ export function flush(ctx: WorkerContext, c: Client): void {
 }
 
 /** Clients with pushes written for them this turn (flushSoon), flushed together at its end. */
-const flushQueue = new Set<Client>();
+const flushQueue = new Map<Client, WorkerContext>();
 
 /**
  * Sends `c`'s pending output at the end of this turn of the event loop rather than now: a
@@ -543,10 +543,10 @@ export function flushSoon(ctx: WorkerContext, c: Client): void {
     queueMicrotask(() => {
       const cs = [...flushQueue];
       flushQueue.clear();
-      for (const x of cs) flush(ctx, x);
+      for (const [x, xctx] of cs) flush(xctx, x);
     });
   }
-  flushQueue.add(c);
+  flushQueue.set(c, ctx);
 }
 
 /** The socket drained: read and run this client's requests again, starting with those buffered. */
