@@ -148,8 +148,9 @@ export class WorkerContext {
     if (this.outboxQueued) return;
     this.outboxQueued = true;
     queueMicrotask(() => {
-      this.outboxQueued = false;
+      // Flushed while still marked queued, so the hooks run even when only they have work.
       this.flushOutbox();
+      this.outboxQueued = false;
     });
   }
 
@@ -165,6 +166,9 @@ export class WorkerContext {
 
   /** Posts the queued bus messages now. */
   flushOutbox(): void {
+    // Nothing broadcast or scheduled this turn: the hooks have nothing to add (the common case,
+    // on every read).
+    if (this.outbox.length === 0 && !this.outboxQueued) return;
     for (const h of this.outboxHooks) h();
     if (this.outbox.length === 0) return;
     const batch = this.outbox;

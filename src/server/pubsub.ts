@@ -40,6 +40,7 @@ export class PubSub {
     });
     ctx.onOutboxFlush(() => {
       this.announceNow();
+      if (this.outgoing.length === 0) return;
       for (const p of this.outgoing) p.msg.data = p.batch.take();
       this.outgoing = [];
     });
