@@ -130,7 +130,7 @@ export class WorkerContext {
   /**
    * Sends to every other worker, in order with this worker's other bus messages; the sender
    * handles its own share locally. Messages are posted together (one postMessage carries them
-   * all) before the next reply goes out (dispatch flush calls flushOutbox), else at the end of
+   * all) before the batch's replies go out (processInput calls flushOutbox), else at the end of
    * this turn of the event loop: a DEL or MSET of many keys with keyspace events posts once, not
    * once per event, and a client that got its reply knows the other workers were told first.
    */
@@ -154,7 +154,10 @@ export class WorkerContext {
     });
   }
 
-  /** The message broadcast last and not yet posted, if any: a message that is filled in until the post may grow while nothing follows it. */
+  /**
+   * The message broadcast last and not yet posted. A message whose contents a hook completes at
+   * the post (PubSub's PUBLISH batches) may take more while it is still the tail.
+   */
   outboxTail(): BusMessage | undefined {
     return this.outbox[this.outbox.length - 1];
   }
