@@ -506,6 +506,19 @@ export class Store {
     return this.multi(keys, (s, k, h, now) => (s.delKeyLocked(k, h, now, this.db) ? 1 : 0));
   }
 
+  /**
+   * DEL for a caller that acts on each key in turn (keyspace events in key order): `each(i,
+   * deleted)` runs right after key i's deletion, with every key's shard still locked. One hash
+   * and one lock round per call, however many keys. Returns how many were deleted.
+   */
+  delEach(keys: Bytes[], each: (i: number, deleted: boolean) => void): number {
+    return this.multi(keys, (s, k, h, now, i) => {
+      const deleted = s.delKeyLocked(k, h, now, this.db);
+      each(i, deleted);
+      return deleted ? 1 : 0;
+    });
+  }
+
   // EXISTS key [key ...]
   exists(...keys: Bytes[]): number {
     return this.multi(keys, (s, k, h, now) => (s.lookupLocked(k, h, now, this.db) === NIL_REF ? 0 : 1));
@@ -960,7 +973,7 @@ export class Store {
   }
 
   /** Runs `fn` on each key with all the keys' shards locked (atomic per call); sums the results. */
-  private multi(keys: Bytes[], fn: (s: Shard, k: Uint8Array, h: number, now: number) => number): number {
+  private multi(keys: Bytes[], fn: (s: Shard, k: Uint8Array, h: number, now: number, i: number) => number): number {
     const ks = keys.map(bytes);
     const hs = ks.map((k) => hash32(k));
     const ids = hs.map((h) => shardOf(h, this.shardMask));
@@ -968,7 +981,7 @@ export class Store {
     try {
       const now = this.now();
       let n = 0;
-      for (let i = 0; i < ks.length; i++) n += fn(this.shards[ids[i]!]!, ks[i]!, hs[i]!, now);
+      for (let i = 0; i < ks.length; i++) n += fn(this.shards[ids[i]!]!, ks[i]!, hs[i]!, now, i);
       return n;
     } finally {
       this.unlockShards(locked);

@@ -216,6 +216,21 @@ describe('keys', () => {
     expect(store.dbsize()).toBe(0);
   });
 
+  it('delEach reports each key in order as it goes, a repeated key deleted once', () => {
+    const { store } = mk();
+    store.set('a', '1');
+    store.set('b', '2');
+    const seen: [number, boolean][] = [];
+    expect(store.delEach(['b', 'x', 'a', 'b'].map((k) => Buffer.from(k)), (i, deleted) => seen.push([i, deleted]))).toBe(2);
+    expect(seen).toEqual([
+      [0, true],
+      [1, false],
+      [2, true],
+      [3, false],
+    ]);
+    expect(store.dbsize()).toBe(0);
+  });
+
   it('RENAME keeps the TTL; RENAMENX and COPY respect the destination', () => {
     const { store } = mk();
     store.set('src', 'v', { ex: 100 });

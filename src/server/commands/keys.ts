@@ -13,22 +13,11 @@ import type { CommandSpec } from './types.ts';
 // DEL key [key ...]   (UNLINK is the same here: freeing a chunk is O(1))
 function del(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const keys = argv.slice(1);
-  const store = c.store;
-  const locked = store.lockShards(keys.map((k) => store.shardIdOf(k)));
-  let n = 0;
-  try {
-    for (const k of keys) {
-      const gone = store.del(k) === 1;
-      // A key found expired gets its 'expired' event here, in key order, as in Redis.
-      if (ctx.dropped.length !== 0) ctx.flushDrops();
-      if (gone) {
-        n++;
-        notify(ctx, c, 'g', 'del', k);
-      }
-    }
-  } finally {
-    store.unlockShards(locked);
-  }
+  const n = c.store.delEach(keys, (i, deleted) => {
+    // A key found expired gets its 'expired' event here, in key order, as in Redis.
+    if (ctx.dropped.length !== 0) ctx.flushDrops();
+    if (deleted) notify(ctx, c, 'g', 'del', keys[i]!);
+  });
   c.out.int(n);
 }
 
