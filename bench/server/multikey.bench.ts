@@ -3,8 +3,8 @@
  * DEL of N keys in one request, plain, with every keyspace event on (`notify-keyspace-events
  * KEA`), and with a RESP3 client tracking (BCAST, so every write is announced); then one
  * PSUBSCRIBE of 1000 patterns and 1000 pipelined PUBLISHes matched against them. Each server gets
- * the same requests, four rounds of each key command, the first unmeasured, and one of the
- * pattern steps; the table gives the (median) milliseconds and Redis's time divided by ours. Big
+ * the same requests: three unmeasured rounds of the key commands to warm up, then four rounds
+ * of each in each mode, the first unmeasured, and one of the pattern steps; the table gives the (median) milliseconds and Redis's time divided by ours. Big
  * requests are where per-key costs that grow with the request (a scan per key, a copy of the
  * whole request per event) show.
  *   node bench/server/multikey.bench.ts [keys] [threads]   (default 20000 keys, 2 threads)
@@ -51,6 +51,9 @@ const modes = ['plain', 'events', 'tracking'] as const;
 async function measure(port: number): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const w = await open(port);
+  // Warm-up: the first rounds of a fresh server run unoptimised code, which would load the
+  // first mode's figures.
+  for (let r = 0; r < 3; r++) for (const [, args, done] of commands) await request(w, args, done);
   for (const mode of modes) {
     await request(w, ['CONFIG', 'SET', 'notify-keyspace-events', mode === 'events' ? 'KEA' : ''], line);
     let tracker: net.Socket | null = null;
