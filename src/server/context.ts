@@ -9,6 +9,7 @@ import type { Client } from './client.ts';
 import { parseOutputLimits, SETTING_BY_NAME } from './config.ts';
 import type { OutputLimit } from './config.ts';
 import type { BusMessage, FromWorker, WorkerInit } from './messages.ts';
+import { PublishBatch } from './publish-batch.ts';
 import { SharedState } from './shared-state.ts';
 import { ErrorCode, fromCode, ShardcacheError } from '../errors.ts';
 
@@ -22,6 +23,9 @@ export interface SlowlogEntry {
 }
 
 type Listener = (msg: BusMessage) => void;
+
+type PublishesMessage = Extract<BusMessage, { type: 'publishes' }>;
+const EMPTY = new Uint8Array(0);
 
 export class WorkerContext {
   readonly index: number;
@@ -142,6 +146,24 @@ export class WorkerContext {
   private outbox: BusMessage[] = [];
   private outboxQueued = false;
   private readonly outboxHooks: (() => void)[] = [];
+  /** The outbox's PUBLISH batches, whose bytes are set at the post; the last may still grow. */
+  private readonly batches: { msg: PublishesMessage; batch: PublishBatch }[] = [];
+  /** Batches taken at earlier posts, reused. */
+  private readonly spareBatches: PublishBatch[] = [];
+
+  /**
+   * A PUBLISH for the other workers: added to the batch at the outbox's tail, or to a new one
+   * when another bus message came after it, so the bus keeps this worker's order.
+   */
+  broadcastPublish(channel: Uint8Array, message: Uint8Array): void {
+    let last = this.batches[this.batches.length - 1];
+    if (last === undefined || this.outbox[this.outbox.length - 1] !== last.msg) {
+      last = { msg: { type: 'publishes', data: EMPTY, from: this.index }, batch: this.spareBatches.pop() ?? new PublishBatch() };
+      this.batches.push(last);
+      this.broadcast(last.msg);
+    }
+    last.batch.add(channel, message);
+  }
 
   /** Makes sure the outbox is posted by the end of this turn, with what the hooks add. */
   scheduleOutbox(): void {
@@ -152,14 +174,6 @@ export class WorkerContext {
       this.flushOutbox();
       this.outboxQueued = false;
     });
-  }
-
-  /**
-   * The message broadcast last and not yet posted. A message whose contents a hook completes at
-   * the post (PubSub's PUBLISH batches) may take more while it is still the tail.
-   */
-  outboxTail(): BusMessage | undefined {
-    return this.outbox[this.outbox.length - 1];
   }
 
   /** A hook that may add messages (built once per flush, however often they were asked for). */
@@ -173,6 +187,11 @@ export class WorkerContext {
     // on every read).
     if (this.outbox.length === 0 && !this.outboxQueued) return;
     for (const h of this.outboxHooks) h();
+    for (const b of this.batches) {
+      b.msg.data = b.batch.take();
+      this.spareBatches.push(b.batch);
+    }
+    this.batches.length = 0;
     if (this.outbox.length === 0) return;
     const batch = this.outbox;
     this.outbox = [];

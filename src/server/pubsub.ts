@@ -9,10 +9,7 @@ import { globMatch } from '../protocol/glob.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 import { flushSoon } from './dispatch.ts';
-import type { BusMessage } from './messages.ts';
-import { forEachPublish, PublishBatch } from './publish-batch.ts';
-
-const EMPTY = new Uint8Array(0);
+import { forEachPublish } from './publish-batch.ts';
 
 /** A pattern subscribed on this worker: its bytes, matched against every channel published, and its subscribers. */
 interface PatternSubs {
@@ -28,8 +25,6 @@ export class PubSub {
   private readonly remotePatterns = new Map<number, [Buffer, number][]>();
   /** An announcement of this worker's patterns is due at the end of this turn. */
   private announceQueued = false;
-  /** This turn's PUBLISHes for the other workers: bus messages whose bytes are filled in at the post. */
-  private outgoing: { msg: Extract<BusMessage, { type: 'publishes' }>; batch: PublishBatch }[] = [];
 
   constructor(ctx: WorkerContext) {
     this.ctx = ctx;
@@ -38,12 +33,7 @@ export class PubSub {
       else if (m.type === 'patterns') this.remotePatterns.set(m.from, m.patterns.map(([p, n]) => [Buffer.from(p, 'latin1'), n]));
       else if (m.type === 'patterns-ask') this.announcePatterns();
     });
-    ctx.onOutboxFlush(() => {
-      this.announceNow();
-      if (this.outgoing.length === 0) return;
-      for (const p of this.outgoing) p.msg.data = p.batch.take();
-      this.outgoing = [];
-    });
+    ctx.onOutboxFlush(() => this.announceNow());
     ctx.broadcast({ type: 'patterns-ask', from: ctx.index });
   }
 
@@ -141,22 +131,8 @@ export class PubSub {
     if (!this.ctx.shared.mayBeHeard(counted)) return 0;
     let n = counted + this.deliver(ch, msg);
     for (const pats of this.remotePatterns.values()) for (const [p, cnt] of pats) if (globMatch(p, ch)) n += cnt;
-    if (this.ctx.workers > 1) this.send(ch, msg);
+    if (this.ctx.workers > 1) this.ctx.broadcastPublish(ch, msg);
     return n;
-  }
-
-  /**
-   * Queues a PUBLISH for the other workers: appended to the batch this turn is filling while no
-   * other bus message came after it, else to a new one, so the bus keeps this worker's order.
-   */
-  private send(ch: Buffer, msg: Buffer): void {
-    let last = this.outgoing[this.outgoing.length - 1];
-    if (last === undefined || this.ctx.outboxTail() !== last.msg) {
-      last = { msg: { type: 'publishes', data: EMPTY, from: this.ctx.index }, batch: new PublishBatch() };
-      this.outgoing.push(last);
-      this.ctx.broadcast(last.msg);
-    }
-    last.batch.add(ch, msg);
   }
 
   /** Other subscriber kinds on this worker (binary connections) hear every delivery here. */

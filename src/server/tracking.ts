@@ -274,7 +274,8 @@ function startsWith(k: Uint8Array, p: Buffer): boolean {
 function invalidateKeys(ctx: WorkerContext, keys: Uint8Array[], by: number, writer: Client | null, bcast = true): void {
   if (bcast && prefixTable.size > 0) {
     // In byte order, each key once: Redis collects a prefix's keys in a radix tree.
-    const ordered = keys.filter((k, i) => keys.findIndex((o) => Buffer.compare(o, k) === 0) === i).sort(Buffer.compare);
+    const sorted = [...keys].sort(Buffer.compare);
+    const ordered = sorted.filter((k, i) => i === 0 || Buffer.compare(sorted[i - 1]!, k) !== 0);
     for (const [p, clients] of prefixTable) {
       const pb = Buffer.from(p, 'latin1');
       const matched = ordered.filter((k) => startsWith(k, pb));
