@@ -13,3 +13,12 @@ export function copyInto(dst: Uint8Array, at: number, src: Uint8Array, off: numb
   const from = Buffer.isBuffer(src) ? src : Buffer.from(src.buffer, src.byteOffset, src.byteLength);
   from.copy(dst, at, off, off + n);
 }
+
+/** Byte equality; short inputs by a loop (Buffer#equals is a call into C++). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  if (n >= 24) return Buffer.from(a.buffer, a.byteOffset, n).equals(b);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -17,6 +17,14 @@ const OK = Buffer.from('+OK\r\n', 'latin1');
 const NIL_BULK = Buffer.from('$-1\r\n', 'latin1');
 const NIL_ARRAY = Buffer.from('*-1\r\n', 'latin1');
 const NULL3 = Buffer.from('_\r\n', 'latin1');
+/** Strings shorter than this are checked for ASCII and stored byte by byte; longer ones go to Buffer#write. */
+const SHORT_TEXT = 64;
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 const DIGITS: Buffer[] = Array.from({ length: 10000 }, (_, i) => Buffer.from(String(i), 'latin1'));
 
 export class ReplyWriter {
@@ -118,15 +126,19 @@ export class ReplyWriter {
   /** A bulk string from bytes, or the null bulk. */
   bulk(b: Uint8Array | null): void {
     if (b === null) return this.nil();
-    this.prefixNumber(0x24, b.length);
-    this.ensure(b.length + 2);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-    this.crlf();
+    this.bulkFrom(b, 0, b.length);
   }
 
   /** A bulk string from a JS string, as UTF-8. */
   bulkStr(s: string): void {
+    if (s.length < SHORT_TEXT && isAscii(s)) {
+      // The common case (reply words, field names): byte stores, no calls into C++.
+      this.prefixNumber(0x24, s.length);
+      this.ensure(s.length + 2);
+      this.ascii(s);
+      this.crlf();
+      return;
+    }
     const n = Buffer.byteLength(s);
     this.prefixNumber(0x24, n);
     this.ensure(n + 2);

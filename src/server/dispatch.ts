@@ -539,14 +539,18 @@ const flushQueue = new Map<Client, WorkerContext>();
  * Redis writes each client's buffer once per event-loop iteration.
  */
 export function flushSoon(ctx: WorkerContext, c: Client): void {
-  if (flushQueue.size === 0) {
-    queueMicrotask(() => {
-      const cs = [...flushQueue];
-      flushQueue.clear();
-      for (const [x, xctx] of cs) flush(xctx, x);
-    });
-  }
+  if (flushQueue.size === 0) setImmediate(flushQueued);
   flushQueue.set(c, ctx);
+}
+
+/**
+ * The check phase (setImmediate) follows the poll phase, so every read and bus message of this
+ * turn has run: a microtask would run after each callback instead, and write once per read.
+ */
+function flushQueued(): void {
+  const cs = [...flushQueue];
+  flushQueue.clear();
+  for (const [x, xctx] of cs) flush(xctx, x);
 }
 
 /** The socket drained: read and run this client's requests again, starting with those buffered. */

@@ -5,6 +5,7 @@
  * pattern matches against the patterns every worker announces on the bus.
  */
 import { SLOT_PATTERN } from '../../native-layout/server.ts';
+import { sameBytes } from '../bytes.ts';
 import { globMatch } from '../protocol/glob.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
@@ -42,6 +43,7 @@ export class PubSub {
   }
 
   subscribe(c: Client, ch: Buffer): void {
+    this.lastChannel = null;
     const k = this.key(ch);
     if (!c.channels.has(k)) {
       c.channels.add(k);
@@ -54,6 +56,7 @@ export class PubSub {
   }
 
   unsubscribe(c: Client, ch: Buffer, reply = true): void {
+    this.lastChannel = null;
     const k = this.key(ch);
     if (c.channels.delete(k)) {
       const set = this.channels.get(k)!;
@@ -138,10 +141,26 @@ export class PubSub {
   /** Other subscriber kinds on this worker (binary connections) hear every delivery here. */
   readonly listeners: ((ch: Buffer, msg: Buffer) => void)[] = [];
 
+  /**
+   * The channel last delivered to and its subscribers here, so a run of messages to one channel
+   * (a pipeline of PUBLISHes, a batch off the bus) looks it up once. Any SUBSCRIBE or UNSUBSCRIBE
+   * clears it.
+   */
+  private lastChannel: Buffer | null = null;
+  private lastSubs: Set<Client> | undefined = undefined;
+
+  private subscribersOf(ch: Buffer): Set<Client> | undefined {
+    const last = this.lastChannel;
+    if (last !== null && sameBytes(last, ch)) return this.lastSubs;
+    this.lastSubs = this.channels.get(this.key(ch));
+    this.lastChannel = Buffer.from(ch);
+    return this.lastSubs;
+  }
+
   /** Delivers to this worker's subscribers; returns how many pattern subscriptions here matched. */
   private deliver(ch: Buffer, msg: Buffer): number {
     for (const l of this.listeners) l(ch, msg);
-    const subs = this.channels.get(this.key(ch));
+    const subs = this.subscribersOf(ch);
     if (subs !== undefined) {
       for (const c of subs) {
         c.out.push(3);

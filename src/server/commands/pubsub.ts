@@ -38,7 +38,8 @@ function punsubscribe(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // PUBLISH channel message
 function publish(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.out.int(ps(ctx).publish(Buffer.from(argv[1]!), Buffer.from(argv[2]!)));
+  // Views of the query buffer are enough: delivery copies both before anything else is parsed.
+  c.out.int(ps(ctx).publish(argv[1]!, argv[2]!));
 }
 
 // PUBSUB CHANNELS [pattern]

@@ -1,0 +1,82 @@
+/**
+ * Delivery on one worker (src/server/pubsub.ts): subscriptions made or dropped between messages
+ * to the same channel, pipelined PUBLISHes, and channels that differ only in their last byte.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from './harness.ts';
+import type { TestServer } from './harness.ts';
+
+let srv: TestServer;
+const open: Redis[] = [];
+beforeAll(async () => {
+  srv = await startServer([], { threads: 1 });
+});
+afterAll(async () => {
+  await Promise.all(open.map((c) => c.quit().catch(() => undefined)));
+  await srv.stop();
+});
+
+function client(): Redis {
+  const c = new Redis({ port: srv.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  open.push(c);
+  return c;
+}
+
+/** Collects the messages a subscriber receives, as "channel:message". */
+function inbox(s: Redis): string[] {
+  const got: string[] = [];
+  s.on('message', (ch: string, m: string) => got.push(`${ch}:${m}`));
+  return got;
+}
+
+describe('PUBLISH on one worker', () => {
+  it('a subscription made or dropped between PUBLISHes to one channel takes effect at once', async () => {
+    const pub = client();
+    const a = client();
+    const b = client();
+    const gotA = inbox(a);
+    const gotB = inbox(b);
+    expect(await pub.publish('memo:c', 'nobody')).toBe(0);
+    await a.subscribe('memo:c');
+    expect(await pub.publish('memo:c', 'one')).toBe(1);
+    await b.subscribe('memo:c');
+    expect(await pub.publish('memo:c', 'two')).toBe(2);
+    await a.unsubscribe('memo:c');
+    expect(await pub.publish('memo:c', 'three')).toBe(1);
+    // The channel's last subscriber leaves and comes back: its subscriber set is a new one.
+    await b.unsubscribe('memo:c');
+    await b.subscribe('memo:c');
+    expect(await pub.publish('memo:c', 'four')).toBe(1);
+    // A pattern subscriber makes a PUBLISH to a channel nobody subscribes reach delivery.
+    const p = client();
+    await p.psubscribe('memo:zz*');
+    expect(await pub.publish('memo:d', 'none')).toBe(0);
+    await a.subscribe('memo:d');
+    expect(await pub.publish('memo:d', 'five')).toBe(1);
+    // A PING through each subscriber orders it after every message sent to it.
+    await Promise.all([a.ping(), b.ping()]);
+    expect(gotA).toEqual(['memo:c:one', 'memo:c:two', 'memo:d:five']);
+    expect(gotB).toEqual(['memo:c:two', 'memo:c:three', 'memo:c:four']);
+  });
+
+  it('a pipeline alternating channels that differ in their last byte delivers each to its own subscriber', async () => {
+    const x = client();
+    const y = client();
+    const gotX = inbox(x);
+    const gotY = inbox(y);
+    await x.subscribe('memo:x');
+    await y.subscribe('memo:y');
+    const p = client().pipeline();
+    for (let i = 0; i < 200; i++) p.publish(i % 3 === 2 ? 'memo:y' : 'memo:x', `m${i}`);
+    const replies = (await p.exec())!.map(([, n]) => n);
+    expect(replies).toEqual(Array.from({ length: 200 }, () => 1));
+    await Promise.all([x.ping(), y.ping()]);
+    const want = (ch: string, keep: (i: number) => boolean) =>
+      Array.from({ length: 200 }, (_, i) => i)
+        .filter(keep)
+        .map((i) => `${ch}:m${i}`);
+    expect(gotX).toEqual(want('memo:x', (i) => i % 3 !== 2));
+    expect(gotY).toEqual(want('memo:y', (i) => i % 3 === 2));
+  });
+});
