@@ -5,7 +5,7 @@
  */
 import { struct } from './struct.ts';
 
-export const SERVER_LAYOUT_VERSION = 5;
+export const SERVER_LAYOUT_VERSION = 6;
 
 /** Workers the layout has room for. */
 export const MAX_WORKERS = 256;
@@ -41,6 +41,7 @@ export const WorkerStats = struct('WorkerStats', [
   { name: 'commands', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_commands_processed' },
   { name: 'netIn', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_net_input_bytes' },
   { name: 'netOut', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_net_output_bytes' },
+  { name: 'busPosts', type: 'i32', guard: 'atomic; owning worker only, raised after each post', doc: 'posts on the workers\' bus since start (never reset): a worker that has seen fewer of them has some still to receive' },
 ], { align: 64 });
 
 /** What a slot counts (SharedState.channelAdd): a channel or a pattern, in ServerGlobals.channels or .patterns. */

@@ -217,6 +217,8 @@ export class BinaryConnection implements ValueSink {
       if (mode === PAUSE_ALL) return this.retryAfterPause();
       holdWrites = true;
     }
+    // As processInput: what other workers posted before these frames came is taken in first.
+    if (ctx.workers > 1) ctx.catchUpBus();
     this.busy = true;
     let held = false;
     try {

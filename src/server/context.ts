@@ -3,12 +3,13 @@
  * configuration, the shared counters, the other workers (through the main thread and a
  * BroadcastChannel), and the services built on them (pub/sub, tracking, the slow log).
  */
-import { BroadcastChannel, parentPort } from 'node:worker_threads';
+import { BroadcastChannel, parentPort, receiveMessageOnPort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import type { Store } from '../store/store.ts';
 import type { Client } from './client.ts';
 import { parseOutputLimits, SETTING_BY_NAME } from './config.ts';
 import type { OutputLimit } from './config.ts';
-import type { BusMessage, FromWorker, WorkerInit } from './messages.ts';
+import type { BusMessage, BusPost, FromWorker, WorkerInit } from './messages.ts';
 import { PublishBatch } from './publish-batch.ts';
 import { SharedState } from './shared-state.ts';
 import { ErrorCode, fromCode, ShardcacheError } from '../errors.ts';
@@ -113,9 +114,46 @@ export class WorkerContext {
     this.runId = init.runId;
     for (const [k, v] of init.config) this.applyConfig(k, v);
     this.bus = new BroadcastChannel(init.busName);
-    this.bus.onmessage = (ev) => {
-      for (const msg of (ev as MessageEvent).data as BusMessage[]) for (const l of this.busListeners) l(msg);
-    };
+    this.busSeen = new Array<number>(init.workers).fill(0);
+    for (let w = 0; w < init.workers; w++) if (w !== this.index) this.busSeen[w] = this.shared.busPosts(w);
+    this.bus.onmessage = (ev) => this.receive((ev as MessageEvent).data as BusPost | BusMessage[]);
+  }
+
+  /** The last post seen from each worker (BusPost.seq); a replacement starts from the counts as they stand. */
+  private readonly busSeen: number[];
+
+  private receive(data: BusPost | BusMessage[]): void {
+    let msgs: BusMessage[];
+    if (Array.isArray(data)) msgs = data;
+    else {
+      if (data.seq > this.busSeen[data.from]!) this.busSeen[data.from] = data.seq;
+      msgs = data.msgs;
+    }
+    for (const msg of msgs) for (const l of this.busListeners) l(msg);
+  }
+
+  /**
+   * Takes in, now, every bus post another worker made before this call: called before a
+   * client's requests run, so a reply a client got on another worker (a PUBLISH, a write that
+   * invalidates) is causally before whatever this worker answers next. Redis, on one thread, gives
+   * a subscriber a message before the reply to any command it sends after the PUBLISH returned.
+   */
+  catchUpBus(): void {
+    for (let w = 0; w < this.workers; w++) {
+      if (w === this.index) continue;
+      const posted = this.shared.busPosts(w);
+      while (this.busSeen[w]! < posted) {
+        // Node documents a BroadcastChannel as a valid port here since v15.12.0; @types/node does not.
+        const m = receiveMessageOnPort(this.bus as unknown as MessagePort);
+        // Counted but never queued here: posted before this worker's channel existed (this
+        // worker is a replacement), counted after it read the counts.
+        if (m === undefined) {
+          this.busSeen[w] = posted;
+          break;
+        }
+        this.receive(m.message as BusPost | BusMessage[]);
+      }
+    }
   }
 
   close(): void {
@@ -133,10 +171,11 @@ export class WorkerContext {
 
   /**
    * Sends to every other worker, in order with this worker's other bus messages; the sender
-   * handles its own share locally. Messages are posted together (one postMessage carries them
-   * all) before the batch's replies go out (processInput calls flushOutbox), else at the end of
-   * this turn of the event loop: a DEL or MSET of many keys with keyspace events posts once, not
-   * once per event, and a client that got its reply knows the other workers were told first.
+   * handles its own share locally. Messages are posted together, one postMessage at the end of
+   * this turn of the event loop carrying them all, and the replies of the requests that sent
+   * them wait for it (processInput): a pipeline of PUBLISHes, or a DEL or MSET of many keys with
+   * keyspace events, posts once per turn, not once per message, and a client that got its reply
+   * knows the other workers were told first.
    */
   broadcast(msg: BusMessage): void {
     this.outbox.push(msg);
@@ -165,15 +204,23 @@ export class WorkerContext {
     last.batch.add(channel, message);
   }
 
-  /** Makes sure the outbox is posted by the end of this turn, with what the hooks add. */
+  /**
+   * Makes sure the outbox is posted by the end of this turn, with what the hooks add: in the
+   * check phase, after every read and bus message of the poll phase, so the turn posts once.
+   */
   scheduleOutbox(): void {
     if (this.outboxQueued) return;
     this.outboxQueued = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       // Flushed while still marked queued, so the hooks run even when only they have work.
       this.flushOutbox();
       this.outboxQueued = false;
     });
+  }
+
+  /** Bus messages (or hook work) wait to be posted: a reply written now would overtake them. */
+  get outboxWaiting(): boolean {
+    return this.outboxQueued;
   }
 
   /** A hook that may add messages (built once per flush, however often they were asked for). */
@@ -193,9 +240,11 @@ export class WorkerContext {
     }
     this.batches.length = 0;
     if (this.outbox.length === 0) return;
-    const batch = this.outbox;
+    const msgs = this.outbox;
     this.outbox = [];
-    this.bus.postMessage(batch);
+    const seq = this.shared.busPosts(this.index) + 1;
+    this.bus.postMessage({ from: this.index, seq, msgs } satisfies BusPost);
+    this.shared.busPosted(this.index);
   }
 
   onBus(l: Listener): void {

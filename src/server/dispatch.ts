@@ -70,6 +70,7 @@ export function keysOf(spec: CommandSpec, argv: Buffer[]): Buffer[] {
  * Stops early while an async handler is pending; it resumes by calling this again.
  */
 export function processInput(ctx: WorkerContext, c: Client): void {
+  if (ctx.workers > 1) ctx.catchUpBus();
   c.lastInteraction = ctx.tickClock();
   // Clock reads cost a system call on some virtual machines: the first command that needs the
   // monotonic clock reads it (execute), the fast path never does.
@@ -113,9 +114,10 @@ export function processInput(ctx: WorkerContext, c: Client): void {
     ctx.shared.workerTotalAdd(ctx.index, 'commands', ctx.pendingCommands);
     ctx.pendingCommands = 0;
   }
-  // What these commands told the other workers is posted before their replies go out.
-  ctx.flushOutbox();
-  flush(ctx, c);
+  // What these commands told the other workers is posted before their replies go out, at the
+  // end of the turn with what the other reads of the turn sent (flushQueued).
+  if (ctx.outboxWaiting) flushSoon(ctx, c);
+  else flush(ctx, c);
   flushEvents(ctx);
 }
 
@@ -550,7 +552,10 @@ export function flushSoon(ctx: WorkerContext, c: Client): void {
 function flushQueued(): void {
   const cs = [...flushQueue];
   flushQueue.clear();
-  for (const [x, xctx] of cs) flush(xctx, x);
+  for (const [x, xctx] of cs) {
+    xctx.flushOutbox();
+    flush(xctx, x);
+  }
 }
 
 /** The socket drained: read and run this client's requests again, starting with those buffered. */
@@ -581,6 +586,7 @@ function overLimit(ctx: WorkerContext, c: Client, queued: number): void {
 
 /** Protocol errors and QUIT: the reply goes out, then the connection closes. */
 export function closeAfterReply(ctx: WorkerContext, c: Client): void {
+  ctx.flushOutbox();
   flush(ctx, c);
   c.closeAfterWrites();
 }

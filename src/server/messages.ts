@@ -36,6 +36,16 @@ export type FromWorker =
   | { type: 'log'; level: string; text: string }
   | { type: 'closed' };
 
+/**
+ * One post on the workers' bus: a worker's messages of one turn, numbered by the poster's
+ * WorkerStats.busPosts. The binary protocol's own posts (binary.ts) are bare arrays, unnumbered.
+ */
+export interface BusPost {
+  readonly from: number;
+  readonly seq: number;
+  readonly msgs: BusMessage[];
+}
+
 /** Worker ↔ worker, on the BroadcastChannel. */
 export type BusMessage =
   /** PUBLISHes in order, encoded by PublishBatch (publish-batch.ts). */

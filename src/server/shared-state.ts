@@ -81,6 +81,17 @@ export class SharedState {
     const i = (L.workers + worker * WorkerStats.size + W[name].offset) / 8;
     this.f64[i] = this.f64[i]! + d;
   }
+  /**
+   * Counts a post this worker made on the bus; returns its number. Raised after the post, so a
+   * reader that sees the number finds the message already in its port's queue.
+   */
+  busPosted(worker: number): number {
+    return Atomics.add(this.i32, this.wi(worker, W.busPosts), 1) + 1;
+  }
+  /** Posts `worker` made on the bus so far. */
+  busPosts(worker: number): number {
+    return Atomics.load(this.i32, this.wi(worker, W.busPosts));
+  }
   sum(name: WorkerCounter, workers: number): number {
     let n = 0;
     for (let w = 0; w < workers; w++) n += this.workerGet(w, name);

@@ -80,3 +80,31 @@ describe('PUBLISH on one worker', () => {
     expect(gotY).toEqual(want('memo:y', (i) => i % 3 === 2));
   });
 });
+
+describe('PUBLISH across workers', () => {
+  let two: TestServer;
+  beforeAll(async () => {
+    two = await startServer([], { threads: 2 });
+  });
+  afterAll(async () => {
+    await two.stop();
+  });
+
+  it('a subscriber asked after the PUBLISH reply has the message already (the bus is posted before replies go out)', async () => {
+    // Connections go to the worker with the fewest: the subscriber lands on one, the publisher on the other.
+    const sub = new Redis({ port: two.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    const pub = new Redis({ port: two.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    open.push(sub, pub);
+    const seen: string[] = [];
+    sub.on('message', (_ch: string, m: string) => seen.push(m));
+    await sub.subscribe('order:ch');
+    let late = 0;
+    for (let i = 0; i < 1000; i++) {
+      expect(await pub.publish('order:ch', `m${i}`)).toBe(1);
+      await sub.ping();
+      if (seen[seen.length - 1] !== `m${i}`) late++;
+    }
+    expect(late).toBe(0);
+    expect(seen.length).toBe(1000);
+  });
+});
