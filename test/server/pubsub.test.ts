@@ -1,10 +1,13 @@
 /**
  * Delivery on one worker (src/server/pubsub.ts): subscriptions made or dropped between messages
  * to the same channel, pipelined PUBLISHes, and channels that differ only in their last byte.
+ * Across two workers, the bus's causal order (WorkerContext.catchUpBus): a message or an
+ * invalidation reaches its client before the reply to anything the client sends after the
+ * PUBLISH or write was answered.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from './harness.ts';
+import { enc, RawConn, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
 let srv: TestServer;
@@ -106,5 +109,25 @@ describe('PUBLISH across workers', () => {
     }
     expect(late).toBe(0);
     expect(seen.length).toBe(1000);
+  });
+
+  it('a tracking client asked after a write on another worker was answered has the invalidation already', async () => {
+    const t = await RawConn.connect(two.port);
+    const writer = new Redis({ port: two.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    open.push(writer);
+    try {
+      await t.request(enc('HELLO', '3'));
+      expect(await t.request(enc('CLIENT', 'TRACKING', 'on'))).toBe('+OK\r\n');
+      let late = 0;
+      for (let i = 0; i < 300; i++) {
+        await t.request(enc('GET', 'order:k'));
+        expect(await writer.set('order:k', String(i))).toBe('OK');
+        const got = await t.exchange(enc('PING'), (s) => s.includes('+PONG\r\n'));
+        if (!got.startsWith('>2\r\n$10\r\ninvalidate\r\n*1\r\n$7\r\norder:k\r\n')) late++;
+      }
+      expect(late).toBe(0);
+    } finally {
+      t.close();
+    }
   });
 });
