@@ -5,8 +5,18 @@
 export function globMatch(pattern: Uint8Array | string, subject: Uint8Array | string, nocase = false): boolean {
   const p = typeof pattern === 'string' ? Buffer.from(pattern) : pattern;
   const s = typeof subject === 'string' ? Buffer.from(subject) : subject;
+  noSuffixMatches = false;
   return matchAt(p, 0, s, 0, nocase, 0);
 }
+
+/**
+ * Set when the pattern after some `*` matched no suffix of the subject from where that `*` began.
+ * Every element between two stars consumes exactly one byte, so an enclosing `*` that tries a
+ * later start reaches the inner one later too, and can only retry suffixes that already failed:
+ * it gives up at once. Without this, `*a*a*a…b` against a long run of `a` takes exponential time
+ * (Redis 7.0.9, CVE-2022-36021, the same rule as stringmatchlen's skipLongerMatches).
+ */
+let noSuffixMatches = false;
 
 const lower = (c: number, nocase: boolean) => (nocase && c >= 65 && c <= 90 ? c + 32 : c);
 
@@ -18,7 +28,11 @@ function matchAt(p: Uint8Array, pi: number, s: Uint8Array, si: number, nocase: b
     if (c === 42) {
       while (pi + 1 < p.length && p[pi + 1] === 42) pi++;
       if (pi + 1 === p.length) return true;
-      for (let k = si; k <= s.length; k++) if (matchAt(p, pi + 1, s, k, nocase, depth + 1)) return true;
+      for (let k = si; k <= s.length; k++) {
+        if (matchAt(p, pi + 1, s, k, nocase, depth + 1)) return true;
+        if (noSuffixMatches) return false;
+      }
+      noSuffixMatches = true;
       return false;
     }
     if (si >= s.length) return false;
