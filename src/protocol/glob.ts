@@ -5,8 +5,13 @@
 export function globMatch(pattern: Uint8Array | string, subject: Uint8Array | string, nocase = false): boolean {
   const p = typeof pattern === 'string' ? Buffer.from(pattern) : pattern;
   const s = typeof subject === 'string' ? Buffer.from(subject) : subject;
+  return globMatchAt(p, s, 0, s.length, nocase);
+}
+
+/** globMatch against subject[off, off + len), without a view of it (KEYS over the store's arena). */
+export function globMatchAt(pattern: Uint8Array, subject: Uint8Array, off: number, len: number, nocase = false): boolean {
   noSuffixMatches = false;
-  return matchAt(p, 0, s, 0, nocase, 0);
+  return matchAt(pattern, 0, subject, off, off + len, nocase, 0);
 }
 
 /**
@@ -20,7 +25,8 @@ let noSuffixMatches = false;
 
 const lower = (c: number, nocase: boolean) => (nocase && c >= 65 && c <= 90 ? c + 32 : c);
 
-function matchAt(p: Uint8Array, pi: number, s: Uint8Array, si: number, nocase: boolean, depth: number): boolean {
+/** Whether p[pi..] matches s[si, end). */
+function matchAt(p: Uint8Array, pi: number, s: Uint8Array, si: number, end: number, nocase: boolean, depth: number): boolean {
   // Redis caps recursion so a hostile pattern cannot blow the stack.
   if (depth > 1000) return false;
   while (pi < p.length) {
@@ -28,14 +34,14 @@ function matchAt(p: Uint8Array, pi: number, s: Uint8Array, si: number, nocase: b
     if (c === 42) {
       while (pi + 1 < p.length && p[pi + 1] === 42) pi++;
       if (pi + 1 === p.length) return true;
-      for (let k = si; k <= s.length; k++) {
-        if (matchAt(p, pi + 1, s, k, nocase, depth + 1)) return true;
+      for (let k = si; k <= end; k++) {
+        if (matchAt(p, pi + 1, s, k, end, nocase, depth + 1)) return true;
         if (noSuffixMatches) return false;
       }
       noSuffixMatches = true;
       return false;
     }
-    if (si >= s.length) return false;
+    if (si >= end) return false;
     if (c === 63) {
       pi++;
       si++;
@@ -71,5 +77,5 @@ function matchAt(p: Uint8Array, pi: number, s: Uint8Array, si: number, nocase: b
     pi++;
     si++;
   }
-  return si === s.length;
+  return si === end;
 }

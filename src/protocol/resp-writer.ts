@@ -215,6 +215,12 @@ export class ReplyWriter {
     this.len += b.length;
   }
 
+  /** Appends the bytes `other` holds and empties it. */
+  rawFrom(other: ReplyWriter): void {
+    this.raw(other.buf.subarray(0, other.len));
+    other.len = 0;
+  }
+
   /** The pending bytes as a buffer the socket may keep; the writer starts empty again. */
   take(): Buffer {
     const n = this.len;

@@ -56,3 +56,20 @@ export function scanShardLocked(s: Shard, c: number, want: number, now: number, 
   } while (c !== 0 && added < want && visited < maxVisits);
   return c;
 }
+
+/**
+ * Every live key of `db` in the shard, in slot order, as a region of the shard's arena (valid
+ * only while the lock is held): one sequential pass over the index, each key once. KEYS holds
+ * the lock for the whole pass, so nothing moves under it and no key can be seen twice.
+ */
+export function forEachKeyLocked(s: Shard, db: number, now: number, emit: (arena: Uint8Array, off: number, len: number) => void): void {
+  const m = s.m;
+  const refs = m.refs;
+  for (let i = 0; i < refs.length; i++) {
+    const r = refs[i]!;
+    if (r === NIL_REF || m.keyDb(r) !== db) continue;
+    const e = m.expireAt(r);
+    if (e !== 0 && now > e) continue;
+    emit(m.a8, m.keyOffset(r), m.keyLen(r));
+  }
+}

@@ -19,7 +19,7 @@ import { OpLog } from './oplog.ts';
 import type { OpLogHandle } from './oplog.ts';
 import { resolvePolicy } from './policies.ts';
 import { prefetch } from './prefetch.ts';
-import { scanShardLocked } from './scan.ts';
+import { forEachKeyLocked, scanShardLocked } from './scan.ts';
 import { chunkBytes } from './slab.ts';
 import {
   EXPIRE_GT,
@@ -814,6 +814,23 @@ export class Store {
         if (shard === S) return { cursor: 0, keys };
       }
       if (keys.length >= count) return { cursor: c * S + shard, keys };
+    }
+  }
+
+  /**
+   * KEYS: every live key of the selected database, shard by shard, each shard locked for its whole
+   * pass (Redis blocks the server for all of KEYS). `emit` gets a region of the shard's arena,
+   * valid only during the call.
+   */
+  forEachKey(emit: (arena: Uint8Array, off: number, len: number) => void): void {
+    const now = this.now();
+    for (const s of this.shards) {
+      s.lock();
+      try {
+        if (s.m.h32[HW.dbKeys + this.db] !== 0) forEachKeyLocked(s, this.db, now, emit);
+      } finally {
+        s.unlock();
+      }
     }
   }
 

@@ -143,3 +143,27 @@ describe('SCAN basics', () => {
     expect(run1.returned).toContain('only1');
   });
 });
+
+describe('forEachKey (KEYS)', () => {
+  function allKeys(store: Store): string[] {
+    const out: string[] = [];
+    store.forEachKey((arena, off, len) => out.push(Buffer.from(arena.subarray(off, off + len)).toString()));
+    return out;
+  }
+
+  test('each live key of the database once, across shards and index growth', () => {
+    let t = 1_700_000_000_000;
+    const store = Store.create({ shards: 4, clock: () => t });
+    const db1 = store.select(1);
+    const before = indexSlots(store);
+    for (let i = 0; i < 5000; i++) store.set(`key:${i}`, 'v', i % 10 === 0 ? { px: 5 } : undefined);
+    for (let i = 0; i < 300; i++) db1.set(`key:${i}`, 'w');
+    expect(indexSlots(store).some((n, s) => n > before[s]!)).toBe(true);
+    t += 6;
+    const got = allKeys(store);
+    expect(got.length).toBe(4500);
+    expect(new Set(got)).toEqual(new Set(Array.from({ length: 5000 }, (_, i) => i).filter((i) => i % 10 !== 0).map((i) => `key:${i}`)));
+    expect(allKeys(db1).length).toBe(300);
+    expect(allKeys(store.select(2))).toEqual([]);
+  });
+});

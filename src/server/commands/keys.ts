@@ -1,7 +1,8 @@
 /**
  * Generic key commands.
  */
-import { globMatch } from '../../protocol/glob.ts';
+import { globMatch, globMatchAt } from '../../protocol/glob.ts';
+import { ReplyWriter } from '../../protocol/resp-writer.ts';
 import type { ExpireCondition } from '../../store/store.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
@@ -155,24 +156,18 @@ function matcher(pattern: Buffer | null): ((k: Buffer) => boolean) | undefined {
 
 // KEYS pattern
 function keys(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const filter = matcher(argv[1]!);
-  const out: Buffer[] = [];
-  let cursor = 0;
-  do {
-    const r = c.store.scan(cursor, 1000, filter);
-    cursor = r.cursor;
-    out.push(...r.keys);
-  } while (cursor !== 0);
-  // SCAN may return a key twice when the index grew mid-way; KEYS returns each once.
-  const seen = new Set<string>();
-  const uniq = out.filter((k) => {
-    const s = k.toString('latin1');
-    if (seen.has(s)) return false;
-    seen.add(s);
-    return true;
+  const pattern = argv[1]!;
+  const all = pattern.length === 1 && pattern[0] === 42;
+  // The elements are written as the shards are walked; their count goes in front at the end.
+  const keysBody = new ReplyWriter();
+  let n = 0;
+  c.store.forEachKey((arena, off, len) => {
+    if (!all && !globMatchAt(pattern, arena, off, len)) return;
+    keysBody.bulkFrom(arena, off, len);
+    n++;
   });
-  c.out.array(uniq.length);
-  for (const k of uniq) c.out.bulk(k);
+  c.out.array(n);
+  c.out.rawFrom(keysBody);
 }
 
 /**
