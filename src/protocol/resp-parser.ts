@@ -44,6 +44,10 @@ const STAR = 42;
 const DOLLAR = 36;
 const MINUS = 45;
 
+/** What an unauthenticated connection may send in one request (see RespParser.unauthenticated). */
+const UNAUTH_MAX_ARGS = 10;
+const UNAUTH_MAX_BULK = 16384;
+
 export interface ParserLimits {
   maxBulkLen: number;
   maxMultibulkLen: number;
@@ -64,6 +68,12 @@ export class RespParser {
   /** Where the CRLF search resumes, so a long line arriving in pieces is scanned once. */
   private scanFrom = 0;
   private readonly limits: ParserLimits;
+  /**
+   * The connection has yet to authenticate (requirepass is set): requests are held to 10
+   * arguments of 16 KiB at most, as Redis holds them (networking.c processMultibulkBuffer), so a
+   * peer without the password cannot make the server buffer large requests.
+   */
+  unauthenticated = false;
 
   constructor(limits: Partial<ParserLimits> = {}) {
     this.limits = {
@@ -205,6 +215,7 @@ export class RespParser {
           if (cr < 0) return NEED_MORE;
           const n = this.parseNumber(this.pos + 1, cr);
           if (n === null || n > this.limits.maxMultibulkLen) return new ProtocolError('Protocol error: invalid multibulk length');
+          if (n > UNAUTH_MAX_ARGS && this.unauthenticated) return new ProtocolError('Protocol error: unauthenticated multibulk length');
           this.pos = cr + 2;
           if (n <= 0) {
             // "*0" and "*-1" are empty requests, skipped as Redis does.
@@ -227,6 +238,7 @@ export class RespParser {
           if (cr < 0) return NEED_MORE;
           const n = this.parseNumber(this.pos + 1, cr);
           if (n === null || n < 0 || n > this.limits.maxBulkLen) return new ProtocolError('Protocol error: invalid bulk length');
+          if (n > UNAUTH_MAX_BULK && this.unauthenticated) return new ProtocolError('Protocol error: unauthenticated bulk length');
           this.bulkLen = n;
           this.pos = cr + 2;
           this.state = S.BULK_DATA;

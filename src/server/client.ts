@@ -36,7 +36,13 @@ export class Client {
   libVer: string | null = null;
   db = 0;
   store: Store;
-  authenticated: boolean;
+  /** Whether the connection may run commands (requirepass met); an unauthenticated one's parser holds requests to Redis's small limits. */
+  get authenticated(): boolean {
+    return !this.parser.unauthenticated;
+  }
+  set authenticated(v: boolean) {
+    this.parser.unauthenticated = !v;
+  }
   replyMode: ReplyMode = 'on';
   noEvict = false;
   noTouch = false;
@@ -98,8 +104,8 @@ export class Client {
     this.id = id;
     this.socket = socket;
     this.store = store;
-    this.authenticated = !needsAuth;
     this.parser = new RespParser({ maxBulkLen: maxBulk });
+    this.authenticated = !needsAuth;
     this.addr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.laddr = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
   }

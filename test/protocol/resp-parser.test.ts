@@ -127,6 +127,23 @@ describe('RespParser', () => {
     expect(parseAll(p)).toEqual(['error: Protocol error: invalid bulk length']);
   });
 
+  it('holds an unauthenticated connection to 10 arguments of 16 KiB, at the header, and no longer once it authenticates', () => {
+    const at = (input: string, unauthenticated: boolean) => {
+      const p = new RespParser();
+      p.unauthenticated = unauthenticated;
+      p.push(Buffer.from(input));
+      return parseAll(p);
+    };
+    expect(at('*11\r\n', true)).toEqual(['error: Protocol error: unauthenticated multibulk length']);
+    expect(at('*1\r\n$16385\r\n', true)).toEqual(['error: Protocol error: unauthenticated bulk length']);
+    // The general limits are checked first, as in networking.c.
+    expect(at('*1\r\n$-5\r\n', true)).toEqual(['error: Protocol error: invalid bulk length']);
+    expect(at(`*10\r\n${'$1\r\na\r\n'.repeat(10)}`, true)).toEqual([Array.from({ length: 10 }, () => 'a')]);
+    expect(at(`*1\r\n$16384\r\n${'x'.repeat(16384)}\r\n`, true)).toEqual([['x'.repeat(16384)]]);
+    expect(at('*11\r\n', false)).toEqual([]);
+    expect(at('*1\r\n$16385\r\n', false)).toEqual([]);
+  });
+
   it('splitInline handles escapes and empty quotes', () => {
     const b = Buffer.from('a "" \'\' "\\"q\\"" \\x');
     expect(splitInline(b, 0, b.length)!.map((x) => x.toString())).toEqual(['a', '', '', '"q"', '\\x']);

@@ -361,6 +361,12 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       ['SET', 'i', '-1'], ['OBJECT', 'REFCOUNT', 'i'], ['INCR', 'i'], ['OBJECT', 'REFCOUNT', 'i'], ['SET', 'i', '007'], ['OBJECT', 'REFCOUNT', 'i'],
       ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru'], ['OBJECT', 'REFCOUNT', 'i'], ['CONFIG', 'SET', 'maxmemory', '1gb'], ['SET', 'i', '5'], ['OBJECT', 'REFCOUNT', 'i'],
       ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'], ['SET', 'i', '5'], ['OBJECT', 'REFCOUNT', 'i'], ['CONFIG', 'SET', 'maxmemory', '0'],
+      // EXPIRETIME rounds to the nearest second.
+      ['SET', 'x', 'v'], ['PEXPIREAT', 'x', '33177117420500'], ['EXPIRETIME', 'x'], ['PEXPIREAT', 'x', '33177117420499'], ['EXPIRETIME', 'x'],
+      // HELLO's version is an integer as string2ll reads one.
+      ['HELLO', '3.0'], ['HELLO', '02'], ['HELLO', '+3'], ['HELLO', '-0'], ['HELLO', ' 3'], ['HELLO', '9223372036854775808'], ['HELLO', '4'],
+      // A CLIENT PAUSE end past LLONG_MAX wraps into the past in Redis 7.0: nothing is held.
+      ['CLIENT', 'PAUSE', '9223372036854775807'], ['PING'], ['CLIENT', 'UNPAUSE'],
       ['FLUSHALL'],
     ];
     for (const argv of cases) {
@@ -381,6 +387,19 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       for (const argv of cases) {
         const [x, y] = await Promise.all(sides.map(([c]) => c!.request(request(argv))));
         expect(sessionNormal(argv, x!), JSON.stringify(argv)).toBe(sessionNormal(argv, y!));
+      }
+      // Requests over 10 arguments or with a bulk over 16 KiB: a protocol error and the close,
+      // before the request is even buffered; at the limits, NOAUTH.
+      const big = 'x'.repeat(16384);
+      const raws = ['*11\r\n', '*2\r\n$3\r\nGET\r\n$16385\r\n', `*2\r\n$3\r\nGET\r\n$16384\r\n${big}\r\n`, `*10\r\n${'$1\r\na\r\n'.repeat(10)}`];
+      for (const raw of raws) {
+        const conns = await Promise.all([ours.port, redis.port].map((p) => RawConn.connect(p)));
+        try {
+          const got = await Promise.all(conns.map(async (c) => `${await c.request(raw)}${(await c.waitClosed(300)) ? ' (closed)' : ''}`));
+          expect(got[0], raw.slice(0, 40)).toBe(got[1]);
+        } finally {
+          for (const c of conns) c.close();
+        }
       }
     } finally {
       for (const port of [ours.port, redis.port]) {

@@ -285,6 +285,9 @@ export async function waitUnpaused(ctx: WorkerContext, c: Client, spec: CommandS
   }
 }
 
+/** LLONG_MAX as a double (2^63): timeouts come from intArg as doubles too. */
+const LLONG_MAX = 2 ** 63;
+
 // CLIENT PAUSE timeout [WRITE|ALL]
 function clientPause(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   if (argv.length > 4) throw replyError(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!, 128)}'. Try CLIENT HELP.`);
@@ -296,7 +299,10 @@ function clientPause(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   }
   const ms = intArg(argv[2]!, 'ERR timeout is not an integer or out of range');
   if (ms < 0) throw replyError('ERR timeout is negative');
-  const until = ms > 0 ? Date.now() + ms : 0;
+  const now = Date.now();
+  // Redis 7.0 adds the clock to the timeout in a long long: past LLONG_MAX the end wraps into
+  // the past and nothing is paused, where a literal end would hold every client for good.
+  const until = ms <= 0 ? 0 : ms > LLONG_MAX - now ? -1 : now + ms;
   // The mode is replaced; the end is the later of the old one and the new one.
   setPause(ctx, Math.max(until, ctx.shared.pauseUntil), mode);
   c.out.ok();

@@ -5,7 +5,7 @@ import { ErrorCode, ShardcacheError } from '../../errors.ts';
 import { closeAfterReply } from '../dispatch.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
-import { cstr, int32Arg, replyError, str, word } from './args.ts';
+import { cstr, int32Arg, intArg, replyError, str, word } from './args.ts';
 import { cmd, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 import { resetClientState } from './client.ts';
@@ -58,8 +58,8 @@ function hello(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   let ver = c.out.resp as number;
   let i = 1;
   if (argv.length > 1) {
-    const v = Number(str(argv[1]!));
-    if (!Number.isInteger(v)) throw replyError('ERR Protocol version is not an integer or out of range');
+    // Read as getLongLongFromObjectOrReply reads it: no '+', no leading zeros, no spaces, no '-0'.
+    const v = intArg(argv[1]!, 'ERR Protocol version is not an integer or out of range');
     if (v < 2 || v > 3) throw new ShardcacheError(ErrorCode.INVALID_ARG, 'NOPROTO unsupported protocol version');
     ver = v;
     i = 2;

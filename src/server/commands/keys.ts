@@ -72,7 +72,8 @@ function int64(t: number): number | bigint {
 // EXPIRETIME key
 function expiretime(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const t = c.store.pexpireTime(argv[1]!);
-  c.out.int(int64(t < 0 ? t : Math.floor(t / 1000)));
+  // Rounded to the nearest second, as Redis rounds it (ttlGenericCommand's (ms + 500) / 1000).
+  c.out.int(int64(t < 0 ? t : Math.floor((t + 500) / 1000)));
 }
 // PEXPIRETIME key
 function pexpiretime(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
