@@ -64,6 +64,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'dbfilename', kind: 'string', dflt: 'dump.rdb', mutable: true, doc: 'snapshot file name' },
   { name: 'daemonize', kind: 'bool', dflt: 'no', mutable: false, doc: 'accepted; shardcache always runs in the foreground' },
   { name: 'active-expire-enabled', kind: 'bool', dflt: 'yes', mutable: true, doc: 'run the active expiry cycle (DEBUG SET-ACTIVE-EXPIRE)' },
+  { name: 'enable-debug-command', kind: 'enum', dflt: 'no', mutable: false, values: ['no', 'yes', 'local'], doc: 'who may run DEBUG: nobody, anybody, or connections from the loopback address only (as Redis 7)' },
 ];
 
 export const SETTING_BY_NAME: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.name, s]));

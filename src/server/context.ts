@@ -50,6 +50,8 @@ export class WorkerContext {
   slowlogThresholdUs = 10000;
   slowlogMaxLen = 128;
   activeExpire = true;
+  /** enable-debug-command: 'no', 'yes' or 'local'. */
+  debugCommand = 'no';
   /**
    * The worker's store clock: Unix ms read once per batch of requests (and per housekeeping run)
    * rather than once per command; commands of one batch see the same time, as Redis commands see
@@ -285,6 +287,9 @@ export class WorkerContext {
         break;
       case 'active-expire-enabled':
         this.activeExpire = value === 'yes';
+        break;
+      case 'enable-debug-command':
+        this.debugCommand = value;
         break;
     }
     this.refreshFastSettings();

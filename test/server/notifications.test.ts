@@ -15,7 +15,7 @@ let srv: TestServer;
 const clients: Redis[] = [];
 const raws: RawConn[] = [];
 beforeAll(async () => {
-  srv = await startServer(['--notify-keyspace-events', 'KEA'], { threads: 2 });
+  srv = await startServer(['--notify-keyspace-events', 'KEA', '--enable-debug-command', 'yes'], { threads: 2 });
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));

@@ -74,7 +74,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
   let redis: Running;
   const conns: RawConn[] = [];
   beforeAll(async () => {
-    ours = await startServer([]);
+    ours = await startServer(['--enable-debug-command', 'yes']);
     redis = await startRedis('0', ['--enable-debug-command', 'yes']);
   });
   afterAll(async () => {

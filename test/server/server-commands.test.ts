@@ -42,7 +42,7 @@ async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<voi
 }
 
 beforeAll(async () => {
-  srv = await startServer([]);
+  srv = await startServer(['--enable-debug-command', 'local']);
 });
 
 afterAll(async () => {
@@ -481,9 +481,22 @@ describe('SLOWLOG, MEMORY, LATENCY, DEBUG, LASTSAVE', () => {
 });
 
 describe('MONITOR and SHUTDOWN (a second server)', () => {
-  it('MONITOR sees commands from the other worker; SHUTDOWN exits 0', async () => {
+  it('MONITOR sees commands from the other worker; SHUTDOWN exits 0; DEBUG is refused by default', async () => {
     const s = await startServer([]);
     try {
+      // enable-debug-command defaults to no, as in Redis 7: refused at once, and inside MULTI
+      // the refusal aborts EXEC; the setting cannot change at run time.
+      const d = await RawConn.connect(s.port);
+      const refused =
+        '-ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.\r\n';
+      expect(await d.request(enc('DEBUG', 'SLEEP', '0'))).toBe(refused);
+      expect(await d.request(enc('MULTI'))).toBe('+OK\r\n');
+      expect(await d.request(enc('DEBUG', 'PANIC'))).toBe(refused);
+      expect(await d.request(enc('EXEC'))).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+      expect(await d.request(enc('CONFIG', 'SET', 'enable-debug-command', 'yes'))).toBe("-ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set immutable config\r\n");
+      expect(await d.request(enc('CONFIG', 'GET', 'enable-debug-command'))).toBe('*2\r\n$20\r\nenable-debug-command\r\n$2\r\nno\r\n');
+      d.close();
+
       // The first connection goes to worker 0, the next to worker 1 (fewest connections).
       const mon = await RawConn.connect(s.port);
       expect(await mon.request('*1\r\n$7\r\nMONITOR\r\n')).toBe('+OK\r\n');

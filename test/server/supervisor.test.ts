@@ -73,7 +73,7 @@ describe('main thread', () => {
   });
 
   it('a crashed worker is replaced; data survives; other connections are unaffected', async () => {
-    const s = await server([], 2);
+    const s = await server(['--enable-debug-command', 'local'], 2);
     // Open connections until both workers hold some (the main thread balances by count).
     const cs = await Promise.all([0, 1, 2, 3].map(() => conn(s)));
     expect(await cs[0]!.request('SET survivor yes\r\n')).toBe('+OK\r\n');
