@@ -94,15 +94,21 @@ export function parseBytes(v: string): number | null {
   return n * mul[unit]!;
 }
 
+/** Redis's range error: an unbounded side prints as the long long limit (config.c numericBoundaryCheck). */
+function outOfRange(s: Setting, floor: number | bigint = -9223372036854775808n): string {
+  return `argument must be between ${s.min ?? floor} and ${s.max ?? 9223372036854775807n} inclusive`;
+}
+
 /** Checks and normalises a value for a setting; throws ConfigError with the reason. */
 export function normalise(name: string, value: string): string {
   const s = SETTING_BY_NAME.get(name);
   if (s === undefined) throw new ConfigError(`unknown setting '${name}'`);
   switch (s.kind) {
     case 'int': {
-      if (!/^-?\d+$/.test(value)) throw new ConfigError(`argument couldn't be parsed into an integer`);
+      // string2ll: no '+', no leading zeros, no '-0'.
+      if (!/^(0|-?[1-9]\d*)$/.test(value)) throw new ConfigError(`argument couldn't be parsed into an integer`);
       const n = Number(value);
-      if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new ConfigError(`argument must be between ${s.min ?? '-inf'} and ${s.max ?? 'inf'} inclusive`);
+      if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new ConfigError(outOfRange(s));
       if (name === 'shards' && (n & (n - 1)) !== 0) throw new ConfigError('argument must be a power of two');
       // config.c updateHZ: any value is taken, the server runs at CONFIG_MIN_HZ..CONFIG_MAX_HZ.
       if (name === 'hz') return String(Math.min(500, Math.max(1, n)));
@@ -111,7 +117,7 @@ export function normalise(name: string, value: string): string {
     case 'bytes': {
       const n = parseBytes(value);
       if (n === null) throw new ConfigError(`argument must be a memory value`);
-      if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new ConfigError(`argument must be between ${s.min ?? 0} and ${s.max ?? 'inf'} bytes`);
+      if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new ConfigError(outOfRange(s, 0));
       return String(n);
     }
     case 'bool': {

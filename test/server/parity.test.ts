@@ -367,6 +367,9 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       ['HELLO', '3.0'], ['HELLO', '02'], ['HELLO', '+3'], ['HELLO', '-0'], ['HELLO', ' 3'], ['HELLO', '9223372036854775808'], ['HELLO', '4'],
       // A CLIENT PAUSE end past LLONG_MAX wraps into the past in Redis 7.0: nothing is held.
       ['CLIENT', 'PAUSE', '9223372036854775807'], ['PING'], ['CLIENT', 'UNPAUSE'],
+      // CONFIG GET names a setting as asked; integers parse as string2ll; unbounded ranges print LLONG_MAX.
+      ['CONFIG', 'GET', 'HZ'], ['CONFIG', 'GET', 'Hz', 'hz'], ['CONFIG', 'SET', 'hz', '010'], ['CONFIG', 'SET', 'hz', '-0'], ['CONFIG', 'SET', 'hz', '+5'],
+      ['CONFIG', 'SET', 'slowlog-max-len', '-1'], ['CONFIG', 'SET', 'latency-monitor-threshold', '-1'], ['CONFIG', 'SET', 'slowlog-log-slower-than', '-2'], ['CONFIG', 'GET', 'HZ'],
       ['FLUSHALL'],
     ];
     for (const argv of cases) {

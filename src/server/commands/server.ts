@@ -46,22 +46,25 @@ function lastsave(ctx: WorkerContext, c: Client): void {
 
 // CONFIG GET parameter [parameter ...]
 function configGet(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const found: Setting[] = [];
+  // Each setting once, named as asked when asked by name (Redis replies `HZ` to CONFIG GET HZ),
+  // by its own name when a pattern found it.
+  const found: [Setting, string][] = [];
   const seen = new Set<Setting>();
+  const add = (s: Setting, shown: string) => {
+    if (seen.has(s)) return;
+    seen.add(s);
+    found.push([s, shown]);
+  };
   for (let i = 2; i < argv.length; i++) {
     const p = str(argv[i]!);
     const lower = p.toLowerCase();
-    const exact = SETTING_BY_NAME.get(lower === 'io-threads' ? 'threads' : lower);
-    const matches = exact !== undefined ? [exact] : SETTINGS.filter((s) => globMatch(p, s.name, true));
-    for (const s of matches) {
-      if (seen.has(s)) continue;
-      seen.add(s);
-      found.push(s);
-    }
+    const exact = /[[*?]/.test(p) ? undefined : SETTING_BY_NAME.get(lower === 'io-threads' ? 'threads' : lower);
+    if (exact !== undefined) add(exact, p);
+    else for (const s of SETTINGS) if (globMatch(p, s.name, true)) add(s, s.name);
   }
   c.out.map(found.length);
-  for (const s of found) {
-    c.out.bulkStr(s.name);
+  for (const [s, shown] of found) {
+    c.out.bulkStr(shown);
     c.out.bulkStr(ctx.config.get(s.name) ?? s.dflt);
   }
 }
