@@ -369,6 +369,8 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       ['CLIENT', 'PAUSE', '9223372036854775807'], ['PING'], ['CLIENT', 'UNPAUSE'],
       // CONFIG GET names a setting as asked; integers parse as string2ll; unbounded ranges print LLONG_MAX.
       ['CONFIG', 'GET', 'HZ'], ['CONFIG', 'GET', 'Hz', 'hz'], ['CONFIG', 'SET', 'hz', '010'], ['CONFIG', 'SET', 'hz', '-0'], ['CONFIG', 'SET', 'hz', '+5'],
+      ['CLIENT', 'UNBLOCK', '1'], ['CLIENT', 'UNBLOCK', '1', 'ERROR'], ['CLIENT', 'UNBLOCK', '1', 'bogus'], ['CLIENT', 'UNBLOCK', 'x'], ['CLIENT', 'UNBLOCK', '1', 'timeout', 'x'],
+      ['SLOWLOG', 'GET', '1', '2'], ['SET', 'mu', 'v'], ['MEMORY', 'USAGE', 'mu', 'SAMPLES', '-1'], ['FUNCTION', 'FlUsH', 'a', 'b'],
       ['CONFIG', 'SET', 'slowlog-max-len', '-1'], ['CONFIG', 'SET', 'latency-monitor-threshold', '-1'], ['CONFIG', 'SET', 'slowlog-log-slower-than', '-2'], ['CONFIG', 'GET', 'HZ'],
       ['FLUSHALL'],
     ];

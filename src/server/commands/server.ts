@@ -336,7 +336,7 @@ registerQuery('server-reset-stats', (ctx) => {
 // SLOWLOG GET [count]
 async function slowlogGet(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
   let n = 10;
-  if (argv.length > 3) throw replyError(`ERR wrong number of arguments for 'slowlog|get' command`);
+  if (argv.length > 3) throw replyError(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!, 128)}'. Try SLOWLOG HELP.`);
   if (argv.length === 3) {
     n = intArg(argv[2]!, 'ERR count should be greater than or equal to -1');
     if (n < -1) throw replyError('ERR count should be greater than or equal to -1');
@@ -392,8 +392,9 @@ function slowlogHelp(_ctx: WorkerContext, c: Client): void {
 // MEMORY USAGE key [SAMPLES count]
 function memoryUsage(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   for (let i = 3; i < argv.length; i++) {
-    if (word(argv[i]!) === 'samples' && i + 1 < argv.length) intArg(argv[++i]!);
-    else throw syntaxError();
+    if (word(argv[i]!) === 'samples' && i + 1 < argv.length) {
+      if (intArg(argv[++i]!) < 0) throw syntaxError();
+    } else throw syntaxError();
   }
   const n = c.store.memoryUsage(argv[2]!);
   if (n === null) c.out.nil();
@@ -648,7 +649,7 @@ function latencyHelp(_ctx: WorkerContext, c: Client): void {
 
 // FUNCTION FLUSH [ASYNC|SYNC]
 function functionFlush(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  if (argv.length > 3) throw replyError(`ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.`);
+  if (argv.length > 3) throw replyError(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!, 128)}'. Try FUNCTION HELP.`);
   if (argv.length === 3) {
     const o = word(argv[2]!);
     if (o !== 'async' && o !== 'sync') throw replyError('ERR FUNCTION FLUSH only supports SYNC|ASYNC option');
