@@ -58,6 +58,12 @@ export class Client {
   monitor = false;
   /** The client is closing: ignore further input. */
   closing = false;
+  /**
+   * A `gathers` command is running for this client (gatherReply), its reply not yet placed; a
+   * close it asks for (CLIENT KILL of itself) waits for the reply (closeAfterGather).
+   */
+  gathering = false;
+  closeAfterGather = false;
   /** EXEC is running this client's queued commands. */
   inExec = false;
   /** Input is paused until an async handler finishes. */

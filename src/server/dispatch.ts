@@ -456,6 +456,10 @@ function executeLater(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Bu
     c.busy = false;
     if (c.closing) return;
     if (!quiet) c.out.raw(reply);
+    if (c.closeAfterGather) {
+      c.closeAfterGather = false;
+      return closeAfterReply(ctx, c);
+    }
     processInput(ctx, c);
   });
 }
@@ -473,10 +477,13 @@ export async function gatherReply(ctx: WorkerContext, c: Client, spec: CommandSp
   const t0 = performance.now();
   // Current while it runs, as Redis's c->lastcmd: CLIENT LIST shows its caller's line with it.
   c.lastCommand = spec.name;
+  c.gathering = true;
   try {
     await spec.handler!(ctx, as, argv);
   } catch (e) {
     replyFromError(as, e);
+  } finally {
+    c.gathering = false;
   }
   try {
     afterExecute(ctx, c, spec, argv, t0);
@@ -598,6 +605,11 @@ function overLimit(ctx: WorkerContext, c: Client, queued: number): void {
 
 /** Protocol errors and QUIT: the reply goes out, then the connection closes. */
 export function closeAfterReply(ctx: WorkerContext, c: Client): void {
+  // The reply is being gathered apart: whoever places it closes the connection after it.
+  if (c.gathering) {
+    c.closeAfterGather = true;
+    return;
+  }
   ctx.flushOutbox();
   flush(ctx, c);
   c.closeAfterWrites();

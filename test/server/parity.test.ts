@@ -380,6 +380,30 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     }
   });
 
+  it('a transaction that kills its own connection: the reply up to the kill, then the close', async () => {
+    for (const queued of [
+      [['PING'], ['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'no'], ['PING']],
+      [['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'no'], ['SET', 'after-kill', '1']],
+    ]) {
+      const [[a], [b]] = (await connectEach(1)) as [[RawConn], [RawConn]];
+      const got = await Promise.all(
+        [a, b].map(async (c) => {
+          await c.request(request(['MULTI']));
+          for (const argv of queued) await c.request(request(argv));
+          c.write(request(['EXEC']));
+          const closed = await c.waitClosed(5000);
+          return `${await c.take(() => true)}${closed ? ' (closed)' : ''}`;
+        }),
+      );
+      expect(got[0], JSON.stringify(queued)).toBe(got[1]);
+      // The commands after the kill ran all the same.
+      const [[p], [q]] = (await connectEach(1)) as [[RawConn], [RawConn]];
+      const [x, y] = await Promise.all([p.request(request(['GET', 'after-kill'])), q.request(request(['GET', 'after-kill']))]);
+      expect(x).toBe(y);
+      await Promise.all([p.request(request(['DEL', 'after-kill'])), q.request(request(['DEL', 'after-kill']))]);
+    }
+  });
+
   it('with requirepass: what an unauthenticated connection may do, and AUTH and HELLO AUTH errors', async () => {
     const setup = await pair(2);
     await setup(['CONFIG', 'SET', 'requirepass', 'pw']);

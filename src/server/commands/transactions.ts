@@ -15,7 +15,7 @@
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { ReplyWriter } from '../../protocol/resp-writer.ts';
-import { execute, gatherReply, keysOf } from '../dispatch.ts';
+import { closeAfterReply, execute, gatherReply, keysOf } from '../dispatch.ts';
 import { replyError } from './args.ts';
 import { lookupCommand } from './table.ts';
 import { ALL_KEYS, cmd, FlagBit, NO_KEYS } from './types.ts';
@@ -118,12 +118,21 @@ interface Deferred {
 async function runDeferred(ctx: WorkerContext, c: Client, staged: ReplyWriter, later: Deferred[], quiet: boolean): Promise<void> {
   const parts: Uint8Array[] = [];
   let from = 0;
+  /** Parts kept when a command closed the connection (CLIENT KILL of itself): up to its reply. */
+  let cut = -1;
   for (const d of later) {
     parts.push(staged.buf.subarray(from, d.at), await gatherReply(ctx, c, d.spec, d.argv));
     from = d.at;
+    if (c.closeAfterGather && cut < 0) cut = parts.length;
   }
   parts.push(staged.buf.subarray(from, staged.len));
-  if (!quiet) for (const p of parts) c.out.raw(p);
+  // As Redis (CLIENT_CLOSE_AFTER_COMMAND, then CLOSE_AFTER_REPLY): the commands after the kill
+  // still run, their replies are dropped, and the connection closes after the kill's reply.
+  if (!quiet) for (const p of cut < 0 ? parts : parts.slice(0, cut)) c.out.raw(p);
+  if (cut >= 0) {
+    c.closeAfterGather = false;
+    closeAfterReply(ctx, c);
+  }
 }
 
 function resolveSub(spec: CommandSpec, argv: Buffer[]): CommandSpec {
