@@ -83,6 +83,11 @@ export class RespParser {
     };
   }
 
+  /** proto-max-bulk-len changed at run time: it applies from the next bulk header on. */
+  setMaxBulkLen(n: number): void {
+    this.limits.maxBulkLen = n;
+  }
+
   /** Bytes held for requests not yet complete (the query buffer). */
   get pending(): number {
     return this.end - (this.state === S.START ? this.pos : this.reqStart);

@@ -265,6 +265,8 @@ export class WorkerContext {
         break;
       case 'proto-max-bulk-len':
         this.maxBulk = Number(value);
+        // Redis reads the setting at every bulk header: connections open now take it too.
+        for (const c of this.clients.values()) c.parser.setMaxBulkLen(this.maxBulk);
         break;
       case 'client-query-buffer-limit':
         this.queryBufferLimit = Number(value);

@@ -437,12 +437,13 @@ export class Store {
   }
 
   // APPEND key value
-  append(key: Bytes, value: Bytes): number {
+  /** `maxLen` bounds the result (the server's proto-max-bulk-len; MAX_BULK at most). */
+  append(key: Bytes, value: Bytes, maxLen = MAX_BULK): number {
     const add = bytes(value);
     return this.withKey(key, (s, k, h, now) => {
       const r = s.lookupLocked(k, h, now, this.db);
       const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
-      if (oldLen + add.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
+      if (oldLen + add.length > Math.min(maxLen, MAX_BULK)) throw scError(ErrorCode.TOO_LARGE);
       const joined = Buffer.allocUnsafe(oldLen + add.length);
       if (r !== NIL_REF) copyInto(joined, 0, s.m.a8, s.m.valOffset(r), oldLen);
       copyInto(joined, oldLen, add, 0, add.length);
@@ -481,14 +482,15 @@ export class Store {
   }
 
   // SETRANGE key offset value
-  setRange(key: Bytes, offset: number, value: Bytes): number {
+  /** `maxLen` bounds the result, as for append. */
+  setRange(key: Bytes, offset: number, value: Bytes, maxLen = MAX_BULK): number {
     const v = bytes(value);
     if (!Number.isInteger(offset) || offset < 0) throw scError(ErrorCode.OFFSET_RANGE);
     return this.withKey(key, (s, k, h, now) => {
       const r = s.lookupLocked(k, h, now, this.db);
       const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
       if (v.length === 0) return oldLen;
-      if (offset + v.length > MAX_BULK) throw scError(ErrorCode.TOO_LARGE);
+      if (offset + v.length > Math.min(maxLen, MAX_BULK)) throw scError(ErrorCode.TOO_LARGE);
       const len = Math.max(oldLen, offset + v.length);
       const out = Buffer.alloc(len);
       if (r !== NIL_REF) copyInto(out, 0, s.m.a8, s.m.valOffset(r), oldLen);

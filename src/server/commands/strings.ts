@@ -183,7 +183,7 @@ function msetnx(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // APPEND key value
 function append(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.out.int(c.store.append(argv[1]!, argv[2]!));
+  c.out.int(c.store.append(argv[1]!, argv[2]!, ctx.maxBulk));
   notify(ctx, c, '$', 'append', argv[1]!);
 }
 
@@ -204,7 +204,7 @@ function setrange(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   if (off < 0) throw new ShardcacheError(ErrorCode.OFFSET_RANGE);
   // The store answers an empty value with the current length before it checks the size, as
   // Redis does; an offset past 2^53 is past any size it allows.
-  const n = c.store.setRange(argv[1]!, typeof off === 'bigint' ? Number.MAX_SAFE_INTEGER : off, argv[3]!);
+  const n = c.store.setRange(argv[1]!, typeof off === 'bigint' ? Number.MAX_SAFE_INTEGER : off, argv[3]!, ctx.maxBulk);
   c.out.int(n);
   if (argv[3]!.length > 0) notify(ctx, c, '$', 'setrange', argv[1]!);
 }
