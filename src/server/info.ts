@@ -10,9 +10,12 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Client } from './client.ts';
+import { commandstatsLines, errorstatsLines } from './command-stats.ts';
+import type { StatsSnapshot } from './command-stats.ts';
 import type { WorkerContext } from './context.ts';
 
-export type InfoLines = (ctx: WorkerContext, c: Client | null) => string[];
+/** `g`: every worker's command and error counts, summed (command-stats.ts), when INFO gathered them. */
+export type InfoLines = (ctx: WorkerContext, c: Client | null, g: StatsSnapshot | null) => string[];
 
 interface Section {
   /** Lower-case name, as INFO's argument spells it. */
@@ -164,7 +167,7 @@ function persistence(ctx: WorkerContext): string[] {
   ];
 }
 
-function stats(ctx: WorkerContext): string[] {
+function stats(ctx: WorkerContext, _c: Client | null, g: StatsSnapshot | null): string[] {
   const s = ctx.shared;
   const w = ctx.workers;
   const st = ctx.store.stats();
@@ -211,7 +214,7 @@ function stats(ctx: WorkerContext): string[] {
     'tracking_total_items:0',
     'tracking_total_prefixes:0',
     'unexpected_error_replies:0',
-    'total_error_replies:0',
+    `total_error_replies:${g?.errorReplies ?? 0}`,
     'dump_payload_sanitizations:0',
     'total_reads_processed:0',
     'total_writes_processed:0',
@@ -261,6 +264,9 @@ const SECTIONS: Section[] = [
   { name: 'stats', title: 'Stats', inDefault: true, build: stats },
   { name: 'replication', title: 'Replication', inDefault: true, build: replication },
   { name: 'cpu', title: 'CPU', inDefault: true, build: cpu },
+  { name: 'modules', title: 'Modules', inDefault: true, build: () => [] },
+  { name: 'commandstats', title: 'Commandstats', inDefault: false, build: (_ctx, _c, g) => (g === null ? [] : commandstatsLines(g)) },
+  { name: 'errorstats', title: 'Errorstats', inDefault: true, build: (_ctx, _c, g) => (g === null ? [] : errorstatsLines(g)) },
   { name: 'cluster', title: 'Cluster', inDefault: true, build: cluster },
   { name: 'keyspace', title: 'Keyspace', inDefault: true, build: keyspace },
 ];
@@ -287,7 +293,7 @@ export function infoSectionNames(): string[] {
  * The INFO reply text for the requested section names (any case; none means `default`), in
  * Redis's section order whatever the argument order; unknown names contribute nothing.
  */
-export function buildInfo(ctx: WorkerContext, c: Client | null, requested: readonly string[]): string {
+export function buildInfo(ctx: WorkerContext, c: Client | null, requested: readonly string[], gathered: StatsSnapshot | null = null): string {
   const want = new Set<string>();
   const args = requested.length === 0 ? ['default'] : requested.map((r) => r.toLowerCase());
   for (const a of args) {
@@ -302,7 +308,7 @@ export function buildInfo(ctx: WorkerContext, c: Client | null, requested: reado
     if (!want.has(s.name)) continue;
     if (out !== '') out += '\r\n';
     out += `# ${s.title}\r\n`;
-    for (const line of s.build(ctx, c)) out += `${line}\r\n`;
+    for (const line of s.build(ctx, c, gathered)) out += `${line}\r\n`;
   }
   return out;
 }

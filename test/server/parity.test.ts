@@ -383,6 +383,22 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     }
   });
 
+  it('INFO commandstats and errorstats count calls, rejections, failures and errors as Redis does', async () => {
+    const send = await pair(2);
+    await send(['CONFIG', 'RESETSTAT']);
+    for (const argv of [['SET', 's', 'abc'], ['MULTI'], ['INCR', 's'], ['GET', 's'], ['EXEC'], ['GET'], ['EXEC'], ['FOO'], ['CLIENT', 'LIST', 'ID', 'abc'], ['MULTI'], ['GET'], ['EXEC'], ['INCRBY', 's', 'x'], ['MGET', 's', 't'], ['DEL', 's']]) await send(argv);
+    // Times differ; counts, names and the error codes must not. Redis lists commands in hash order.
+    const norm = (text: string) =>
+      text
+        .split('\r\n')
+        .filter((l) => l.startsWith('cmdstat_') || l.startsWith('errorstat_') || l.startsWith('total_error_replies'))
+        .map((l) => l.replace(/usec=\d+,usec_per_call=[\d.]+/, 'usec=T'))
+        .sort();
+    const [x, y] = await send(['INFO', 'commandstats', 'errorstats', 'stats']);
+    expect(norm(x).length).toBeGreaterThan(8);
+    expect(norm(x)).toEqual(norm(y));
+  });
+
   it('proto-max-bulk-len lowered at run time holds connections already open to it', async () => {
     const [[a], [b]] = (await connectEach(1)) as [[RawConn], [RawConn]];
     const setters = (await connectEach(1)).flat();

@@ -55,7 +55,7 @@ describe('INFO', () => {
     const r = client();
     const info = (await r.info()) as string;
     const headers = [...info.matchAll(/^# (\w+)\r$/gm)].map((m) => m[1]);
-    expect(headers).toEqual(['Server', 'Clients', 'Memory', 'Persistence', 'Stats', 'Replication', 'CPU', 'Cluster', 'Keyspace']);
+    expect(headers).toEqual(['Server', 'Clients', 'Memory', 'Persistence', 'Stats', 'Replication', 'CPU', 'Modules', 'Errorstats', 'Cluster', 'Keyspace']);
     expect(field(info, 'redis_version')).toBe('7.2.0');
     expect(field(info, 'shardcache_version')).toMatch(/^\d+\.\d+\.\d+/);
     expect(field(info, 'redis_mode')).toBe('standalone');

@@ -16,6 +16,8 @@ import type { Setting } from '../config.ts';
 import type { SlowlogEntry, WorkerContext } from '../context.ts';
 import { onAfterCommand } from '../dispatch.ts';
 import { buildInfo, resetInfoStats } from '../info.ts';
+import { mergeSnapshots, resetCommandStats } from '../command-stats.ts';
+import type { StatsSnapshot } from '../command-stats.ts';
 import { installWhenReady, monitorCommand } from '../monitor.ts';
 import { registerQuery } from '../queries.ts';
 import { commandCount, commandDocs, commandInfo, commandList, getKeys, keyFlagsAt } from '../command-docs.ts';
@@ -33,8 +35,9 @@ function time(_ctx: WorkerContext, c: Client): void {
 }
 
 // INFO [section [section ...]]
-function info(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.out.verbatim(buildInfo(ctx, c, argv.slice(1).map((a) => str(a))));
+async function info(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
+  const stats = mergeSnapshots(await ctx.rpc<(StatsSnapshot | null)[]>('command-stats'));
+  c.out.verbatim(buildInfo(ctx, c, argv.slice(1).map((a) => str(a)), stats));
 }
 
 // LASTSAVE
@@ -330,6 +333,7 @@ registerQuery('server-slowlog-reset', (ctx) => {
 registerQuery('server-reset-stats', (ctx) => {
   ctx.shared.resetTotals(ctx.index);
   resetInfoStats();
+  resetCommandStats();
   return true;
 });
 
@@ -665,7 +669,7 @@ const HELP_SUMMARY = 'Returns helpful text about the different subcommands.';
 
 export const SERVER_COMMANDS: readonly CommandSpec[] = [
   cmd('time', 1, ['loading', 'stale', 'fast'], NO_KEYS, 'server', '2.6.0', 'Returns the server time.', time, { syntax: 'TIME', complexity: 'O(1)' }),
-  cmd('info', -1, [...LS], NO_KEYS, 'server', '1.0.0', 'Returns information and statistics about the server.', info, { syntax: 'INFO [section [section ...]]', complexity: 'O(1)' }),
+  cmd('info', -1, [...LS, 'gathers'], NO_KEYS, 'server', '1.0.0', 'Returns information and statistics about the server.', info, { syntax: 'INFO [section [section ...]]', complexity: 'O(1)' }),
   cmd('lastsave', 1, [...LS, 'fast'], NO_KEYS, 'server', '1.0.0', 'Returns the Unix timestamp of the last successful save to disk.', lastsave, { syntax: 'LASTSAVE', complexity: 'O(1)' }),
   cmd('config', -2, [], NO_KEYS, 'server', '2.0.0', 'A container for server configuration commands.', undefined, {
     complexity: 'Depends on subcommand.',

@@ -1,0 +1,117 @@
+/**
+ * Per-command and per-error statistics of this worker thread, for INFO commandstats and
+ * errorstats (Redis's field names: server.c genRedisInfoString) and CONFIG RESETSTAT. Each worker
+ * counts its own; INFO gathers every worker's counts with ctx.rpc('command-stats') and sums them.
+ *
+ * A command is counted as Redis counts it: `calls` and `usec` when it ran, `failed_calls` when it
+ * ran and replied an error, `rejected_calls` when a central check (arity, NOAUTH, a disabled
+ * DEBUG, a MULTI-only rule) refused it before it ran. Error replies are counted by their first
+ * word (`ERR`, `WRONGTYPE`, …), wherever they came from, protocol errors included.
+ */
+import { registerQuery } from './queries.ts';
+
+export interface CommandStat {
+  calls: number;
+  usec: number;
+  rejected: number;
+  failed: number;
+}
+
+/** Redis stops tracking new error codes past this many (ERROR_STATS_NUMBER). */
+const ERROR_CODES_MAX = 128;
+
+const commands = new Map<string, CommandStat>();
+const errors = new Map<string, number>();
+let errorReplies = 0;
+/**
+ * Error replies not yet put down to a command. A command owns the ones counted while it ran that
+ * no command nested in it (EXEC's) or running meanwhile (while it awaited the other workers)
+ * took: commandFailed() takes them. Errors of requests refused before they ran, or of the
+ * protocol, are never anyone's.
+ */
+let unclaimed = 0;
+
+/** The counters of the command named `name` (`get`, `client|list`), made on first use. */
+export function commandStat(name: string): CommandStat {
+  let s = commands.get(name);
+  if (s === undefined) commands.set(name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0 }));
+  return s;
+}
+
+/**
+ * Counts an error reply (`msg` starts with its code, as written to the client). `ran`: it came
+ * from a command as it ran, which then failed; else from a refusal or a protocol error.
+ */
+export function countErrorReply(msg: string, ran: boolean): void {
+  errorReplies++;
+  if (ran) unclaimed++;
+  const sp = msg.indexOf(' ');
+  const code = sp < 0 ? msg : msg.slice(0, sp);
+  const n = errors.get(code);
+  if (n !== undefined) errors.set(code, n + 1);
+  else if (errors.size < ERROR_CODES_MAX) errors.set(code, 1);
+}
+
+/** Taken as a command starts; commandFailed(mark) as it ends says whether it replied an error. */
+export function commandStart(): number {
+  return unclaimed;
+}
+
+export function commandFailed(mark: number): boolean {
+  const failed = unclaimed > mark;
+  unclaimed = mark;
+  return failed;
+}
+
+/** total_error_replies of this worker. */
+export function errorRepliesSoFar(): number {
+  return errorReplies;
+}
+
+export interface StatsSnapshot {
+  commands: [string, CommandStat][];
+  errors: [string, number][];
+  errorReplies: number;
+}
+
+/** CONFIG RESETSTAT: counters are zeroed in place (the fast path holds its own references). */
+export function resetCommandStats(): void {
+  for (const s of commands.values()) s.calls = s.usec = s.rejected = s.failed = 0;
+  errors.clear();
+  errorReplies = 0;
+}
+
+/** Sums the workers' snapshots (null: a worker that did not answer). */
+export function mergeSnapshots(parts: readonly (StatsSnapshot | null)[]): StatsSnapshot {
+  const cmds = new Map<string, CommandStat>();
+  const errs = new Map<string, number>();
+  let total = 0;
+  for (const p of parts) {
+    if (p === null) continue;
+    total += p.errorReplies;
+    for (const [name, s] of p.commands) {
+      const t = cmds.get(name) ?? { calls: 0, usec: 0, rejected: 0, failed: 0 };
+      t.calls += s.calls;
+      t.usec += s.usec;
+      t.rejected += s.rejected;
+      t.failed += s.failed;
+      cmds.set(name, t);
+    }
+    for (const [code, n] of p.errors) errs.set(code, (errs.get(code) ?? 0) + n);
+  }
+  return { commands: [...cmds].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), errors: [...errs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), errorReplies: total };
+}
+
+/** INFO commandstats lines: commands that were called or rejected. */
+export function commandstatsLines(s: StatsSnapshot): string[] {
+  return s.commands
+    .filter(([, t]) => t.calls > 0 || t.rejected > 0)
+    .map(([name, t]) => `cmdstat_${name}:calls=${t.calls},usec=${Math.round(t.usec)},usec_per_call=${(t.calls === 0 ? 0 : t.usec / t.calls).toFixed(2)},rejected_calls=${t.rejected},failed_calls=${t.failed}`);
+}
+
+/** INFO errorstats lines. */
+export function errorstatsLines(s: StatsSnapshot): string[] {
+  return s.errors.map(([code, n]) => `errorstat_${code}:count=${n}`);
+}
+
+registerQuery('command-stats', (): StatsSnapshot => ({ commands: [...commands], errors: [...errors], errorReplies }));
