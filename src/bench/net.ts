@@ -230,6 +230,13 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
           // Size each run for about `seconds` from a short calibration run on our server.
           const cal = await benchmark(ours.port, test, o.clients, Math.max(2000, o.clients * pipeline * 20), pipeline, size, o.keys, pin?.load);
           const requests = Math.max(1000, Math.round(cal.rps * o.seconds));
+          // An unmeasured quarter run on every server first: the first measured run of a setting
+          // would otherwise carry our JIT compiling the paths it takes (in V8's background
+          // threads, on the same two cores), and every server's first page faults.
+          for (const [name, srv] of contenders) {
+            say(`net ${test} P=${pipeline} ${size}B warm-up ${name}`);
+            await benchmark(srv.port, test, o.clients, Math.max(1000, Math.round(requests / 4)), pipeline, size, o.keys, pin?.load);
+          }
           for (let r = 0; r < o.runs; r++) {
             for (const [name, srv] of inTurn(contenders, r)) {
               say(`net ${test} P=${pipeline} ${size}B run ${r + 1}/${o.runs} ${name}`);
