@@ -51,6 +51,23 @@ afterAll(async () => {
 });
 
 describe('INFO', () => {
+  it('commandstats counts every pipelined GET and SET of the fast path and gives them time', async () => {
+    const r = client();
+    await r.config('RESETSTAT');
+    for (let i = 0; i < 40; i++) {
+      const p = r.pipeline();
+      for (let k = 0; k < 25; k++) p.set(`cs:${k}`, 'v').get(`cs:${k}`);
+      await p.exec();
+    }
+    const stats = (await r.info('commandstats')) as string;
+    for (const name of ['get', 'set']) {
+      const m = new RegExp(`^cmdstat_${name}:calls=(\\d+),usec=(\\d+),usec_per_call=([\\d.]+),rejected_calls=0,failed_calls=0\r$`, 'm').exec(stats);
+      expect(m, stats).not.toBeNull();
+      expect(Number(m![1])).toBe(1000);
+      expect(Number(m![2])).toBeGreaterThan(0);
+    }
+  });
+
   it('has the default sections and Redis field names', async () => {
     const r = client();
     const info = (await r.info()) as string;
