@@ -59,6 +59,17 @@ export class Client {
   /** The client is closing: ignore further input. */
   closing = false;
   /**
+   * Redis's allowProtectedAction for a setting of enable-debug-command or
+   * enable-protected-configs: 'yes', or 'local' and this client is on a loopback address.
+   */
+  allowedBy(setting: string): boolean {
+    if (setting === 'yes') return true;
+    if (setting !== 'local') return false;
+    const ip = this.socket.remoteAddress ?? '';
+    return ip.startsWith('127.') || ip.startsWith('::ffff:127.') || ip === '::1';
+  }
+
+  /**
    * A `gathers` command is running for this client (gatherReply), its reply not yet placed; a
    * close it asks for (CLIENT KILL of itself) waits for the reply (closeAfterGather).
    */

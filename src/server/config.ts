@@ -18,6 +18,8 @@ export interface Setting {
   readonly dflt: string;
   /** CONFIG SET may change it while running. */
   readonly mutable: boolean;
+  /** CONFIG SET only where enable-protected-configs allows (Redis's PROTECTED_CONFIG: paths the server writes to). */
+  readonly protected?: true;
   readonly values?: readonly string[];
   readonly min?: number;
   readonly max?: number;
@@ -60,11 +62,12 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'logfile', kind: 'string', dflt: '', mutable: false, doc: 'log file (empty: stdout)' },
   { name: 'save', kind: 'string', dflt: '', mutable: true, doc: 'accepted for compatibility; snapshots are not in this build' },
   { name: 'appendonly', kind: 'bool', dflt: 'no', mutable: true, doc: 'accepted for compatibility; the append-only file is not in this build' },
-  { name: 'dir', kind: 'string', dflt: process.cwd(), mutable: true, doc: 'working directory for persistence files (an existing directory, kept absolute as Redis reports it)' },
-  { name: 'dbfilename', kind: 'string', dflt: 'dump.rdb', mutable: true, doc: 'snapshot file name' },
+  { name: 'dir', kind: 'string', dflt: process.cwd(), mutable: true, protected: true, doc: 'working directory for persistence files (an existing directory, kept absolute as Redis reports it)' },
+  { name: 'dbfilename', kind: 'string', dflt: 'dump.rdb', mutable: true, protected: true, doc: 'snapshot file name' },
   { name: 'daemonize', kind: 'bool', dflt: 'no', mutable: false, doc: 'accepted; shardcache always runs in the foreground' },
   { name: 'active-expire-enabled', kind: 'bool', dflt: 'yes', mutable: true, doc: 'run the active expiry cycle (DEBUG SET-ACTIVE-EXPIRE)' },
   { name: 'enable-debug-command', kind: 'enum', dflt: 'no', mutable: false, values: ['no', 'yes', 'local'], doc: 'who may run DEBUG: nobody, anybody, or connections from the loopback address only (as Redis 7)' },
+  { name: 'enable-protected-configs', kind: 'enum', dflt: 'no', mutable: false, values: ['no', 'yes', 'local'], doc: 'who may CONFIG SET dir and dbfilename: nobody, anybody, or loopback connections only (as Redis 7)' },
 ];
 
 export const SETTING_BY_NAME: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.name, s]));
@@ -99,10 +102,23 @@ function outOfRange(s: Setting, floor: number | bigint = -9223372036854775808n):
   return `argument must be between ${s.min ?? floor} and ${s.max ?? 9223372036854775807n} inclusive`;
 }
 
+/**
+ * `save`: pairs of seconds (1 or more) and changes (0 or more), as Redis 7.0 reads them (split on
+ * single spaces, each read by strtoll), or "" for none; kept as the numbers read.
+ */
+function saveParams(value: string): string {
+  if (value === '') return '';
+  const parts = value.split(' ');
+  const n = parts.map((p) => (/^[+-]?\d+$/.test(p) ? Number(p) : NaN));
+  if (parts.length % 2 === 1 || n.some((v, i) => Number.isNaN(v) || v < (i % 2 === 0 ? 1 : 0))) throw new ConfigError('Invalid save parameters');
+  return n.join(' ');
+}
+
 /** Checks and normalises a value for a setting; throws ConfigError with the reason. */
 export function normalise(name: string, value: string): string {
   const s = SETTING_BY_NAME.get(name);
   if (s === undefined) throw new ConfigError(`unknown setting '${name}'`);
+  if (name === 'save') return saveParams(value);
   switch (s.kind) {
     case 'int': {
       // string2ll: no '+', no leading zeros, no '-0'.

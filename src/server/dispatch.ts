@@ -391,7 +391,7 @@ function runChecked(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined
   }
   if (!arityOk(spec, argv.length)) return reject(c, spec, `ERR wrong number of arguments for '${spec.name}' command`);
   const base = spec.parent ?? spec.name;
-  if (base === 'debug' && !protectedActionAllowed(ctx.debugCommand, c)) return reject(c, spec, DEBUG_NOT_ALLOWED);
+  if (base === 'debug' && !c.allowedBy(ctx.debugCommand)) return reject(c, spec, DEBUG_NOT_ALLOWED);
   if (!c.authenticated && (spec.bits & FlagBit.no_auth) === 0) return reject(c, spec, 'NOAUTH Authentication required.');
   if (c.inPubSubContext && !PUBSUB_OK.has(base)) {
     return reject(c, spec, `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
@@ -407,14 +407,6 @@ function runChecked(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined
 
 const DEBUG_NOT_ALLOWED =
   'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.';
-
-/** Redis's allowProtectedAction: 'yes', or 'local' and the client is on a loopback address (islocalClient). */
-function protectedActionAllowed(setting: string, c: Client): boolean {
-  if (setting === 'yes') return true;
-  if (setting !== 'local') return false;
-  const ip = c.socket.remoteAddress ?? '';
-  return ip.startsWith('127.') || ip.startsWith('::ffff:127.') || ip === '::1';
-}
 
 /** An HTTP request line or header sent to the cache: a browser tricked into talking to it. */
 function crossProtocol(name: Buffer): boolean {

@@ -108,6 +108,7 @@ function configSet(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
     }
     if (unknown !== null || failed !== null) continue;
     if (!s.mutable) failed = setFailed(given, "can't set immutable config");
+    else if (s.protected === true && !c.allowedBy(ctx.config.get('enable-protected-configs') ?? 'no')) failed = setFailed(given, "can't set protected config");
     else if (pairs.some(([p]) => p === s)) failed = setFailed(given, 'duplicate parameter');
     else pairs.push([s, str(argv[i + 1]!)]);
   }
