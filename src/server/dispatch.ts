@@ -398,6 +398,8 @@ function runChecked(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined
   }
   if (c.multi !== null && !MULTI_IMMEDIATE.has(base)) {
     if ((spec.bits & FlagBit.no_multi) !== 0) return reject(c, spec, 'ERR Command not allowed inside a transaction');
+    // CLIENT LIST's cmd= names it, as Redis's c->lastcmd names the command last looked up.
+    c.lastCommand = spec.name;
     c.multi.push(argv.map((a) => Buffer.from(a)));
     c.out.simple('QUEUED');
     return;

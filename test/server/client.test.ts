@@ -80,6 +80,13 @@ describe('CLIENT LIST / INFO', () => {
     expect(normal).not.toContain(`id=${four[3]!.id} `);
     expect(normal).toContain(`id=${four[2]!.id} `);
     expect(await four[0]!.c.request(enc('CLIENT', 'LIST', 'TYPE', 'master'))).toBe('$0\r\n\r\n');
+
+    // A client in MULTI shows the command it queued last, as Redis shows c->lastcmd.
+    await four[2]!.c.request(enc('MULTI'));
+    expect(await four[2]!.c.request(enc('SET', 'queued', '1'))).toBe('+QUEUED\r\n');
+    const inMulti = text(await four[0]!.c.request(enc('CLIENT', 'LIST', 'ID', four[2]!.id)));
+    expect(LINE.exec(inMulti.slice(0, -1))![4]).toBe('set');
+    await four[2]!.c.request(enc('DISCARD'));
   });
 
   it('CLIENT INFO describes this connection; flags follow the connection state', async () => {
