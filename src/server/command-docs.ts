@@ -208,6 +208,7 @@ const TIPS: Record<string, readonly string[]> = {
   flushall: ALL_SHARDS_OK,
   flushdb: ALL_SHARDS_OK,
   'function|flush': ALL_SHARDS_OK,
+  'function|list': NONDET_ORDER,
   info: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
   keys: ['request_policy:all_shards', 'nondeterministic_output_order'],
   lastsave: NONDET,

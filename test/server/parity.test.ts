@@ -374,6 +374,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       ['SETRANGE', 'big', '1048575', 'z'], ['STRLEN', 'big'], ['CONFIG', 'SET', 'proto-max-bulk-len', '512mb'], ['DEL', 'big'],
       ['CLIENT', 'UNBLOCK', '1'], ['CLIENT', 'UNBLOCK', '1', 'ERROR'], ['CLIENT', 'UNBLOCK', '1', 'bogus'], ['CLIENT', 'UNBLOCK', 'x'], ['CLIENT', 'UNBLOCK', '1', 'timeout', 'x'],
       ['SLOWLOG', 'GET', '1', '2'], ['SET', 'mu', 'v'], ['MEMORY', 'USAGE', 'mu', 'SAMPLES', '-1'], ['FUNCTION', 'FlUsH', 'a', 'b'],
+      ['FUNCTION', 'LIST'], ['FUNCTION', 'LIST', 'withcode', 'LIBRARYNAME', 'x*'], ['FUNCTION', 'LIST', 'bogus'], ['FUNCTION', 'LIST', 'LIBRARYNAME'], ['FUNCTION', 'LIST', 'WITHCODE', 'withcode'],
       // save is validated and kept as the numbers read; dir and dbfilename are protected configs.
       ['CONFIG', 'SET', 'save', '01 1'], ['CONFIG', 'GET', 'save'], ['CONFIG', 'SET', 'save', '0 1'], ['CONFIG', 'SET', 'save', '1 -1'], ['CONFIG', 'SET', 'save', '3600'],
       ['CONFIG', 'SET', 'save', 'foo'], ['CONFIG', 'SET', 'save', '  '], ['CONFIG', 'SET', 'save', '1 1 '], ['CONFIG', 'SET', 'save', '3600 1 300 10'], ['CONFIG', 'GET', 'save'], ['CONFIG', 'SET', 'save', ''],

@@ -662,6 +662,36 @@ function functionFlush(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   c.out.ok();
 }
 
+// FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]
+function functionList(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  let withCode = false;
+  let library = false;
+  for (let i = 2; i < argv.length; i++) {
+    const w = word(argv[i]!);
+    if (!withCode && w === 'withcode') withCode = true;
+    else if (!library && w === 'libraryname') {
+      if (i >= argv.length - 1) throw replyError('ERR library name argument was not given');
+      library = true;
+      i++;
+    } else throw replyError(`ERR Unknown argument ${cstr(argv[i]!)}`);
+  }
+  // No scripting engine here: there are never any libraries.
+  c.out.array(0);
+}
+
+// FUNCTION HELP
+function functionHelp(_ctx: WorkerContext, c: Client): void {
+  help(c, [
+    'FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+    'LIST [LIBRARYNAME PATTERN] [WITHCODE]',
+    '    Return general information on all the libraries (there are none: no scripting in this build).',
+    'FLUSH [ASYNC|SYNC]',
+    '    Delete all the libraries.',
+    'HELP',
+    '    Prints this help.',
+  ]);
+}
+
 // ---- the table ---------------------------------------------------------------------------------
 
 const ADMIN = ['admin', 'noscript', 'loading', 'stale'] as const;
@@ -729,6 +759,8 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
     complexity: 'Depends on subcommand.',
     subcommands: [
       cmd('function|flush', -2, ['write', 'noscript'], NO_KEYS, 'scripting', '7.0.0', 'Deletes all libraries and functions.', functionFlush, { syntax: 'FUNCTION FLUSH [ASYNC|SYNC]', complexity: 'O(N) where N is the number of functions deleted' }),
+      cmd('function|list', -2, ['noscript'], NO_KEYS, 'scripting', '7.0.0', 'Returns information about all libraries.', functionList, { syntax: 'FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]', complexity: 'O(N) where N is the number of functions' }),
+      cmd('function|help', 2, ['loading', 'stale'], NO_KEYS, 'scripting', '7.0.0', 'Returns helpful text about the different subcommands.', functionHelp, { syntax: 'FUNCTION HELP', complexity: 'O(1)' }),
     ],
   }),
 ];
