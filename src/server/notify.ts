@@ -86,6 +86,8 @@ export function publishEvent(ctx: WorkerContext, type: string, event: string, ke
   const on = enabled(ctx);
   const ps = ctx.pubsub;
   if (!classOn(on, type) || ps === null) return;
+  // Nobody subscribes to anything anywhere: no event can be heard, so none is built.
+  if (!ctx.shared.mayBeHeard(ctx.shared.activeChannels())) return;
   if (on.has('K')) ps.publish(Buffer.concat([Buffer.from(`__keyspace@${db}__:`), key]), Buffer.from(event));
   if (on.has('E')) ps.publish(Buffer.from(`__keyevent@${db}__:${event}`), key);
 }
