@@ -89,7 +89,7 @@ export function processInput(ctx: WorkerContext, c: Client): void {
     if (r === NEED_MORE) break;
     if (r instanceof ProtocolError) {
       drain(ctx, c, batch);
-      errorReply(c, `ERR ${r.message}`, false);
+      writeError(c, `ERR ${r.message}`, false);
       ctx.log('verbose', `Protocol error (${r.message}) from client: id=${c.id} addr=${c.addr}`);
       closeAfterReply(ctx, c);
       break;
@@ -431,11 +431,11 @@ function reject(c: Client, spec: CommandSpec | undefined, message: string): void
   if (spec !== undefined) commandStat(spec.name).rejected++;
   if (spec?.name === 'exec') {
     c.clearTransaction();
-    errorReply(c, `EXECABORT Transaction discarded because of: ${message.startsWith('ERR ') ? message.slice(4) : message}`, false);
+    writeError(c, `EXECABORT Transaction discarded because of: ${message.startsWith('ERR ') ? message.slice(4) : message}`, false);
     return;
   }
   if (c.multi !== null) c.multiDirty = true;
-  errorReply(c, message, false);
+  writeError(c, message, false);
 }
 
 /** Runs a handler and its bookkeeping; also used by EXEC for queued commands. */
@@ -562,13 +562,13 @@ function afterCommand(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Bu
 
 /** A command's error reply, from what its handler threw. */
 export function replyFromError(c: Client, e: unknown): void {
-  if (e instanceof ShardcacheError) errorReply(c, e.message, true);
-  else if (e instanceof Error) errorReply(c, e.message.startsWith('ERR ') || /^[A-Z]+ /.test(e.message) ? e.message : `ERR ${e.message}`, true);
-  else errorReply(c, `ERR ${String(e)}`, true);
+  if (e instanceof ShardcacheError) writeError(c, e.message, true);
+  else if (e instanceof Error) writeError(c, e.message.startsWith('ERR ') || /^[A-Z]+ /.test(e.message) ? e.message : `ERR ${e.message}`, true);
+  else writeError(c, `ERR ${String(e)}`, true);
 }
 
 /** Every RESP error reply goes out here, counted (command-stats.ts); `ran` as countErrorReply takes it. */
-function errorReply(c: Client, msg: string, ran: boolean): void {
+function writeError(c: Client, msg: string, ran: boolean): void {
   countErrorReply(msg, ran);
   c.out.error(msg);
 }
