@@ -93,7 +93,7 @@ export class ReplyWriter {
   }
 
   /** Appends fixed bytes (a few, so a loop beats Buffer#copy's call). */
-  private constant(b: Buffer): void {
+  constant(b: Uint8Array): void {
     this.ensure(b.length);
     const out = this.buf;
     let o = this.len;

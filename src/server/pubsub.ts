@@ -12,6 +12,12 @@ import type { WorkerContext } from './context.ts';
 import { flushSoon } from './dispatch.ts';
 import { forEachPublish } from './publish-batch.ts';
 
+/** The head of a message push, before channel and payload (RESP2 array, RESP3 push). */
+const MESSAGE2 = Buffer.from('*3\r\n$7\r\nmessage\r\n');
+const MESSAGE3 = Buffer.from('>3\r\n$7\r\nmessage\r\n');
+const PMESSAGE2 = Buffer.from('*4\r\n$8\r\npmessage\r\n');
+const PMESSAGE3 = Buffer.from('>4\r\n$8\r\npmessage\r\n');
+
 /** A pattern subscribed on this worker: its bytes, matched against every channel published, and its subscribers. */
 interface PatternSubs {
   readonly bytes: Buffer;
@@ -166,8 +172,7 @@ export class PubSub {
     const subs = this.subscribersOf(ch);
     if (subs !== undefined) {
       for (const c of subs) {
-        c.out.push(3);
-        c.out.bulkStr('message');
+        c.out.constant(c.out.resp === 3 ? MESSAGE3 : MESSAGE2);
         c.out.bulk(ch);
         c.out.bulk(msg);
         flushSoon(this.ctx, c);
@@ -178,8 +183,7 @@ export class PubSub {
       if (!globMatch(bytes, ch)) continue;
       matched += subs.size;
       for (const c of subs) {
-        c.out.push(4);
-        c.out.bulkStr('pmessage');
+        c.out.constant(c.out.resp === 3 ? PMESSAGE3 : PMESSAGE2);
         c.out.bulk(bytes);
         c.out.bulk(ch);
         c.out.bulk(msg);
