@@ -5,7 +5,7 @@
  */
 import { struct } from './struct.ts';
 
-export const SERVER_LAYOUT_VERSION = 6;
+export const SERVER_LAYOUT_VERSION = 7;
 
 /** Workers the layout has room for. */
 export const MAX_WORKERS = 256;
@@ -41,6 +41,8 @@ export const WorkerStats = struct('WorkerStats', [
   { name: 'commands', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_commands_processed' },
   { name: 'netIn', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_net_input_bytes' },
   { name: 'netOut', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'total_net_output_bytes' },
+  { name: 'monitors', type: 'i32', guard: 'atomic; owning worker only', doc: 'this worker\'s share of ServerGlobals.monitors, taken back by the main thread if the worker dies' },
+  { name: 'trackers', type: 'i32', guard: 'atomic; owning worker only', doc: 'this worker\'s share of ServerGlobals.trackers, taken back likewise' },
   { name: 'busPosts', type: 'i32', guard: 'atomic; owning worker only, raised after each post', doc: 'posts on the workers\' bus since start (never reset): a worker that has seen fewer of them has some still to receive' },
 ], { align: 64 });
 

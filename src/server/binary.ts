@@ -505,7 +505,7 @@ export class BinaryConnection implements ValueSink {
     if (on === this.tracking) return;
     this.tracking = on;
     trackingCount += on ? 1 : -1;
-    this.ctx.shared.add('trackers', on ? 1 : -1);
+    this.ctx.countShared('trackers', on ? 1 : -1);
   }
 
   private remember(key: Uint8Array): void {
@@ -562,7 +562,7 @@ export class BinaryConnection implements ValueSink {
     let set = this.w.channels.get(k);
     if (set === undefined) this.w.channels.set(k, (set = new Set()));
     set.add(this);
-    this.ctx.shared.channelAdd(ch, 1);
+    this.ctx.channelAdd(ch, 1);
   }
 
   private unsubscribe(k: string): void {
@@ -570,7 +570,7 @@ export class BinaryConnection implements ValueSink {
     const set = this.w.channels.get(k);
     set?.delete(this);
     if (set?.size === 0) this.w.channels.delete(k);
-    this.ctx.shared.channelAdd(Buffer.from(k, 'latin1'), -1);
+    this.ctx.channelAdd(Buffer.from(k, 'latin1'), -1);
   }
 
   pushMessage(ch: Uint8Array, msg: Uint8Array): void {

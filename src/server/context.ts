@@ -11,7 +11,8 @@ import { parseOutputLimits, SETTING_BY_NAME } from './config.ts';
 import type { OutputLimit } from './config.ts';
 import type { BusMessage, BusPost, FromWorker, WorkerInit } from './messages.ts';
 import { PublishBatch } from './publish-batch.ts';
-import { SharedState } from './shared-state.ts';
+import { SharedState, slotHashes } from './shared-state.ts';
+import { SLOT_CHANNEL } from '../../native-layout/server.ts';
 import { ErrorCode, fromCode, ShardcacheError } from '../errors.ts';
 
 export interface SlowlogEntry {
@@ -161,6 +162,26 @@ export class WorkerContext {
   close(): void {
     this.flushOutbox();
     this.bus.close();
+  }
+
+  /**
+   * Adds to a server-wide count this worker's clients make up (MONITOR, CLIENT TRACKING), and to
+   * the worker's own share of it, which the main thread takes back if the worker dies.
+   */
+  countShared(name: 'monitors' | 'trackers', d: number): void {
+    this.shared.add(name, d);
+    this.shared.workerAdd(this.index, name, d);
+  }
+
+  /**
+   * Counts a subscription in the shared channel table, and tells the main thread, which takes
+   * this worker's subscriptions back out of the table if it dies (else PUBLISH and PUBSUB
+   * NUMSUB would count subscribers that are gone).
+   */
+  channelAdd(name: Uint8Array, d: number, kind = SLOT_CHANNEL): void {
+    const [a, b] = slotHashes(name, kind);
+    this.shared.channelAddHashed(a, b, kind, d);
+    this.post({ type: 'subscriptions', a, b, kind, d });
   }
 
   post(msg: FromWorker): void {

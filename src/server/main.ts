@@ -78,8 +78,21 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
 
   const send = (i: number, m: ToWorker, transfer?: unknown[]) => workers[i]?.postMessage(m, transfer as never);
 
+  /** Each worker's subscriptions in the shared channel table, by slot hashes: taken back if it dies. */
+  const subscriptions = new Map<number, Map<string, { a: number; b: number; kind: number; n: number }>>();
+
   const onMessage = (i: number, m: FromWorker) => {
     switch (m.type) {
+      case 'subscriptions': {
+        let mine = subscriptions.get(i);
+        if (mine === undefined) subscriptions.set(i, (mine = new Map()));
+        const key = `${m.a}:${m.b}:${m.kind}`;
+        const e = mine.get(key) ?? { a: m.a, b: m.b, kind: m.kind, n: 0 };
+        e.n += m.d;
+        if (e.n === 0) mine.delete(key);
+        else mine.set(key, e);
+        break;
+      }
       case 'log':
         say(m.level, m.text);
         break;
@@ -126,6 +139,16 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
       shared.workerAdd(i, 'connections', -shared.workerGet(i, 'connections'));
       handedOff[i] = shared.workerGet(i, 'adopted');
       shared.add('clients', -lost);
+      // What its clients counted server-wide goes with them: subscriptions (PUBLISH and PUBSUB
+      // NUMSUB would count subscribers that are gone), MONITORs and trackers (every worker would
+      // keep feeding them).
+      for (const e of subscriptions.get(i)?.values() ?? []) shared.channelAddHashed(e.a, e.b, e.kind, -e.n);
+      subscriptions.delete(i);
+      for (const name of ['monitors', 'trackers'] as const) {
+        const n = shared.workerGet(i, name);
+        shared.add(name, -n);
+        shared.workerAdd(i, name, -n);
+      }
       for (const qid of [...queries.keys()]) settle(qid, i);
       if (closing) return;
       say('warning', `worker ${i} exited with code ${code}; ${lost} connection(s) lost; starting a replacement (the data lives in shared memory and survives)`);

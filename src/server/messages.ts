@@ -34,7 +34,9 @@ export type FromWorker =
   | { type: 'answer'; id: number; result?: unknown; error?: { code: string; message: string } }
   | { type: 'shutdown'; save: boolean }
   | { type: 'log'; level: string; text: string }
-  | { type: 'closed' };
+  | { type: 'closed' }
+  /** A subscription counted in the shared channel table (by its slot hashes), which the main thread takes back if this worker dies. */
+  | { type: 'subscriptions'; a: number; b: number; kind: number; d: number };
 
 /**
  * One post on the workers' bus: a worker's messages of one turn, numbered by the poster's

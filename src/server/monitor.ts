@@ -145,7 +145,7 @@ export function monitorCommand(ctx: WorkerContext, c: Client): void {
   }
   c.monitor = true;
   local.add(c);
-  ctx.shared.add('monitors', 1);
+  ctx.countShared('monitors', 1);
   c.out.ok();
 }
 
@@ -154,5 +154,5 @@ function stopMonitor(ctx: WorkerContext, c: Client): void {
   if (!c.monitor) return;
   c.monitor = false;
   local.delete(c);
-  ctx.shared.add('monitors', -1);
+  ctx.countShared('monitors', -1);
 }

@@ -56,7 +56,7 @@ export class PubSub {
       let set = this.channels.get(k);
       if (set === undefined) this.channels.set(k, (set = new Set()));
       set.add(c);
-      this.ctx.shared.channelAdd(ch, 1);
+      this.ctx.channelAdd(ch, 1);
     }
     this.ack(c, 'subscribe', ch);
   }
@@ -68,7 +68,7 @@ export class PubSub {
       const set = this.channels.get(k)!;
       set.delete(c);
       if (set.size === 0) this.channels.delete(k);
-      this.ctx.shared.channelAdd(ch, -1);
+      this.ctx.channelAdd(ch, -1);
     }
     if (reply) this.ack(c, 'unsubscribe', ch);
   }
@@ -80,7 +80,7 @@ export class PubSub {
       let pat = this.patterns.get(k);
       if (pat === undefined) this.patterns.set(k, (pat = { bytes: Buffer.from(p), subs: new Set() }));
       pat.subs.add(c);
-      this.ctx.shared.channelAdd(p, 1, SLOT_PATTERN);
+      this.ctx.channelAdd(p, 1, SLOT_PATTERN);
       this.announcePatterns();
     }
     this.ack(c, 'psubscribe', p);
@@ -92,7 +92,7 @@ export class PubSub {
       const pat = this.patterns.get(k)!;
       pat.subs.delete(c);
       if (pat.subs.size === 0) this.patterns.delete(k);
-      this.ctx.shared.channelAdd(p, -1, SLOT_PATTERN);
+      this.ctx.channelAdd(p, -1, SLOT_PATTERN);
       this.announcePatterns();
     }
     if (reply) this.ack(c, 'punsubscribe', p);

@@ -27,7 +27,7 @@ const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
 ) as Record<GlobalCounter, number>;
 
 export type GlobalCounter = 'clients' | 'monitors' | 'trackers' | 'opsPerSec' | 'clientIds' | 'lastSave' | 'statsResetAt' | 'pauseMode';
-export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted';
+export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted' | 'monitors' | 'trackers';
 export type WorkerTotal = 'commands' | 'netIn' | 'netOut';
 
 export class SharedState {
@@ -115,6 +115,11 @@ export class SharedState {
    */
   channelAdd(channel: Uint8Array, d: number, kind = SLOT_CHANNEL): number {
     const [a, b] = slotHashes(channel, kind);
+    return this.channelAddHashed(a, b, kind, d);
+  }
+
+  /** channelAdd by the slot's hashes (slotHashes): what the main thread takes back for a worker that died. */
+  channelAddHashed(a: number, b: number, kind: number, d: number): number {
     lockWord(this.i32, CHANNEL_LOCK_I32);
     try {
       let i = this.findChannelLocked(a, b);
@@ -225,7 +230,7 @@ export class SharedState {
 }
 
 /** A name's two slot hashes, salted for a pattern so a pattern and a channel of one name are two slots. */
-function slotHashes(name: Uint8Array, kind: number): [number, number] {
+export function slotHashes(name: Uint8Array, kind: number): [number, number] {
   const salt = kind === SLOT_PATTERN ? PATTERN_SALT : 0;
   return [(hash32(name) ^ salt) >>> 0 || 1, (fnv1a(name) ^ salt) >>> 0];
 }

@@ -72,7 +72,7 @@ export function installTracking(ctx: WorkerContext): void {
 /** CLIENT TRACKING on: enables or re-enables (options replace the old ones; prefixes add up). */
 export function enableTracking(ctx: WorkerContext, c: Client, o: TrackingOptions): void {
   if (c.tracking === null) {
-    ctx.shared.add('trackers', 1);
+    ctx.countShared('trackers', 1);
     c.tracking = { bcast: false, optin: false, optout: false, noloop: false, prefixes: [], redirect: 0, caching: null };
   }
   const t = c.tracking;
@@ -107,7 +107,7 @@ export function disableTracking(ctx: WorkerContext, c: Client): void {
   }
   c.tracking = null;
   brokenRedirect.delete(c);
-  ctx.shared.add('trackers', -1);
+  ctx.countShared('trackers', -1);
 }
 
 /** Everything tracking keeps for a client (RESET, disconnect). */

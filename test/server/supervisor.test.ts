@@ -89,4 +89,24 @@ describe('main thread', () => {
       expect(await fresh.request('GET survivor\r\n')).toBe('$3\r\nyes\r\n');
     }
   });
+
+  it("a crashed worker's subscriptions leave the shared counts with it", async () => {
+    const s = await server(['--enable-debug-command', 'local'], 2);
+    // Connections alternate between the two workers (fewest first): even ones on one, odd on the other.
+    const cs: RawConn[] = [];
+    for (let i = 0; i < 6; i++) cs.push(await conn(s));
+    expect(await cs[1]!.request('SUBSCRIBE gone\r\n')).toContain('subscribe');
+    expect(await cs[3]!.request('PSUBSCRIBE gone*\r\n')).toContain('psubscribe');
+    expect(await cs[2]!.request('SUBSCRIBE stays\r\n')).toContain('subscribe');
+    await expect.poll(() => cs[0]!.request('PUBLISH gone x\r\n'), { timeout: 5000 }).toBe(':2\r\n');
+    cs[5]!.write('DEBUG PANIC\r\n');
+    await expect.poll(() => s.output(), { timeout: 10_000 }).toMatch(/worker \d exited .* starting a replacement/);
+    expect([cs[1]!, cs[3]!, cs[5]!].map((c) => c.closed)).toEqual([true, true, true]);
+    expect(cs[2]!.closed).toBe(false);
+    // The counts are those of the subscribers still connected.
+    expect(await cs[0]!.request('PUBLISH gone x\r\n')).toBe(':0\r\n');
+    expect(await cs[0]!.request('PUBSUB NUMSUB gone stays\r\n')).toBe('*4\r\n$4\r\ngone\r\n:0\r\n$5\r\nstays\r\n:1\r\n');
+    expect(await cs[0]!.request('PUBSUB NUMPAT\r\n')).toBe(':0\r\n');
+    expect(await cs[0]!.request('PUBLISH stays x\r\n')).toBe(':1\r\n');
+  });
 });
