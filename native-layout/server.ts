@@ -5,7 +5,7 @@
  */
 import { struct } from './struct.ts';
 
-export const SERVER_LAYOUT_VERSION = 7;
+export const SERVER_LAYOUT_VERSION = 8;
 
 /** Workers the layout has room for. */
 export const MAX_WORKERS = 256;
@@ -63,9 +63,19 @@ export const ChannelSlot = struct('ChannelSlot', [
   { name: 'pad', type: 'u32', guard: 'none', doc: 'keeps slots 16 bytes' },
 ]);
 
-export function serverStateLayout(): { globals: number; workers: number; channels: number; bytes: number } {
+/** Shards a server can have (the `shards` setting's bound): the width of each worker's WATCH counts. */
+export const MAX_SHARDS = 1024;
+
+/**
+ * The regions in order: ServerGlobals; a WorkerStats line per worker; the ChannelSlot table;
+ * then `watches`, an i32 per worker per shard (MAX_SHARDS each): the WATCH registrations that
+ * worker's clients hold on the shard (ShardHeader.watchers counts them all). Atomic; the worker
+ * adds and subtracts, the main thread takes a dead worker's back.
+ */
+export function serverStateLayout(): { globals: number; workers: number; channels: number; watches: number; bytes: number } {
   const globals = 0;
   const workers = globals + ServerGlobals.size;
   const channels = workers + WorkerStats.size * MAX_WORKERS;
-  return { globals, workers, channels, bytes: channels + ChannelSlot.size * CHANNEL_SLOTS };
+  const watches = channels + ChannelSlot.size * CHANNEL_SLOTS;
+  return { globals, workers, channels, watches, bytes: watches + 4 * MAX_SHARDS * MAX_WORKERS };
 }

@@ -101,9 +101,25 @@ export class Client {
     this.unwatchAll();
   }
 
+  /**
+   * Told of each WATCH registration this client takes (+1) or releases (-1) on a shard: the
+   * worker counts them where the main thread can take them back if the worker dies.
+   */
+  watchCounts: ((shard: number, d: number) => void) | null = null;
+
+  /** WATCH of one key: registers it with the store until unwatchAll. */
+  watch(key: Buffer): void {
+    const w = this.store.watch(key);
+    this.watched.push(w);
+    this.watchCounts?.(w.shard, 1);
+  }
+
   /** Forgets the watched keys, releasing their registrations in the store: UNWATCH, and above. */
   unwatchAll(): void {
-    for (const w of this.watched) this.store.unwatch(w);
+    for (const w of this.watched) {
+      this.store.unwatch(w);
+      this.watchCounts?.(w.shard, -1);
+    }
     this.watched = [];
   }
 

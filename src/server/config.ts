@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CLIENT_QUERY_BUFFER_LIMIT, PROTO_MAX_BULK_LEN } from '../protocol/limits.ts';
+import { MAX_SHARDS } from '../../native-layout/server.ts';
 import { POLICY_NAMES } from '../store/policies.ts';
 import { canonicalNotifyFlags, validNotifyFlags } from './notify.ts';
 
@@ -36,7 +37,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'binary-port', kind: 'int', dflt: '0', mutable: false, min: 0, max: 65535, doc: 'an extra port for the binary protocol only (0: none; the main port serves both)' },
   { name: 'bind', kind: 'string', dflt: '127.0.0.1', mutable: false, doc: 'addresses to listen on, space separated' },
   { name: 'threads', kind: 'int', dflt: String(cores), mutable: false, min: 1, max: 256, doc: 'worker threads' },
-  { name: 'shards', kind: 'int', dflt: String(defaultShards(cores)), mutable: false, min: 1, max: 1024, doc: 'store shards, a power of two' },
+  { name: 'shards', kind: 'int', dflt: String(defaultShards(cores)), mutable: false, min: 1, max: MAX_SHARDS, doc: 'store shards, a power of two' },
   { name: 'maxmemory', kind: 'bytes', dflt: '0', mutable: true, min: 0, doc: 'memory bound (0: none)' },
   { name: 'maxmemory-policy', kind: 'enum', dflt: 'noeviction', mutable: true, values: POLICY_NAMES, doc: 'eviction policy' },
   { name: 'maxmemory-samples', kind: 'int', dflt: '5', mutable: true, min: 1, max: INT_MAX, doc: 'accepted for compatibility; policies here are exact or sample internally' },

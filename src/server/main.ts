@@ -140,10 +140,11 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
       handedOff[i] = shared.workerGet(i, 'adopted');
       shared.add('clients', -lost);
       // What its clients counted server-wide goes with them: subscriptions (PUBLISH and PUBSUB
-      // NUMSUB would count subscribers that are gone), MONITORs and trackers (every worker would
-      // keep feeding them).
+      // NUMSUB would count subscribers that are gone), WATCH registrations (their shards would
+      // log every write for good), MONITORs and trackers (every worker would keep feeding them).
       for (const e of subscriptions.get(i)?.values() ?? []) shared.channelAddHashed(e.a, e.b, e.kind, -e.n);
       subscriptions.delete(i);
+      for (const [shard, n] of shared.takeWatchRegs(i)) store.releaseWatches(shard, n);
       for (const name of ['monitors', 'trackers'] as const) {
         const n = shared.workerGet(i, name);
         shared.add(name, -n);

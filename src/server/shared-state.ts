@@ -2,7 +2,7 @@
  * Views over the server-wide SharedArrayBuffer laid out in native-layout/server.ts: global
  * counters, one stats line per worker, and the channel subscriber-count table PUBLISH reads.
  */
-import { ChannelSlot, CHANNEL_SLOTS, MAX_WORKERS, serverStateLayout, ServerGlobals, SLOT_CHANNEL, SLOT_PATTERN, WorkerStats } from '../../native-layout/server.ts';
+import { ChannelSlot, CHANNEL_SLOTS, MAX_SHARDS, MAX_WORKERS, serverStateLayout, ServerGlobals, SLOT_CHANNEL, SLOT_PATTERN, WorkerStats } from '../../native-layout/server.ts';
 import { hash32 } from '../store/hash.ts';
 import { lockWord, unlockWord } from '../store/lock.ts';
 
@@ -16,6 +16,7 @@ const CHANNEL_LOCK_I32 = (L.globals + G.channelLock.offset) / 4;
 const CHANNELS_I32 = (L.globals + G.channels.offset) / 4;
 const PATTERNS_I32 = (L.globals + G.patterns.offset) / 4;
 const UNCOUNTED_I32 = (L.globals + G.uncounted.offset) / 4;
+const WATCHES_I32 = L.watches / 4;
 /** The counter of each slot kind. */
 const KIND_COUNTER_I32 = [CHANNELS_I32, PATTERNS_I32];
 /** Mixed into a pattern's hashes, so a pattern and a channel of the same name are two slots. */
@@ -92,6 +93,21 @@ export class SharedState {
   busPosts(worker: number): number {
     return Atomics.load(this.i32, this.wi(worker, W.busPosts));
   }
+  /** A change in the WATCH registrations `worker`'s clients hold on `shard`. */
+  watchRegAdd(worker: number, shard: number, d: number): void {
+    Atomics.add(this.i32, WATCHES_I32 + worker * MAX_SHARDS + shard, d);
+  }
+
+  /** A dead worker's WATCH registrations, [shard, count], zeroed as they are read (main thread). */
+  takeWatchRegs(worker: number): [number, number][] {
+    const out: [number, number][] = [];
+    for (let s = 0; s < MAX_SHARDS; s++) {
+      const n = Atomics.exchange(this.i32, WATCHES_I32 + worker * MAX_SHARDS + s, 0);
+      if (n > 0) out.push([s, n]);
+    }
+    return out;
+  }
+
   sum(name: WorkerCounter, workers: number): number {
     let n = 0;
     for (let w = 0; w < workers; w++) n += this.workerGet(w, name);

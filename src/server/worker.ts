@@ -89,6 +89,7 @@ function adopt(received: net.Socket): void {
   if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
   const id = ctx.shared.add('clientIds', 1);
   const c = new Client(id, socket, store, ctx.requirepass !== '', ctx.maxBulk);
+  c.watchCounts = (shard, d) => ctx.shared.watchRegAdd(ctx.index, shard, d);
   client = c;
   ctx.clients.set(id, c);
   ctx.shared.workerAdd(ctx.index, 'connections', 1);

@@ -769,6 +769,17 @@ export class Store {
     }
   }
 
+  /** `n` WATCH registrations on shard `id` whose holder is gone (a worker that died). */
+  releaseWatches(id: number, n: number): void {
+    const s = this.shards[id]!;
+    s.lock();
+    try {
+      for (let i = 0; i < n; i++) s.unwatchLocked();
+    } finally {
+      s.unlock();
+    }
+  }
+
   /**
    * EXEC's check of one watched key; the caller holds its shard lock. Touched: written since (in
    * the shard's write log), emptied by a whole-shard flush while it existed, or expired since it

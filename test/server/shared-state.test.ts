@@ -2,12 +2,17 @@
  * The cross-worker channel table that PUBLISH and PUBSUB NUMSUB read. Checked against a Map
  * model: names whose second hash has the top bit set (a signed/unsigned mix-up once made about
  * half of all names uncountable), slots given back when a channel loses its last subscriber
- * (so churn over time never fills the table), and probe runs kept intact by deletion.
+ * (so churn over time never fills the table), and probe runs kept intact by deletion. And the
+ * per-worker WATCH counts the main thread takes back when a worker dies.
  */
 import { seeded } from '../seeded.ts';
 import { describe, expect, test } from 'vitest';
 import { CHANNEL_SLOTS, SLOT_PATTERN } from '../../native-layout/server.ts';
 import { SharedState } from '../../src/server/shared-state.ts';
+import net from 'node:net';
+import { Client } from '../../src/server/client.ts';
+import { HW } from '../../src/store/memory.ts';
+import { Store } from '../../src/store/store.ts';
 
 const name = (s: string) => Buffer.from(s);
 
@@ -70,5 +75,34 @@ describe('SharedState channel counts', () => {
     expect(st.channelCount(name(`fill:${CHANNEL_SLOTS - 1}`))).toBe(0);
     for (let i = 0; i < CHANNEL_SLOTS; i++) st.channelAdd(name(`fill:${i}`), -1);
     expect(st.mayBeHeard(st.channelCount(name('quiet')))).toBe(true);
+  });
+});
+
+describe('WATCH registrations a dead worker held', () => {
+  const watchers = (store: Store) => store.shards.map((s) => s.m.h32[HW.watchers]!);
+
+  test('the main thread takes them back from the counts the worker kept, and writes stop being logged', () => {
+    const store = Store.create({ shards: 4 });
+    const st = new SharedState();
+    // A client on worker 1, counting its registrations as worker.ts wires it.
+    const c = new Client(1, new net.Socket(), store, false, 1 << 20);
+    c.watchCounts = (shard, d) => st.watchRegAdd(1, shard, d);
+    const keys = ['wa', 'wb', 'wc', 'wd', 'we', 'wf'];
+    for (const k of keys) c.watch(Buffer.from(k));
+    expect(watchers(store).reduce((a, b) => a + b, 0)).toBe(keys.length);
+    // Released normally: nothing is left to take back.
+    c.unwatchAll();
+    expect(st.takeWatchRegs(1)).toEqual([]);
+    expect(watchers(store)).toEqual([0, 0, 0, 0]);
+    // Held when the worker dies: the main thread's takeback (main.ts) releases each one.
+    for (const k of keys) c.watch(Buffer.from(k));
+    const regs = st.takeWatchRegs(1);
+    expect(regs.reduce((a, [, n]) => a + n, 0)).toBe(keys.length);
+    for (const [shard, n] of regs) store.releaseWatches(shard, n);
+    expect(watchers(store)).toEqual([0, 0, 0, 0]);
+    expect(st.takeWatchRegs(1)).toEqual([]);
+    const seq = store.shards.map((s) => s.m.h32[HW.writeSeq]!);
+    for (const k of keys) store.set(k, 'v');
+    expect(store.shards.map((s) => s.m.h32[HW.writeSeq]!)).toEqual(seq);
   });
 });

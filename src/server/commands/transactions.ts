@@ -39,7 +39,7 @@ function discard(_ctx: WorkerContext, c: Client): void {
 // WATCH key [key ...]
 function watch(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   if (c.multi !== null) throw replyError('ERR WATCH inside MULTI is not allowed');
-  for (let i = 1; i < argv.length; i++) c.watched.push(c.store.watch(argv[i]!));
+  for (let i = 1; i < argv.length; i++) c.watch(argv[i]!);
   c.out.ok();
 }
 
