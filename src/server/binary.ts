@@ -218,7 +218,7 @@ export class BinaryConnection implements ValueSink {
       holdWrites = true;
     }
     // As processInput: what other workers posted before these frames came is taken in first.
-    if (ctx.workers > 1) ctx.catchUpBus();
+    ctx.catchUpBus();
     this.busy = true;
     let held = false;
     try {

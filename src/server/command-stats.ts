@@ -63,11 +63,6 @@ export function commandFailed(mark: number): boolean {
   return failed;
 }
 
-/** total_error_replies of this worker. */
-export function errorRepliesSoFar(): number {
-  return errorReplies;
-}
-
 export interface StatsSnapshot {
   commands: [string, CommandStat][];
   errors: [string, number][];

@@ -142,6 +142,8 @@ export class WorkerContext {
    * a subscriber a message before the reply to any command it sends after the PUBLISH returned.
    */
   catchUpBus(): void {
+    // Alone, there is nobody to catch up with (the common case on every read).
+    if (this.workers === 1) return;
     for (let w = 0; w < this.workers; w++) {
       if (w === this.index) continue;
       const posted = this.shared.busPosts(w);

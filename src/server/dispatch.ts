@@ -71,7 +71,7 @@ export function keysOf(spec: CommandSpec, argv: Buffer[]): Buffer[] {
  * Stops early while an async handler is pending; it resumes by calling this again.
  */
 export function processInput(ctx: WorkerContext, c: Client): void {
-  if (ctx.workers > 1) ctx.catchUpBus();
+  ctx.catchUpBus();
   c.lastInteraction = ctx.tickClock();
   // Clock reads cost a system call on some virtual machines: the first command that needs the
   // monotonic clock reads it (execute), the fast path never does.
@@ -534,8 +534,10 @@ function replyingTo(c: Client, out: ReplyWriter): Client {
   });
 }
 
-/** A command's bookkeeping once its reply is written: statistics, slow log, hooks. */
-/** The bookkeeping after a command ran; `mark` is commandStart() from before it ran. */
+/**
+ * A command's bookkeeping once its reply is written: statistics, slow log, hooks. `mark` is
+ * commandStart() from before it ran.
+ */
 function afterExecute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[], t0: number, mark: number): void {
   const t1 = performance.now();
   ctx.lastTick = t1;

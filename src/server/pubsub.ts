@@ -136,8 +136,7 @@ export class PubSub {
   publish(ch: Buffer, msg: Buffer): number {
     // A subscription is counted before SUBSCRIBE or PSUBSCRIBE replies, so when nobody can hear
     // the message now (a keyspace event nobody listens to, say), no worker needs to see it.
-    // With no channel subscribed anywhere, the table need not be searched (under its lock).
-    const counted = this.ctx.shared.activeChannels() === 0 ? 0 : this.ctx.shared.channelCount(ch);
+    const counted = this.ctx.shared.channelCount(ch);
     if (!this.ctx.shared.mayBeHeard(counted)) return 0;
     let n = counted + this.deliver(ch, msg);
     for (const pats of this.remotePatterns.values()) for (const [p, cnt] of pats) if (globMatch(p, ch)) n += cnt;

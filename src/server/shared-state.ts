@@ -157,6 +157,8 @@ export class SharedState {
   }
 
   channelCount(channel: Uint8Array): number {
+    // No channel subscribed anywhere: nothing to search for (under the lock).
+    if (this.activeChannels() === 0) return 0;
     const [a, b] = slotHashes(channel, SLOT_CHANNEL);
     lockWord(this.i32, CHANNEL_LOCK_I32);
     try {

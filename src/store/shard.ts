@@ -241,10 +241,10 @@ export class Shard {
     return h[HW.writeSeq]!;
   }
 
-  /** Releases a watchLocked registration. */
-  unwatchLocked(): void {
+  /** Releases `n` watchLocked registrations. */
+  unwatchLocked(n = 1): void {
     const h = this.m.h32;
-    if (h[HW.watchers]! > 0) h[HW.watchers] = h[HW.watchers]! - 1;
+    h[HW.watchers] = Math.max(0, h[HW.watchers]! - n);
   }
 
   /**

@@ -760,13 +760,7 @@ export class Store {
 
   /** Releases what watch() registered; once per WatchState (EXEC, DISCARD, UNWATCH, RESET, disconnect). */
   unwatch(w: WatchState): void {
-    const s = this.shards[w.shard]!;
-    s.lock();
-    try {
-      s.unwatchLocked();
-    } finally {
-      s.unlock();
-    }
+    this.releaseWatches(w.shard, 1);
   }
 
   /** `n` WATCH registrations on shard `id` whose holder is gone (a worker that died). */
@@ -774,7 +768,7 @@ export class Store {
     const s = this.shards[id]!;
     s.lock();
     try {
-      for (let i = 0; i < n; i++) s.unwatchLocked();
+      s.unwatchLocked(n);
     } finally {
       s.unlock();
     }
