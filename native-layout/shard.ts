@@ -14,7 +14,7 @@
 import { bits, struct } from './struct.ts';
 
 /** Bumped on any change to a struct below, a constant in this file or a bit assignment. */
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 /** Arena page size. Slab classes carve pages into chunks; larger items take runs of whole pages. */
 export const PAGE_SIZE = 64 * 1024;
@@ -80,12 +80,23 @@ export const MAX_KEY_LEN = 2 ** 28 - 1;
 export const MAX_DATABASES = 16;
 
 /**
- * Writes a shard remembers for WATCH, a power of two. While any key of the shard is watched, each
- * write logs its key (watchWord of hash and database) in a ring; EXEC looks for its keys among the
- * entries logged since WATCH. A WATCH that more than this many logged writes of its shard have
- * lapped cannot tell, and counts as touched.
+ * WATCH's table of watched keys, one per shard: Redis's watched_keys dict (multi.c) in shared
+ * memory. A slot holds a watched key's watchWord (hash with database folded in), the WATCH
+ * registrations that hold it, and a version that each write of the key bumps; EXEC compares the
+ * version with the one WATCH read. Open addressing with linear probing: no word sits more than
+ * WATCH_PROBES - 1 slots past its home slot, and deletion shifts later words back, so a lookup
+ * stops at the first unused slot or after WATCH_PROBES slots. A WATCH that finds no slot within
+ * WATCH_PROBES is tracked by the shard's write count instead, which any write of the shard bumps.
+ * WATCH_SLOTS is a power of two.
  */
-export const WATCH_LOG = 4096;
+export const WATCH_SLOTS = 1024;
+export const WATCH_PROBES = 32;
+
+export const WatchSlot = struct('WatchSlot', [
+  { name: 'word', type: 'u32', guard: 'shard lock', doc: 'watchWord of the watched key; meaningful while refs > 0' },
+  { name: 'refs', type: 'u32', guard: 'shard lock', doc: 'WATCH registrations holding the slot; 0 means unused' },
+  { name: 'version', type: 'u32', guard: 'shard lock', doc: 'writes of the key since the slot was taken (wraps)' },
+]);
 
 export const CHUNK_FREE = 0;
 export const CHUNK_LIVE = 1;
@@ -140,9 +151,10 @@ export const ShardHeader = struct('ShardHeader', [
   { name: 'dbKeys', type: 'u32', count: MAX_DATABASES, align: 64, guard: 'shard lock', doc: 'live items per database' },
   { name: 'dbVolatile', type: 'u32', count: MAX_DATABASES, guard: 'shard lock', doc: 'live items with an expiry per database' },
   // WATCH (Redis multi.c keeps a dict of watched keys; this is its shared-memory counterpart).
-  { name: 'watchers', type: 'u32', align: 64, guard: 'shard lock', doc: 'watches of keys in this shard not yet released by EXEC, DISCARD, UNWATCH, RESET or disconnect; writes are logged while it is nonzero' },
-  { name: 'writeSeq', type: 'u32', guard: 'shard lock', doc: 'writes logged so far (wraps); the next goes to writeLog[writeSeq mod WATCH_LOG]' },
-  { name: 'writeLog', type: 'u32', count: WATCH_LOG, align: 64, guard: 'shard lock', doc: 'watchWord(key hash, database) of each logged write, a ring' },
+  { name: 'watchers', type: 'u32', align: 64, guard: 'shard lock', doc: 'WATCH registrations of keys in this shard not yet released by EXEC, DISCARD, UNWATCH, RESET or disconnect; writes are tracked while it is nonzero' },
+  { name: 'writeSeq', type: 'u32', guard: 'shard lock', doc: 'writes made while watchers > 0 (wraps): what a registration without a table slot compares' },
+  { name: 'watchSlotsUsed', type: 'u32', guard: 'shard lock', doc: 'watchTable slots with refs > 0' },
+  { name: 'watchTable', type: 'u32', count: (WATCH_SLOTS * WatchSlot.size) / 4, align: 64, guard: 'shard lock', doc: 'WATCH_SLOTS WatchSlot records' },
 ], { align: 64 });
 
 /** Policy ids as stored in ShardHeader.policy. Append-only. */

@@ -18,6 +18,7 @@ import {
   PAGE_SIZE,
   REF_UNIT,
   ShardHeader,
+  WatchSlot,
 } from '../../native-layout/shard.ts';
 
 export interface ShardBuffers {
@@ -59,7 +60,8 @@ export const HW = {
   dbVolatile: H.dbVolatile.index,
   watchers: H.watchers.index,
   writeSeq: H.writeSeq.index,
-  writeLog: H.writeLog.index,
+  watchSlotsUsed: H.watchSlotsUsed.index,
+  watchTable: H.watchTable.index,
 } as const;
 export const HF = {
   maxBytes: H.maxBytes.index,
@@ -83,6 +85,10 @@ const IW_HASH = I.hash.index;
 const IF_EXPIRE = I.expireAt.index;
 if (REF_UNIT !== 8) throw new Error('REF_UNIT must equal the f64 width for the expireAt accessor');
 export const ITEM_HEADER_BYTES = ItemHeader.size;
+
+const W = WatchSlot.fields;
+const WATCH_SLOT_WORDS = WatchSlot.size / 4;
+const HW_WATCH_TABLE = H.watchTable.index;
 
 const P = PageHeader.fields;
 const PAGE_WORDS = PAGE_SIZE / 4;
@@ -185,6 +191,21 @@ export class ShardMemory {
   static packMeta(classId: number, state: number): number {
     return (((classId & M_CLASS.mask) << M_CLASS.shift) | ((state & M_STATE.mask) << M_STATE.shift)) >>> 0;
   }
+
+  // ---- WATCH table slots (header) ------------------------------------------------------------
+  watchWordAt(i: number): number { return this.h32[HW_WATCH_TABLE + i * WATCH_SLOT_WORDS + W.word.index]!; }
+  watchRefs(i: number): number { return this.h32[HW_WATCH_TABLE + i * WATCH_SLOT_WORDS + W.refs.index]!; }
+  watchVersion(i: number): number { return this.h32[HW_WATCH_TABLE + i * WATCH_SLOT_WORDS + W.version.index]!; }
+  setWatchSlot(i: number, word: number, refs: number, version: number): void {
+    const o = HW_WATCH_TABLE + i * WATCH_SLOT_WORDS;
+    this.h32[o + W.word.index] = word;
+    this.h32[o + W.refs.index] = refs;
+    this.h32[o + W.version.index] = version;
+  }
+  setWatchRefs(i: number, v: number): void { this.h32[HW_WATCH_TABLE + i * WATCH_SLOT_WORDS + W.refs.index] = v; }
+  setWatchVersion(i: number, v: number): void { this.h32[HW_WATCH_TABLE + i * WATCH_SLOT_WORDS + W.version.index] = v; }
+  /** Every slot unused. */
+  clearWatchTable(): void { this.h32.fill(0, HW_WATCH_TABLE, HW_WATCH_TABLE + H.watchTable.count); }
 
   // ---- page fields -----------------------------------------------------------------------------
   pageClass(p: number): number { return this.a32[p * PAGE_WORDS + P.classId.index]!; }

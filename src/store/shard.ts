@@ -11,7 +11,7 @@
  *   3. The op-log ring's lock nests inside shard locks: a writer holding shard locks may take it;
  *      nobody holding the ring lock takes a shard lock.
  */
-import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader, WATCH_LOG } from '../../native-layout/shard.ts';
+import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader } from '../../native-layout/shard.ts';
 import type { EvictModeId, PolicyName } from '../../native-layout/shard.ts';
 import { PolicyId } from '../../native-layout/shard.ts';
 import { OpType } from '../../native-layout/oplog.ts';
@@ -19,6 +19,7 @@ import { ErrorCode, scError } from '../errors.ts';
 import { copyInto } from '../bytes.ts';
 import { lockWord, unlockWord } from './lock.ts';
 import { watchWord } from './hash.ts';
+import { watchAcquireLocked, watchBumpLocked, watchFindLocked, watchReleaseLocked } from './watch-table.ts';
 import { ensureCapacity, findSlot, INITIAL_INDEX_CAP, insertSlot, removeSlot, resizeIndex, slotOfRef } from './index-table.ts';
 import { HF, HW, ITEM_HEADER_BYTES, ShardMemory } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
@@ -229,35 +230,51 @@ export class Shard {
   private logWriteLocked(hash: number, db: number): void {
     const h = this.m.h32;
     if (h[HW.watchers] === 0) return;
-    const seq = h[HW.writeSeq]!;
-    h[HW.writeLog + (seq & (WATCH_LOG - 1))] = watchWord(hash, db);
-    h[HW.writeSeq] = (seq + 1) >>> 0;
-  }
-
-  /** WATCH registers a key of this shard: writes are logged from now on. Returns where the log stands. */
-  watchLocked(): number {
-    const h = this.m.h32;
-    h[HW.watchers] = h[HW.watchers]! + 1;
-    return h[HW.writeSeq]!;
-  }
-
-  /** Releases `n` watchLocked registrations. */
-  unwatchLocked(n = 1): void {
-    const h = this.m.h32;
-    h[HW.watchers] = Math.max(0, h[HW.watchers]! - n);
+    h[HW.writeSeq] = (h[HW.writeSeq]! + 1) >>> 0;
+    if (h[HW.watchSlotsUsed] !== 0) watchBumpLocked(this.m, watchWord(hash, db));
   }
 
   /**
-   * Whether key (hash, db) was written since the log stood at `from` (watchLocked). A log that
-   * has wrapped past `from` cannot tell: that counts as written.
+   * WATCH registers key (hash, db): its writes are tracked from now on. Returns its slot's version
+   * in the shard's watch table, or -1 when the table had no room for it, in which case
+   * writtenSinceLocked counts any write of the shard (ShardHeader.writeSeq).
    */
-  writtenSinceLocked(hash: number, db: number, from: number): boolean {
+  watchLocked(hash: number, db: number): number {
     const h = this.m.h32;
-    const seq = h[HW.writeSeq]!;
-    if (((seq - from) >>> 0) > WATCH_LOG) return true;
-    const w = watchWord(hash, db);
-    for (let s = from; s !== seq; s = (s + 1) >>> 0) if (h[HW.writeLog + (s & (WATCH_LOG - 1))] === w) return true;
-    return false;
+    h[HW.watchers] = h[HW.watchers]! + 1;
+    return watchAcquireLocked(this.m, watchWord(hash, db));
+  }
+
+  /** Releases one watchLocked registration of key (hash, db), given what watchLocked returned. */
+  unwatchLocked(hash: number, db: number, version: number): void {
+    if (version >= 0) watchReleaseLocked(this.m, watchWord(hash, db));
+    this.releaseWatchersLocked(1);
+  }
+
+  /**
+   * Drops `n` registrations from the shard's count. Called alone, for registrations whose holder
+   * died with their keys unknown, it leaves their table slots held; those go once the count
+   * reaches zero, since no registration is left to need any slot.
+   */
+  releaseWatchersLocked(n: number): void {
+    const h = this.m.h32;
+    const left = Math.max(0, h[HW.watchers]! - n);
+    h[HW.watchers] = left;
+    if (left === 0 && h[HW.watchSlotsUsed] !== 0) {
+      this.m.clearWatchTable();
+      h[HW.watchSlotsUsed] = 0;
+    }
+  }
+
+  /**
+   * Whether key (hash, db) was written since watchLocked returned `version`, when writeSeq stood
+   * at `seq`. A registration without a table slot (version -1) cannot tell its key's writes from
+   * others: any write of the shard counts.
+   */
+  writtenSinceLocked(hash: number, db: number, version: number, seq: number): boolean {
+    if (version < 0) return this.m.h32[HW.writeSeq] !== seq;
+    const i = watchFindLocked(this.m, watchWord(hash, db));
+    return i < 0 || this.m.watchVersion(i) !== version;
   }
 
   /** WATCH: the key's expiry as it stands, without expiring it: -1 absent, 0 none, else Unix ms. */

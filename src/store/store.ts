@@ -103,7 +103,9 @@ export interface WatchState {
   readonly shard: number;
   readonly hash: number;
   readonly db: number;
-  /** Where the shard's write log stood (ShardHeader.writeSeq). */
+  /** The key's version in its shard's watch table, -1 when the table had no room for it. */
+  readonly version: number;
+  /** The shard's write count (ShardHeader.writeSeq), for a registration without a table slot. */
   readonly seq: number;
   readonly flushEpoch: number;
   /** Whether the key was in the shard (live or not yet reclaimed). */
@@ -752,7 +754,8 @@ export class Store {
     s.lock();
     try {
       const at = s.peekExpireLocked(k, h, this.db);
-      return { shard: id, hash: h, db: this.db, seq: s.watchLocked(), flushEpoch: s.m.h32[HW.flushEpoch]!, present: at >= 0, expiresAt: at > 0 && at >= this.now() ? at : 0 };
+      const seq = s.m.h32[HW.writeSeq]!;
+      return { shard: id, hash: h, db: this.db, version: s.watchLocked(h, this.db), seq, flushEpoch: s.m.h32[HW.flushEpoch]!, present: at >= 0, expiresAt: at > 0 && at >= this.now() ? at : 0 };
     } finally {
       s.unlock();
     }
@@ -760,7 +763,13 @@ export class Store {
 
   /** Releases what watch() registered; once per WatchState (EXEC, DISCARD, UNWATCH, RESET, disconnect). */
   unwatch(w: WatchState): void {
-    this.releaseWatches(w.shard, 1);
+    const s = this.shards[w.shard]!;
+    s.lock();
+    try {
+      s.unwatchLocked(w.hash, w.db, w.version);
+    } finally {
+      s.unlock();
+    }
   }
 
   /** `n` WATCH registrations on shard `id` whose holder is gone (a worker that died). */
@@ -768,20 +777,20 @@ export class Store {
     const s = this.shards[id]!;
     s.lock();
     try {
-      s.unwatchLocked(n);
+      s.releaseWatchersLocked(n);
     } finally {
       s.unlock();
     }
   }
 
   /**
-   * EXEC's check of one watched key; the caller holds its shard lock. Touched: written since (in
-   * the shard's write log), emptied by a whole-shard flush while it existed, or expired since it
+   * EXEC's check of one watched key; the caller holds its shard lock. Touched: written since (its
+   * version in the shard's watch table moved), emptied by a whole-shard flush while it existed, or expired since it
    * was watched alive (Redis 7 multi.c isWatchedKeyExpired).
    */
   watchTouchedLocked(w: WatchState): boolean {
     const s = this.shards[w.shard]!;
-    if (s.writtenSinceLocked(w.hash, w.db, w.seq)) return true;
+    if (s.writtenSinceLocked(w.hash, w.db, w.version, w.seq)) return true;
     if (w.present && s.m.h32[HW.flushEpoch] !== w.flushEpoch) return true;
     return w.expiresAt !== 0 && this.now() > w.expiresAt;
   }

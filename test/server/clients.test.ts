@@ -76,9 +76,12 @@ describe('ioredis', () => {
     const other = ioredis();
     await r.watch('io:wk');
     await other.set('io:wk', 'db 0');
-    const p = other.pipeline();
-    for (let i = 0; i < 2000; i++) p.set(`io:wk:${i}`, 'x');
-    await p.exec();
+    // 100,000 writes: over 6,000 in each of the 16 shards, every one tracked while io:wk is watched.
+    for (let batch = 0; batch < 10; batch++) {
+      const p = other.pipeline();
+      for (let i = 0; i < 10_000; i++) p.set(`io:wk:${i}`, String(batch));
+      await p.exec();
+    }
     expect(await r.multi().set('io:wk', 'mine').exec()).toEqual([[null, 'OK']]);
     await r.watch('io:wk');
     await other.select(2);
