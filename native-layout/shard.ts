@@ -14,7 +14,7 @@
 import { bits, struct } from './struct.ts';
 
 /** Bumped on any change to a struct below, a constant in this file or a bit assignment. */
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 
 /** Arena page size. Slab classes carve pages into chunks; larger items take runs of whole pages. */
 export const PAGE_SIZE = 64 * 1024;
@@ -135,6 +135,7 @@ export const ShardHeader = struct('ShardHeader', [
   { name: 'classCount', type: 'u32', guard: 'shard lock', doc: 'slab classes in use (classSize entries that are set)' },
   { name: 'flushEpoch', type: 'u32', guard: 'shard lock', doc: 'bumped when the whole shard is emptied at once (FLUSHALL, FLUSHDB): a WATCHed key that existed then is touched, one that did not is not, as in Redis' },
   { name: 'maxBytes', type: 'f64', guard: 'shard lock', doc: 'memory bound for this shard in bytes, 0 for none' },
+  { name: 'startupBytes', type: 'f64', guard: 'written once at creation', doc: 'bytes the shard held when created empty (INFO used_memory_startup)' },
   // Counters: written under the lock by whichever thread runs the command; own cache line.
   { name: 'hits', type: 'f64', align: 64, guard: 'shard lock', doc: 'lookups that found a live key' },
   { name: 'misses', type: 'f64', guard: 'shard lock', doc: 'lookups that found nothing' },

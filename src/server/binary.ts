@@ -589,6 +589,7 @@ export class BinaryConnection implements ValueSink {
     const bytes = this.out.len;
     c.socket.write(this.out.take());
     this.ctx.shared.workerTotalAdd(this.ctx.index, 'netOut', bytes);
+    this.ctx.netWrites++;
     checkOutputLimit(this.ctx, c);
     if (!c.closing && !c.outputPaused && c.socket.writableLength > OUTPUT_PAUSE_BYTES) {
       c.outputPaused = true;

@@ -41,6 +41,9 @@ export class WorkerContext {
   readonly clients = new Map<number, Client>();
   readonly slowlog: SlowlogEntry[] = [];
   slowlogId = 0;
+  /** Socket reads and writes this worker made (INFO total_reads_processed, total_writes_processed). */
+  netReads = 0;
+  netWrites = 0;
   /** Derived settings, refreshed by applyConfig. */
   requirepass = '';
   maxBulk = 512 * 1024 * 1024;

@@ -587,6 +587,7 @@ export function flush(ctx: WorkerContext, c: Client): void {
   if (c.out.len === 0 || c.socket.destroyed) return;
   const bytes = c.out.writeTo(c.socket);
   ctx.shared.workerTotalAdd(ctx.index, 'netOut', bytes);
+  ctx.netWrites++;
   checkOutputLimit(ctx, c);
   if (!c.closing && !c.outputPaused && c.socket.writableLength > OUTPUT_PAUSE_BYTES) {
     c.outputPaused = true;

@@ -13,9 +13,53 @@ import type { Client } from './client.ts';
 import { commandstatsLines, errorstatsLines } from './command-stats.ts';
 import type { StatsSnapshot } from './command-stats.ts';
 import type { WorkerContext } from './context.ts';
+import { registerQuery } from './queries.ts';
 
-/** `g`: every worker's command and error counts, summed (command-stats.ts), when INFO gathered them. */
-export type InfoLines = (ctx: WorkerContext, c: Client | null, g: StatsSnapshot | null) => string[];
+/** A worker's own figures for INFO, about its clients and sockets ('info-local' query). */
+export interface LocalFigures {
+  /** Query buffers and pending output of every client (mem_clients_normal). */
+  clientBuffers: number;
+  /** The largest query buffer and the largest pending output of any one client. */
+  maxInput: number;
+  maxOutput: number;
+  reads: number;
+  writes: number;
+}
+
+/** What INFO gathered from every worker (ctx.rpc), summed. */
+export interface Gathered {
+  stats: StatsSnapshot;
+  local: LocalFigures;
+}
+
+/** `g`: what INFO gathered from every worker, or null where it did not gather. */
+export type InfoLines = (ctx: WorkerContext, c: Client | null, g: Gathered | null) => string[];
+
+registerQuery('info-local', (ctx): LocalFigures => {
+  const f: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: ctx.netReads, writes: ctx.netWrites };
+  for (const c of ctx.clients.values()) {
+    const input = c.parser.pending;
+    const output = c.socket.writableLength + c.out.len;
+    f.clientBuffers += input + output;
+    if (input > f.maxInput) f.maxInput = input;
+    if (output > f.maxOutput) f.maxOutput = output;
+  }
+  return f;
+});
+
+/** Sums the workers' figures (null: a worker that did not answer); maxima stay maxima. */
+export function mergeLocalFigures(parts: readonly (LocalFigures | null)[]): LocalFigures {
+  const t: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: 0, writes: 0 };
+  for (const p of parts) {
+    if (p === null) continue;
+    t.clientBuffers += p.clientBuffers;
+    t.maxInput = Math.max(t.maxInput, p.maxInput);
+    t.maxOutput = Math.max(t.maxOutput, p.maxOutput);
+    t.reads += p.reads;
+    t.writes += p.writes;
+  }
+  return t;
+}
 
 interface Section {
   /** Lower-case name, as INFO's argument spells it. */
@@ -103,14 +147,14 @@ function server(ctx: WorkerContext, c: Client | null): string[] {
   ];
 }
 
-function clients(ctx: WorkerContext): string[] {
+function clients(ctx: WorkerContext, _c: Client | null, g: Gathered | null): string[] {
   const s = ctx.shared;
   return [
     `connected_clients:${s.get('clients')}`,
     'cluster_connections:0',
     `maxclients:${ctx.config.get('maxclients') ?? '10000'}`,
-    'client_recent_max_input_buffer:0',
-    'client_recent_max_output_buffer:0',
+    `client_recent_max_input_buffer:${g?.local.maxInput ?? 0}`,
+    `client_recent_max_output_buffer:${g?.local.maxOutput ?? 0}`,
     `blocked_clients:${s.sum('blocked', ctx.workers)}`,
     `tracking_clients:${s.get('trackers')}`,
     'clients_in_timeout_table:0',
@@ -119,12 +163,26 @@ function clients(ctx: WorkerContext): string[] {
   ];
 }
 
-function memory(ctx: WorkerContext): string[] {
-  const used = ctx.store.stats().usedBytes;
+/** Redis's "%.2f" of a ratio, 0 when the divisor is. */
+const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b).toFixed(2);
+
+/**
+ * Redis's memory fields, from the store's own accounting: used_memory is the shards' headers,
+ * indexes and arena pages in use; the "allocator" is the slab arena (allocated: what items fill,
+ * active: the pages in use, resident: every arena page). Client buffers are not part of
+ * used_memory; mem_clients_normal shows them. No scripting, replication backlog or AOF buffer
+ * exists, so those fields are 0.
+ */
+function memory(ctx: WorkerContext, _c: Client | null, g: Gathered | null): string[] {
+  const st = ctx.store.stats();
+  const used = st.usedBytes;
   if (used > peak) peak = used;
   const rss = process.memoryUsage.rss();
   const max = Number(ctx.config.get('maxmemory') ?? 0);
   const total = os.totalmem();
+  const dataset = used - st.overheadBytes;
+  const allocated = used - st.freeChunkBytes;
+  const resident = st.overheadBytes + st.arenaBytes;
   return [
     `used_memory:${used}`,
     `used_memory_human:${bytesToHuman(used)}`,
@@ -133,22 +191,64 @@ function memory(ctx: WorkerContext): string[] {
     `used_memory_peak:${peak}`,
     `used_memory_peak_human:${bytesToHuman(peak)}`,
     `used_memory_peak_perc:${(peak === 0 ? 100 : (used * 100) / peak).toFixed(2)}%`,
+    `used_memory_overhead:${st.overheadBytes}`,
+    `used_memory_startup:${st.startupBytes}`,
+    `used_memory_dataset:${dataset}`,
+    `used_memory_dataset_perc:${(used <= st.startupBytes ? 0 : (dataset * 100) / (used - st.startupBytes)).toFixed(2)}%`,
+    `allocator_allocated:${allocated}`,
+    `allocator_active:${used}`,
+    `allocator_resident:${resident}`,
     `total_system_memory:${total}`,
     `total_system_memory_human:${bytesToHuman(total)}`,
+    'used_memory_lua:0',
+    'used_memory_vm_eval:0',
+    'used_memory_lua_human:0B',
+    'used_memory_scripts_eval:0',
+    'number_of_cached_scripts:0',
+    'number_of_functions:0',
+    'number_of_libraries:0',
+    'used_memory_vm_functions:0',
+    'used_memory_vm_total:0',
+    'used_memory_vm_total_human:0B',
+    'used_memory_functions:0',
+    'used_memory_scripts:0',
+    'used_memory_scripts_human:0B',
     `maxmemory:${max}`,
     `maxmemory_human:${bytesToHuman(max)}`,
     `maxmemory_policy:${ctx.config.get('maxmemory-policy') ?? 'noeviction'}`,
-    `mem_fragmentation_ratio:${(used === 0 ? 0 : rss / used).toFixed(2)}`,
+    `allocator_frag_ratio:${ratio(used, allocated)}`,
+    `allocator_frag_bytes:${used - allocated}`,
+    `allocator_rss_ratio:${ratio(resident, used)}`,
+    `allocator_rss_bytes:${resident - used}`,
+    `rss_overhead_ratio:${ratio(rss, resident)}`,
+    `rss_overhead_bytes:${rss - resident}`,
+    `mem_fragmentation_ratio:${ratio(rss, used)}`,
+    `mem_fragmentation_bytes:${rss - used}`,
+    'mem_not_counted_for_evict:0',
+    'mem_replication_backlog:0',
+    'mem_total_replication_buffers:0',
+    'mem_clients_slaves:0',
+    `mem_clients_normal:${g?.local.clientBuffers ?? 0}`,
+    'mem_cluster_links:0',
+    'mem_aof_buffer:0',
     'mem_allocator:shardcache-slab',
+    'active_defrag_running:0',
     'lazyfree_pending_objects:0',
     'lazyfreed_objects:0',
   ];
 }
 
+/** No persistence and no fork yet: Redis's fields for a server that never saved. */
 function persistence(ctx: WorkerContext): string[] {
   return [
     'loading:0',
     'async_loading:0',
+    'current_cow_peak:0',
+    'current_cow_size:0',
+    'current_cow_size_age:0',
+    'current_fork_perc:0.00',
+    'current_save_keys_processed:0',
+    'current_save_keys_total:0',
     'rdb_changes_since_last_save:0',
     'rdb_bgsave_in_progress:0',
     `rdb_last_save_time:${ctx.shared.get('lastSave')}`,
@@ -156,6 +256,9 @@ function persistence(ctx: WorkerContext): string[] {
     'rdb_last_bgsave_time_sec:-1',
     'rdb_current_bgsave_time_sec:-1',
     'rdb_saves:0',
+    'rdb_last_cow_size:0',
+    'rdb_last_load_keys_expired:0',
+    'rdb_last_load_keys_loaded:0',
     'aof_enabled:0',
     'aof_rewrite_in_progress:0',
     'aof_rewrite_scheduled:0',
@@ -163,11 +266,15 @@ function persistence(ctx: WorkerContext): string[] {
     'aof_current_rewrite_time_sec:-1',
     'aof_last_bgrewrite_status:ok',
     'aof_rewrites:0',
+    'aof_rewrites_consecutive_failures:0',
     'aof_last_write_status:ok',
+    'aof_last_cow_size:0',
+    'module_fork_in_progress:0',
+    'module_fork_last_cow_size:0',
   ];
 }
 
-function stats(ctx: WorkerContext, _c: Client | null, g: StatsSnapshot | null): string[] {
+function stats(ctx: WorkerContext, _c: Client | null, g: Gathered | null): string[] {
   const s = ctx.shared;
   const w = ctx.workers;
   const st = ctx.store.stats();
@@ -214,12 +321,14 @@ function stats(ctx: WorkerContext, _c: Client | null, g: StatsSnapshot | null): 
     'tracking_total_items:0',
     'tracking_total_prefixes:0',
     'unexpected_error_replies:0',
-    `total_error_replies:${g?.errorReplies ?? 0}`,
+    `total_error_replies:${g?.stats.errorReplies ?? 0}`,
     'dump_payload_sanitizations:0',
-    'total_reads_processed:0',
-    'total_writes_processed:0',
+    `total_reads_processed:${g?.local.reads ?? 0}`,
+    `total_writes_processed:${g?.local.writes ?? 0}`,
     'io_threaded_reads_processed:0',
     'io_threaded_writes_processed:0',
+    'reply_buffer_shrinks:0',
+    'reply_buffer_expands:0',
   ];
 }
 
@@ -239,10 +348,21 @@ function replication(ctx: WorkerContext): string[] {
   ];
 }
 
+/**
+ * used_cpu_* cover the whole process, the main thread and every worker. Redis's "main thread" is
+ * the one that runs commands; here that is each worker, so *_main_thread is the answering one's.
+ */
 function cpu(): string[] {
-  // process.cpuUsage covers the whole process: the main thread and every worker.
   const u = process.cpuUsage();
-  return [`used_cpu_sys:${secs(u.system)}`, `used_cpu_user:${secs(u.user)}`, 'used_cpu_sys_children:0.000000', 'used_cpu_user_children:0.000000'];
+  const t = process.threadCpuUsage();
+  return [
+    `used_cpu_sys:${secs(u.system)}`,
+    `used_cpu_user:${secs(u.user)}`,
+    'used_cpu_sys_children:0.000000',
+    'used_cpu_user_children:0.000000',
+    `used_cpu_sys_main_thread:${secs(t.system)}`,
+    `used_cpu_user_main_thread:${secs(t.user)}`,
+  ];
 }
 
 function cluster(): string[] {
@@ -265,8 +385,8 @@ const SECTIONS: Section[] = [
   { name: 'replication', title: 'Replication', inDefault: true, build: replication },
   { name: 'cpu', title: 'CPU', inDefault: true, build: cpu },
   { name: 'modules', title: 'Modules', inDefault: true, build: () => [] },
-  { name: 'commandstats', title: 'Commandstats', inDefault: false, build: (_ctx, _c, g) => (g === null ? [] : commandstatsLines(g)) },
-  { name: 'errorstats', title: 'Errorstats', inDefault: true, build: (_ctx, _c, g) => (g === null ? [] : errorstatsLines(g)) },
+  { name: 'commandstats', title: 'Commandstats', inDefault: false, build: (_ctx, _c, g) => (g === null ? [] : commandstatsLines(g.stats)) },
+  { name: 'errorstats', title: 'Errorstats', inDefault: true, build: (_ctx, _c, g) => (g === null ? [] : errorstatsLines(g.stats)) },
   { name: 'cluster', title: 'Cluster', inDefault: true, build: cluster },
   { name: 'keyspace', title: 'Keyspace', inDefault: true, build: keyspace },
 ];
@@ -293,7 +413,7 @@ export function infoSectionNames(): string[] {
  * The INFO reply text for the requested section names (any case; none means `default`), in
  * Redis's section order whatever the argument order; unknown names contribute nothing.
  */
-export function buildInfo(ctx: WorkerContext, c: Client | null, requested: readonly string[], gathered: StatsSnapshot | null = null): string {
+export function buildInfo(ctx: WorkerContext, c: Client | null, requested: readonly string[], gathered: Gathered | null = null): string {
   const want = new Set<string>();
   const args = requested.length === 0 ? ['default'] : requested.map((r) => r.toLowerCase());
   for (const a of args) {

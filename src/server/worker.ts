@@ -70,6 +70,7 @@ function adopt(received: net.Socket): void {
     const c = client!;
     if (c.closing) return false;
     ctx.shared.workerTotalAdd(ctx.index, 'netIn', n);
+    ctx.netReads++;
     if (binary === undefined) binary = maybeAdoptBinary(ctx, c, buf, n);
     if (binary !== null) {
       binary.input(buf, n);

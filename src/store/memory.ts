@@ -65,6 +65,7 @@ export const HW = {
 } as const;
 export const HF = {
   maxBytes: H.maxBytes.index,
+  startupBytes: H.startupBytes.index,
   hits: H.hits.index,
   misses: H.misses.index,
   expired: H.expired.index,

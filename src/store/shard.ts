@@ -25,7 +25,7 @@ import { HF, HW, ITEM_HEADER_BYTES, ShardMemory } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
 import type { OpLog } from './oplog.ts';
 import { onHit, onInsert, onRemove, pickVictim, replaceInList } from './policy.ts';
-import { canAllocWithoutEvicting, classFor, fitsWhenEmpty, freeItem, initSlabs, resetArena, tryAllocItem, usedBytes } from './slab.ts';
+import { canAllocWithoutEvicting, classFor, fitsWhenEmpty, freeChunkBytes, freeItem, indexBytes, initSlabs, resetArena, tryAllocItem, usedBytes } from './slab.ts';
 
 /** Redis's proto-max-bulk-len default: the largest key or value. */
 export const MAX_BULK = 512 * 1024 * 1024;
@@ -104,6 +104,7 @@ export class Shard {
     let cap = INITIAL_INDEX_CAP;
     while (cfg.maxEntries * 4 > cap * 3) cap *= 2;
     resizeIndex(m, cap);
+    m.hf64[HF.startupBytes] = usedBytes(m);
     return s;
   }
 
@@ -585,6 +586,9 @@ export class Shard {
       expired: f[HF.expired]!,
       evicted: f[HF.evicted]!,
       usedBytes: usedBytes(m),
+      overheadBytes: ShardHeader.size + indexBytes(m),
+      startupBytes: f[HF.startupBytes]!,
+      freeChunkBytes: freeChunkBytes(m),
       maxBytes: f[HF.maxBytes]!,
       arenaBytes: h[HW.arenaPages]! * PAGE_SIZE,
       indexSlots: h[HW.indexCap]!,
@@ -639,8 +643,16 @@ export interface ShardStats {
   misses: number;
   expired: number;
   evicted: number;
+  /** Everything allocated: header, index and the arena pages in use (used_memory). */
   usedBytes: number;
+  /** Header and index: what the shard holds besides its items (used_memory_overhead). */
+  overheadBytes: number;
+  /** usedBytes when the shard was created empty. */
+  startupBytes: number;
+  /** Free chunks in the slab pages in use: allocated to a class but holding no item. */
+  freeChunkBytes: number;
   maxBytes: number;
+  /** The arena's pages, in use or free. */
   arenaBytes: number;
   indexSlots: number;
 }

@@ -87,6 +87,14 @@ export function usedBytes(m: ShardMemory): number {
   return ShardHeader.size + indexBytes(m) + m.h32[HW.pagesInUse]! * PAGE_SIZE;
 }
 
+/** Bytes of the chunks that slab classes own but no item fills. */
+export function freeChunkBytes(m: ShardMemory): number {
+  const h = m.h32;
+  let n = 0;
+  for (let c = 0; c < h[HW.classCount]!; c++) n += (h[HW.classChunks + c]! - h[HW.classLive + c]!) * h[HW.classSize + c]!;
+  return n;
+}
+
 function withinLimit(m: ShardMemory, extraPages: number): boolean {
   const max = m.hf64[HF.maxBytes]!;
   return max === 0 || usedBytes(m) + extraPages * PAGE_SIZE <= max;

@@ -955,7 +955,11 @@ export class Store {
       expired: sum('expired'),
       evicted: sum('evicted'),
       usedBytes: sum('usedBytes'),
+      overheadBytes: sum('overheadBytes'),
+      startupBytes: sum('startupBytes'),
+      freeChunkBytes: sum('freeChunkBytes'),
       maxBytes: sum('maxBytes'),
+      arenaBytes: sum('arenaBytes'),
       shards: per,
     };
   }
@@ -1023,7 +1027,7 @@ export class Store {
 }
 
 /** Totals over the shards (the per-shard layout fields dropped), plus each shard's own. */
-export type StoreStats = Omit<ShardStats, 'arenaBytes' | 'indexSlots'> & { shards: ShardStats[] };
+export type StoreStats = Omit<ShardStats, 'indexSlots'> & { shards: ShardStats[] };
 
 /** The i-th of n near-equal parts of total (parts differ by at most 1 and sum to total). */
 export function splitEven(total: number, n: number, i: number): number {

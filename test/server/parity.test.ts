@@ -388,6 +388,17 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     }
   });
 
+  it('INFO has every field redis-server has, section by section, in its order', async () => {
+    const send = await pair(2);
+    const names = (text: string) => text.split('\r\n').filter((l) => /^[a-z_]+:/.test(l)).map((l) => l.slice(0, l.indexOf(':')));
+    for (const section of ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu']) {
+      const [x, y] = (await send(['INFO', section])).map(names);
+      const theirs = new Set(y);
+      expect(y!.length, section).toBeGreaterThan(3);
+      expect(x!.filter((n) => theirs.has(n)), section).toEqual(y);
+    }
+  });
+
   it('INFO commandstats and errorstats count calls, rejections, failures and errors as Redis does', async () => {
     const send = await pair(2);
     await send(['CONFIG', 'RESETSTAT']);

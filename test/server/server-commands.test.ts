@@ -89,11 +89,41 @@ describe('INFO', () => {
     expect(field(info, 'maxmemory_human')).toBe('0B');
   });
 
+  it('memory, client-buffer and socket figures add up and move with what clients do', async () => {
+    const r = client();
+    for (let i = 0; i < 2000; i++) await r.set(`mem:${i}`, 'x'.repeat(200));
+    const num = (info: string, f: string) => Number(field(info, f));
+    const before = (await r.info('all')) as string;
+    expect(num(before, 'used_memory_dataset') + num(before, 'used_memory_overhead')).toBe(num(before, 'used_memory'));
+    expect(num(before, 'used_memory_startup')).toBeGreaterThan(0);
+    expect(num(before, 'used_memory_startup')).toBeLessThanOrEqual(num(before, 'used_memory_overhead'));
+    // 2,000 items of over 200 bytes fill at least that much of the slab pages in use.
+    expect(num(before, 'allocator_allocated') - num(before, 'used_memory_overhead')).toBeGreaterThan(2000 * 200);
+    expect(num(before, 'allocator_allocated')).toBeLessThanOrEqual(num(before, 'allocator_active'));
+    expect(num(before, 'allocator_active')).toBe(num(before, 'used_memory'));
+    expect(num(before, 'allocator_active')).toBeLessThanOrEqual(num(before, 'allocator_resident'));
+    expect(num(before, 'mem_fragmentation_bytes')).toBe(num(before, 'used_memory_rss') - num(before, 'used_memory'));
+    expect(field(before, 'used_cpu_user_main_thread')).toMatch(/^\d+\.\d{6}$/);
+    // A connection holding half of a 100 kB request: its query buffer counts, wherever it sits.
+    const c = await RawConn.connect(srv.port);
+    try {
+      c.write(`*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$200000\r\n${'y'.repeat(100_000)}`);
+      await eventually(async () => num((await r.info('memory', 'clients')) as string, 'mem_clients_normal') >= 100_000);
+      const during = (await r.info('memory', 'clients', 'stats')) as string;
+      expect(num(during, 'client_recent_max_input_buffer')).toBeGreaterThanOrEqual(100_000);
+      expect(num(during, 'total_reads_processed')).toBeGreaterThan(num(before, 'total_reads_processed'));
+      expect(num(during, 'total_writes_processed')).toBeGreaterThan(num(before, 'total_writes_processed'));
+    } finally {
+      c.close();
+    }
+    await eventually(async () => num((await r.info('clients')) as string, 'client_recent_max_input_buffer') < 100_000);
+  });
+
   it('replies with exact bytes: sections in Redis order, CRLF, no trailing blank line', async () => {
     const c = await RawConn.connect(srv.port);
     try {
       const one = await c.request('*2\r\n$4\r\nINFO\r\n$3\r\ncpu\r\n');
-      expect(one).toMatch(/^\$\d+\r\n# CPU\r\nused_cpu_sys:\d+\.\d{6}\r\nused_cpu_user:\d+\.\d{6}\r\nused_cpu_sys_children:0\.000000\r\nused_cpu_user_children:0\.000000\r\n\r\n$/);
+      expect(one).toMatch(/^\$\d+\r\n# CPU\r\nused_cpu_sys:\d+\.\d{6}\r\nused_cpu_user:\d+\.\d{6}\r\nused_cpu_sys_children:0\.000000\r\nused_cpu_user_children:0\.000000\r\nused_cpu_sys_main_thread:\d+\.\d{6}\r\nused_cpu_user_main_thread:\d+\.\d{6}\r\n\r\n$/);
       const len = Number(/^\$(\d+)\r\n/.exec(one)![1]);
       expect(Buffer.byteLength(one) - one.indexOf('\r\n') - 4).toBe(len);
       await c.request('*3\r\n$3\r\nSET\r\n$4\r\nikey\r\n$1\r\nv\r\n');

@@ -15,7 +15,8 @@ import { normalise, SETTING_BY_NAME, SETTINGS } from '../config.ts';
 import type { Setting } from '../config.ts';
 import type { SlowlogEntry, WorkerContext } from '../context.ts';
 import { onAfterCommand } from '../dispatch.ts';
-import { buildInfo, resetInfoStats } from '../info.ts';
+import { buildInfo, mergeLocalFigures, resetInfoStats } from '../info.ts';
+import type { LocalFigures } from '../info.ts';
 import { mergeSnapshots, resetCommandStats } from '../command-stats.ts';
 import type { StatsSnapshot } from '../command-stats.ts';
 import { installWhenReady, monitorCommand } from '../monitor.ts';
@@ -36,8 +37,8 @@ function time(_ctx: WorkerContext, c: Client): void {
 
 // INFO [section [section ...]]
 async function info(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
-  const stats = mergeSnapshots(await ctx.rpc<(StatsSnapshot | null)[]>('command-stats'));
-  c.out.verbatim(buildInfo(ctx, c, argv.slice(1).map((a) => str(a)), stats));
+  const [stats, local] = await Promise.all([ctx.rpc<(StatsSnapshot | null)[]>('command-stats'), ctx.rpc<(LocalFigures | null)[]>('info-local')]);
+  c.out.verbatim(buildInfo(ctx, c, argv.slice(1).map((a) => str(a)), { stats: mergeSnapshots(stats), local: mergeLocalFigures(local) }));
 }
 
 // LASTSAVE
@@ -333,6 +334,8 @@ registerQuery('server-slowlog-reset', (ctx) => {
 });
 registerQuery('server-reset-stats', (ctx) => {
   ctx.shared.resetTotals(ctx.index);
+  ctx.netReads = 0;
+  ctx.netWrites = 0;
   resetInfoStats();
   resetCommandStats();
   return true;
