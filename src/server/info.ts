@@ -163,38 +163,69 @@ function clients(ctx: WorkerContext, _c: Client | null, g: Gathered | null): str
   ];
 }
 
-/** Redis's "%.2f" of a ratio, 0 when the divisor is. */
-const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b).toFixed(2);
-
 /**
- * Redis's memory fields, from the store's own accounting: used_memory is the shards' headers,
- * indexes and arena pages in use; the "allocator" is the slab arena (allocated: what items fill,
- * active: the pages in use, resident: every arena page). Client buffers are not part of
- * used_memory; mem_clients_normal shows them. No scripting, replication backlog or AOF buffer
- * exists, so those fields are 0.
+ * Redis's memory figures, from the store's own accounting: used is the shards' headers, indexes
+ * and arena pages in use; the "allocator" is the slab arena (allocated: what items fill, active:
+ * the pages in use, resident: every arena page). Client buffers are not part of used; INFO shows
+ * them as mem_clients_normal.
  */
-function memory(ctx: WorkerContext, _c: Client | null, g: Gathered | null): string[] {
+export interface MemoryFigures {
+  used: number;
+  peak: number;
+  rss: number;
+  overhead: number;
+  startup: number;
+  dataset: number;
+  allocated: number;
+  resident: number;
+  keys: number;
+  /** Each database that holds keys, with its share of the index (Redis's per-db dict overhead). */
+  dbs: { db: number; indexBytes: number }[];
+}
+
+export function memoryFigures(ctx: WorkerContext): MemoryFigures {
   const st = ctx.store.stats();
   const used = st.usedBytes;
   if (used > peak) peak = used;
-  const rss = process.memoryUsage.rss();
+  const dbs = ctx.store
+    .keyspace()
+    .filter((d) => d.keys > 0)
+    .map((d) => ({ db: d.db, indexBytes: Math.round((st.indexBytes * d.keys) / st.keys) }));
+  return {
+    used,
+    peak,
+    rss: process.memoryUsage.rss(),
+    overhead: st.overheadBytes,
+    startup: st.startupBytes,
+    dataset: used - st.overheadBytes,
+    allocated: used - st.freeChunkBytes,
+    resident: st.overheadBytes + st.arenaBytes,
+    keys: st.keys,
+    dbs,
+  };
+}
+
+/** Redis's "%.2f" of a ratio, 0 when the divisor is. */
+const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b).toFixed(2);
+
+/** No scripting, replication backlog or AOF buffer exists, so those fields are 0. */
+function memory(ctx: WorkerContext, _c: Client | null, g: Gathered | null): string[] {
+  const f = memoryFigures(ctx);
+  const { used, rss, resident, allocated } = f;
   const max = Number(ctx.config.get('maxmemory') ?? 0);
   const total = os.totalmem();
-  const dataset = used - st.overheadBytes;
-  const allocated = used - st.freeChunkBytes;
-  const resident = st.overheadBytes + st.arenaBytes;
   return [
     `used_memory:${used}`,
     `used_memory_human:${bytesToHuman(used)}`,
     `used_memory_rss:${rss}`,
     `used_memory_rss_human:${bytesToHuman(rss)}`,
-    `used_memory_peak:${peak}`,
-    `used_memory_peak_human:${bytesToHuman(peak)}`,
-    `used_memory_peak_perc:${(peak === 0 ? 100 : (used * 100) / peak).toFixed(2)}%`,
-    `used_memory_overhead:${st.overheadBytes}`,
-    `used_memory_startup:${st.startupBytes}`,
-    `used_memory_dataset:${dataset}`,
-    `used_memory_dataset_perc:${(used <= st.startupBytes ? 0 : (dataset * 100) / (used - st.startupBytes)).toFixed(2)}%`,
+    `used_memory_peak:${f.peak}`,
+    `used_memory_peak_human:${bytesToHuman(f.peak)}`,
+    `used_memory_peak_perc:${(f.peak === 0 ? 100 : (used * 100) / f.peak).toFixed(2)}%`,
+    `used_memory_overhead:${f.overhead}`,
+    `used_memory_startup:${f.startup}`,
+    `used_memory_dataset:${f.dataset}`,
+    `used_memory_dataset_perc:${(used <= f.startup ? 0 : (f.dataset * 100) / (used - f.startup)).toFixed(2)}%`,
     `allocator_allocated:${allocated}`,
     `allocator_active:${used}`,
     `allocator_resident:${resident}`,

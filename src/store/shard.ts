@@ -587,6 +587,7 @@ export class Shard {
       evicted: f[HF.evicted]!,
       usedBytes: usedBytes(m),
       overheadBytes: ShardHeader.size + indexBytes(m),
+      indexBytes: indexBytes(m),
       startupBytes: f[HF.startupBytes]!,
       freeChunkBytes: freeChunkBytes(m),
       maxBytes: f[HF.maxBytes]!,
@@ -647,6 +648,8 @@ export interface ShardStats {
   usedBytes: number;
   /** Header and index: what the shard holds besides its items (used_memory_overhead). */
   overheadBytes: number;
+  /** The index alone: slot refs, tags and ghost slots. */
+  indexBytes: number;
   /** usedBytes when the shard was created empty. */
   startupBytes: number;
   /** Free chunks in the slab pages in use: allocated to a class but holding no item. */

@@ -956,6 +956,7 @@ export class Store {
       evicted: sum('evicted'),
       usedBytes: sum('usedBytes'),
       overheadBytes: sum('overheadBytes'),
+      indexBytes: sum('indexBytes'),
       startupBytes: sum('startupBytes'),
       freeChunkBytes: sum('freeChunkBytes'),
       maxBytes: sum('maxBytes'),

@@ -399,6 +399,34 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     }
   });
 
+  it('MEMORY STATS and LATENCY HISTORY have the shape Redis gives them, in RESP2 and RESP3', async () => {
+    // Numbers differ between servers; names, nesting and types must not.
+    const shape = (t: string) =>
+      t
+        .replace(/\$\d+\r\n-?\d+(\.\d+)?(e[+-]\d+)?\r\n/g, 'DOUBLE\r\n')
+        .replace(/,-?\d+(\.\d+)?(e[+-]\d+)?\r\n/g, 'DOUBLE\r\n')
+        .replace(/:\d+\r\n/g, ':N\r\n');
+    for (const protocol of [2, 3] as const) {
+      const send = await pair(protocol);
+      await send(['SET', 'in0', 'v']);
+      await send(['SELECT', '3']);
+      await send(['SET', 'in3', 'v']);
+      const [x, y] = await send(['MEMORY', 'STATS']);
+      expect(x!.length).toBeGreaterThan(500);
+      expect(shape(x!)).toBe(shape(y!));
+      await send(['CONFIG', 'SET', 'latency-monitor-threshold', '1']);
+      await send(['DEBUG', 'SLEEP', '0.01']);
+      const [h, r] = await send(['LATENCY', 'HISTORY', 'command']);
+      expect(h).toMatch(/^\*1\r\n\*2\r\n:\d+\r\n:\d+\r\n$/);
+      expect(shape(h!)).toBe(shape(r!));
+      for (const argv of [['LATENCY', 'HISTORY', 'nosuch'], ['LATENCY', 'HISTORY'], ['LATENCY', 'HISTORY', 'a', 'b'], ['MEMORY', 'STATS', 'x'], ['MEMORY', 'PURGE'], ['MEMORY', 'PURGE', 'x'], ['MEMORY', 'MALLOC-STATS', 'x'], ['LATENCY', 'RESET']]) {
+        const [a, b] = await send(argv);
+        expect(a, argv.join(' ')).toBe(b);
+      }
+      await send(['CONFIG', 'SET', 'latency-monitor-threshold', '0']);
+    }
+  });
+
   it('INFO commandstats and errorstats count calls, rejections, failures and errors as Redis does', async () => {
     const send = await pair(2);
     await send(['CONFIG', 'RESETSTAT']);

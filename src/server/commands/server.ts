@@ -1,8 +1,8 @@
 /**
- * Server commands: INFO, CONFIG, COMMAND, TIME, LASTSAVE, SLOWLOG, MEMORY, MONITOR, DEBUG,
- * SHUTDOWN, LATENCY, FUNCTION FLUSH.
+ * Server commands: INFO, CONFIG, COMMAND, TIME, LASTSAVE, SLOWLOG, MONITOR, DEBUG, SHUTDOWN,
+ * FUNCTION FLUSH. MEMORY and LATENCY are in diagnostics.ts.
  *
- * Per-worker state (the slow log, latency samples, statistics totals) is merged or reset on
+ * Per-worker state (the slow log, statistics totals) is merged or reset on
  * every worker with ctx.rpc; those handlers are asynchronous and flagged `gathers`, so EXEC runs
  * them after its atomic part (it cannot wait for another thread while it holds shard locks).
  */
@@ -14,17 +14,16 @@ import { globMatch } from '../../protocol/glob.ts';
 import { normalise, SETTING_BY_NAME, SETTINGS } from '../config.ts';
 import type { Setting } from '../config.ts';
 import type { SlowlogEntry, WorkerContext } from '../context.ts';
-import { onAfterCommand } from '../dispatch.ts';
 import { buildInfo, mergeLocalFigures, resetInfoStats } from '../info.ts';
 import type { LocalFigures } from '../info.ts';
 import { mergeSnapshots, resetCommandStats } from '../command-stats.ts';
 import type { StatsSnapshot } from '../command-stats.ts';
-import { installWhenReady, monitorCommand } from '../monitor.ts';
+import { monitorCommand } from '../monitor.ts';
 import { registerQuery } from '../queries.ts';
 import { commandCount, commandDocs, commandInfo, commandList, getKeys, keyFlagsAt } from '../command-docs.ts';
 import type { ListFilter } from '../command-docs.ts';
 import { cstr, help, intArg, replyError, str, syntaxError, word } from './args.ts';
-import { cmd, NO_KEYS } from './types.ts';
+import { ADMIN, cmd, HELP_SUMMARY, LS, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
 // TIME
@@ -395,32 +394,6 @@ function slowlogHelp(_ctx: WorkerContext, c: Client): void {
   ]);
 }
 
-// ---- MEMORY ------------------------------------------------------------------------------------
-
-// MEMORY USAGE key [SAMPLES count]
-function memoryUsage(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  for (let i = 3; i < argv.length; i++) {
-    if (word(argv[i]!) === 'samples' && i + 1 < argv.length) {
-      if (intArg(argv[++i]!) < 0) throw syntaxError();
-    } else throw syntaxError();
-  }
-  const n = c.store.memoryUsage(argv[2]!);
-  if (n === null) c.out.nil();
-  else c.out.int(n);
-}
-
-// MEMORY HELP
-function memoryHelp(_ctx: WorkerContext, c: Client): void {
-  help(c, [
-    'MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-    'USAGE <key> [SAMPLES <count>]',
-    '    Return memory in bytes used by <key> and its value. Nested values are',
-    '    sampled up to <count> times (default: 5, 0 means sample all).',
-    'HELP',
-    '    Prints this help.',
-  ]);
-}
-
 // ---- DEBUG -------------------------------------------------------------------------------------
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -544,115 +517,6 @@ function shutdown(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   ctx.post({ type: 'shutdown', save });
 }
 
-// ---- LATENCY -----------------------------------------------------------------------------------
-
-interface LatencyEvent {
-  /** [unix seconds, ms], newest last; at most 160 (Redis's LATENCY_TS_LEN). */
-  samples: [number, number][];
-  max: number;
-}
-
-interface LatencyState {
-  threshold: number;
-  events: Map<string, LatencyEvent>;
-}
-
-const latencyStates = new WeakMap<WorkerContext, LatencyState>();
-let latencyCtx: WorkerContext | null = null;
-let latencyState: LatencyState | null = null;
-
-function latencyOf(ctx: WorkerContext): LatencyState {
-  if (ctx === latencyCtx) return latencyState!;
-  let st = latencyStates.get(ctx);
-  if (st === undefined) {
-    const s: LatencyState = { threshold: Number(ctx.config.get('latency-monitor-threshold') ?? 0), events: new Map() };
-    ctx.onConfig((name, value) => {
-      if (name === 'latency-monitor-threshold') s.threshold = Number(value);
-    });
-    latencyStates.set(ctx, s);
-    st = s;
-  }
-  latencyCtx = ctx;
-  latencyState = st;
-  return st;
-}
-
-export function latencyAddSample(ctx: WorkerContext, event: string, ms: number): void {
-  const st = latencyOf(ctx);
-  let e = st.events.get(event);
-  if (e === undefined) st.events.set(event, (e = { samples: [], max: 0 }));
-  const now = Math.floor(Date.now() / 1000);
-  const last = e.samples[e.samples.length - 1];
-  if (last !== undefined && last[0] === now) last[1] = Math.max(last[1], ms);
-  else {
-    e.samples.push([now, ms]);
-    if (e.samples.length > 160) e.samples.shift();
-  }
-  if (ms > e.max) e.max = ms;
-}
-
-/** Commands slower than latency-monitor-threshold (ms) become 'command' / 'fast-command' samples. */
-function latencyHook(ctx: WorkerContext, c: Client, spec: CommandSpec): void {
-  const st = ctx === latencyCtx ? latencyState! : latencyOf(ctx);
-  if (st.threshold <= 0) return;
-  const ms = Date.now() - c.lastInteraction;
-  if (ms >= st.threshold) latencyAddSample(ctx, spec.flags.includes('fast') ? 'fast-command' : 'command', ms);
-}
-installWhenReady(() => onAfterCommand(latencyHook));
-
-registerQuery('server-latency-latest', (ctx) => [...latencyOf(ctx).events].map(([name, e]) => ({ name, last: e.samples[e.samples.length - 1] ?? [0, 0], max: e.max })));
-registerQuery('server-latency-reset', (ctx, args) => {
-  const events = latencyOf(ctx).events;
-  const names = args as string[];
-  const reset: string[] = [];
-  for (const n of names.length === 0 ? [...events.keys()] : names) if (events.delete(n)) reset.push(n);
-  return reset;
-});
-
-// LATENCY LATEST
-async function latencyLatest(ctx: WorkerContext, c: Client): Promise<void> {
-  const per = await ctx.rpc<({ name: string; last: [number, number]; max: number }[] | null)[]>('server-latency-latest');
-  const merged = new Map<string, { last: [number, number]; max: number }>();
-  for (const list of per) {
-    for (const e of list ?? []) {
-      const m = merged.get(e.name);
-      if (m === undefined) merged.set(e.name, { last: e.last, max: e.max });
-      else {
-        if (e.last[0] > m.last[0] || (e.last[0] === m.last[0] && e.last[1] > m.last[1])) m.last = e.last;
-        m.max = Math.max(m.max, e.max);
-      }
-    }
-  }
-  c.out.array(merged.size);
-  for (const [name, m] of merged) {
-    c.out.array(4);
-    c.out.bulkStr(name);
-    c.out.int(m.last[0]);
-    c.out.int(m.last[1]);
-    c.out.int(m.max);
-  }
-}
-
-// LATENCY RESET [event [event ...]]
-async function latencyReset(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
-  const per = await ctx.rpc<(string[] | null)[]>('server-latency-reset', ...argv.slice(2).map((a) => str(a)));
-  c.out.int(new Set(per.flatMap((l) => l ?? [])).size);
-}
-
-// LATENCY HELP
-function latencyHelp(_ctx: WorkerContext, c: Client): void {
-  help(c, [
-    'LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-    'LATEST',
-    '    Return the latest latency samples for all events.',
-    'RESET [<event> ...]',
-    '    Reset latency data of one or more <event> classes.',
-    '    (default: reset all data for all event classes)',
-    'HELP',
-    '    Prints this help.',
-  ]);
-}
-
 // ---- FUNCTION ----------------------------------------------------------------------------------
 
 // FUNCTION FLUSH [ASYNC|SYNC]
@@ -697,9 +561,6 @@ function functionHelp(_ctx: WorkerContext, c: Client): void {
 
 // ---- the table ---------------------------------------------------------------------------------
 
-const ADMIN = ['admin', 'noscript', 'loading', 'stale'] as const;
-const LS = ['loading', 'stale'] as const;
-const HELP_SUMMARY = 'Returns helpful text about the different subcommands.';
 
 export const SERVER_COMMANDS: readonly CommandSpec[] = [
   cmd('time', 1, ['loading', 'stale', 'fast'], NO_KEYS, 'server', '2.6.0', 'Returns the server time.', time, { syntax: 'TIME', complexity: 'O(1)' }),
@@ -737,26 +598,11 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
       cmd('slowlog|help', 2, [...LS], NO_KEYS, 'server', '6.2.0', HELP_SUMMARY, slowlogHelp, { syntax: 'SLOWLOG HELP', complexity: 'O(1)' }),
     ],
   }),
-  cmd('memory', -2, [], NO_KEYS, 'server', '4.0.0', 'A container for memory diagnostics commands.', undefined, {
-    complexity: 'Depends on subcommand.',
-    subcommands: [
-      cmd('memory|usage', -3, ['readonly'], [2, 2, 1], 'server', '4.0.0', 'Estimates the memory usage of a key.', memoryUsage, { syntax: 'MEMORY USAGE key [SAMPLES count]', complexity: 'O(N) where N is the number of samples.' }),
-      cmd('memory|help', 2, [...LS], NO_KEYS, 'server', '4.0.0', HELP_SUMMARY, memoryHelp, { syntax: 'MEMORY HELP', complexity: 'O(1)' }),
-    ],
-  }),
   cmd('monitor', 1, [...ADMIN], NO_KEYS, 'server', '1.0.0', 'Listens for all requests received by the server in real-time.', monitorCommand, { syntax: 'MONITOR' }),
   cmd('debug', -2, [...ADMIN], NO_KEYS, 'server', '1.0.0', 'A container for debugging commands.', debug, { syntax: 'DEBUG subcommand [argument [argument ...]]', complexity: 'Depends on subcommand.' }),
   cmd('shutdown', -1, [...ADMIN, 'no_multi', 'allow_busy'], NO_KEYS, 'server', '1.0.0', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, {
     syntax: 'SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]',
     complexity: 'O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)',
-  }),
-  cmd('latency', -2, [], NO_KEYS, 'server', '2.8.13', 'A container for latency diagnostics commands.', undefined, {
-    complexity: 'Depends on subcommand.',
-    subcommands: [
-      cmd('latency|latest', 2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Returns the latest latency samples for all events.', latencyLatest, { syntax: 'LATENCY LATEST', complexity: 'O(1)' }),
-      cmd('latency|reset', -2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Resets the latency data for one or more events.', latencyReset, { syntax: 'LATENCY RESET [event [event ...]]', complexity: 'O(1)' }),
-      cmd('latency|help', 2, [...LS], NO_KEYS, 'server', '2.8.13', HELP_SUMMARY, latencyHelp, { syntax: 'LATENCY HELP', complexity: 'O(1)' }),
-    ],
   }),
   cmd('function', -2, [], NO_KEYS, 'scripting', '7.0.0', 'A container for function commands.', undefined, {
     complexity: 'Depends on subcommand.',

@@ -8,6 +8,7 @@ import { STRING_COMMANDS } from './strings.ts';
 import { KEY_COMMANDS } from './keys.ts';
 import { TRANSACTION_COMMANDS } from './transactions.ts';
 import { SERVER_COMMANDS } from './server.ts';
+import { DIAGNOSTIC_COMMANDS } from './diagnostics.ts';
 import { PUBSUB_COMMANDS } from './pubsub.ts';
 import { CLIENT_COMMANDS } from './client.ts';
 
@@ -17,6 +18,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...KEY_COMMANDS,
   ...TRANSACTION_COMMANDS,
   ...SERVER_COMMANDS,
+  ...DIAGNOSTIC_COMMANDS,
   ...PUBSUB_COMMANDS,
   ...CLIENT_COMMANDS,
 ];

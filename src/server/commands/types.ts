@@ -102,5 +102,10 @@ export function cmd(
 }
 
 export const NO_KEYS = [0, 0, 0] as const;
+/** Flags many server commands share. */
+export const ADMIN = ['admin', 'noscript', 'loading', 'stale'] as const;
+export const LS = ['loading', 'stale'] as const;
+/** The summary of every HELP subcommand. */
+export const HELP_SUMMARY = 'Returns helpful text about the different subcommands.';
 export const KEY1 = [1, 1, 1] as const;
 export const ALL_KEYS = [1, -1, 1] as const;

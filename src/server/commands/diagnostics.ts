@@ -1,0 +1,274 @@
+/**
+ * Diagnostics: MEMORY (USAGE, STATS, MALLOC-STATS, PURGE) and LATENCY (LATEST, HISTORY, RESET).
+ *
+ * Latency samples are kept per worker and merged with ctx.rpc; those handlers are asynchronous
+ * and flagged `gathers`, so EXEC runs them after its atomic part.
+ */
+import type { Client } from '../client.ts';
+import type { WorkerContext } from '../context.ts';
+import { onAfterCommand } from '../dispatch.ts';
+import { memoryFigures, mergeLocalFigures } from '../info.ts';
+import type { LocalFigures } from '../info.ts';
+import { installWhenReady } from '../monitor.ts';
+import { registerQuery } from '../queries.ts';
+import { help, intArg, str, syntaxError, word } from './args.ts';
+import { ADMIN, cmd, HELP_SUMMARY, LS, NO_KEYS } from './types.ts';
+import type { CommandSpec } from './types.ts';
+
+// ---- MEMORY ------------------------------------------------------------------------------------
+
+// MEMORY USAGE key [SAMPLES count]
+function memoryUsage(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  for (let i = 3; i < argv.length; i++) {
+    if (word(argv[i]!) === 'samples' && i + 1 < argv.length) {
+      if (intArg(argv[++i]!) < 0) throw syntaxError();
+    } else throw syntaxError();
+  }
+  const n = c.store.memoryUsage(argv[2]!);
+  if (n === null) c.out.nil();
+  else c.out.int(n);
+}
+
+// MEMORY STATS
+async function memoryStats(ctx: WorkerContext, c: Client): Promise<void> {
+  const local = mergeLocalFigures(await ctx.rpc<(LocalFigures | null)[]>('info-local'));
+  const f = memoryFigures(ctx);
+  const net = f.used - f.startup;
+  // Redis keeps these ratios as floats.
+  const fl = (a: number, b: number) => Math.fround(b === 0 ? 0 : a / b);
+  const ints: [string, number][] = [
+    ['peak.allocated', f.peak],
+    ['total.allocated', f.used],
+    ['startup.allocated', f.startup],
+    ['replication.backlog', 0],
+    ['clients.slaves', 0],
+    ['clients.normal', local.clientBuffers],
+    ['cluster.links', 0],
+    ['aof.buffer', 0],
+    ['lua.caches', 0],
+    ['functions.caches', 0],
+  ];
+  const rest: [string, number, 'int' | 'float'][] = [
+    ['overhead.total', f.overhead, 'int'],
+    ['keys.count', f.keys, 'int'],
+    ['keys.bytes-per-key', f.keys === 0 ? 0 : Math.floor(net / f.keys), 'int'],
+    ['dataset.bytes', f.dataset, 'int'],
+    ['dataset.percentage', fl(f.dataset * 100, net), 'float'],
+    ['peak.percentage', fl(f.used * 100, f.peak), 'float'],
+    ['allocator.allocated', f.allocated, 'int'],
+    ['allocator.active', f.used, 'int'],
+    ['allocator.resident', f.resident, 'int'],
+    ['allocator-fragmentation.ratio', fl(f.used, f.allocated), 'float'],
+    ['allocator-fragmentation.bytes', f.used - f.allocated, 'int'],
+    ['allocator-rss.ratio', fl(f.resident, f.used), 'float'],
+    ['allocator-rss.bytes', f.resident - f.used, 'int'],
+    ['rss-overhead.ratio', fl(f.rss, f.resident), 'float'],
+    ['rss-overhead.bytes', f.rss - f.resident, 'int'],
+    ['fragmentation', fl(f.rss, f.used), 'float'],
+    ['fragmentation.bytes', f.rss - f.used, 'int'],
+  ];
+  c.out.map(ints.length + f.dbs.length + rest.length);
+  for (const [k, v] of ints) {
+    c.out.bulkStr(k);
+    c.out.int(v);
+  }
+  // The index holds every database's keys; each is given its share. TTLs live in the items, so
+  // no separate expires table exists.
+  for (const d of f.dbs) {
+    c.out.bulkStr(`db.${d.db}`);
+    c.out.map(3);
+    c.out.bulkStr('overhead.hashtable.main');
+    c.out.int(d.indexBytes);
+    c.out.bulkStr('overhead.hashtable.expires');
+    c.out.int(0);
+    c.out.bulkStr('overhead.hashtable.slot-to-keys');
+    c.out.int(0);
+  }
+  for (const [k, v, kind] of rest) {
+    c.out.bulkStr(k);
+    if (kind === 'int') c.out.int(v);
+    else c.out.double(v);
+  }
+}
+
+// MEMORY MALLOC-STATS
+function memoryMallocStats(_ctx: WorkerContext, c: Client): void {
+  c.out.verbatim('Stats not supported for the current allocator');
+}
+
+// MEMORY PURGE
+function memoryPurge(_ctx: WorkerContext, c: Client): void {
+  // The slab arena keeps its pages for reuse; there is no allocator cache to hand back.
+  c.out.ok();
+}
+
+// MEMORY HELP
+function memoryHelp(_ctx: WorkerContext, c: Client): void {
+  help(c, [
+    'MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+    'MALLOC-STATS',
+    '    Return internal statistics report from the memory allocator.',
+    'PURGE',
+    '    Attempt to purge dirty pages for reclamation by the allocator.',
+    'STATS',
+    '    Return information about the memory usage of the server.',
+    'USAGE <key> [SAMPLES <count>]',
+    '    Return memory in bytes used by <key> and its value. Nested values are',
+    '    sampled up to <count> times (default: 5, 0 means sample all).',
+    'HELP',
+    '    Prints this help.',
+  ]);
+}
+
+// ---- LATENCY -----------------------------------------------------------------------------------
+
+/** Samples kept per event (Redis's LATENCY_TS_LEN). */
+const LATENCY_SAMPLES = 160;
+
+interface LatencyEvent {
+  /** [unix seconds, the largest ms of that second], newest last; at most LATENCY_SAMPLES. */
+  samples: [number, number][];
+  max: number;
+}
+
+interface LatencyState {
+  threshold: number;
+  events: Map<string, LatencyEvent>;
+}
+
+const latencyStates = new WeakMap<WorkerContext, LatencyState>();
+let latencyCtx: WorkerContext | null = null;
+let latencyState: LatencyState | null = null;
+
+function latencyOf(ctx: WorkerContext): LatencyState {
+  if (ctx === latencyCtx) return latencyState!;
+  let st = latencyStates.get(ctx);
+  if (st === undefined) {
+    const s: LatencyState = { threshold: Number(ctx.config.get('latency-monitor-threshold') ?? 0), events: new Map() };
+    ctx.onConfig((name, value) => {
+      if (name === 'latency-monitor-threshold') s.threshold = Number(value);
+    });
+    latencyStates.set(ctx, s);
+    st = s;
+  }
+  latencyCtx = ctx;
+  latencyState = st;
+  return st;
+}
+
+export function latencyAddSample(ctx: WorkerContext, event: string, ms: number): void {
+  const st = latencyOf(ctx);
+  let e = st.events.get(event);
+  if (e === undefined) st.events.set(event, (e = { samples: [], max: 0 }));
+  const now = Math.floor(Date.now() / 1000);
+  const last = e.samples[e.samples.length - 1];
+  if (last !== undefined && last[0] === now) last[1] = Math.max(last[1], ms);
+  else {
+    e.samples.push([now, ms]);
+    if (e.samples.length > LATENCY_SAMPLES) e.samples.shift();
+  }
+  if (ms > e.max) e.max = ms;
+}
+
+/** Commands slower than latency-monitor-threshold (ms) become 'command' / 'fast-command' samples. */
+function latencyHook(ctx: WorkerContext, c: Client, spec: CommandSpec): void {
+  const st = ctx === latencyCtx ? latencyState! : latencyOf(ctx);
+  if (st.threshold <= 0) return;
+  const ms = Date.now() - c.lastInteraction;
+  if (ms >= st.threshold) latencyAddSample(ctx, spec.flags.includes('fast') ? 'fast-command' : 'command', ms);
+}
+installWhenReady(() => onAfterCommand(latencyHook));
+
+registerQuery('server-latency-latest', (ctx) => [...latencyOf(ctx).events].map(([name, e]) => ({ name, last: e.samples[e.samples.length - 1] ?? [0, 0], max: e.max })));
+registerQuery('server-latency-history', (ctx, args) => latencyOf(ctx).events.get(args[0] as string)?.samples ?? []);
+registerQuery('server-latency-reset', (ctx, args) => {
+  const events = latencyOf(ctx).events;
+  const names = args as string[];
+  const reset: string[] = [];
+  for (const n of names.length === 0 ? [...events.keys()] : names) if (events.delete(n)) reset.push(n);
+  return reset;
+});
+
+// LATENCY LATEST
+async function latencyLatest(ctx: WorkerContext, c: Client): Promise<void> {
+  const per = await ctx.rpc<({ name: string; last: [number, number]; max: number }[] | null)[]>('server-latency-latest');
+  const merged = new Map<string, { last: [number, number]; max: number }>();
+  for (const list of per) {
+    for (const e of list ?? []) {
+      const m = merged.get(e.name);
+      if (m === undefined) merged.set(e.name, { last: e.last, max: e.max });
+      else {
+        if (e.last[0] > m.last[0] || (e.last[0] === m.last[0] && e.last[1] > m.last[1])) m.last = e.last;
+        m.max = Math.max(m.max, e.max);
+      }
+    }
+  }
+  c.out.array(merged.size);
+  for (const [name, m] of merged) {
+    c.out.array(4);
+    c.out.bulkStr(name);
+    c.out.int(m.last[0]);
+    c.out.int(m.last[1]);
+    c.out.int(m.max);
+  }
+}
+
+// LATENCY HISTORY event
+async function latencyHistory(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
+  const per = await ctx.rpc<([number, number][] | null)[]>('server-latency-history', str(argv[2]!));
+  // Each worker keeps the largest latency of each second; the server's is the largest of those.
+  const bySecond = new Map<number, number>();
+  for (const list of per) for (const [t, ms] of list ?? []) bySecond.set(t, Math.max(ms, bySecond.get(t) ?? 0));
+  const samples = [...bySecond].sort((a, b) => a[0] - b[0]).slice(-LATENCY_SAMPLES);
+  c.out.array(samples.length);
+  for (const [t, ms] of samples) {
+    c.out.array(2);
+    c.out.int(t);
+    c.out.int(ms);
+  }
+}
+
+// LATENCY RESET [event [event ...]]
+async function latencyReset(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
+  const per = await ctx.rpc<(string[] | null)[]>('server-latency-reset', ...argv.slice(2).map((a) => str(a)));
+  c.out.int(new Set(per.flatMap((l) => l ?? [])).size);
+}
+
+// LATENCY HELP
+function latencyHelp(_ctx: WorkerContext, c: Client): void {
+  help(c, [
+    'LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+    'HISTORY <event>',
+    '    Return time-latency samples for the <event> class.',
+    'LATEST',
+    '    Return the latest latency samples for all events.',
+    'RESET [<event> ...]',
+    '    Reset latency data of one or more <event> classes.',
+    '    (default: reset all data for all event classes)',
+    'HELP',
+    '    Prints this help.',
+  ]);
+}
+
+
+export const DIAGNOSTIC_COMMANDS: readonly CommandSpec[] = [
+  cmd('memory', -2, [], NO_KEYS, 'server', '4.0.0', 'A container for memory diagnostics commands.', undefined, {
+    complexity: 'Depends on subcommand.',
+    subcommands: [
+      cmd('memory|usage', -3, ['readonly'], [2, 2, 1], 'server', '4.0.0', 'Estimates the memory usage of a key.', memoryUsage, { syntax: 'MEMORY USAGE key [SAMPLES count]', complexity: 'O(N) where N is the number of samples.' }),
+      cmd('memory|stats', 2, ['gathers'], NO_KEYS, 'server', '4.0.0', 'Returns details about memory usage.', memoryStats, { syntax: 'MEMORY STATS', complexity: 'O(1)' }),
+      cmd('memory|malloc-stats', 2, [], NO_KEYS, 'server', '4.0.0', 'Returns the allocator statistics.', memoryMallocStats, { syntax: 'MEMORY MALLOC-STATS', complexity: 'Depends on how much memory is allocated, could be slow' }),
+      cmd('memory|purge', 2, [], NO_KEYS, 'server', '4.0.0', 'Asks the allocator to release memory.', memoryPurge, { syntax: 'MEMORY PURGE', complexity: 'Depends on how much memory is allocated, could be slow' }),
+      cmd('memory|help', 2, [...LS], NO_KEYS, 'server', '4.0.0', HELP_SUMMARY, memoryHelp, { syntax: 'MEMORY HELP', complexity: 'O(1)' }),
+    ],
+  }),
+  cmd('latency', -2, [], NO_KEYS, 'server', '2.8.13', 'A container for latency diagnostics commands.', undefined, {
+    complexity: 'Depends on subcommand.',
+    subcommands: [
+      cmd('latency|latest', 2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Returns the latest latency samples for all events.', latencyLatest, { syntax: 'LATENCY LATEST', complexity: 'O(1)' }),
+      cmd('latency|history', 3, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Returns timestamp-latency samples for an event.', latencyHistory, { syntax: 'LATENCY HISTORY event', complexity: 'O(1)' }),
+      cmd('latency|reset', -2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Resets the latency data for one or more events.', latencyReset, { syntax: 'LATENCY RESET [event [event ...]]', complexity: 'O(1)' }),
+      cmd('latency|help', 2, [...LS], NO_KEYS, 'server', '2.8.13', HELP_SUMMARY, latencyHelp, { syntax: 'LATENCY HELP', complexity: 'O(1)' }),
+    ],
+  }),
+];
