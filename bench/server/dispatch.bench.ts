@@ -1,7 +1,8 @@
 /**
  * The request path of a worker without sockets: parse, dispatch, execute, encode replies, for a
  * pipelined batch, so the JS cost per command can be profiled apart from system calls.
- *   node bench/server/dispatch.bench.ts [ping|get|set] [batch] [keys] [policy] [value bytes]
+ *   node bench/server/dispatch.bench.ts [ping|get|set|incr|strlen] [batch] [keys] [policy] [value bytes]
+ * (incr runs on counters; strlen takes the general path that every command without a fast path takes)
  * With many keys (100000, as `bench net` loads) the keys are visited in a random order, so the
  * figure includes the store's cache misses; with few, everything stays in cache. It also prints
  * the JS heap bytes allocated per command (V8's total_allocated_bytes), which drive scavenges.
@@ -45,7 +46,7 @@ const sock = new Sink() as unknown as import('node:net').Socket;
 const c = new Client(1, sock, store, false, 512 * 1024 * 1024);
 const keys = Array.from({ length: keyCount }, (_, i) => `key:${String(i).padStart(12, '0')}`);
 const value = 'x'.repeat(valueSize);
-for (const k of keys) store.set(k, value);
+for (const k of keys) store.set(k, which === 'incr' ? '0' : value);
 // A fixed pseudo-random visiting order (xorshift), the same in every run.
 let seed = 0x9e3779b9;
 const order = Array.from({ length: keyCount }, (_, i) => i);
@@ -59,6 +60,8 @@ for (let i = keyCount - 1; i > 0; i--) {
 const reqOf = (i: number) => {
   const k = keys[order[i % keyCount]!]!;
   if (which === 'ping') return '*1\r\n$4\r\nPING\r\n';
+  if (which === 'incr') return `*2\r\n$4\r\nINCR\r\n$${k.length}\r\n${k}\r\n`;
+  if (which === 'strlen') return `*2\r\n$6\r\nSTRLEN\r\n$${k.length}\r\n${k}\r\n`;
   if (which === 'set') return `*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${valueSize}\r\n${value}\r\n`;
   return `*2\r\n$3\r\nGET\r\n$${k.length}\r\n${k}\r\n`;
 };

@@ -22,6 +22,35 @@ export type NeedMore = typeof NEED_MORE;
 export const FAST_NONE = 0;
 export const FAST_GET = 1;
 export const FAST_SET = 2;
+export const FAST_INCR = 3;
+export const FAST_DECR = 4;
+export const FAST_INCRBY = 5;
+export const FAST_DECRBY = 6;
+/** One past the largest FAST_* kind. */
+export const FAST_KINDS = 7;
+/** Each FAST_* kind's command name, as the command table spells it. */
+export const FAST_NAMES: readonly string[] = ['', 'get', 'set', 'incr', 'decr', 'incrby', 'decrby'];
+
+/** ASCII letters of a name, lower-cased by OR-ing 0x20 (no other byte becomes one of them). */
+const lc = (b: Uint8Array, i: number) => b[i]! | 0x20;
+
+/** The FAST_* kind of command name b[at, at + len) with `argc` arguments, or FAST_NONE. */
+function fastKind(b: Uint8Array, at: number, len: number, argc: number): number {
+  if (len === 3) {
+    if (lc(b, at + 1) !== 0x65 || lc(b, at + 2) !== 0x74) return FAST_NONE; // "?et"
+    const c0 = lc(b, at);
+    if (c0 === 0x67 && argc === 2) return FAST_GET;
+    if (c0 === 0x73 && argc === 3) return FAST_SET;
+    return FAST_NONE;
+  }
+  if (len !== 4 && len !== 6) return FAST_NONE;
+  // "incr" / "decr", then "by" for the six-letter forms.
+  const c0 = lc(b, at);
+  if ((c0 !== 0x69 && c0 !== 0x64) || lc(b, at + 1) !== (c0 === 0x69 ? 0x6e : 0x65) || lc(b, at + 2) !== 0x63 || lc(b, at + 3) !== 0x72) return FAST_NONE;
+  if (len === 4) return argc === 2 ? (c0 === 0x69 ? FAST_INCR : FAST_DECR) : FAST_NONE;
+  if (lc(b, at + 4) !== 0x62 || lc(b, at + 5) !== 0x79 || argc !== 3) return FAST_NONE;
+  return c0 === 0x69 ? FAST_INCRBY : FAST_DECRBY;
+}
 
 export class ProtocolError {
   readonly message: string;
@@ -138,32 +167,32 @@ export class RespParser {
   }
 
   /**
-   * The fast path for the two commands pipelines are made of: when the next request is complete
-   * and is exactly `*2 $3 GET <key>` or `*3 $3 SET <key> <value>` (command in either letter case),
-   * consumes it and returns FAST_GET or FAST_SET with the fast* offsets set; otherwise returns
-   * FAST_NONE and leaves the input to next(), which handles everything else (errors included).
+   * The fast path for the commands pipelines are mostly made of: when the next request is
+   * complete and is exactly `*2 $3 GET <key>`, `*3 $3 SET <key> <value>`, `*2 $4 INCR|DECR <key>`
+   * or `*3 $6 INCRBY|DECRBY <key> <n>` (command in either letter case), consumes it and returns
+   * its FAST_* kind with the fast* offsets set (the value's for the third argument); otherwise
+   * returns FAST_NONE and leaves the input to next(), which handles everything else (errors
+   * included).
    */
   nextFast(): number {
     if (this.state !== S.START) return FAST_NONE;
     const b = this.buf;
     const p = this.pos;
     const end = this.end;
-    // "*2\r\n$3\r\nGET\r\n" or "*3\r\n$3\r\nSET\r\n": 13 bytes.
-    if (end - p < 13 || b[p] !== STAR || b[p + 2] !== CR || b[p + 3] !== LF || b[p + 4] !== DOLLAR || b[p + 5] !== 51 || b[p + 6] !== CR || b[p + 7] !== LF || b[p + 11] !== CR || b[p + 12] !== LF) return FAST_NONE;
-    const argc = b[p + 1];
-    const c0 = b[p + 8]! | 0x20;
-    const c1 = b[p + 9]! | 0x20;
-    const c2 = b[p + 10]! | 0x20;
-    let kind: number;
-    if (argc === 50 && c0 === 103 && c1 === 101 && c2 === 116) kind = FAST_GET;
-    else if (argc === 51 && c0 === 115 && c1 === 101 && c2 === 116) kind = FAST_SET;
-    else return FAST_NONE;
-    let q = p + 13;
+    // "*<argc>\r\n$<n>\r\n<name>\r\n": 13 bytes at least.
+    if (end - p < 13 || b[p] !== STAR || b[p + 2] !== CR || b[p + 3] !== LF || b[p + 4] !== DOLLAR || b[p + 6] !== CR || b[p + 7] !== LF) return FAST_NONE;
+    const argc = b[p + 1]! - 48;
+    const nameLen = b[p + 5]! - 48;
+    const afterName = p + 8 + nameLen;
+    if (afterName + 2 > end || b[afterName] !== CR || b[afterName + 1] !== LF) return FAST_NONE;
+    const kind = fastKind(b, p + 8, nameLen, argc);
+    if (kind === FAST_NONE) return FAST_NONE;
+    let q = afterName + 2;
     const key = this.fastBulk(q);
     if (key < 0) return FAST_NONE;
     const keyStart = this.fastStart;
     q = key;
-    if (kind === FAST_SET) {
+    if (argc === 3) {
       const val = this.fastBulk(q);
       if (val < 0) return FAST_NONE;
       this.fastValueAt = this.fastStart;

@@ -15,11 +15,11 @@
  *    holds most of the shards, so the workers queue behind each other in futex waits (measured
  *    on GET P=16 with two workers: 2.52 µs of CPU per op with the union held, 2.06 per run).
  */
-import { FAST_GET, FAST_NONE, NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
+import { FAST_DECR, FAST_DECRBY, FAST_GET, FAST_INCR, FAST_KINDS, FAST_NAMES, FAST_NONE, FAST_SET, NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
 import { commandFailed, commandStart, commandStat, countErrorReply } from './command-stats.ts';
 import { ShardcacheError } from '../errors.ts';
 import { hash32, shardOf } from '../store/hash.ts';
-import { cstr, word } from './commands/args.ts';
+import { cstr, int64At, negatedDecrement, word } from './commands/args.ts';
 import { lookupCommand } from './commands/table.ts';
 import { FlagBit } from './commands/types.ts';
 import type { CommandSpec } from './commands/types.ts';
@@ -137,12 +137,12 @@ const fastKeyLen = new Int32Array(FAST_MAX);
 const fastValueAt = new Int32Array(FAST_MAX);
 const fastValueLen = new Int32Array(FAST_MAX);
 const fastHashes = new Uint32Array(FAST_MAX);
-/** 1 where request i reads its value (GET): the prefetch then brings the value's lines in too. */
+/** 1 where request i reads its value (GET, INCR…): the prefetch then brings the value's lines in too. */
 const fastReads = new Uint8Array(FAST_MAX);
 const fastShards: number[] = [];
 
 /**
- * A client whose GET and SET need none of the per-command machinery: no transaction, no pub/sub
+ * A client whose GET, SET and INCR-family requests need none of the per-command machinery: no transaction, no pub/sub
  * context, replies on, no tracking of its own. (ctx.fastPathOk covers the server-wide conditions:
  * no MONITOR, no tracking anywhere, no pause, no keyspace events, no fine-grained slow log or
  * latency monitor.)
@@ -152,7 +152,8 @@ function fastClient(c: Client): boolean {
 }
 
 /**
- * Runs the plain GETs and SETs at the head of the input (RespParser.nextFast) as one batch: keys
+ * Runs the plain GETs, SETs and INCR/DECR/INCRBY/DECRBYs at the head of the input
+ * (RespParser.nextFast) as one batch: keys
  * hashed once, their lookups prefetched together, locks taken as batchScope says, commands and
  * replies in request order. Keys and values stay in the parser's input: the store reads them
  * from there by offset, so a batch allocates nothing per request. Their semantics are the
@@ -181,36 +182,40 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
     const h = hash32(input, fastKeyAt[i]!, fastKeyLen[i]!);
     fastHashes[i] = h;
     fastShards.push(shardOf(h, store.shardMask));
-    fastReads[i] = fastKinds[i] === FAST_GET ? 1 : 0;
+    fastReads[i] = fastKinds[i] === FAST_SET ? 0 : 1;
   }
   if (n > 1) store.prefetch(fastHashes, fastShards, fastReads, n);
   const timed = ++fastBatches === FAST_TIMED_EVERY;
   const t0 = timed ? (Number.isNaN(ctx.lastTick) ? performance.now() : ctx.lastTick) : 0;
   runStepsLocked(ctx, store, fastShards, n, runFastLocked, c);
-  let gets = 0;
-  for (let i = 0; i < n; i++) gets += fastReads[i]!;
-  fastGetStat.calls += gets;
-  fastSetStat.calls += n - gets;
-  fastGetsUntimed += gets;
-  fastSetsUntimed += n - gets;
+  for (let i = 0; i < n; i++) {
+    const k = fastKinds[i]!;
+    fastStats[k]!.calls++;
+    fastUntimed[k]!++;
+  }
   if (timed) {
     const t1 = performance.now();
     ctx.lastTick = t1;
     // This batch's time per command stands for every fast command since the last timed batch.
     const usPer = ((t1 - t0) * 1000) / n;
-    fastGetStat.usec += usPer * fastGetsUntimed;
-    fastSetStat.usec += usPer * fastSetsUntimed;
-    fastBatches = fastGetsUntimed = fastSetsUntimed = 0;
+    for (let k = 1; k < FAST_KINDS; k++) {
+      if (fastUntimed[k] === 0) continue;
+      fastStats[k]!.usec += usPer * fastUntimed[k]!;
+      fastUntimed[k] = 0;
+    }
+    fastBatches = 0;
   } else ctx.lastTick = NaN;
   c.commands += n;
-  c.lastCommand = fastKinds[n - 1] === FAST_GET ? 'get' : 'set';
+  c.lastCommand = FAST_NAMES[fastKinds[n - 1]!]!;
   ctx.pendingCommands += n;
   return n;
 }
 
-/** The fast path's own references to its commands' counters, which CONFIG RESETSTAT zeroes in place. */
-const fastGetStat = commandStat('get');
-const fastSetStat = commandStat('set');
+/**
+ * The fast path's own references to its commands' counters (by FAST_* kind), which CONFIG
+ * RESETSTAT zeroes in place.
+ */
+const fastStats = FAST_NAMES.map((name) => (name === '' ? null : commandStat(name)));
 /**
  * One fast batch in this many is timed for commandstats' usec: two clock reads cost about
  * 100 ns here, as much as the rest of a one-GET batch's JavaScript (dispatch.bench).
@@ -218,26 +223,33 @@ const fastSetStat = commandStat('set');
 const FAST_TIMED_EVERY = 16;
 /** Batches since the last timed one; the first batch is timed. */
 let fastBatches = FAST_TIMED_EVERY - 1;
-/** Fast commands run since the last timed batch, this one included once it ran. */
-let fastGetsUntimed = 0;
-let fastSetsUntimed = 0;
+/** Fast commands of each kind run since the last timed batch, this one included once it ran. */
+const fastUntimed = new Float64Array(FAST_KINDS);
 
 /** Fast-path request i of the scratch arrays; its shard's lock is held. */
 function runFastLocked(c: Client, i: number): void {
   const store = c.store;
   const input = c.parser.input;
   const at = fastKeyAt[i]!;
-  if (fastKinds[i] === FAST_GET) {
+  const kind = fastKinds[i]!;
+  if (kind === FAST_GET) {
     if (!store.getIntoHashed(input, fastHashes[i]!, c.out, at, fastKeyLen[i]!)) c.out.nil();
-  } else {
-    try {
+    return;
+  }
+  try {
+    if (kind === FAST_SET) {
       store.setHashed(input, fastHashes[i]!, at, fastKeyLen[i]!, fastValueAt[i]!, fastValueLen[i]!);
       c.out.ok();
-    } catch (e) {
-      const mark = commandStart();
-      replyFromError(c, e);
-      if (commandFailed(mark)) fastSetStat.failed++;
+      return;
     }
+    // INCR, DECR, INCRBY, DECRBY: as incr … decrby in commands/strings.ts.
+    let delta: number | bigint = kind === FAST_INCR ? 1 : kind === FAST_DECR ? -1 : int64At(input, fastValueAt[i]!, fastValueLen[i]!);
+    if (kind === FAST_DECRBY) delta = negatedDecrement(delta);
+    c.out.int(store.incrByHashed(input, fastHashes[i]!, at, fastKeyLen[i]!, delta));
+  } catch (e) {
+    const mark = commandStart();
+    replyFromError(c, e);
+    if (commandFailed(mark)) fastStats[kind]!.failed++;
   }
 }
 

@@ -411,12 +411,12 @@ export class Shard {
 
   /**
    * Replaces the value of a key, keeping its TTL; used by INCR*, APPEND and SETRANGE (`raw`: the
-   * value was edited in place, see ItemMeta.raw).
+   * value was edited in place, see ItemMeta.raw). The key may be key[koff, koff + klen).
    */
-  putKeepTtlLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, vlen: number, now: number, old: number, raw = false): void {
-    if (key.length > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
+  putKeepTtlLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, vlen: number, now: number, old: number, raw = false, koff = 0, klen = key.length): void {
+    if (klen > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
     const expireAt = old === NIL_REF ? 0 : this.m.expireAt(old);
-    this.writeLocked(key, h, db, value, 0, vlen, expireAt, now, old, raw);
+    this.writeLocked(key, h, db, value, 0, vlen, expireAt, now, old, raw, koff, klen);
   }
 
   /** Sets an item's absolute expiry (0 = persist); a write for WATCH. */

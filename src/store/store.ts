@@ -389,8 +389,17 @@ export class Store {
   // INCRBY key increment (INCR, DECR, DECRBY are this with ±1 / a negated delta)
   incrBy(key: Bytes, delta: number | bigint): number | bigint {
     if (typeof delta === 'number' && !Number.isSafeInteger(delta)) throw scError(ErrorCode.NOT_INTEGER);
-    return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now, this.db);
+    const k = bytes(key);
+    return this.incrByHashed(k, this.hashOf(k), 0, k.length, delta);
+  }
+
+  /** incrBy of key input[koff, koff + klen), whose hash is `h` (the request fast path). */
+  incrByHashed(input: Uint8Array, h: number, koff: number, klen: number, delta: number | bigint): number | bigint {
+    const s = this.shards[shardOf(h, this.shardMask)]!;
+    s.lock();
+    try {
+      const now = this.now();
+      const r = s.lookupLocked(input, h, now, this.db, koff, klen);
       let cur: number | bigint = 0;
       if (r !== NIL_REF) {
         const m = s.m;
@@ -400,10 +409,12 @@ export class Store {
       }
       const next = addInt64(cur, delta);
       const n = writeInt(NUM_BUF, 0, next);
-      s.putKeepTtlLocked(k, h, this.db, NUM_BUF, n, now, r);
-      s.emit(OpType.INCRBY, k, NUM_BUF.subarray(0, writeInt(NUM_BUF, 0, delta)), 0, 0, 0, this.db);
+      s.putKeepTtlLocked(input, h, this.db, NUM_BUF, n, now, r, false, koff, klen);
+      if (s.oplog !== null) s.emit(OpType.INCRBY, input.subarray(koff, koff + klen), NUM_BUF.subarray(0, writeInt(NUM_BUF, 0, delta)), 0, 0, 0, this.db);
       return next;
-    });
+    } finally {
+      s.unlock();
+    }
   }
 
   decrBy(key: Bytes, delta: number | bigint): number | bigint {

@@ -25,11 +25,15 @@ function model(db: Map<string, string>, cmd: string[]): Reply {
       return 'OK';
     case 'get':
       return db.get(k) ?? null;
-    case 'incr': {
+    case 'incr':
+    case 'decr':
+    case 'incrby':
+    case 'decrby': {
       const n = int(db.get(k));
+      const by = name === 'incr' ? 1 : name === 'decr' ? -1 : (name === 'incrby' ? 1 : -1) * Number(v);
       if (n === null) return new Error('ERR value is not an integer or out of range');
-      db.set(k, String(n + 1));
-      return n + 1;
+      db.set(k, String(n + by));
+      return n + by;
     }
     case 'append':
       db.set(k, (db.get(k) ?? '') + v);
@@ -71,8 +75,9 @@ for (const threads of [1, 2]) {
         const cmds: string[][] = [];
         for (let i = 0; i < 200; i++) {
           const k = keys[rand(keys.length)]!;
-          const kind = ['get', 'get', 'set', 'set', 'incr', 'append', 'del', 'strlen', 'mget'][rand(9)]!;
-          if (kind === 'set') cmds.push(['set', k, rand(4) === 0 ? `v${rand(1000)}` : String(rand(100))]);
+          const kind = ['get', 'get', 'set', 'set', 'incr', 'decr', 'incrby', 'decrby', 'append', 'del', 'strlen', 'mget'][rand(12)]!;
+          if (kind === 'incrby' || kind === 'decrby') cmds.push([kind, k, String(rand(200) - 100)]);
+          else if (kind === 'set') cmds.push(['set', k, rand(4) === 0 ? `v${rand(1000)}` : String(rand(100))]);
           else if (kind === 'append') cmds.push(['append', k, String(rand(10))]);
           else if (kind === 'mget') cmds.push(['mget', k, keys[rand(keys.length)]!, keys[rand(keys.length)]!]);
           else cmds.push([kind, k]);
@@ -109,7 +114,14 @@ describe.skipIf(!hasBinary('redis-server'))('the fast path on edge keys and valu
   it('empty key, CRLF inside a key, mixed-case names, a 70 KB key, an empty value: the same bytes', async () => {
     const [ours, redis] = await Promise.all([startServer([], { threads: 1 }), startRedis('64mb')]);
     const big = 'k'.repeat(70_000);
-    const reqs = [['SET', '', 'empty'], ['GET', ''], ['SET', 'a\r\nb', 'crlf'], ['GET', 'a\r\nb'], ['set', 'mixed', 'Case'], ['gEt', 'mixed'], ['SET', big, 'v'], ['GET', big], ['STRLEN', big], ['GET', 'nokey'], ['SET', 'e', ''], ['GET', 'e']];
+    const reqs = [
+      ['SET', '', 'empty'], ['GET', ''], ['SET', 'a\r\nb', 'crlf'], ['GET', 'a\r\nb'], ['set', 'mixed', 'Case'], ['gEt', 'mixed'], ['SET', big, 'v'], ['GET', big], ['STRLEN', big], ['GET', 'nokey'], ['SET', 'e', ''], ['GET', 'e'],
+      // The INCR family: names in any case, its errors, int64 bounds, and near-misses of its names
+      // and arities (which the fast path must leave to the table).
+      ['INCR', 'n'], ['incr', 'n'], ['DeCr', 'n'], ['INCRBY', 'n', '-5'], ['decrBY', 'n', '7'], ['INCR', 'e'], ['INCR', 'mixed'], ['INCRBY', 'n', 'x'], ['INCRBY', 'n', ''], ['INCRBY', 'n', '04'],
+      ['INCRBY', 'n', '9223372036854775807'], ['SET', 'm', '9223372036854775806'], ['INCR', 'm'], ['INCR', 'm'], ['DECRBY', 'n', '-9223372036854775808'], ['SET', 'lo', '-9223372036854775807'], ['DECR', 'lo'], ['DECR', 'lo'],
+      ['INCRBY', big, '3'], ['GET', big], ['INCR', 'n', 'extra'], ['INCRBY', 'n'], ['DECRBY', 'n', '1', '2'], ['INCRBX', 'n', '1'], ['INCX', 'n'], ['ECRBY', 'n'], ['DECRBY', 'n', '100000000000000000000'],
+    ];
     const wire = reqs.map((a) => enc(...a)).join('');
     const [a, b] = await Promise.all([RawConn.connect(redis.port), RawConn.connect(ours.port)]);
     try {

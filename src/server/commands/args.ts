@@ -40,9 +40,20 @@ export function str(b: Uint8Array): string {
 
 /** A signed 64-bit integer argument; numbers beyond 2^53 come back as bigint. */
 export function int64Arg(b: Uint8Array): number | bigint {
-  const v = parseInt64(b, 0, b.length);
+  return int64At(b, 0, b.length);
+}
+
+/** int64Arg of the argument b[off, off + len) (the request fast path reads it in place). */
+export function int64At(b: Uint8Array, off: number, len: number): number | bigint {
+  const v = parseInt64(b, off, len);
   if (v === null) throw scError(ErrorCode.NOT_INTEGER);
   return v;
+}
+
+/** DECRBY's decrement as the increment INCRBY adds; -2^63 has no negation (Redis t_string.c). */
+export function negatedDecrement(d: number | bigint): number | bigint {
+  if (d === -(2n ** 63n)) throw replyError('ERR decrement would overflow');
+  return typeof d === 'bigint' ? -d : -d;
 }
 
 const LLONG_MAX = 9223372036854775807n;

@@ -6,7 +6,7 @@ import type { SetOptions } from '../../store/store.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
-import { expireAtArg, int64Arg, intArg, replyError, syntaxError, word } from './args.ts';
+import { expireAtArg, int64Arg, intArg, negatedDecrement, replyError, syntaxError, word } from './args.ts';
 import { ALL_KEYS, cmd, KEY1 } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -229,9 +229,7 @@ function incrby(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 }
 // DECRBY key decrement
 function decrby(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const d = int64Arg(argv[2]!);
-  if (d === -(2n ** 63n)) throw replyError('ERR decrement would overflow');
-  incrGeneric(ctx, c, argv[1]!, typeof d === 'bigint' ? -d : -d);
+  incrGeneric(ctx, c, argv[1]!, negatedDecrement(int64Arg(argv[2]!)));
 }
 
 // INCRBYFLOAT key increment
