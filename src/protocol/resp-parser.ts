@@ -26,26 +26,43 @@ export const FAST_INCR = 3;
 export const FAST_DECR = 4;
 export const FAST_INCRBY = 5;
 export const FAST_DECRBY = 6;
+/** SET key value EX seconds / PX milliseconds (the option in either letter case). */
+export const FAST_SET_EX = 7;
+export const FAST_SET_PX = 8;
+/** SETEX key seconds value, PSETEX key milliseconds value. */
+export const FAST_SETEX = 9;
+export const FAST_PSETEX = 10;
 /** One past the largest FAST_* kind. */
-export const FAST_KINDS = 7;
+export const FAST_KINDS = 11;
 /** Each FAST_* kind's command name, as the command table spells it. */
-export const FAST_NAMES: readonly string[] = ['', 'get', 'set', 'incr', 'decr', 'incrby', 'decrby'];
+export const FAST_NAMES: readonly string[] = ['', 'get', 'set', 'incr', 'decr', 'incrby', 'decrby', 'set', 'set', 'setex', 'psetex'];
+/** Whether a kind writes a value without reading the old one (the prefetch then skips the value's lines). */
+export const FAST_WRITES_BLIND: readonly boolean[] = [false, false, true, false, false, false, false, true, true, true, true];
 
 /** ASCII letters of a name, lower-cased by OR-ing 0x20 (no other byte becomes one of them). */
 const lc = (b: Uint8Array, i: number) => b[i]! | 0x20;
 
-/** The FAST_* kind of command name b[at, at + len) with `argc` arguments, or FAST_NONE. */
+/**
+ * The FAST_* kind of command name b[at, at + len) with `argc` arguments, or FAST_NONE. SET with
+ * five arguments is FAST_SET_EX here; nextFast tells EX from PX (or neither) by the fourth.
+ */
 function fastKind(b: Uint8Array, at: number, len: number, argc: number): number {
+  const c0 = lc(b, at);
   if (len === 3) {
     if (lc(b, at + 1) !== 0x65 || lc(b, at + 2) !== 0x74) return FAST_NONE; // "?et"
-    const c0 = lc(b, at);
     if (c0 === 0x67 && argc === 2) return FAST_GET;
     if (c0 === 0x73 && argc === 3) return FAST_SET;
+    if (c0 === 0x73 && argc === 5) return FAST_SET_EX;
     return FAST_NONE;
+  }
+  if (len === 5 || (len === 6 && c0 === 0x70)) {
+    // "setex", "psetex"
+    const s = len === 6 ? at + 1 : at;
+    if (argc !== 4 || lc(b, s) !== 0x73 || lc(b, s + 1) !== 0x65 || lc(b, s + 2) !== 0x74 || lc(b, s + 3) !== 0x65 || lc(b, s + 4) !== 0x78) return FAST_NONE;
+    return len === 6 ? FAST_PSETEX : FAST_SETEX;
   }
   if (len !== 4 && len !== 6) return FAST_NONE;
   // "incr" / "decr", then "by" for the six-letter forms.
-  const c0 = lc(b, at);
   if ((c0 !== 0x69 && c0 !== 0x64) || lc(b, at + 1) !== (c0 === 0x69 ? 0x6e : 0x65) || lc(b, at + 2) !== 0x63 || lc(b, at + 3) !== 0x72) return FAST_NONE;
   if (len === 4) return argc === 2 ? (c0 === 0x69 ? FAST_INCR : FAST_DECR) : FAST_NONE;
   if (lc(b, at + 4) !== 0x62 || lc(b, at + 5) !== 0x79 || argc !== 3) return FAST_NONE;
@@ -153,13 +170,16 @@ export class RespParser {
   }
 
   /**
-   * Set by nextFast(): where the key and, for SET, the value of the request it recognised lie in
-   * `input` (offsets and lengths, so recognising a request allocates nothing).
+   * Set by nextFast(): where the request's arguments after the command name lie in `input`
+   * (offsets and lengths, so recognising a request allocates nothing): its key, its value (SET,
+   * SETEX) and its number (INCRBY's increment, the expiry of SET … EX and SETEX).
    */
   fastKeyAt = 0;
   fastKeyLen = 0;
   fastValueAt = 0;
   fastValueLen = 0;
+  fastNumberAt = 0;
+  fastNumberLen = 0;
 
   /** The buffer nextFast's offsets point into; valid until push() is called again. */
   get input(): Buffer {
@@ -168,11 +188,11 @@ export class RespParser {
 
   /**
    * The fast path for the commands pipelines are mostly made of: when the next request is
-   * complete and is exactly `*2 $3 GET <key>`, `*3 $3 SET <key> <value>`, `*2 $4 INCR|DECR <key>`
-   * or `*3 $6 INCRBY|DECRBY <key> <n>` (command in either letter case), consumes it and returns
-   * its FAST_* kind with the fast* offsets set (the value's for the third argument); otherwise
-   * returns FAST_NONE and leaves the input to next(), which handles everything else (errors
-   * included).
+   * complete and is exactly one of `GET key`, `SET key value`, `SET key value EX|PX n`,
+   * `SETEX|PSETEX key n value`, `INCR|DECR key` or `INCRBY|DECRBY key n` (names and the option in
+   * either letter case), consumes it and returns its FAST_* kind with the fast* offsets set;
+   * otherwise returns FAST_NONE and leaves the input to next(), which handles everything else
+   * (errors included).
    */
   nextFast(): number {
     if (this.state !== S.START) return FAST_NONE;
@@ -185,26 +205,46 @@ export class RespParser {
     const nameLen = b[p + 5]! - 48;
     const afterName = p + 8 + nameLen;
     if (afterName + 2 > end || b[afterName] !== CR || b[afterName + 1] !== LF) return FAST_NONE;
-    const kind = fastKind(b, p + 8, nameLen, argc);
+    let kind = fastKind(b, p + 8, nameLen, argc);
     if (kind === FAST_NONE) return FAST_NONE;
+    // Arguments 1..argc-1 in turn; argStart/argLen hold the last one read.
     let q = afterName + 2;
-    const key = this.fastBulk(q);
-    if (key < 0) return FAST_NONE;
-    const keyStart = this.fastStart;
-    q = key;
-    if (argc === 3) {
-      const val = this.fastBulk(q);
-      if (val < 0) return FAST_NONE;
-      this.fastValueAt = this.fastStart;
-      this.fastValueLen = val - 2 - this.fastStart;
-      q = val;
+    const a = this.fastArgs;
+    for (let i = 0; i < argc - 1; i++) {
+      q = this.fastBulk(q);
+      if (q < 0) return FAST_NONE;
+      a[2 * i] = this.fastStart;
+      a[2 * i + 1] = q - 2 - this.fastStart;
     }
-    this.fastKeyAt = keyStart;
-    this.fastKeyLen = key - 2 - keyStart;
+    this.fastKeyAt = a[0]!;
+    this.fastKeyLen = a[1]!;
+    if (kind === FAST_SET_EX) {
+      // SET key value <option> n: the option must be EX or PX alone.
+      const o = a[4]!;
+      if (a[5] !== 2 || lc(b, o + 1) !== 0x78) return FAST_NONE;
+      const c = lc(b, o);
+      if (c === 0x70) kind = FAST_SET_PX;
+      else if (c !== 0x65) return FAST_NONE;
+      this.fastValueAt = a[2]!;
+      this.fastValueLen = a[3]!;
+      this.fastNumberAt = a[6]!;
+      this.fastNumberLen = a[7]!;
+    } else if (kind === FAST_SETEX || kind === FAST_PSETEX) {
+      this.fastNumberAt = a[2]!;
+      this.fastNumberLen = a[3]!;
+      this.fastValueAt = a[4]!;
+      this.fastValueLen = a[5]!;
+    } else if (argc === 3) {
+      // SET key value; INCRBY/DECRBY key n.
+      this.fastValueAt = this.fastNumberAt = a[2]!;
+      this.fastValueLen = this.fastNumberLen = a[3]!;
+    }
     this.pos = q;
     this.scanFrom = q;
     return kind;
   }
+  /** nextFast's scratch: start and length of each argument after the name. */
+  private readonly fastArgs = new Int32Array(8);
   private fastStart = 0;
 
   /** A complete "$<len>\r\n<bytes>\r\n" at q: returns the offset after it (start in fastStart), or -1. */

@@ -328,15 +328,15 @@ export class Store {
   }
 
   /**
-   * SET key value with no options, for a caller that has hashed the key (hash32) already; key and
-   * value are the ranges input[koff, koff + klen) and input[voff, voff + vlen) (a request in the
-   * parser's input), so no view is made.
+   * SET key value with an absolute expiry (0 for none), for a caller that has hashed the key
+   * (hash32) already; key and value are the ranges input[koff, koff + klen) and
+   * input[voff, voff + vlen) (a request in the parser's input), so no view is made.
    */
-  setHashed(input: Uint8Array, h: number, koff: number, klen: number, voff: number, vlen: number): void {
+  setHashed(input: Uint8Array, h: number, koff: number, klen: number, voff: number, vlen: number, expireAt: number): void {
     const s = this.shards[shardOf(h, this.shardMask)]!;
     s.lock();
     try {
-      s.setLocked(input, h, this.db, input, 0, 0, this.now(), koff, klen, voff, vlen);
+      s.setLocked(input, h, this.db, input, 0, expireAt, this.now(), koff, klen, voff, vlen);
     } finally {
       s.unlock();
     }

@@ -23,6 +23,10 @@ function model(db: Map<string, string>, cmd: string[]): Reply {
     case 'set':
       db.set(k, v);
       return 'OK';
+    case 'setex':
+    case 'psetex':
+      db.set(k, cmd[3]!);
+      return 'OK';
     case 'get':
       return db.get(k) ?? null;
     case 'incr':
@@ -75,8 +79,10 @@ for (const threads of [1, 2]) {
         const cmds: string[][] = [];
         for (let i = 0; i < 200; i++) {
           const k = keys[rand(keys.length)]!;
-          const kind = ['get', 'get', 'set', 'set', 'incr', 'decr', 'incrby', 'decrby', 'append', 'del', 'strlen', 'mget'][rand(12)]!;
+          const kind = ['get', 'get', 'set', 'set', 'setttl', 'setex', 'incr', 'decr', 'incrby', 'decrby', 'append', 'del', 'strlen', 'mget'][rand(14)]!;
           if (kind === 'incrby' || kind === 'decrby') cmds.push([kind, k, String(rand(200) - 100)]);
+          else if (kind === 'setttl') cmds.push(['set', k, String(rand(100)), rand(2) === 0 ? 'EX' : 'px', String(1000 + rand(1000) * 1000)]);
+          else if (kind === 'setex') cmds.push([rand(2) === 0 ? 'setex' : 'psetex', k, String(1000 + rand(1000) * 1000), String(rand(100))]);
           else if (kind === 'set') cmds.push(['set', k, rand(4) === 0 ? `v${rand(1000)}` : String(rand(100))]);
           else if (kind === 'append') cmds.push(['append', k, String(rand(10))]);
           else if (kind === 'mget') cmds.push(['mget', k, keys[rand(keys.length)]!, keys[rand(keys.length)]!]);
@@ -121,6 +127,12 @@ describe.skipIf(!hasBinary('redis-server'))('the fast path on edge keys and valu
       ['INCR', 'n'], ['incr', 'n'], ['DeCr', 'n'], ['INCRBY', 'n', '-5'], ['decrBY', 'n', '7'], ['INCR', 'e'], ['INCR', 'mixed'], ['INCRBY', 'n', 'x'], ['INCRBY', 'n', ''], ['INCRBY', 'n', '04'],
       ['INCRBY', 'n', '9223372036854775807'], ['SET', 'm', '9223372036854775806'], ['INCR', 'm'], ['INCR', 'm'], ['DECRBY', 'n', '-9223372036854775808'], ['SET', 'lo', '-9223372036854775807'], ['DECR', 'lo'], ['DECR', 'lo'],
       ['INCRBY', big, '3'], ['GET', big], ['INCR', 'n', 'extra'], ['INCRBY', 'n'], ['DECRBY', 'n', '1', '2'], ['INCRBX', 'n', '1'], ['INCX', 'n'], ['ECRBY', 'n'], ['DECRBY', 'n', '100000000000000000000'],
+      // SET with EX or PX, SETEX and PSETEX: valid and invalid expiries, and the options the fast
+      // path leaves to the table.
+      ['SET', 'x', 'v', 'EX', '1000'], ['TTL', 'x'], ['set', 'x', 'v', 'px', '100000'], ['TTL', 'x'], ['SET', 'x', 'v', 'Ex', '0'], ['SET', 'x', 'v', 'EX', '-1'], ['SET', 'x', 'v', 'EX', 'abc'],
+      ['SET', 'x', 'v', 'EX', '9223372036854775807'], ['SET', 'x', 'v', 'PX', '9223372036854775807'], ['SET', 'x', 'v', 'EX', '9223372036854775808'], ['SET', 'x', 'v', 'EXX', '1'], ['SET', 'x', 'v', 'E', '1'], ['SET', 'x', 'v', 'NX', 'EX'], ['SET', 'x', 'v', 'XX', 'GET'], ['SET', 'x', 'v', 'KEEPTTL', '1'], ['TTL', 'x'],
+      ['SETEX', 'y', '1000', 'w'], ['TTL', 'y'], ['GET', 'y'], ['SETEX', 'y', '0', 'w'], ['setex', 'y', 'x', 'w'], ['PSETEX', 'y', '200000', 'w2'], ['TTL', 'y'], ['GET', 'y'], ['pSeTeX', 'y', '-5', 'w'], ['PSETEX', 'y', '1'], ['SETEX', 'y', '1', 'w', 'extra'], ['SETEX', big, '1000', 'z'], ['TTL', big],
+      ['PSETEX', 'y', '9223372036854775807', 'w'], ['SETEX', 'y', '9223372036854775', 'w'],
     ];
     const wire = reqs.map((a) => enc(...a)).join('');
     const [a, b] = await Promise.all([RawConn.connect(redis.port), RawConn.connect(ours.port)]);

@@ -346,10 +346,10 @@ describe('writes of a key and value inside a larger buffer (the request fast pat
     const k1 = input.indexOf('fast:s');
     const k2 = input.indexOf('fast:s', k1 + 1);
     const h = hash32(Buffer.from('fast:s'));
-    store.setHashed(input, h, k1, 6, input.indexOf('first'), 5);
+    store.setHashed(input, h, k1, 6, input.indexOf('first'), 5, 0);
     expect(store.get('fast:s')?.toString()).toBe('first');
     // A value of another size class: the item moves, the key stays one key.
-    store.setHashed(input, h, k2, 6, input.indexOf('x'), 40);
+    store.setHashed(input, h, k2, 6, input.indexOf('x'), 40, 0);
     expect(store.get('fast:s')?.toString()).toBe('x'.repeat(40));
     expect(created).toEqual(['fast:s']);
     expect(store.dbsize()).toBe(1);

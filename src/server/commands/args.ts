@@ -67,7 +67,12 @@ const LLONG_MIN = -9223372036854775808n;
  * 2^53 ms, some 285,000 years, keep a double's precision.
  */
 export function expireAtArg(b: Uint8Array, unitMs: 1 | 1000, base: number, command: string, positive: boolean): number {
-  const v = int64Arg(b);
+  return expireAtAt(b, 0, b.length, unitMs, base, command, positive);
+}
+
+/** expireAtArg of the argument b[off, off + len) (the request fast path reads it in place). */
+export function expireAtAt(b: Uint8Array, off: number, len: number, unitMs: 1 | 1000, base: number, command: string, positive: boolean): number {
+  const v = int64At(b, off, len);
   const invalid = () => new ShardcacheError(ErrorCode.INVALID_EXPIRE, `ERR invalid expire time in '${command}' command`);
   if (positive && v <= 0) throw invalid();
   if (typeof v === 'number') {
