@@ -47,9 +47,19 @@ const PUBSUB_OK = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscri
 /** Commands that run immediately inside MULTI instead of being queued. */
 const MULTI_IMMEDIATE = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
-export interface Pending {
-  spec: CommandSpec | undefined;
-  argv: Buffer[];
+/**
+ * The batchable requests of one read, run together by drain(): parallel arrays, reused after
+ * each drain, of which the first `n` entries are pending (no object per request).
+ */
+class Batch {
+  readonly specs: CommandSpec[] = [];
+  readonly argvs: Buffer[][] = [];
+  n = 0;
+  add(spec: CommandSpec, argv: Buffer[]): void {
+    this.specs[this.n] = spec;
+    this.argvs[this.n] = argv;
+    this.n++;
+  }
 }
 
 /** Whether a request can join a locked batch: it has keys and touches only them. */
@@ -77,11 +87,14 @@ export function processInput(ctx: WorkerContext, c: Client): void {
   // monotonic clock reads it (execute), the fast path never does.
   ctx.lastTick = NaN;
   // Made on first use: a read of plain GETs and SETs (the fast path) allocates no batch.
-  let batch: Pending[] | null = null;
+  let batch: Batch | null = null;
+  // Whether the fast path may run, and whether a CLIENT PAUSE is on: read again after each
+  // request that runs alone (MULTI, SUBSCRIBE, CLIENT REPLY, MONITOR, CONFIG SET, CLIENT PAUSE
+  // can change them); batched and fast requests are key commands, which cannot.
+  let fastOk = fastClient(c) && ctx.fastPathOk();
+  let paused = ctx.shared.pauseMode() !== 0;
   while (!c.busy && !c.closing && !c.outputPaused) {
-    // Rechecked per step: an earlier request (MULTI, SUBSCRIBE, CLIENT REPLY, MONITOR, CONFIG SET)
-    // can change whether the next GET/SET may take the fast path.
-    if (fastClient(c) && ctx.fastPathOk()) {
+    if (fastOk) {
       drain(ctx, c, batch);
       if (runFastBatch(ctx, c) !== 0) continue;
     }
@@ -96,19 +109,21 @@ export function processInput(ctx: WorkerContext, c: Client): void {
     }
     if (r.length === 0) continue;
     const spec = lookupCommand(r[0]!);
-    if (ctx.shared.pauseMode() !== 0 && pausedFor(ctx, c, spec, r) > 0) {
+    if (paused && pausedFor(ctx, c, spec, r) > 0) {
       drain(ctx, c, batch);
       holdPaused(ctx, c, spec, r);
       break;
     }
     if (batchable(spec, c) && c.authenticated && !c.inPubSubContext) {
-      batch ??= [];
-      batch.push({ spec, argv: r });
-      if (batch.length >= BATCH_MAX) drain(ctx, c, batch);
+      batch ??= new Batch();
+      batch.add(spec!, r);
+      if (batch.n >= BATCH_MAX) drain(ctx, c, batch);
       continue;
     }
     drain(ctx, c, batch);
     runOne(ctx, c, spec, r);
+    fastOk = fastClient(c) && ctx.fastPathOk();
+    paused = ctx.shared.pauseMode() !== 0;
   }
   drain(ctx, c, batch);
   if (ctx.pendingCommands !== 0) {
@@ -323,16 +338,17 @@ function holdPaused(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined
 }
 
 /** Runs the batched requests, if any, and empties the batch. */
-function drain(ctx: WorkerContext, c: Client, batch: Pending[] | null): void {
-  if (batch === null || batch.length === 0) return;
+function drain(ctx: WorkerContext, c: Client, batch: Batch | null): void {
+  if (batch === null || batch.n === 0) return;
   runBatch(ctx, c, batch);
-  batch.length = 0;
+  batch.n = 0;
 }
 
-function runBatch(ctx: WorkerContext, c: Client, batch: Pending[]): void {
-  if (batch.length === 0) return;
-  if (batch.length === 1) {
-    runOne(ctx, c, batch[0]!.spec, batch[0]!.argv);
+function runBatch(ctx: WorkerContext, c: Client, batch: Batch): void {
+  const n = batch.n;
+  const { specs, argvs } = batch;
+  if (n === 1) {
+    runOne(ctx, c, specs[0], argvs[0]!);
     return;
   }
   const store = c.store;
@@ -340,27 +356,28 @@ function runBatch(ctx: WorkerContext, c: Client, batch: Pending[]): void {
   const ids: number[] = [];
   const starts: number[] = [];
   const hashes: number[] = [];
-  for (const p of batch) {
-    const spec = p.spec!;
+  for (let i = 0; i < n; i++) {
+    const spec = specs[i]!;
+    const argv = argvs[i]!;
     starts.push(ids.length);
-    if (spec.firstKey === spec.lastKey && spec.firstKey < p.argv.length) {
+    if (spec.firstKey === spec.lastKey && spec.firstKey < argv.length) {
       // One key: hash it once here and hand the hash to the store for the command itself.
-      const h = hash32(p.argv[spec.firstKey]!);
+      const h = hash32(argv[spec.firstKey]!);
       hashes.push(h);
       ids.push(shardOf(h, store.shardMask));
     } else {
       hashes.push(-1);
-      for (const k of keysOf(spec, p.argv)) ids.push(store.shardIdOf(k));
+      for (const k of keysOf(spec, argv)) ids.push(store.shardIdOf(k));
     }
   }
   starts.push(ids.length);
-  runStepsLocked(ctx, store, ids, batch.length, (_: null, i: number) => runBatched(ctx, c, batch[i]!, hashes[i]!), null, starts);
+  runStepsLocked(ctx, store, ids, n, (_: null, i: number) => runBatched(ctx, c, specs[i]!, argvs[i]!, hashes[i]!), null, starts);
 }
 
 /** A request of a batch, its shards locked; `h` is the hash of its one key, or -1. */
-function runBatched(ctx: WorkerContext, c: Client, p: Pending, h: number): void {
-  if (h >= 0) c.store.hint(p.argv[p.spec!.firstKey]!, h);
-  runOne(ctx, c, p.spec, p.argv);
+function runBatched(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[], h: number): void {
+  if (h >= 0) c.store.hint(argv[spec.firstKey]!, h);
+  runOne(ctx, c, spec, argv);
   c.store.hint(null, 0);
 }
 
