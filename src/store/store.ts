@@ -18,7 +18,7 @@ import { addInt64, parseInt64, writeInt } from './numbers.ts';
 import { OpLog } from './oplog.ts';
 import type { OpLogHandle } from './oplog.ts';
 import { resolvePolicy } from './policies.ts';
-import { prefetch } from './prefetch.ts';
+import { prefetch, PREFETCH_MAX } from './prefetch.ts';
 import { forEachKeyLocked, scanShardLocked } from './scan.ts';
 import { chunkBytes } from './slab.ts';
 import {
@@ -89,6 +89,9 @@ export interface ScanResult {
 
 const EMPTY = new Uint8Array(0);
 const NUM_BUF = new Uint8Array(48);
+/** prefetch's readsValue for lockKeys: every lookup reads its value, or none does. */
+const PREFETCH_VALUES = new Uint8Array(PREFETCH_MAX).fill(1);
+const PREFETCH_KEYS = new Uint8Array(PREFETCH_MAX);
 const COND_BITS: Record<ExpireCondition, number> = { NX: EXPIRE_NX, XX: EXPIRE_XX, GT: EXPIRE_GT, LT: EXPIRE_LT };
 
 function bytes(k: Bytes): Uint8Array {
@@ -251,6 +254,24 @@ export class Store {
    */
   prefetch(hashes: Uint32Array, shardIds: readonly number[], readsValue: Uint8Array, n: number): void {
     prefetch(this.shards, hashes, shardIds, readsValue, n);
+  }
+
+  /**
+   * Hashes keys[from], keys[from + step], … (n of them) once each into `hashes`, prefetches their
+   * lookups (and their values, with readsValue) and locks their shards in ascending order: a
+   * multi-key command then pays about one cache-miss latency per lookup phase rather than one
+   * per key (prefetch.ts). unlockShards takes the result.
+   */
+  lockKeys(keys: readonly Uint8Array[], from: number, step: number, readsValue: boolean, hashes: Uint32Array): number[] {
+    const n = hashes.length;
+    const ids: number[] = [];
+    for (let j = 0; j < n; j++) {
+      const h = hash32(keys[from + j * step]!);
+      hashes[j] = h;
+      ids.push(shardOf(h, this.shardMask));
+    }
+    if (n > 1) this.prefetch(hashes, ids, readsValue ? PREFETCH_VALUES : PREFETCH_KEYS, n);
+    return this.lockShards(ids);
   }
 
   /** Scratch for lockShards: one byte per shard, all zero between calls. */
@@ -1024,13 +1045,12 @@ export class Store {
   /** Runs `fn` on each key with all the keys' shards locked (atomic per call); sums the results. */
   private multi(keys: Bytes[], fn: (s: Shard, k: Uint8Array, h: number, now: number, i: number) => number): number {
     const ks = keys.map(bytes);
-    const hs = ks.map((k) => hash32(k));
-    const ids = hs.map((h) => shardOf(h, this.shardMask));
-    const locked = this.lockShards(ids);
+    const hs = new Uint32Array(ks.length);
+    const locked = this.lockKeys(ks, 0, 1, false, hs);
     try {
       const now = this.now();
       let n = 0;
-      for (let i = 0; i < ks.length; i++) n += fn(this.shards[ids[i]!]!, ks[i]!, hs[i]!, now, i);
+      for (let i = 0; i < ks.length; i++) n += fn(this.shards[shardOf(hs[i]!, this.shardMask)]!, ks[i]!, hs[i]!, now, i);
       return n;
     } finally {
       this.unlockShards(locked);

@@ -48,6 +48,9 @@ function model(db: Map<string, string>, cmd: string[]): Reply {
       return db.get(k)?.length ?? 0;
     case 'mget':
       return cmd.slice(1).map((x) => db.get(x) ?? null);
+    case 'mset':
+      for (let i = 1; i < cmd.length; i += 2) db.set(cmd[i]!, cmd[i + 1]!);
+      return 'OK';
     default:
       throw new Error(name);
   }
@@ -79,13 +82,14 @@ for (const threads of [1, 2]) {
         const cmds: string[][] = [];
         for (let i = 0; i < 200; i++) {
           const k = keys[rand(keys.length)]!;
-          const kind = ['get', 'get', 'set', 'set', 'setttl', 'setex', 'incr', 'decr', 'incrby', 'decrby', 'append', 'del', 'strlen', 'mget'][rand(14)]!;
+          const kind = ['get', 'get', 'set', 'set', 'setttl', 'setex', 'incr', 'decr', 'incrby', 'decrby', 'append', 'del', 'strlen', 'mget', 'mset'][rand(15)]!;
           if (kind === 'incrby' || kind === 'decrby') cmds.push([kind, k, String(rand(200) - 100)]);
           else if (kind === 'setttl') cmds.push(['set', k, String(rand(100)), rand(2) === 0 ? 'EX' : 'px', String(1000 + rand(1000) * 1000)]);
           else if (kind === 'setex') cmds.push([rand(2) === 0 ? 'setex' : 'psetex', k, String(1000 + rand(1000) * 1000), String(rand(100))]);
           else if (kind === 'set') cmds.push(['set', k, rand(4) === 0 ? `v${rand(1000)}` : String(rand(100))]);
           else if (kind === 'append') cmds.push(['append', k, String(rand(10))]);
           else if (kind === 'mget') cmds.push(['mget', k, keys[rand(keys.length)]!, keys[rand(keys.length)]!]);
+          else if (kind === 'mset') cmds.push(['mset', k, String(rand(100)), keys[rand(keys.length)]!, `m${rand(100)}`, keys[rand(keys.length)]!, String(rand(9))]);
           else cmds.push([kind, k]);
         }
         const p = r.pipeline();

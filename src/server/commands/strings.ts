@@ -142,10 +142,11 @@ function getex(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 // MGET key [key ...]
 function mget(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const store = c.store;
-  const locked = store.lockShards(argv.slice(1).map((k) => store.shardIdOf(k)));
+  const hashes = new Uint32Array(argv.length - 1);
+  const locked = store.lockKeys(argv, 1, 1, true, hashes);
   try {
     c.out.array(argv.length - 1);
-    for (let i = 1; i < argv.length; i++) if (!store.getInto(argv[i]!, c.out)) c.out.nil();
+    for (let i = 1; i < argv.length; i++) if (!store.getIntoHashed(argv[i]!, hashes[i - 1]!, c.out)) c.out.nil();
   } finally {
     store.unlockShards(locked);
   }
@@ -156,11 +157,15 @@ function msetGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], nx: boolean)
   const store = c.store;
   const keys: Buffer[] = [];
   for (let i = 1; i < argv.length; i += 2) keys.push(argv[i]!);
-  const locked = store.lockShards(keys.map((k) => store.shardIdOf(k)));
+  const hashes = new Uint32Array(keys.length);
+  const locked = store.lockKeys(argv, 1, 2, false, hashes);
   try {
     // MSETNX stops at the first key that exists, as Redis does: the keys after it are not looked up.
     if (nx && keys.some((k) => store.exists(k) > 0)) return false;
-    for (let i = 1; i < argv.length; i += 2) store.set(argv[i]!, argv[i + 1]!);
+    for (let j = 0; j < keys.length; j++) {
+      store.hint(keys[j]!, hashes[j]!);
+      store.set(keys[j]!, argv[2 + 2 * j]!);
+    }
   } finally {
     store.unlockShards(locked);
   }
