@@ -26,7 +26,10 @@ export const FAST_INCR = 3;
 export const FAST_DECR = 4;
 export const FAST_INCRBY = 5;
 export const FAST_DECRBY = 6;
-/** SET key value EX seconds / PX milliseconds (the option in either letter case). */
+/**
+ * SET key value EX seconds / PX milliseconds (the option in either letter case). The kinds from
+ * here on are the SETs with a relative expiry (dispatch.ts tests `kind >= FAST_SET_EX`).
+ */
 export const FAST_SET_EX = 7;
 export const FAST_SET_PX = 8;
 /** SETEX key seconds value, PSETEX key milliseconds value. */
@@ -207,7 +210,7 @@ export class RespParser {
     if (afterName + 2 > end || b[afterName] !== CR || b[afterName + 1] !== LF) return FAST_NONE;
     let kind = fastKind(b, p + 8, nameLen, argc);
     if (kind === FAST_NONE) return FAST_NONE;
-    // Arguments 1..argc-1 in turn; argStart/argLen hold the last one read.
+    // Arguments 1 .. argc - 1 in turn: start and length of each into fastArgs.
     let q = afterName + 2;
     const a = this.fastArgs;
     for (let i = 0; i < argc - 1; i++) {

@@ -159,18 +159,18 @@ const fastReads = new Uint8Array(FAST_MAX);
 const fastShards: number[] = [];
 
 /**
- * A client whose GET, SET and INCR-family requests need none of the per-command machinery: no transaction, no pub/sub
- * context, replies on, no tracking of its own. (ctx.fastPathOk covers the server-wide conditions:
- * no MONITOR, no tracking anywhere, no pause, no keyspace events, no fine-grained slow log or
- * latency monitor.)
+ * A client whose fast-path requests (RespParser.nextFast) need none of the per-command
+ * machinery: no transaction, no pub/sub context, replies on, no tracking of its own.
+ * (ctx.fastPathOk covers the server-wide conditions: no MONITOR, no tracking anywhere, no pause,
+ * no keyspace events, no fine-grained slow log or latency monitor.)
  */
 function fastClient(c: Client): boolean {
   return c.authenticated && c.multi === null && !c.inPubSubContext && c.replyMode === 'on' && c.tracking === null && !c.monitor;
 }
 
 /**
- * Runs the plain GETs, SETs and INCR/DECR/INCRBY/DECRBYs at the head of the input
- * (RespParser.nextFast) as one batch: keys
+ * Runs the fast-path requests at the head of the input (RespParser.nextFast: GET, SET with no
+ * option or EX/PX, SETEX, PSETEX, INCR, DECR, INCRBY, DECRBY) as one batch: keys
  * hashed once, their lookups prefetched together, locks taken as batchScope says, commands and
  * replies in request order. Keys and values stay in the parser's input: the store reads them
  * from there by offset, so a batch allocates nothing per request. Their semantics are the
@@ -261,6 +261,7 @@ function runFastLocked(c: Client, i: number): void {
       store.setHashed(input, fastHashes[i]!, at, fastKeyLen[i]!, fastValueAt[i]!, fastValueLen[i]!, 0);
       c.out.ok();
     } else if (kind >= FAST_SET_EX) {
+      // FAST_SET_EX, FAST_SET_PX, FAST_SETEX, FAST_PSETEX: a SET with a relative expiry.
       const seconds = kind === FAST_SET_EX || kind === FAST_SETEX;
       const expireAt = expireAtAt(input, fastNumberAt[i]!, fastNumberLen[i]!, seconds ? 1000 : 1, store.now(), FAST_NAMES[kind]!, true);
       store.setHashed(input, fastHashes[i]!, at, fastKeyLen[i]!, fastValueAt[i]!, fastValueLen[i]!, expireAt);
