@@ -35,12 +35,52 @@ export const FAST_SET_PX = 8;
 /** SETEX key seconds value, PSETEX key milliseconds value. */
 export const FAST_SETEX = 9;
 export const FAST_PSETEX = 10;
+/**
+ * Kinds from here on run their command's own handler (dispatch.ts), on views of their arguments:
+ * single-key commands with a fixed argument count, which need only what the fast path skips
+ * (the table lookup, the central checks, the per-command bookkeeping) to be skipped too.
+ */
+export const FAST_FIRST_HANDLER = 11;
+/** Each handler kind's command name and argument count (the name included), from FAST_FIRST_HANDLER on. */
+const HANDLER_KINDS: readonly (readonly [string, number])[] = [
+  ['ttl', 2],
+  ['pttl', 2],
+  ['exists', 2],
+  ['del', 2],
+  ['unlink', 2],
+  ['expire', 3],
+  ['pexpire', 3],
+  ['persist', 2],
+  ['strlen', 2],
+  ['getdel', 2],
+  ['append', 3],
+  ['getset', 3],
+  ['setnx', 3],
+];
 /** One past the largest FAST_* kind. */
-export const FAST_KINDS = 11;
+export const FAST_KINDS = FAST_FIRST_HANDLER + HANDLER_KINDS.length;
 /** Each FAST_* kind's command name, as the command table spells it. */
-export const FAST_NAMES: readonly string[] = ['', 'get', 'set', 'incr', 'decr', 'incrby', 'decrby', 'set', 'set', 'setex', 'psetex'];
-/** Whether a kind writes a value without reading the old one (the prefetch then skips the value's lines). */
-export const FAST_WRITES_BLIND: readonly boolean[] = [false, false, true, false, false, false, false, true, true, true, true];
+export const FAST_NAMES: readonly string[] = ['', 'get', 'set', 'incr', 'decr', 'incrby', 'decrby', 'set', 'set', 'setex', 'psetex', ...HANDLER_KINDS.map(([name]) => name)];
+/** Whether a kind reads its key's value (the prefetch then brings the value's lines in too). */
+export const FAST_READS_VALUE: readonly boolean[] = FAST_NAMES.map((name) => ['get', 'incr', 'decr', 'incrby', 'decrby', 'getdel', 'append', 'getset'].includes(name));
+
+/**
+ * A lower-case name of up to 7 letters and an argument count as one number (5 bits a letter);
+ * -1 for a name with any other byte.
+ */
+function packName(b: Uint8Array, at: number, len: number, argc: number): number {
+  if (len > 7) return -1;
+  let code = 0;
+  let mul = 1;
+  for (let i = 0; i < len; i++) {
+    const x = b[at + i]! | 0x20;
+    if (x < 0x61 || x > 0x7a) return -1;
+    code += (x - 0x60) * mul;
+    mul *= 32;
+  }
+  return code + argc * 2 ** 35;
+}
+const HANDLER_CODES = new Map<number, number>(HANDLER_KINDS.map(([name, argc], i) => [packName(Buffer.from(name, 'latin1'), 0, name.length, argc), FAST_FIRST_HANDLER + i]));
 
 /** ASCII letters of a name, lower-cased by OR-ing 0x20 (no other byte becomes one of them). */
 const lc = (b: Uint8Array, i: number) => b[i]! | 0x20;
@@ -50,6 +90,13 @@ const lc = (b: Uint8Array, i: number) => b[i]! | 0x20;
  * five arguments is FAST_SET_EX here; nextFast tells EX from PX (or neither) by the fourth.
  */
 function fastKind(b: Uint8Array, at: number, len: number, argc: number): number {
+  const kind = ownPathKind(b, at, len, argc);
+  if (kind !== FAST_NONE || argc > 3) return kind;
+  return HANDLER_CODES.get(packName(b, at, len, argc)) ?? FAST_NONE;
+}
+
+/** The kinds with a path of their own (GET … PSETEX), checked letter by letter: the hottest. */
+function ownPathKind(b: Uint8Array, at: number, len: number, argc: number): number {
   const c0 = lc(b, at);
   if (len === 3) {
     if (lc(b, at + 1) !== 0x65 || lc(b, at + 2) !== 0x74) return FAST_NONE; // "?et"
@@ -183,6 +230,10 @@ export class RespParser {
   fastValueLen = 0;
   fastNumberAt = 0;
   fastNumberLen = 0;
+  /** Where the command name lies, and how many arguments the request has (the name included). */
+  fastNameAt = 0;
+  fastNameLen = 0;
+  fastArgc = 0;
 
   /** The buffer nextFast's offsets point into; valid until push() is called again. */
   get input(): Buffer {
@@ -219,6 +270,9 @@ export class RespParser {
       a[2 * i] = this.fastStart;
       a[2 * i + 1] = q - 2 - this.fastStart;
     }
+    this.fastNameAt = p + 8;
+    this.fastNameLen = nameLen;
+    this.fastArgc = argc;
     this.fastKeyAt = a[0]!;
     this.fastKeyLen = a[1]!;
     if (kind === FAST_SET_EX) {
@@ -238,7 +292,7 @@ export class RespParser {
       this.fastValueAt = a[4]!;
       this.fastValueLen = a[5]!;
     } else if (argc === 3) {
-      // SET key value; INCRBY/DECRBY key n.
+      // SET key value; INCRBY/DECRBY key n; a handler kind's third argument.
       this.fastValueAt = this.fastNumberAt = a[2]!;
       this.fastValueLen = this.fastNumberLen = a[3]!;
     }

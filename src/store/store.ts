@@ -1044,6 +1044,8 @@ export class Store {
 
   /** Runs `fn` on each key with all the keys' shards locked (atomic per call); sums the results. */
   private multi(keys: Bytes[], fn: (s: Shard, k: Uint8Array, h: number, now: number, i: number) => number): number {
+    // One key, the common case: no arrays, and a hash the caller hinted is used.
+    if (keys.length === 1) return this.withKey(keys[0]!, (s, k, h, now) => fn(s, k, h, now, 0));
     const ks = keys.map(bytes);
     const hs = new Uint32Array(ks.length);
     const locked = this.lockKeys(ks, 0, 1, false, hs);

@@ -48,6 +48,24 @@ function model(db: Map<string, string>, cmd: string[]): Reply {
       return db.get(k)?.length ?? 0;
     case 'mget':
       return cmd.slice(1).map((x) => db.get(x) ?? null);
+    case 'exists':
+      return db.has(k) ? 1 : 0;
+    case 'getdel': {
+      const old = db.get(k) ?? null;
+      db.delete(k);
+      return old;
+    }
+    case 'getset': {
+      const old = db.get(k) ?? null;
+      db.set(k, v);
+      return old;
+    }
+    case 'setnx':
+      if (db.has(k)) return 0;
+      db.set(k, v);
+      return 1;
+    case 'unlink':
+      return db.delete(k) ? 1 : 0;
     case 'mset':
       for (let i = 1; i < cmd.length; i += 2) db.set(cmd[i]!, cmd[i + 1]!);
       return 'OK';
@@ -82,12 +100,13 @@ for (const threads of [1, 2]) {
         const cmds: string[][] = [];
         for (let i = 0; i < 200; i++) {
           const k = keys[rand(keys.length)]!;
-          const kind = ['get', 'get', 'set', 'set', 'setttl', 'setex', 'incr', 'decr', 'incrby', 'decrby', 'append', 'del', 'strlen', 'mget', 'mset'][rand(15)]!;
+          const kind = ['get', 'get', 'set', 'set', 'setttl', 'setex', 'incr', 'decr', 'incrby', 'decrby', 'append', 'del', 'strlen', 'mget', 'mset', 'exists', 'getdel', 'getset', 'setnx', 'unlink'][rand(20)]!;
           if (kind === 'incrby' || kind === 'decrby') cmds.push([kind, k, String(rand(200) - 100)]);
           else if (kind === 'setttl') cmds.push(['set', k, String(rand(100)), rand(2) === 0 ? 'EX' : 'px', String(1000 + rand(1000) * 1000)]);
           else if (kind === 'setex') cmds.push([rand(2) === 0 ? 'setex' : 'psetex', k, String(1000 + rand(1000) * 1000), String(rand(100))]);
           else if (kind === 'set') cmds.push(['set', k, rand(4) === 0 ? `v${rand(1000)}` : String(rand(100))]);
           else if (kind === 'append') cmds.push(['append', k, String(rand(10))]);
+          else if (kind === 'getset' || kind === 'setnx') cmds.push([kind, k, String(rand(100))]);
           else if (kind === 'mget') cmds.push(['mget', k, keys[rand(keys.length)]!, keys[rand(keys.length)]!]);
           else if (kind === 'mset') cmds.push(['mset', k, String(rand(100)), keys[rand(keys.length)]!, `m${rand(100)}`, keys[rand(keys.length)]!, String(rand(9))]);
           else cmds.push([kind, k]);
@@ -137,6 +156,13 @@ describe.skipIf(!hasBinary('redis-server'))('the fast path on edge keys and valu
       ['SET', 'x', 'v', 'EX', '9223372036854775807'], ['SET', 'x', 'v', 'PX', '9223372036854775807'], ['SET', 'x', 'v', 'EX', '9223372036854775808'], ['SET', 'x', 'v', 'EXX', '1'], ['SET', 'x', 'v', 'E', '1'], ['SET', 'x', 'v', 'NX', 'EX'], ['SET', 'x', 'v', 'XX', 'GET'], ['SET', 'x', 'v', 'KEEPTTL', '1'], ['TTL', 'x'],
       ['SETEX', 'y', '1000', 'w'], ['TTL', 'y'], ['GET', 'y'], ['SETEX', 'y', '0', 'w'], ['setex', 'y', 'x', 'w'], ['PSETEX', 'y', '200000', 'w2'], ['TTL', 'y'], ['GET', 'y'], ['pSeTeX', 'y', '-5', 'w'], ['PSETEX', 'y', '1'], ['SETEX', 'y', '1', 'w', 'extra'], ['SETEX', big, '1000', 'z'], ['TTL', big],
       ['PSETEX', 'y', '9223372036854775807', 'w'], ['SETEX', 'y', '9223372036854775', 'w'],
+      // The kinds that run their handler on views: each with its replies and errors, and the
+      // argument counts that go to the table instead.
+      ['SET', 'h', 'v'], ['EXISTS', 'h'], ['exists', 'nokey'], ['STRLEN', 'h'], ['APPEND', 'h', 'xyz'], ['GETSET', 'h', 'new'], ['SETNX', 'h', 'x'], ['SETNX', 'h2', 'x'],
+      ['EXPIRE', 'h', '1000'], ['TTL', 'h'], ['PEXPIRE', 'h', '2000000'], ['TTL', 'h'], ['PERSIST', 'h'], ['PERSIST', 'h'], ['TTL', 'h'], ['EXPIRE', 'h', 'abc'], ['PEXPIRE', 'h', '9223372036854775807'],
+      ['GETDEL', 'h'], ['GETDEL', 'h'], ['DEL', 'h2'], ['UNLINK', 'h2'], ['SET', 'h2', 'x'], ['unLINK', 'h2'], ['DEL', 'nokey'], ['TTL', 'nokey'], ['PTTL', 'nokey'], ['EXPIRE', big, '100'], ['TTL', big], ['STRLEN', big],
+      ['INCR', 'h3'], ['APPEND', 'h3', '5'], ['INCR', 'h3'], ['EXPIRE', 'h3', '0'], ['EXISTS', 'h3'], ['SET', 'h4', 'v', 'EX', '100'], ['GETSET', 'h4', 'w'], ['TTL', 'h4'],
+      ['EXISTS', 'h', 'h2'], ['DEL', 'h4', 'h'], ['EXPIRE', 'y', '10', 'NX'], ['TTL', 'a', 'b'], ['STRLEN'], ['GETDEL', 'a', 'b'], ['APPEND', 'a'], ['SETNX', 'a'],
     ];
     const wire = reqs.map((a) => enc(...a)).join('');
     const [a, b] = await Promise.all([RawConn.connect(redis.port), RawConn.connect(ours.port)]);

@@ -51,7 +51,7 @@ afterAll(async () => {
 });
 
 describe('INFO', () => {
-  it('commandstats counts every pipelined GET, SET and INCR-family request of the fast path and gives GET and SET time', async () => {
+  it('commandstats counts every pipelined request of the fast path (GET, SET, INCR…, EXISTS, TTL) and gives GET and SET time', async () => {
     const r = client();
     await r.config('RESETSTAT');
     for (let i = 0; i < 40; i++) {
@@ -62,11 +62,11 @@ describe('INFO', () => {
     await r.del('cs:n');
     for (let i = 0; i < 10; i++) {
       const p = r.pipeline();
-      for (let k = 0; k < 25; k++) p.incr('cs:n').decr('cs:n').incrby('cs:n', 2).decrby('cs:n', 2);
-      expect((await p.exec())!.map(([, v]) => v).slice(-4)).toEqual([1, 0, 2, 0]);
+      for (let k = 0; k < 25; k++) p.incr('cs:n').decr('cs:n').incrby('cs:n', 2).decrby('cs:n', 2).exists('cs:n').ttl('cs:n');
+      expect((await p.exec())!.map(([, v]) => v).slice(-6)).toEqual([1, 0, 2, 0, 1, -1]);
     }
     const stats = (await r.info('commandstats')) as string;
-    for (const name of ['incr', 'decr', 'incrby', 'decrby']) {
+    for (const name of ['incr', 'decr', 'incrby', 'decrby', 'exists', 'ttl']) {
       const m = new RegExp(`^cmdstat_${name}:calls=(\\d+),usec=(\\d+),usec_per_call=([\\d.]+),rejected_calls=0,failed_calls=0\r$`, 'm').exec(stats);
       expect(m, stats).not.toBeNull();
       expect(Number(m![1])).toBe(250);
