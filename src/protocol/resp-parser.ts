@@ -261,47 +261,50 @@ export class RespParser {
     if (afterName + 2 > end || b[afterName] !== CR || b[afterName + 1] !== LF) return FAST_NONE;
     let kind = fastKind(b, p + 8, nameLen, argc);
     if (kind === FAST_NONE) return FAST_NONE;
-    // Arguments 1 .. argc - 1 in turn: start and length of each into fastArgs.
-    let q = afterName + 2;
-    const a = this.fastArgs;
-    for (let i = 0; i < argc - 1; i++) {
-      q = this.fastBulk(q);
-      if (q < 0) return FAST_NONE;
-      a[2 * i] = this.fastStart;
-      a[2 * i + 1] = q - 2 - this.fastStart;
-    }
+    // The key, then arguments 2 .. argc - 1 in turn (start and length of each into fastArgs).
+    let q = this.fastBulk(afterName + 2);
+    if (q < 0) return FAST_NONE;
+    this.fastKeyAt = this.fastStart;
+    this.fastKeyLen = q - 2 - this.fastStart;
     this.fastNameAt = p + 8;
     this.fastNameLen = nameLen;
     this.fastArgc = argc;
-    this.fastKeyAt = a[0]!;
-    this.fastKeyLen = a[1]!;
-    if (kind === FAST_SET_EX) {
-      // SET key value <option> n: the option must be EX or PX alone.
-      const o = a[4]!;
-      if (a[5] !== 2 || lc(b, o + 1) !== 0x78) return FAST_NONE;
-      const c = lc(b, o);
-      if (c === 0x70) kind = FAST_SET_PX;
-      else if (c !== 0x65) return FAST_NONE;
-      this.fastValueAt = a[2]!;
-      this.fastValueLen = a[3]!;
-      this.fastNumberAt = a[6]!;
-      this.fastNumberLen = a[7]!;
-    } else if (kind === FAST_SETEX || kind === FAST_PSETEX) {
-      this.fastNumberAt = a[2]!;
-      this.fastNumberLen = a[3]!;
-      this.fastValueAt = a[4]!;
-      this.fastValueLen = a[5]!;
-    } else if (argc === 3) {
-      // SET key value; INCRBY/DECRBY key n; a handler kind's third argument.
-      this.fastValueAt = this.fastNumberAt = a[2]!;
-      this.fastValueLen = this.fastNumberLen = a[3]!;
+    if (argc > 2) {
+      const a = this.fastArgs;
+      for (let i = 0; i < argc - 2; i++) {
+        q = this.fastBulk(q);
+        if (q < 0) return FAST_NONE;
+        a[2 * i] = this.fastStart;
+        a[2 * i + 1] = q - 2 - this.fastStart;
+      }
+      if (kind === FAST_SET_EX) {
+        // SET key value <option> n: the option must be EX or PX alone.
+        const o = a[2]!;
+        if (a[3] !== 2 || lc(b, o + 1) !== 0x78) return FAST_NONE;
+        const c = lc(b, o);
+        if (c === 0x70) kind = FAST_SET_PX;
+        else if (c !== 0x65) return FAST_NONE;
+        this.fastValueAt = a[0]!;
+        this.fastValueLen = a[1]!;
+        this.fastNumberAt = a[4]!;
+        this.fastNumberLen = a[5]!;
+      } else if (kind === FAST_SETEX || kind === FAST_PSETEX) {
+        this.fastNumberAt = a[0]!;
+        this.fastNumberLen = a[1]!;
+        this.fastValueAt = a[2]!;
+        this.fastValueLen = a[3]!;
+      } else {
+        // SET key value; INCRBY/DECRBY key n; a handler kind's third argument.
+        this.fastValueAt = this.fastNumberAt = a[0]!;
+        this.fastValueLen = this.fastNumberLen = a[1]!;
+      }
     }
     this.pos = q;
     this.scanFrom = q;
     return kind;
   }
-  /** nextFast's scratch: start and length of each argument after the name. */
-  private readonly fastArgs = new Int32Array(8);
+  /** nextFast's scratch: start and length of each argument after the key. */
+  private readonly fastArgs = new Int32Array(6);
   private fastStart = 0;
 
   /** A complete "$<len>\r\n<bytes>\r\n" at q: returns the offset after it (start in fastStart), or -1. */
