@@ -50,7 +50,8 @@ export function shardOf(h: number, shardMask: number): number {
 
 /**
  * A key as the WATCH table (ShardHeader.watchTable) knows it: its hash with its database folded
- * in, so the same key in two databases takes two slots. Distinct keys share a word with probability 2^-32.
+ * in, so the same key in two databases takes two slots. Distinct keys share a word with
+ * probability 2^-32.
  */
 export function watchWord(h: number, db: number): number {
   return (h ^ Math.imul(db, 0x9e3779b1)) >>> 0;
