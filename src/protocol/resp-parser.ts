@@ -27,40 +27,47 @@ export const FAST_DECR = 4;
 export const FAST_INCRBY = 5;
 export const FAST_DECRBY = 6;
 /**
- * SET key value EX seconds / PX milliseconds (the option in either letter case). The kinds from
- * here on are the SETs with a relative expiry (dispatch.ts tests `kind >= FAST_SET_EX`).
+ * SET key value EX seconds / PX milliseconds (the option in either letter case). With SETEX and
+ * PSETEX below, the SETs with a relative expiry: dispatch.ts takes them as `kind >= FAST_SET_EX`
+ * once the kinds after them are ruled out.
  */
 export const FAST_SET_EX = 7;
 export const FAST_SET_PX = 8;
 /** SETEX key seconds value, PSETEX key milliseconds value. */
 export const FAST_SETEX = 9;
 export const FAST_PSETEX = 10;
+/** TTL key, PTTL key, EXISTS key (one key): reads of the item's header alone. */
+export const FAST_TTL = 11;
+export const FAST_PTTL = 12;
+export const FAST_EXISTS = 13;
 /**
  * Kinds from here on run their command's own handler (dispatch.ts), on views of their arguments:
  * single-key commands with a fixed argument count, which need only what the fast path skips
  * (the table lookup, the central checks, the per-command bookkeeping) to be skipped too.
  */
-export const FAST_FIRST_HANDLER = 11;
-/** Each handler kind's command name and argument count (the name included), from FAST_FIRST_HANDLER on. */
-const HANDLER_KINDS: readonly (readonly [string, number])[] = [
-  ['ttl', 2],
-  ['pttl', 2],
-  ['exists', 2],
-  ['del', 2],
-  ['unlink', 2],
-  ['expire', 3],
-  ['pexpire', 3],
-  ['persist', 2],
-  ['strlen', 2],
-  ['getdel', 2],
-  ['append', 3],
-  ['getset', 3],
-  ['setnx', 3],
+export const FAST_FIRST_HANDLER = 14;
+/** The kinds nextFast finds by name in a table (after the letter-by-letter ones): name and argument count (the name included). */
+const NAMED_KINDS: readonly (readonly [number, string, number])[] = [
+  [FAST_TTL, 'ttl', 2],
+  [FAST_PTTL, 'pttl', 2],
+  [FAST_EXISTS, 'exists', 2],
+  ...[
+    ['del', 2],
+    ['unlink', 2],
+    ['expire', 3],
+    ['pexpire', 3],
+    ['persist', 2],
+    ['strlen', 2],
+    ['getdel', 2],
+    ['append', 3],
+    ['getset', 3],
+    ['setnx', 3],
+  ].map(([name, argc], i) => [FAST_FIRST_HANDLER + i, name as string, argc as number] as const),
 ];
-/** One past the largest FAST_* kind. */
-export const FAST_KINDS = FAST_FIRST_HANDLER + HANDLER_KINDS.length;
 /** Each FAST_* kind's command name, as the command table spells it. */
-export const FAST_NAMES: readonly string[] = ['', 'get', 'set', 'incr', 'decr', 'incrby', 'decrby', 'set', 'set', 'setex', 'psetex', ...HANDLER_KINDS.map(([name]) => name)];
+export const FAST_NAMES: readonly string[] = ['', 'get', 'set', 'incr', 'decr', 'incrby', 'decrby', 'set', 'set', 'setex', 'psetex', ...NAMED_KINDS.map(([, name]) => name)];
+/** One past the largest FAST_* kind. */
+export const FAST_KINDS = FAST_NAMES.length;
 /** Whether a kind reads its key's value (the prefetch then brings the value's lines in too). */
 export const FAST_READS_VALUE: readonly boolean[] = FAST_NAMES.map((name) => ['get', 'incr', 'decr', 'incrby', 'decrby', 'getdel', 'append', 'getset'].includes(name));
 
@@ -80,7 +87,7 @@ function packName(b: Uint8Array, at: number, len: number, argc: number): number 
   }
   return code + argc * 2 ** 35;
 }
-const HANDLER_CODES = new Map<number, number>(HANDLER_KINDS.map(([name, argc], i) => [packName(Buffer.from(name, 'latin1'), 0, name.length, argc), FAST_FIRST_HANDLER + i]));
+const NAMED_CODES = new Map<number, number>(NAMED_KINDS.map(([kind, name, argc]) => [packName(Buffer.from(name, 'latin1'), 0, name.length, argc), kind]));
 
 /** ASCII letters of a name, lower-cased by OR-ing 0x20 (no other byte becomes one of them). */
 const lc = (b: Uint8Array, i: number) => b[i]! | 0x20;
@@ -92,7 +99,7 @@ const lc = (b: Uint8Array, i: number) => b[i]! | 0x20;
 function fastKind(b: Uint8Array, at: number, len: number, argc: number): number {
   const kind = ownPathKind(b, at, len, argc);
   if (kind !== FAST_NONE || argc > 3) return kind;
-  return HANDLER_CODES.get(packName(b, at, len, argc)) ?? FAST_NONE;
+  return NAMED_CODES.get(packName(b, at, len, argc)) ?? FAST_NONE;
 }
 
 /** The kinds with a path of their own (GET … PSETEX), checked letter by letter: the hottest. */

@@ -560,6 +560,17 @@ export class Store {
     return this.multi(keys, (s, k, h, now) => (s.lookupLocked(k, h, now, this.db) === NIL_REF ? 0 : 1));
   }
 
+  /** EXISTS of the one key input[koff, koff + klen), whose hash is `h` (the request fast path). */
+  existsHashed(input: Uint8Array, h: number, koff: number, klen: number): number {
+    const s = this.shards[shardOf(h, this.shardMask)]!;
+    s.lock();
+    try {
+      return s.lookupLocked(input, h, this.now(), this.db, koff, klen) === NIL_REF ? 0 : 1;
+    } finally {
+      s.unlock();
+    }
+  }
+
   // TOUCH key [key ...]
   touch(...keys: Bytes[]): number {
     return this.multi(keys, (s, k, h, now) => (s.readLocked(k, h, now, this.db) === NIL_REF ? 0 : 1));
@@ -607,18 +618,28 @@ export class Store {
 
   // PTTL key: -2 missing, -1 no expiry
   pttl(key: Bytes): number {
-    return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now, this.db);
+    const k = bytes(key);
+    return this.pttlHashed(k, this.hashOf(k), 0, k.length);
+  }
+
+  /** pttl of key input[koff, koff + klen), whose hash is `h` (the request fast path). */
+  pttlHashed(input: Uint8Array, h: number, koff: number, klen: number): number {
+    const s = this.shards[shardOf(h, this.shardMask)]!;
+    s.lock();
+    try {
+      const now = this.now();
+      const r = s.lookupLocked(input, h, now, this.db, koff, klen);
       if (r === NIL_REF) return -2;
       const e = s.m.expireAt(r);
       return e === 0 ? -1 : Math.max(0, e - now);
-    });
+    } finally {
+      s.unlock();
+    }
   }
 
   // TTL key: seconds, rounded as Redis does
   ttl(key: Bytes): number {
-    const ms = this.pttl(key);
-    return ms < 0 ? ms : Math.floor((ms + 500) / 1000);
+    return roundToSeconds(this.pttl(key));
   }
 
   // EXPIRETIME / PEXPIRETIME key: absolute ms, -1 no expiry, -2 missing
@@ -1062,6 +1083,11 @@ export class Store {
 
 /** Totals over the shards (the per-shard layout fields dropped), plus each shard's own. */
 export type StoreStats = Omit<ShardStats, 'indexSlots'> & { shards: ShardStats[] };
+
+/** A time in ms rounded to seconds as Redis rounds TTL and EXPIRETIME; the codes -1 and -2 kept. */
+export function roundToSeconds(ms: number): number {
+  return ms < 0 ? ms : Math.floor((ms + 500) / 1000);
+}
 
 /** The i-th of n near-equal parts of total (parts differ by at most 1 and sum to total). */
 export function splitEven(total: number, n: number, i: number): number {

@@ -50,6 +50,11 @@ export function int64At(b: Uint8Array, off: number, len: number): number | bigin
   return v;
 }
 
+/** A time for a reply: a double past int64's range (an expiry near LLONG_MAX) prints as LLONG_MAX. */
+export function int64Reply(t: number): number | bigint {
+  return t >= 2 ** 63 ? 9223372036854775807n : t;
+}
+
 /** DECRBY's decrement as the increment INCRBY adds; -2^63 has no negation (Redis t_string.c). */
 export function negatedDecrement(d: number | bigint): number | bigint {
   if (d === -(2n ** 63n)) throw replyError('ERR decrement would overflow');

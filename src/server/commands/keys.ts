@@ -3,11 +3,12 @@
  */
 import { globMatch, globMatchAt } from '../../protocol/glob.ts';
 import { ReplyWriter } from '../../protocol/resp-writer.ts';
+import { roundToSeconds } from '../../store/store.ts';
 import type { ExpireCondition } from '../../store/store.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
-import { cstr, expireAtArg, help, int32Arg, int64Arg, replyError, syntaxError, word } from './args.ts';
+import { cstr, expireAtArg, help, int32Arg, int64Arg, int64Reply, replyError, syntaxError, word } from './args.ts';
 import { ALL_KEYS, cmd, KEY1, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -64,28 +65,24 @@ const expireat = (ctx: WorkerContext, c: Client, argv: Buffer[]) => expireGeneri
 // PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]
 const pexpireat = (ctx: WorkerContext, c: Client, argv: Buffer[]) => expireGeneric(ctx, c, argv, 1, true, 'pexpireat');
 
-/** A time for a reply: a double past int64's range (an expiry near LLONG_MAX) prints as LLONG_MAX. */
-function int64(t: number): number | bigint {
-  return t >= 2 ** 63 ? 9223372036854775807n : t;
-}
 
 // EXPIRETIME key
 function expiretime(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const t = c.store.pexpireTime(argv[1]!);
   // Rounded to the nearest second, as Redis rounds it (ttlGenericCommand's (ms + 500) / 1000).
-  c.out.int(int64(t < 0 ? t : Math.floor((t + 500) / 1000)));
+  c.out.int(int64Reply(roundToSeconds(t)));
 }
 // PEXPIRETIME key
 function pexpiretime(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.out.int(int64(c.store.pexpireTime(argv[1]!)));
+  c.out.int(int64Reply(c.store.pexpireTime(argv[1]!)));
 }
 // TTL key
 function ttl(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.out.int(int64(c.store.ttl(argv[1]!)));
+  c.out.int(int64Reply(c.store.ttl(argv[1]!)));
 }
 // PTTL key
 function pttl(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  c.out.int(int64(c.store.pttl(argv[1]!)));
+  c.out.int(int64Reply(c.store.pttl(argv[1]!)));
 }
 // PERSIST key
 function persist(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
