@@ -1,9 +1,10 @@
 /**
  * The request path of a worker without sockets: parse, dispatch, execute, encode replies, for a
  * pipelined batch, so the JS cost per command can be profiled apart from system calls.
- *   node bench/server/dispatch.bench.ts [ping|get|set|incr|strlen|type] [batch] [keys] [policy] [value bytes]
+ *   node bench/server/dispatch.bench.ts [ping|get|set|incr|strlen|type|multi] [batch] [keys] [policy] [value bytes]
  * (incr runs on counters; strlen runs its handler from the fast path; type takes the general path
- * that every command without a fast path takes)
+ * that every command without a fast path takes; multi is a transaction, MULTI SET INCR EXEC, and
+ * its figures are per transaction)
  * With many keys (100000, as `bench net` loads) the keys are visited in a random order, so the
  * figure includes the store's cache misses; with few, everything stays in cache. It also prints
  * the JS heap bytes allocated per command (V8's total_allocated_bytes), which drive scavenges.
@@ -63,6 +64,7 @@ const reqOf = (i: number) => {
   if (which === 'ping') return '*1\r\n$4\r\nPING\r\n';
   if (which === 'incr') return `*2\r\n$4\r\nINCR\r\n$${k.length}\r\n${k}\r\n`;
   if (which === 'strlen') return `*2\r\n$6\r\nSTRLEN\r\n$${k.length}\r\n${k}\r\n`;
+  if (which === 'multi') return `*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${valueSize}\r\n${value}\r\n*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n*1\r\n$4\r\nEXEC\r\n`;
   if (which === 'type') return `*2\r\n$4\r\nTYPE\r\n$${k.length}\r\n${k}\r\n`;
   if (which === 'set') return `*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${valueSize}\r\n${value}\r\n`;
   return `*2\r\n$3\r\nGET\r\n$${k.length}\r\n${k}\r\n`;

@@ -1,7 +1,6 @@
 /**
  * The command table: every family's rows in one list, looked up by name in any letter case.
  */
-import { word } from './args.ts';
 import type { CommandSpec } from './types.ts';
 import { CONNECTION_COMMANDS } from './connection.ts';
 import { STRING_COMMANDS } from './strings.ts';
@@ -23,41 +22,57 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...CLIENT_COMMANDS,
 ];
 
-const byName = new Map<string, CommandSpec>();
+const names = new Set<string>();
 for (const c of COMMANDS) {
-  if (byName.has(c.name)) throw new Error(`command ${c.name} is defined twice`);
-  byName.set(c.name, c);
+  if (names.has(c.name)) throw new Error(`command ${c.name} is defined twice`);
+  names.add(c.name);
 }
-/** Names as clients spelled them (GET, get, Get) → spec; filled on first sight. */
-const bySpelling = new Map<string, CommandSpec | undefined>();
 
-/** The last name looked up and its spec: pipelines repeat one command, so this usually hits. */
-let lastName = '';
+/** A name's bytes, ASCII letters folded to lower case, hashed (FNV-1a, cut to a small integer). */
+function foldedHash(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) {
+    let c = b[i]!;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return h & 0x3fffffff;
+}
+
+/** Whether bytes `b` spell `name` (lower case) in any letter case. */
+function spells(b: Uint8Array, name: string): boolean {
+  if (b.length !== name.length) return false;
+  for (let i = 0; i < b.length; i++) {
+    let c = b[i]!;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== name.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Specs by foldedHash of their name; a list, since two names may share a hash. */
+const byHash = new Map<number, CommandSpec[]>();
+for (const c of COMMANDS) {
+  const h = foldedHash(Buffer.from(c.name, 'latin1'));
+  const list = byHash.get(h);
+  if (list === undefined) byHash.set(h, [c]);
+  else list.push(c);
+}
+
+/** The last spec found: pipelines repeat one command, so this usually hits. */
 let lastSpec: CommandSpec | undefined;
 
+/** The command a request names, in any letter case; no string is made for it. */
 export function lookupCommand(name: Buffer): CommandSpec | undefined {
-  const n = name.length;
-  if (n === lastName.length && lastSpec !== undefined) {
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      if (name[i] !== lastName.charCodeAt(i)) {
-        same = false;
-        break;
-      }
+  if (lastSpec !== undefined && spells(name, lastSpec.name)) return lastSpec;
+  if (name.length > 32) return undefined;
+  const list = byHash.get(foldedHash(name));
+  if (list === undefined) return undefined;
+  for (const spec of list) {
+    if (spells(name, spec.name)) {
+      lastSpec = spec;
+      return spec;
     }
-    if (same) return lastSpec;
   }
-  if (n > 32) return undefined;
-  // The spelling as sent (GET, get, Get): looked up once, then found in bySpelling.
-  const spelled = name.toString('latin1');
-  let spec = bySpelling.get(spelled);
-  if (spec === undefined && !bySpelling.has(spelled)) {
-    spec = byName.get(word(name));
-    if (bySpelling.size < 4096) bySpelling.set(spelled, spec);
-  }
-  if (spec !== undefined) {
-    lastName = spelled;
-    lastSpec = spec;
-  }
-  return spec;
+  return undefined;
 }

@@ -69,7 +69,7 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
       gathers = true;
       continue;
     }
-    if (s.firstKey <= 0 || s.flags.includes('admin')) everything = true;
+    if (s.firstKey <= 0 || (s.bits & FlagBit.admin) !== 0) everything = true;
     else for (const k of keysOf(s, queue[i]!)) ids.push(store.shardIdOf(k));
   }
   if (everything) ids = store.shards.map((s) => s.id);
