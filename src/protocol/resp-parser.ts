@@ -68,6 +68,8 @@ const NAMED_KINDS: readonly (readonly [number, string, number])[] = [
 export const FAST_NAMES: readonly string[] = ['', 'get', 'set', 'incr', 'decr', 'incrby', 'decrby', 'set', 'set', 'setex', 'psetex', ...NAMED_KINDS.map(([, name]) => name)];
 /** One past the largest FAST_* kind. */
 export const FAST_KINDS = FAST_NAMES.length;
+/** Each named kind's argument count, the name included (0 for the others, which need none here). */
+export const FAST_ARGC: readonly number[] = FAST_NAMES.map((_, kind) => NAMED_KINDS.find(([k]) => k === kind)?.[2] ?? 0);
 /** Whether a kind reads its key's value (the prefetch then brings the value's lines in too). */
 export const FAST_READS_VALUE: readonly boolean[] = FAST_NAMES.map((name) => ['get', 'incr', 'decr', 'incrby', 'decrby', 'getdel', 'append', 'getset'].includes(name));
 
@@ -237,10 +239,6 @@ export class RespParser {
   fastValueLen = 0;
   fastNumberAt = 0;
   fastNumberLen = 0;
-  /** Where the command name lies, and how many arguments the request has (the name included). */
-  fastNameAt = 0;
-  fastNameLen = 0;
-  fastArgc = 0;
 
   /** The buffer nextFast's offsets point into; valid until push() is called again. */
   get input(): Buffer {
@@ -273,9 +271,6 @@ export class RespParser {
     if (q < 0) return FAST_NONE;
     this.fastKeyAt = this.fastStart;
     this.fastKeyLen = q - 2 - this.fastStart;
-    this.fastNameAt = p + 8;
-    this.fastNameLen = nameLen;
-    this.fastArgc = argc;
     if (argc > 2) {
       const a = this.fastArgs;
       for (let i = 0; i < argc - 2; i++) {

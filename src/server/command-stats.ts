@@ -1,14 +1,13 @@
 /**
  * Per-command and per-error statistics of this worker thread, for INFO commandstats and
  * errorstats (Redis's field names: server.c genRedisInfoString) and CONFIG RESETSTAT. Each worker
- * counts its own; INFO gathers every worker's counts with ctx.rpc('command-stats') and sums them.
+ * counts its own; INFO gathers every worker's counts (info.ts gatherInfo) and sums them.
  *
  * A command is counted as Redis counts it: `calls` and `usec` when it ran, `failed_calls` when it
  * ran and replied an error, `rejected_calls` when a central check (arity, NOAUTH, a disabled
  * DEBUG, a MULTI-only rule) refused it before it ran. Error replies are counted by their first
  * word (`ERR`, `WRONGTYPE`, …), wherever they came from, protocol errors included.
  */
-import { registerQuery } from './queries.ts';
 
 export interface CommandStat {
   calls: number;
@@ -109,4 +108,7 @@ export function errorstatsLines(s: StatsSnapshot): string[] {
   return s.errors.map(([code, n]) => `errorstat_${code}:count=${n}`);
 }
 
-registerQuery('command-stats', (): StatsSnapshot => ({ commands: [...commands], errors: [...errors], errorReplies }));
+/** This worker's counts, as INFO gathers them from every worker (info.ts gatherInfo). */
+export function commandStatsSnapshot(): StatsSnapshot {
+  return { commands: [...commands], errors: [...errors], errorReplies };
+}

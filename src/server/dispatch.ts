@@ -15,7 +15,7 @@
  *    holds most of the shards, so the workers queue behind each other in futex waits (measured
  *    on GET P=16 with two workers: 2.52 µs of CPU per op with the union held, 2.06 per run).
  */
-import { FAST_DECR, FAST_DECRBY, FAST_EXISTS, FAST_FIRST_HANDLER, FAST_GET, FAST_INCR, FAST_KINDS, FAST_NAMES, FAST_NONE, FAST_PTTL, FAST_READS_VALUE, FAST_SET, FAST_SET_EX, FAST_SETEX, FAST_TTL, NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
+import { FAST_ARGC, FAST_DECR, FAST_DECRBY, FAST_EXISTS, FAST_FIRST_HANDLER, FAST_GET, FAST_INCR, FAST_KINDS, FAST_NAMES, FAST_NONE, FAST_PTTL, FAST_READS_VALUE, FAST_SET, FAST_SET_EX, FAST_SETEX, FAST_TTL, NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
 import { commandFailed, commandStart, commandStat, countErrorReply } from './command-stats.ts';
 import { ShardcacheError } from '../errors.ts';
 import { hash32, shardOf } from '../store/hash.ts';
@@ -154,9 +154,6 @@ const fastValueAt = new Int32Array(FAST_MAX);
 const fastValueLen = new Int32Array(FAST_MAX);
 const fastNumberAt = new Int32Array(FAST_MAX);
 const fastNumberLen = new Int32Array(FAST_MAX);
-const fastNameAt = new Int32Array(FAST_MAX);
-const fastNameLen = new Int32Array(FAST_MAX);
-const fastArgc = new Uint8Array(FAST_MAX);
 const fastHashes = new Uint32Array(FAST_MAX);
 /** 1 where request i reads its value (GET, INCR…): the prefetch then brings the value's lines in too. */
 const fastReads = new Uint8Array(FAST_MAX);
@@ -196,9 +193,6 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
       fastValueLen[n] = p.fastValueLen;
       fastNumberAt[n] = p.fastNumberAt;
       fastNumberLen[n] = p.fastNumberLen;
-      fastNameAt[n] = p.fastNameAt;
-      fastNameLen[n] = p.fastNameLen;
-      fastArgc[n] = p.fastArgc;
     }
     n++;
   }
@@ -258,11 +252,14 @@ const fastUntimed = new Float64Array(FAST_KINDS);
 /** The worker context of the fast batch that runs (runFastLocked's step takes only the client). */
 let fastCtx: WorkerContext | null = null;
 
+/** Each kind's command name as argv[0] gives it to a handler (none of them reads it). */
+const fastNameBufs = FAST_NAMES.map((name) => Buffer.from(name, 'latin1'));
+
 /** The handler of each handler kind (FAST_FIRST_HANDLER on), found in the command table on first use. */
 const fastHandlers: (CommandSpec['handler'] | undefined)[] = [];
 function fastHandler(kind: number): NonNullable<CommandSpec['handler']> {
   let h = fastHandlers[kind];
-  if (h === undefined) fastHandlers[kind] = h = lookupCommand(Buffer.from(FAST_NAMES[kind]!, 'latin1'))!.handler;
+  if (h === undefined) fastHandlers[kind] = h = lookupCommand(fastNameBufs[kind]!)!.handler;
   return h!;
 }
 
@@ -288,8 +285,8 @@ function runFastOtherLocked(c: Client, i: number): void {
     if (kind >= FAST_FIRST_HANDLER) {
       // The handler itself, on views of the request's arguments; its store call reuses the hash.
       const key = input.subarray(at, at + fastKeyLen[i]!);
-      const name = input.subarray(fastNameAt[i]!, fastNameAt[i]! + fastNameLen[i]!);
-      const argv = fastArgc[i] === 2 ? [name, key] : [name, key, input.subarray(fastValueAt[i]!, fastValueAt[i]! + fastValueLen[i]!)];
+      const name = fastNameBufs[kind]!;
+      const argv = FAST_ARGC[kind] === 2 ? [name, key] : [name, key, input.subarray(fastValueAt[i]!, fastValueAt[i]! + fastValueLen[i]!)];
       store.hint(key, fastHashes[i]!);
       try {
         void fastHandler(kind)(fastCtx!, c, argv);

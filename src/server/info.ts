@@ -10,12 +10,12 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Client } from './client.ts';
-import { commandstatsLines, errorstatsLines } from './command-stats.ts';
+import { commandStatsSnapshot, commandstatsLines, errorstatsLines, mergeSnapshots } from './command-stats.ts';
 import type { StatsSnapshot } from './command-stats.ts';
 import type { WorkerContext } from './context.ts';
 import { registerQuery } from './queries.ts';
 
-/** A worker's own figures for INFO, about its clients and sockets ('info-local' query). */
+/** A worker's own figures for INFO, about its clients and sockets. */
 export interface LocalFigures {
   /** Query buffers and pending output of every client (mem_clients_normal). */
   clientBuffers: number;
@@ -35,7 +35,8 @@ export interface Gathered {
 /** `g`: what INFO gathered from every worker, or null where it did not gather. */
 export type InfoLines = (ctx: WorkerContext, c: Client | null, g: Gathered | null) => string[];
 
-registerQuery('info-local', (ctx): LocalFigures => {
+/** This worker's LocalFigures. */
+function localFigures(ctx: WorkerContext): LocalFigures {
   const f: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: ctx.netReads, writes: ctx.netWrites };
   for (const c of ctx.clients.values()) {
     const input = c.parser.pending;
@@ -45,20 +46,23 @@ registerQuery('info-local', (ctx): LocalFigures => {
     if (output > f.maxOutput) f.maxOutput = output;
   }
   return f;
-});
+}
 
-/** Sums the workers' figures (null: a worker that did not answer); maxima stay maxima. */
-export function mergeLocalFigures(parts: readonly (LocalFigures | null)[]): LocalFigures {
-  const t: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: 0, writes: 0 };
+registerQuery('info-gather', (ctx): Gathered => ({ stats: commandStatsSnapshot(), local: localFigures(ctx) }));
+
+/** What every worker has for INFO (and MEMORY STATS), asked in one round and summed. */
+export async function gatherInfo(ctx: WorkerContext): Promise<Gathered> {
+  const parts = await ctx.rpc<(Gathered | null)[]>('info-gather');
+  const local: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: 0, writes: 0 };
   for (const p of parts) {
     if (p === null) continue;
-    t.clientBuffers += p.clientBuffers;
-    t.maxInput = Math.max(t.maxInput, p.maxInput);
-    t.maxOutput = Math.max(t.maxOutput, p.maxOutput);
-    t.reads += p.reads;
-    t.writes += p.writes;
+    local.clientBuffers += p.local.clientBuffers;
+    local.maxInput = Math.max(local.maxInput, p.local.maxInput);
+    local.maxOutput = Math.max(local.maxOutput, p.local.maxOutput);
+    local.reads += p.local.reads;
+    local.writes += p.local.writes;
   }
-  return t;
+  return { stats: mergeSnapshots(parts.map((p) => p?.stats ?? null)), local };
 }
 
 interface Section {
@@ -179,18 +183,14 @@ export interface MemoryFigures {
   allocated: number;
   resident: number;
   keys: number;
-  /** Each database that holds keys, with its share of the index (Redis's per-db dict overhead). */
-  dbs: { db: number; indexBytes: number }[];
+  /** The shards' indexes alone (MEMORY STATS shares it out among the databases). */
+  index: number;
 }
 
 export function memoryFigures(ctx: WorkerContext): MemoryFigures {
   const st = ctx.store.stats();
   const used = st.usedBytes;
   if (used > peak) peak = used;
-  const dbs = ctx.store
-    .keyspace()
-    .filter((d) => d.keys > 0)
-    .map((d) => ({ db: d.db, indexBytes: Math.round((st.indexBytes * d.keys) / st.keys) }));
   return {
     used,
     peak,
@@ -201,7 +201,7 @@ export function memoryFigures(ctx: WorkerContext): MemoryFigures {
     allocated: used - st.freeChunkBytes,
     resident: st.overheadBytes + st.arenaBytes,
     keys: st.keys,
-    dbs,
+    index: st.indexBytes,
   };
 }
 

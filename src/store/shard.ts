@@ -578,6 +578,7 @@ export class Shard {
     const m = this.m;
     const h = m.h32;
     const f = m.hf64;
+    const index = indexBytes(m);
     return {
       keys: h[HW.count]!,
       volatileKeys: h[HW.volatileCount]!,
@@ -586,8 +587,8 @@ export class Shard {
       expired: f[HF.expired]!,
       evicted: f[HF.evicted]!,
       usedBytes: usedBytes(m),
-      overheadBytes: ShardHeader.size + indexBytes(m),
-      indexBytes: indexBytes(m),
+      overheadBytes: ShardHeader.size + index,
+      indexBytes: index,
       startupBytes: f[HF.startupBytes]!,
       freeChunkBytes: freeChunkBytes(m),
       maxBytes: f[HF.maxBytes]!,

@@ -7,8 +7,7 @@
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { onAfterCommand } from '../dispatch.ts';
-import { memoryFigures, mergeLocalFigures } from '../info.ts';
-import type { LocalFigures } from '../info.ts';
+import { gatherInfo, memoryFigures } from '../info.ts';
 import { installWhenReady } from '../monitor.ts';
 import { registerQuery } from '../queries.ts';
 import { help, intArg, str, syntaxError, word } from './args.ts';
@@ -31,7 +30,7 @@ function memoryUsage(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // MEMORY STATS
 async function memoryStats(ctx: WorkerContext, c: Client): Promise<void> {
-  const local = mergeLocalFigures(await ctx.rpc<(LocalFigures | null)[]>('info-local'));
+  const { local } = await gatherInfo(ctx);
   const f = memoryFigures(ctx);
   const net = f.used - f.startup;
   // Redis keeps these ratios as floats.
@@ -67,18 +66,19 @@ async function memoryStats(ctx: WorkerContext, c: Client): Promise<void> {
     ['fragmentation', fl(f.rss, f.used), 'float'],
     ['fragmentation.bytes', f.rss - f.used, 'int'],
   ];
-  c.out.map(ints.length + f.dbs.length + rest.length);
+  // The index holds every database's keys; each database that has keys is given its share. TTLs
+  // live in the items, so no separate expires table exists.
+  const dbs = ctx.store.keyspace().filter((d) => d.keys > 0);
+  c.out.map(ints.length + dbs.length + rest.length);
   for (const [k, v] of ints) {
     c.out.bulkStr(k);
     c.out.int(v);
   }
-  // The index holds every database's keys; each is given its share. TTLs live in the items, so
-  // no separate expires table exists.
-  for (const d of f.dbs) {
+  for (const d of dbs) {
     c.out.bulkStr(`db.${d.db}`);
     c.out.map(3);
     c.out.bulkStr('overhead.hashtable.main');
-    c.out.int(d.indexBytes);
+    c.out.int(Math.round((f.index * d.keys) / f.keys));
     c.out.bulkStr('overhead.hashtable.expires');
     c.out.int(0);
     c.out.bulkStr('overhead.hashtable.slot-to-keys');

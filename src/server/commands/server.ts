@@ -14,10 +14,8 @@ import { globMatch } from '../../protocol/glob.ts';
 import { normalise, SETTING_BY_NAME, SETTINGS } from '../config.ts';
 import type { Setting } from '../config.ts';
 import type { SlowlogEntry, WorkerContext } from '../context.ts';
-import { buildInfo, mergeLocalFigures, resetInfoStats } from '../info.ts';
-import type { LocalFigures } from '../info.ts';
-import { mergeSnapshots, resetCommandStats } from '../command-stats.ts';
-import type { StatsSnapshot } from '../command-stats.ts';
+import { buildInfo, gatherInfo, resetInfoStats } from '../info.ts';
+import { resetCommandStats } from '../command-stats.ts';
 import { monitorCommand } from '../monitor.ts';
 import { registerQuery } from '../queries.ts';
 import { commandCount, commandDocs, commandInfo, commandList, getKeys, keyFlagsAt } from '../command-docs.ts';
@@ -36,8 +34,7 @@ function time(_ctx: WorkerContext, c: Client): void {
 
 // INFO [section [section ...]]
 async function info(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
-  const [stats, local] = await Promise.all([ctx.rpc<(StatsSnapshot | null)[]>('command-stats'), ctx.rpc<(LocalFigures | null)[]>('info-local')]);
-  c.out.verbatim(buildInfo(ctx, c, argv.slice(1).map((a) => str(a)), { stats: mergeSnapshots(stats), local: mergeLocalFigures(local) }));
+  c.out.verbatim(buildInfo(ctx, c, argv.slice(1).map((a) => str(a)), await gatherInfo(ctx)));
 }
 
 // LASTSAVE
