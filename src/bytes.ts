@@ -1,3 +1,5 @@
+import { Buffer } from 'node:buffer';
+
 /**
  * Byte copies between buffers, often views of the store's SharedArrayBuffers. V8's
  * TypedArray.prototype.set moves bytes into or out of shared memory with relaxed atomic moves,

@@ -4,6 +4,7 @@
  * else +OK). It also records the key range and value sizes it saw, so tests can check what was
  * sent as well as how much.
  */
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { NEED_MORE, ProtocolError, RespParser } from '../protocol/resp-parser.ts';
 

@@ -8,6 +8,7 @@
  *   node src/bench/floor-server.ts [--port 0] [--size 100] [--threads 1]
  * Prints `ready: port N`; on SIGINT or SIGTERM prints its CPU time per request and exits.
  */
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';

@@ -4,6 +4,8 @@
  * the reference numbers in shared/traces/README.md were produced, so results compare directly.
  */
 
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 import { readTrace, writeKey, type TraceFormat } from './traces.ts';
 
 export const POLICIES = ['lru', 'lfu', 'fifo', 'sieve', 's3fifo'] as const;

@@ -15,6 +15,8 @@
  * exports `codec: Codec` (see loadCodec); the binary protocol is expected at
  * src/protocol/binary/loadgen-codec.ts.
  */
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
 
 /** A request as bytes, with the key's 16 bytes at keyOffset (rewritten for every request). */

@@ -7,6 +7,7 @@
  * Also here: a driver for redis-benchmark with the same result shape, so the suites can use
  * either tool through one call (measureLoad).
  */
+import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';

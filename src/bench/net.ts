@@ -5,6 +5,7 @@
  * `floor`, a third process runs beside them: floor-server.ts, Node's socket path with no server
  * behind it, so the table shows how much of a gap to Redis the platform leaves.
  */
+import { performance } from 'node:perf_hooks';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';

@@ -7,6 +7,7 @@
  * big-endian two's complement of the value, so a replay can write them into one reused buffer.
  */
 
+import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';

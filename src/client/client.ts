@@ -12,6 +12,8 @@
  * server sends an invalidation when the key changes (any client, any protocol) and the entry
  * goes. Losing a tracking connection clears the L1: its invalidations would be lost with it.
  */
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { Packr } from 'msgpackr';
 import { FrameFlag, Opcode } from '../../native-layout/frames.ts';

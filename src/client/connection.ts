@@ -8,6 +8,7 @@
  * the same timeout, so the oldest requests are always first and a sweep stops at the first one
  * still in time. No timer per request.
  */
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { Packr } from 'msgpackr';
 import { FrameFlag, Opcode, PUSH_REQUEST_ID } from '../../native-layout/frames.ts';

@@ -3,6 +3,7 @@
  * the loader's duration and the soft expiry. Values without it (written by set() or another
  * client) are returned as they are, always fresh.
  */
+import { Buffer } from 'node:buffer';
 import { FRAME_LAYOUT_VERSION, LOADED_MAGIC, LoadedValueHeader } from '../../native-layout/frames.ts';
 
 const L = LoadedValueHeader.fields;

@@ -8,6 +8,7 @@
  * in our measurements) and stays consistent: a new node's points can only become the nearest
  * for some probes, so keys move only to it, and removing a node moves only its own keys.
  */
+import { Buffer } from 'node:buffer';
 import { fmix32, hash32 } from '../store/hash.ts';
 
 export interface RingOptions {

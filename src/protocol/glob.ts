@@ -1,3 +1,5 @@
+import { Buffer } from 'node:buffer';
+
 /**
  * Redis's glob matching (util.c stringmatchlen) for KEYS, SCAN MATCH, PSUBSCRIBE and CONFIG GET:
  * * ? [abc] [^a] [a-z] and \ escapes, over bytes.

@@ -13,6 +13,7 @@
  *   inline    = words separated by spaces, ending in LF (a CR before it is dropped), with
  *               "double" and 'single' quoted words (sdssplitargs)
  */
+import { Buffer } from 'node:buffer';
 import { PROTO_INLINE_MAX_SIZE, PROTO_MAX_BULK_LEN, PROTO_MAX_MULTIBULK_LEN } from './limits.ts';
 
 export const NEED_MORE = 0;
@@ -168,8 +169,13 @@ export class RespParser {
   private state: State = S.START;
   private argc = 0;
   private bulkLen = 0;
-  /** Start and length of each argument of the request in progress, as offsets (views are made at completion). */
+  /**
+   * Start and length of each argument of the request in progress, as offsets (views are made at
+   * completion): the first nOffs entries. A count rather than truncation, since setting an
+   * array's length is a call into V8's runtime; a request of many arguments leaves a new array.
+   */
   private offs: number[] = [];
+  private nOffs = 0;
   /** Where the CRLF search resumes, so a long line arriving in pieces is scanned once. */
   private scanFrom = 0;
   private readonly limits: ParserLimits;
@@ -225,7 +231,7 @@ export class RespParser {
     this.pos -= base;
     this.reqStart -= base;
     this.scanFrom = Math.max(0, this.scanFrom - base);
-    for (let i = 0; i < this.offs.length; i += 2) this.offs[i]! -= base;
+    for (let i = 0; i < this.nOffs; i += 2) this.offs[i]! -= base;
   }
 
   /**
@@ -359,7 +365,7 @@ export class RespParser {
             continue;
           }
           this.argc = n;
-          this.offs.length = 0;
+          this.nOffs = 0;
           this.state = S.BULK_HEADER;
           this.scanFrom = this.pos;
           continue;
@@ -383,15 +389,18 @@ export class RespParser {
         case S.BULK_DATA: {
           const n = this.bulkLen;
           if (this.end - this.pos < n + 2) return NEED_MORE;
-          this.offs.push(this.pos, n);
+          const o = this.offs;
+          o[this.nOffs++] = this.pos;
+          o[this.nOffs++] = n;
           // Redis skips the two bytes after the payload without checking them.
           this.pos += n + 2;
           this.scanFrom = this.pos;
-          if (this.offs.length === this.argc * 2) {
+          if (this.nOffs === this.argc * 2) {
             this.state = S.START;
             const argv: Buffer[] = new Array(this.argc);
-            for (let i = 0; i < this.argc; i++) argv[i] = this.buf.subarray(this.offs[2 * i]!, this.offs[2 * i]! + this.offs[2 * i + 1]!);
-            this.offs.length = 0;
+            for (let i = 0; i < this.argc; i++) argv[i] = this.buf.subarray(o[2 * i]!, o[2 * i]! + o[2 * i + 1]!);
+            if (this.nOffs > OFFS_KEPT) this.offs = [];
+            this.nOffs = 0;
             return argv;
           }
           this.state = S.BULK_HEADER;
@@ -460,6 +469,8 @@ export class RespParser {
 }
 
 const SKIP = 1;
+/** Offsets the parser keeps room for after a request: 512 arguments. */
+const OFFS_KEPT = 1024;
 
 function printable(c: number): string {
   return c >= 32 && c < 127 ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;

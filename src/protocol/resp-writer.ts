@@ -5,6 +5,7 @@
  * doubles become bulk strings, booleans become 1/0, nulls become $-1 / *-1.
  */
 
+import { Buffer } from 'node:buffer';
 import { copyInto } from '../bytes.ts';
 
 const CR = 0x0d;

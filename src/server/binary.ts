@@ -14,6 +14,7 @@
  * Only keys read with FrameFlag.TRACK are remembered (Redis's OPTIN), so untracked reads cost
  * nothing.
  */
+import { Buffer } from 'node:buffer';
 import { BroadcastChannel, workerData } from 'node:worker_threads';
 import { Packr } from 'msgpackr';
 import { FRAME_LAYOUT_VERSION, FRAME_MAGIC, FrameFlag, MAX_FRAME_BYTES, Opcode, PUSH_REQUEST_ID } from '../../native-layout/frames.ts';
@@ -212,7 +213,7 @@ export class BinaryConnection implements ValueSink {
     const ctx = this.ctx;
     if (c.closing || c.outputPaused) return;
     let holdWrites = false;
-    const mode = ctx.shared.pauseMode();
+    const mode = ctx.shared.peek('pauseMode');
     if (mode !== 0 && ctx.shared.pauseUntil > Date.now()) {
       if (mode === PAUSE_ALL) return this.retryAfterPause();
       holdWrites = true;

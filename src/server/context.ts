@@ -91,7 +91,7 @@ export class WorkerContext {
   /** Server-wide conditions for the fast path, checked once per batch of input. */
   fastPathOk(): boolean {
     const sh = this.shared;
-    return this.fastSettingsOk && sh.pauseMode() === 0 && sh.get('monitors') === 0 && sh.get('trackers') === 0;
+    return this.fastSettingsOk && sh.peek('pauseMode') === 0 && sh.peek('monitors') === 0 && sh.peek('trackers') === 0;
   }
   private refreshFastSettings(): void {
     // A slow-log threshold under 1 ms, keyspace events or the latency monitor need per-command

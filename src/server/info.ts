@@ -6,6 +6,7 @@
  * Other modules may replace a section or add one with registerInfoSection (replication fills its
  * section that way).
  */
+import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';

@@ -5,6 +5,7 @@
  * LIST, PUBSUB CHANNELS ...), spreads CONFIG SET, samples ops/sec, restarts a worker that dies,
  * and shuts down cleanly on SIGTERM, SIGINT or SHUTDOWN.
  */
+import { performance } from 'node:perf_hooks';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';

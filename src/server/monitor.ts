@@ -8,6 +8,8 @@
  * or more complete `+...\r\n` lines. Admin commands (CONFIG, DEBUG, MONITOR ...) and commands
  * flagged skip_monitor are not shown, and AUTH / HELLO AUTH credentials are redacted, as Redis.
  */
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 import { flushSoon, onAfterCommand } from './dispatch.ts';

@@ -4,6 +4,7 @@
  * setting enables (https://redis.io/docs/manual/keyspace-notifications/).
  *   K keyspace, E keyevent, g generic, $ string, x expired, e evicted, n new key, A = g$lshzxetd
  */
+import { Buffer } from 'node:buffer';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 

@@ -4,6 +4,7 @@
  * crosses the bus per batch instead of two per message, and the receiver reads channel and
  * message as views of it, without copies.
  */
+import { Buffer } from 'node:buffer';
 
 /** Appends channel/message pairs; take() hands out the bytes, exactly sized, and starts over. */
 export class PublishBatch {

@@ -4,6 +4,7 @@
  * BroadcastChannel. The reply count comes from the shared channel table (exact for channels) plus
  * pattern matches against the patterns every worker announces on the bus.
  */
+import { Buffer } from 'node:buffer';
 import { SLOT_PATTERN } from '../../native-layout/server.ts';
 import { sameBytes } from '../bytes.ts';
 import { globMatch } from '../protocol/glob.ts';

@@ -2,6 +2,7 @@
  * Questions the main thread relays from one worker to all (ctx.rpc): each worker answers for
  * its own clients. Modules register their operations here.
  */
+import { Buffer } from 'node:buffer';
 import type { WorkerContext } from './context.ts';
 
 type QueryHandler = (ctx: WorkerContext, args: unknown[]) => unknown;

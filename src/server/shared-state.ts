@@ -11,7 +11,6 @@ const W = WorkerStats.fields;
 const C = ChannelSlot.fields;
 const L = serverStateLayout();
 const SLOT_I32 = ChannelSlot.size / 4;
-const PAUSE_MODE_I32 = (L.globals + G.pauseMode.offset) / 4;
 const CHANNEL_LOCK_I32 = (L.globals + G.channelLock.offset) / 4;
 const CHANNELS_I32 = (L.globals + G.channels.offset) / 4;
 const PATTERNS_I32 = (L.globals + G.patterns.offset) / 4;
@@ -22,7 +21,7 @@ const KIND_COUNTER_I32 = [CHANNELS_I32, PATTERNS_I32];
 /** Mixed into a pattern's hashes, so a pattern and a channel of the same name are two slots. */
 const PATTERN_SALT = 0x9e3779b9;
 const CHANNEL_MASK = CHANNEL_SLOTS - 1;
-/** Int32 index of each global counter, computed once (get() runs on every request). */
+/** Int32 index of each global counter, computed once (peek() runs on every request). */
 const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
   (['clients', 'monitors', 'trackers', 'opsPerSec', 'clientIds', 'lastSave', 'statsResetAt', 'pauseMode'] as const).map((n) => [n, (L.globals + G[n].offset) / 4]),
 ) as Record<GlobalCounter, number>;
@@ -44,13 +43,18 @@ export class SharedState {
     this.f64 = new Float64Array(this.buffer);
   }
 
-  /** CLIENT PAUSE mode (0 none), read on every request: a fixed index, no name lookup. */
-  pauseMode(): number {
-    return Atomics.load(this.i32, PAUSE_MODE_I32);
-  }
-
   get(name: GlobalCounter): number {
     return Atomics.load(this.i32, GLOBAL_I32[name]);
+  }
+  /**
+   * A counter read without Atomics, for the conditions a worker polls between requests (CLIENT
+   * PAUSE, MONITORs, tracking clients): Atomics.load is a call into a builtin here, which V8
+   * does not inline, and the poll needs no ordering of its own. An aligned Int32 read is never
+   * torn, and a request sent after the reply to CLIENT PAUSE, MONITOR or CLIENT TRACKING on
+   * another worker reaches this one after that worker's Atomics store, so its poll sees it.
+   */
+  peek(name: GlobalCounter): number {
+    return this.i32[GLOBAL_I32[name]]!;
   }
   add(name: GlobalCounter, d: number): number {
     return Atomics.add(this.i32, GLOBAL_I32[name], d) + d;

@@ -17,6 +17,7 @@
  * is the array of keys. Messages for a client that is itself writing go after its reply, and after
  * the whole EXEC reply inside a transaction.
  */
+import { Buffer } from 'node:buffer';
 import { hash32 } from '../store/hash.ts';
 import type { Client, TrackingState } from './client.ts';
 import type { WorkerContext } from './context.ts';

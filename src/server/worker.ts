@@ -2,6 +2,7 @@
  * A worker thread: adopts sockets the main thread accepted, parses and executes their requests
  * directly against the shared store, and runs the housekeeping of the shards it owns.
  */
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Store } from '../store/store.ts';

@@ -8,6 +8,7 @@
  * views when ShardHeader.generation differs from the one it last saw; `lock()` in shard.ts checks
  * this right after acquiring the lock, which is when the grower's writes become visible.
  */
+import { Buffer } from 'node:buffer';
 import {
   indexLayout,
   GhostSlot,

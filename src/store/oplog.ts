@@ -4,6 +4,7 @@
  * reader that falls more than a ring behind gets SC_ERR_OPLOG_LAPPED and must resync in full.
  * Layout and the concurrency contract: native-layout/oplog.ts.
  */
+import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
 import {
   NO_VALUE,

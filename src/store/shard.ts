@@ -11,6 +11,7 @@
  *   3. The op-log ring's lock nests inside shard locks: a writer holding shard locks may take it;
  *      nobody holding the ring lock takes a shard lock.
  */
+import { Buffer } from 'node:buffer';
 import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader } from '../../native-layout/shard.ts';
 import type { EvictModeId, PolicyName } from '../../native-layout/shard.ts';
 import { PolicyId } from '../../native-layout/shard.ts';

@@ -3,6 +3,8 @@
  * takes the shard locks it needs (Shard's lock order: ascending shard id) and releases them before
  * returning. Keys and values are bytes; strings are accepted as UTF-8 for convenience.
  */
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 import { MAX_DATABASES, NIL_REF, PolicyId } from '../../native-layout/shard.ts';
 import { accessSeconds, lfuDecayed, lfuMinutes } from './policy.ts';
 import { OpType } from '../../native-layout/oplog.ts';

@@ -90,6 +90,22 @@ describe('RespParser', () => {
     ['*' + '1'.repeat(65 * 1024), 'Protocol error: too big mbulk count string'],
     ['*1\r\n$' + '1'.repeat(65 * 1024), 'Protocol error: too big bulk count string'],
   ];
+  it('parses a request of thousands of arguments arriving in pieces, and the short requests after it', () => {
+    // More arguments than the parser keeps offsets for between requests, with the buffer moved
+    // (rebased) while the request is half read.
+    const words = Array.from({ length: 3000 }, (_, i) => `w${i}`);
+    const big = `*${words.length + 1}\r\n$4\r\nMSET\r\n${words.map((w) => `$${w.length}\r\n${w}\r\n`).join('')}`;
+    const get = '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n';
+    const stream = Buffer.from(`${get}${big}${get}${big}*1\r\n$4\r\nPING\r\n`);
+    const p = new RespParser();
+    const got: (string[] | string)[] = [];
+    for (let at = 0; at < stream.length; at += 997) {
+      p.push(stream, at, Math.min(997, stream.length - at));
+      got.push(...parseAll(p));
+    }
+    expect(got).toEqual([['GET', 'k'], ['MSET', ...words], ['GET', 'k'], ['MSET', ...words], ['PING']]);
+  });
+
   it('takes an inline request longer than the limit when its newline came with it, as Redis does', () => {
     const p = new RespParser();
     const arg = 'y'.repeat(70 * 1024);

@@ -195,6 +195,17 @@ describe('commands', () => {
     c.close();
   });
 
+  it('queued commands keep their arguments while later reads reuse the input buffer', async () => {
+    const c = await RawConn.connect(srv.port);
+    expect(await c.request('MULTI\r\n')).toBe('+OK\r\n');
+    // Each request its own read, of one length, so each lands where the one before it was.
+    const reqs = ['a', 'b', 'c', 'd'].map((x) => enc('SET', `q:${x}`, x.repeat(40)));
+    for (const r of reqs) expect(await c.request(r)).toBe('+QUEUED\r\n');
+    expect(await c.request('EXEC\r\n')).toBe('*4\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n');
+    expect(await c.request(enc('MGET', 'q:a', 'q:b', 'q:c', 'q:d'))).toBe(`*4\r\n${['a', 'b', 'c', 'd'].map((x) => `$40\r\n${x.repeat(40)}\r\n`).join('')}`);
+    c.close();
+  });
+
   it('MONITOR inside a transaction is refused when EXEC runs it', async () => {
     const c = await RawConn.connect(srv.port);
     expect(await c.request('MULTI\r\nMONITOR\r\nEXEC\r\n', 3)).toBe("+OK\r\n+QUEUED\r\n*1\r\n-ERR MONITOR isn't allowed for DENY BLOCKING client\r\n");

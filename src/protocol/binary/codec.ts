@@ -7,6 +7,7 @@
  * A frame's key/meta/value are offsets into the parser's buffer, valid until the next push(): the
  * hot path reads them in place and copies only what it keeps.
  */
+import { Buffer } from 'node:buffer';
 import { copyInto } from '../../bytes.ts';
 import { Entry, FRAME_MAGIC, FrameHeader, MAX_FRAME_BYTES, NIL_LEN } from '../../../native-layout/frames.ts';
 

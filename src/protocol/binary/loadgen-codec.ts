@@ -3,6 +3,7 @@
  * GET/SET request templates with the key at a fixed offset, and a reply counter that reads only
  * frame headers (length and opcode) and skips bodies.
  */
+import { Buffer } from 'node:buffer';
 import { FrameHeader, Opcode } from '../../../native-layout/frames.ts';
 import type { Codec, ReplyReader, RequestTemplate } from '../../bench/loadgen-worker.ts';
 import { encodeFrame, HEADER_SIZE } from './codec.ts';

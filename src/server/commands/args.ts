@@ -2,6 +2,7 @@
  * Argument parsing for handlers, with Redis's error texts. Handlers throw; dispatch turns the
  * error into a reply. Also the reply every HELP subcommand shares.
  */
+import { Buffer } from 'node:buffer';
 import { ErrorCode, scError, ShardcacheError } from '../../errors.ts';
 import { parseInt64 } from '../../store/numbers.ts';
 import type { Client } from '../client.ts';

@@ -6,6 +6,7 @@
  * pauseMode); dispatch asks pausedFor() / waitUnpaused() before running a request. Tracking is in
  * ../tracking.ts.
  */
+import { Buffer } from 'node:buffer';
 import { ServerGlobals, serverStateLayout } from '../../../native-layout/server.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
@@ -14,7 +15,6 @@ import { registerQuery } from '../queries.ts';
 import { disableTracking, enableTracking, inTransaction, prefixOverlap, redirectBroken, resetTracking, writeTrackingInfo } from '../tracking.ts';
 import { cstr, help, intArg, replyError, str, syntaxError, word } from './args.ts';
 import { validName } from './connection.ts';
-import { lookupCommand } from './table.ts';
 import { cmd, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -265,10 +265,7 @@ export function pausedFor(ctx: WorkerContext, c: Client, spec: CommandSpec | und
   const s = resolveSub(spec, argv);
   if (mayReplicate(s)) return left;
   if (s.name === 'exec' && c.multi !== null) {
-    for (const q of c.multi) {
-      const qs = lookupCommand(q[0]!);
-      if (qs !== undefined && mayReplicate(resolveSub(qs, q))) return left;
-    }
+    for (const q of c.multi) if (mayReplicate(q.spec)) return left;
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 /**
  * Connection commands: PING, ECHO, QUIT, AUTH, HELLO, SELECT, RESET.
  */
+import { Buffer } from 'node:buffer';
 import { ErrorCode, ShardcacheError } from '../../errors.ts';
 import { closeAfterReply } from '../dispatch.ts';
 import type { Client } from '../client.ts';

@@ -1,6 +1,7 @@
 /**
  * Pub/sub commands. Delivery and cross-thread counting live in ../pubsub.ts.
  */
+import { Buffer } from 'node:buffer';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { cstr, help, replyError } from './args.ts';

@@ -6,6 +6,7 @@
  * every worker with ctx.rpc; those handlers are asynchronous and flagged `gathers`, so EXEC runs
  * them after its atomic part (it cannot wait for another thread while it holds shard locks).
  */
+import { performance } from 'node:perf_hooks';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { NIL_REF } from '../../../native-layout/shard.ts';
 import { hash32 } from '../../store/hash.ts';

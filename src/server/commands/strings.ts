@@ -1,6 +1,7 @@
 /**
  * String commands.
  */
+import { Buffer } from 'node:buffer';
 import { ErrorCode, ShardcacheError } from '../../errors.ts';
 import type { SetOptions } from '../../store/store.ts';
 import type { Client } from '../client.ts';

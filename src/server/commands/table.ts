@@ -1,6 +1,7 @@
 /**
  * The command table: every family's rows in one list, looked up by name in any letter case.
  */
+import { Buffer } from 'node:buffer';
 import type { CommandSpec } from './types.ts';
 import { CONNECTION_COMMANDS } from './connection.ts';
 import { STRING_COMMANDS } from './strings.ts';

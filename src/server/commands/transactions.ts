@@ -17,7 +17,6 @@ import type { WorkerContext } from '../context.ts';
 import { ReplyWriter } from '../../protocol/resp-writer.ts';
 import { closeAfterReply, execute, gatherReply, keysOf } from '../dispatch.ts';
 import { replyError } from './args.ts';
-import { lookupCommand } from './table.ts';
 import { ALL_KEYS, cmd, FlagBit, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -58,19 +57,17 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
     throw replyError('EXECABORT Transaction discarded because of previous errors.');
   }
   const store = c.store;
-  const specs = queue.map((argv) => resolveSub(lookupCommand(argv[0]!)!, argv));
   let ids: number[] = c.watched.map((w) => w.shard);
   let everything = false;
   let gathers = false;
-  for (let i = 0; i < queue.length; i++) {
-    const s = specs[i]!;
+  for (const { spec: s, argv } of queue) {
     // Gathering commands run after the locks are released: they add none.
     if ((s.bits & FlagBit.gathers) !== 0) {
       gathers = true;
       continue;
     }
     if (s.firstKey <= 0 || (s.bits & FlagBit.admin) !== 0) everything = true;
-    else for (const k of keysOf(s, queue[i]!)) ids.push(store.shardIdOf(k));
+    else for (const k of keysOf(s, argv)) ids.push(store.shardIdOf(k));
   }
   if (everything) ids = store.shards.map((s) => s.id);
   const later: Deferred[] = [];
@@ -89,10 +86,9 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
     }
     c.out.array(queue.length);
     c.inExec = true;
-    for (let i = 0; i < queue.length; i++) {
-      const spec = specs[i]!;
-      if ((spec.bits & FlagBit.gathers) !== 0) later.push({ at: c.out.len, spec, argv: queue[i]! });
-      else execute(ctx, c, spec, queue[i]!);
+    for (const { spec, argv } of queue) {
+      if ((spec.bits & FlagBit.gathers) !== 0) later.push({ at: c.out.len, spec, argv });
+      else execute(ctx, c, spec, argv);
     }
   } finally {
     c.inExec = false;
@@ -133,12 +129,6 @@ async function runDeferred(ctx: WorkerContext, c: Client, staged: ReplyWriter, l
     c.closeAfterGather = false;
     closeAfterReply(ctx, c);
   }
-}
-
-function resolveSub(spec: CommandSpec, argv: Buffer[]): CommandSpec {
-  if (spec.subcommands === undefined || argv.length < 2) return spec;
-  const name = `${spec.name}|${argv[1]!.toString('latin1').toLowerCase()}`;
-  return spec.subcommands.find((s) => s.name === name) ?? spec;
 }
 
 export const TRANSACTION_COMMANDS: readonly CommandSpec[] = [

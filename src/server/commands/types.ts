@@ -5,6 +5,7 @@
  */
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
+import type { CommandStat } from '../command-stats.ts';
 
 /** Redis command flags (COMMAND INFO spells them the same way). */
 export type Flag =
@@ -58,6 +59,8 @@ export interface CommandSpec {
   readonly parent?: string;
   /** FlagBit bits of `flags`, for checks on the per-command path. */
   readonly bits: number;
+  /** This thread's counters of the command (command-stats.ts), set by dispatch.ts on first use. */
+  stat: CommandStat | null;
 }
 
 /** Flags tested on every request, as bits (CommandSpec.bits). */
@@ -75,13 +78,26 @@ export const FlagBit = {
   /** Derived: has keys and touches only them, so it may join a locked pipeline batch. */
   batchable: 1024,
   gathers: 2048,
+  /** Derived: allowed while a RESP2 client has subscriptions (Redis's processCommand list). */
+  pubsub_context: 4096,
+  /** Derived: runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET). */
+  not_queued: 8192,
+  /** Derived: refused unless enable-debug-command allows it (Redis's CMD_PROTECTED: DEBUG). */
+  protected: 16384,
 } as const;
 
-function flagBits(flags: readonly Flag[], firstKey: number, handler: Handler | undefined): number {
+const PUBSUB_CONTEXT = ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'ping', 'quit', 'reset'];
+const NOT_QUEUED = ['exec', 'discard', 'multi', 'watch', 'quit', 'reset'];
+
+/** A subcommand's bits derived from its container's name (`base`) as from its own. */
+function flagBits(flags: readonly Flag[], firstKey: number, handler: Handler | undefined, base: string): number {
   let b = 0;
   for (const f of flags) b |= (FlagBit as Record<string, number>)[f] ?? 0;
   const exclusive = FlagBit.admin | FlagBit.pubsub | FlagBit.blocking | FlagBit.no_multi;
   if (firstKey > 0 && handler !== undefined && (b & exclusive) === 0) b |= FlagBit.batchable;
+  if (PUBSUB_CONTEXT.includes(base)) b |= FlagBit.pubsub_context;
+  if (NOT_QUEUED.includes(base)) b |= FlagBit.not_queued;
+  if (base === 'debug') b |= FlagBit.protected;
   return b;
 }
 
@@ -98,7 +114,27 @@ export function cmd(
   extra: { syntax?: string; complexity?: string; subcommands?: readonly CommandSpec[] } = {},
 ): CommandSpec {
   const bar = name.indexOf('|');
-  return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], group, since, summary, handler, ...extra, ...(bar > 0 ? { parent: name.slice(0, bar) } : {}), bits: flagBits(flags, keys[0], handler) };
+  const parent = bar > 0 ? name.slice(0, bar) : undefined;
+  // Every entry has every field, in one order: one hidden class, so the per-request reads of
+  // spec fields stay monomorphic whichever command runs.
+  return {
+    name,
+    arity,
+    flags,
+    firstKey: keys[0],
+    lastKey: keys[1],
+    step: keys[2],
+    group,
+    since,
+    summary,
+    syntax: extra.syntax,
+    complexity: extra.complexity,
+    handler,
+    subcommands: extra.subcommands,
+    parent,
+    bits: flagBits(flags, keys[0], handler, parent ?? name),
+    stat: null,
+  };
 }
 
 export const NO_KEYS = [0, 0, 0] as const;
