@@ -95,10 +95,7 @@ export function processInput(ctx: WorkerContext, c: Client): void {
   let fastOk = fastClient(c) && ctx.fastPathOk();
   let paused = ctx.shared.peek('pauseMode') !== 0;
   while (!c.busy && !c.closing && !c.outputPaused) {
-    if (fastOk) {
-      drain(ctx, c, batch);
-      if (runFastBatch(ctx, c) !== 0) continue;
-    }
+    if (fastOk && runFastBatch(ctx, c, batch) !== 0) continue;
     const r = c.parser.next();
     if (r === NEED_MORE) break;
     if (r instanceof ProtocolError) {
@@ -176,10 +173,11 @@ function fastClient(c: Client): boolean {
  * replies in request order. Keys and values stay in the parser's input: the store reads them
  * from there by offset, so a batch allocates nothing per request. Their semantics are the
  * handlers' in commands/strings.ts; only the table lookup, the central checks (all known to pass
- * for such a client) and the hooks (all known to be idle) are skipped. Returns how many
- * requests it ran.
+ * for such a client) and the hooks (all known to be idle) are skipped. The general requests
+ * `pending` holds (parsed before these) run first, and only when there are fast ones: a run of
+ * general requests stays one batch. Returns how many fast requests it ran.
  */
-function runFastBatch(ctx: WorkerContext, c: Client): number {
+function runFastBatch(ctx: WorkerContext, c: Client, pending: Batch | null): number {
   const p = c.parser;
   let n = 0;
   while (n < FAST_MAX) {
@@ -197,6 +195,9 @@ function runFastBatch(ctx: WorkerContext, c: Client): number {
     n++;
   }
   if (n === 0) return 0;
+  // The batched requests before these run first. (Reading ahead left their arguments in place:
+  // the parser moves bytes only on push.)
+  drain(ctx, c, pending);
   const store = c.store;
   const input = p.input;
   fastShards.length = 0;
@@ -399,6 +400,7 @@ function runBatch(ctx: WorkerContext, c: Client, batch: Batch): void {
   const ids: number[] = [];
   const starts: number[] = [];
   const hashes: number[] = [];
+  let prepared = 0;
   for (let i = 0; i < n; i++) {
     const spec = specs[i]!;
     const argv = argvs[i]!;
@@ -406,16 +408,27 @@ function runBatch(ctx: WorkerContext, c: Client, batch: Batch): void {
     if (spec.firstKey === spec.lastKey && spec.firstKey < argv.length) {
       // One key: hash it once here and hand the hash to the store for the command itself.
       const h = hash32(argv[spec.firstKey]!);
+      const shard = shardOf(h, store.shardMask);
       hashes.push(h);
-      ids.push(shardOf(h, store.shardMask));
+      ids.push(shard);
+      // Its lookup is prefetched with the others', as the fast path's are (store/prefetch.ts).
+      batchHashes[prepared] = h;
+      batchShards[prepared] = shard;
+      batchReads[prepared++] = (spec.bits & FlagBit.readonly) !== 0 ? 1 : 0;
     } else {
       hashes.push(-1);
       for (const k of keysOf(spec, argv)) ids.push(store.shardIdOf(k));
     }
   }
   starts.push(ids.length);
+  if (prepared > 1) store.prefetch(batchHashes, batchShards, batchReads, prepared);
   runStepsLocked(ctx, store, ids, n, (_: null, i: number) => runBatched(ctx, c, specs[i]!, argvs[i]!, hashes[i]!), null, starts);
 }
+
+/** runBatch's prefetch of its one-key commands: hashes, shards, and whether each reads its value. */
+const batchHashes = new Uint32Array(BATCH_MAX);
+const batchShards: number[] = new Array<number>(BATCH_MAX).fill(0);
+const batchReads = new Uint8Array(BATCH_MAX);
 
 /** A request of a batch, its shards locked; `h` is the hash of its one key, or -1. */
 function runBatched(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[], h: number): void {
