@@ -12,7 +12,7 @@ import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { adoptSocket } from '../server/adopt.ts';
+import { adoptSocket, writeNow } from '../server/adopt.ts';
 
 const STAR = 0x2a;
 const DOLLAR = 0x24;
@@ -107,9 +107,14 @@ if (isMainThread) {
         }
       }
       if (len > 0) {
-        s.write(out.subarray(0, len));
-        // As the server's reply writer: the buffer is reused when the socket took every byte.
-        if (s.writableLength !== 0) out = Buffer.allocUnsafe(out.length);
+        // As the server's reply writer (ReplyWriter.writeTo): straight to the descriptor when
+        // the stream holds nothing, the rest through the stream, and the buffer reused when no
+        // byte is left waiting in it.
+        const done = writeNow(s, out, len);
+        if (done < len) {
+          s.write(out.subarray(done, len));
+          if (s.writableLength !== 0) out = Buffer.allocUnsafe(out.length);
+        }
       }
       return true;
     });

@@ -14,6 +14,7 @@
  *               "double" and 'single' quoted words (sdssplitargs)
  */
 import { Buffer } from 'node:buffer';
+import { copyInto } from '../bytes.ts';
 import { PROTO_INLINE_MAX_SIZE, PROTO_MAX_BULK_LEN, PROTO_MAX_MULTIBULK_LEN } from './limits.ts';
 
 export const NEED_MORE = 0;
@@ -212,7 +213,7 @@ export class RespParser {
     const base = this.state === S.START ? this.pos : this.reqStart;
     if (this.end + len > this.buf.length) this.rebase(base, this.end - base + len);
     else if (base === this.end) this.rebase(base, len);
-    this.buf.set(off === 0 && len === chunk.length ? chunk : chunk.subarray(off, off + len), this.end);
+    copyInto(this.buf, this.end, chunk, off, len);
     this.end += len;
   }
 

@@ -237,9 +237,11 @@ export class ReplyWriter {
    * to the buffer any more and it is reused. Otherwise the socket keeps it until written and the
    * writer starts a new one. Replies that queue behind unwritten bytes anyway are copied out if
    * small (see HANDOFF_BYTES). No write callback: a fresh one per write would cost Writable its
-   * batching of write completions.
+   * batching of write completions. `writeNow(b, n)`, when given, is tried first: it writes what
+   * it can of b[0, n) past the stream and returns how much (server/adopt.ts); the stream gets
+   * the rest.
    */
-  writeTo(socket: { write(b: Buffer): boolean; readonly writableLength: number }): number {
+  writeTo(socket: { write(b: Buffer): boolean; readonly writableLength: number }, writeNow?: (b: Buffer, n: number) => number): number {
     const n = this.len;
     // Behind bytes the socket still holds, these will wait too: a small reply is copied out at its
     // own size, so a slow reader's queue holds no more memory than it counts.
@@ -249,7 +251,12 @@ export class ReplyWriter {
     }
     const base = this.buf;
     this.len = 0;
-    socket.write(base.subarray(0, n));
+    const done = writeNow === undefined ? 0 : writeNow(base, n);
+    if (done === n) {
+      if (base.length > MAX_KEPT) this.buf = Buffer.allocUnsafe(this.initial);
+      return n;
+    }
+    socket.write(base.subarray(done, n));
     if (socket.writableLength !== 0 || base.length > MAX_KEPT) this.buf = Buffer.allocUnsafe(this.initial);
     return n;
   }

@@ -294,9 +294,9 @@ export class BinaryConnection implements ValueSink {
     if (n === 0) return;
     if (n === 1) return this.run(this.frames[0]!);
     const store = this.c.store;
+    // Filled by index and never truncated (runStepsLocked reads the first n), so it is not reallocated.
     const ids = this.ids;
-    ids.length = 0;
-    for (let i = 0; i < n; i++) ids.push(store.shardIdOf(frameKey(this.frames[i]!)));
+    for (let i = 0; i < n; i++) ids[i] = store.shardIdOf(frameKey(this.frames[i]!));
     runStepsLocked(this.ctx, store, ids, n, runBatchedFrame, this);
   }
 

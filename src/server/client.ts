@@ -3,6 +3,7 @@
  */
 import type { Socket } from 'node:net';
 import { RespParser } from '../protocol/resp-parser.ts';
+import { writeNow } from './adopt.ts';
 import { ReplyWriter } from '../protocol/resp-writer.ts';
 import type { Store, WatchState } from '../store/store.ts';
 import type { CommandSpec } from './commands/types.ts';
@@ -35,6 +36,8 @@ export class Client {
   readonly id: number;
   readonly socket: Socket;
   readonly parser: RespParser;
+  /** writeNow (adopt.ts) on this client's socket, for ReplyWriter.writeTo. */
+  readonly writeNow: (b: Buffer, n: number) => number;
   /** Replies not yet flushed. EXEC swaps in a writer of its own while it stages a reply (transactions.ts). */
   out = new ReplyWriter();
   readonly addr: string;
@@ -146,6 +149,7 @@ export class Client {
   constructor(id: number, socket: Socket, store: Store, needsAuth: boolean, maxBulk: number) {
     this.id = id;
     this.socket = socket;
+    this.writeNow = (b, n) => writeNow(socket, b, n);
     this.store = store;
     this.parser = new RespParser({ maxBulkLen: maxBulk });
     this.authenticated = !needsAuth;

@@ -154,7 +154,8 @@ const fastNumberLen = new Int32Array(FAST_MAX);
 const fastHashes = new Uint32Array(FAST_MAX);
 /** 1 where request i reads its value (GET, INCR…): the prefetch then brings the value's lines in too. */
 const fastReads = new Uint8Array(FAST_MAX);
-const fastShards: number[] = [];
+/** Filled by index, never truncated: truncating an array frees its elements, so the next push allocates them again. */
+const fastShards: number[] = new Array<number>(FAST_MAX).fill(0);
 
 /**
  * A client whose fast-path requests (RespParser.nextFast) need none of the per-command
@@ -200,11 +201,10 @@ function runFastBatch(ctx: WorkerContext, c: Client, pending: Batch | null): num
   drain(ctx, c, pending);
   const store = c.store;
   const input = p.input;
-  fastShards.length = 0;
   for (let i = 0; i < n; i++) {
     const h = hash32(input, fastKeyAt[i]!, fastKeyLen[i]!);
     fastHashes[i] = h;
-    fastShards.push(shardOf(h, store.shardMask));
+    fastShards[i] = shardOf(h, store.shardMask);
     fastReads[i] = FAST_READS_VALUE[fastKinds[i]!] ? 1 : 0;
   }
   if (n > 1) store.prefetch(fastHashes, fastShards, fastReads, n);
@@ -333,17 +333,19 @@ function batchScope(ctx: WorkerContext): 'union' | 'run' {
  * Runs step(arg, 0) … step(arg, n - 1) in order, with the locks batchScope calls for held around
  * each step. Step i touches only shard ids[i], or, given `starts`, only the shards
  * ids[starts[i]] … ids[starts[i + 1] - 1] (starts has n + 1 entries). Under 'run', consecutive
- * single-shard steps on the same shard share one lock; any other step is locked alone. (The
- * RESP fast path and the binary protocol pass no `starts` and allocate nothing here; `arg`
- * rather than a closure, so neither does the step.)
+ * single-shard steps on the same shard share one lock; any other step is locked alone. Only the
+ * ids in use are read, so `ids` may be a longer scratch array. (The RESP fast path and the
+ * binary protocol pass no `starts` and allocate nothing here; `arg` rather than a closure, so
+ * neither does the step.)
  */
 export function runStepsLocked<T>(ctx: WorkerContext, store: Store, ids: number[], n: number, step: (arg: T, i: number) => void, arg: T, starts: number[] | null = null): void {
   if (batchScope(ctx) === 'union') {
-    const locked = store.lockShards(ids);
+    const count = starts === null ? n : starts[n]!;
+    store.lockShardsOf(ids, count);
     try {
       for (let i = 0; i < n; i++) step(arg, i);
     } finally {
-      store.unlockShards(locked);
+      store.unlockShardsOf(ids, count);
     }
     return;
   }
@@ -700,7 +702,7 @@ function recordSlow(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buff
 /** Sends the pending replies, enforcing client-output-buffer-limit. */
 export function flush(ctx: WorkerContext, c: Client): void {
   if (c.out.len === 0 || c.socket.destroyed) return;
-  const bytes = c.out.writeTo(c.socket);
+  const bytes = c.out.writeTo(c.socket, c.writeNow);
   ctx.shared.workerTotalAdd(ctx.index, 'netOut', bytes);
   ctx.netWrites++;
   checkOutputLimit(ctx, c);

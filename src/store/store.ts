@@ -283,6 +283,36 @@ export class Store {
     for (let i = sorted.length - 1; i >= 0; i--) this.shards[sorted[i]!]!.unlock();
   }
 
+  /**
+   * Locks the distinct shards of ids[0, n) in ascending order, as lockShards does, but returns
+   * nothing: unlockShardsOf(ids, n) releases them. For callers that lock a batch on every read
+   * (the request fast path), which then allocate nothing.
+   */
+  lockShardsOf(ids: readonly number[], n: number): void {
+    if (n === 1) return this.shards[ids[0]!]!.lock();
+    const mark = this.marks;
+    for (let i = 0; i < n; i++) mark[ids[i]!] = 1;
+    for (let id = 0; id < mark.length; id++) {
+      if (mark[id] !== 0) {
+        mark[id] = 0;
+        this.shards[id]!.lock();
+      }
+    }
+  }
+
+  /** Releases what lockShardsOf(ids, n) took, each shard once (the order of releases does not matter). */
+  unlockShardsOf(ids: readonly number[], n: number): void {
+    const mark = this.marks;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
+      if (mark[id] === 0) {
+        mark[id] = 1;
+        this.shards[id]!.unlock();
+      }
+    }
+    for (let i = 0; i < n; i++) mark[ids[i]!] = 0;
+  }
+
   // ---- strings -------------------------------------------------------------------------------
 
   // GET key
