@@ -31,8 +31,9 @@ export function adoptSocket(received: net.Socket, buffer: Buffer, callback: (n: 
  * used, and it stays this socket's while the handle is open.
  */
 export function writeNow(socket: net.Socket, buf: Uint8Array, n: number): number {
-  const handle = (socket as unknown as { _handle: { fd?: number } | null })._handle;
-  if (handle === null || socket.writableLength !== 0 || socket.writableEnded || socket.destroyed) return 0;
+  // No handle: destroyed, or a stream that is no socket (the in-process dispatch benchmark).
+  const handle = (socket as unknown as { _handle?: { fd?: number } | null })._handle;
+  if (handle === null || handle === undefined || socket.writableLength !== 0 || socket.writableEnded || socket.destroyed) return 0;
   const fd = handle.fd ?? -1;
   if (fd < 0) return 0;
   try {

@@ -6,7 +6,7 @@ import { RespParser } from '../protocol/resp-parser.ts';
 import { writeNow } from './adopt.ts';
 import { ReplyWriter } from '../protocol/resp-writer.ts';
 import type { Store, WatchState } from '../store/store.ts';
-import type { CommandSpec } from './commands/types.ts';
+import type { TxQueue } from './tx-queue.ts';
 
 /** CLIENT REPLY: 'skip-next' right after CLIENT REPLY SKIP, 'skip' during the request it silences. */
 export type ReplyMode = 'on' | 'off' | 'skip' | 'skip-next';
@@ -21,15 +21,6 @@ export interface TrackingState {
   redirect: number;
   /** OPTIN/OPTOUT: CLIENT CACHING yes|no applies to the next command only. */
   caching: boolean | null;
-}
-
-/**
- * A command queued by MULTI: its spec as the central checks resolved it (a subcommand's own), and
- * a copy of its arguments, which outlive the parser's views.
- */
-export interface QueuedCommand {
-  readonly spec: CommandSpec;
-  readonly argv: Buffer[];
 }
 
 export class Client {
@@ -60,7 +51,7 @@ export class Client {
   noEvict = false;
   noTouch = false;
   /** Queued commands while in MULTI; null outside a transaction. */
-  multi: QueuedCommand[] | null = null;
+  multi: TxQueue | null = null;
   /** A queued command failed to queue (arity, unknown): EXEC will abort. */
   multiDirty = false;
   /** WATCHed keys, as the store saw them at WATCH; each holds a registration until unwatchAll. */

@@ -496,7 +496,7 @@ function runChecked(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined
     if ((spec.bits & FlagBit.no_multi) !== 0) return reject(c, spec, 'ERR Command not allowed inside a transaction');
     // CLIENT LIST's cmd= names it, as Redis's c->lastcmd names the command last looked up.
     c.lastCommand = spec.name;
-    c.multi.push({ spec, argv: copyArgs(argv) });
+    c.multi.push(spec, argv);
     c.out.simple('QUEUED');
     return;
   }

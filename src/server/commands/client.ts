@@ -265,7 +265,7 @@ export function pausedFor(ctx: WorkerContext, c: Client, spec: CommandSpec | und
   const s = resolveSub(spec, argv);
   if (mayReplicate(s)) return left;
   if (s.name === 'exec' && c.multi !== null) {
-    for (const q of c.multi) if (mayReplicate(q.spec)) return left;
+    for (let i = 0; i < c.multi.length; i++) if (mayReplicate(c.multi.spec(i))) return left;
   }
   return 0;
 }

@@ -15,7 +15,8 @@
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { ReplyWriter } from '../../protocol/resp-writer.ts';
-import { closeAfterReply, execute, gatherReply, keysOf } from '../dispatch.ts';
+import { closeAfterReply, execute, gatherReply } from '../dispatch.ts';
+import { TxQueue } from '../tx-queue.ts';
 import { replyError } from './args.ts';
 import { ALL_KEYS, cmd, FlagBit, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
@@ -23,7 +24,7 @@ import type { CommandSpec } from './types.ts';
 // MULTI
 function multi(_ctx: WorkerContext, c: Client): void {
   if (c.multi !== null) throw replyError('ERR MULTI calls can not be nested');
-  c.multi = [];
+  c.multi = new TxQueue();
   c.multiDirty = false;
   c.out.ok();
 }
@@ -60,14 +61,15 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
   let ids: number[] = c.watched.map((w) => w.shard);
   let everything = false;
   let gathers = false;
-  for (const { spec: s, argv } of queue) {
+  for (let i = 0; i < queue.length; i++) {
+    const s = queue.spec(i);
     // Gathering commands run after the locks are released: they add none.
     if ((s.bits & FlagBit.gathers) !== 0) {
       gathers = true;
       continue;
     }
     if (s.firstKey <= 0 || (s.bits & FlagBit.admin) !== 0) everything = true;
-    else for (const k of keysOf(s, argv)) ids.push(store.shardIdOf(k));
+    else queue.keyShards(i, store.shardMask, ids);
   }
   if (everything) ids = store.shards.map((s) => s.id);
   const later: Deferred[] = [];
@@ -86,9 +88,10 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
     }
     c.out.array(queue.length);
     c.inExec = true;
-    for (const { spec, argv } of queue) {
-      if ((spec.bits & FlagBit.gathers) !== 0) later.push({ at: c.out.len, spec, argv });
-      else execute(ctx, c, spec, argv);
+    for (let i = 0; i < queue.length; i++) {
+      const spec = queue.spec(i);
+      if ((spec.bits & FlagBit.gathers) !== 0) later.push({ at: c.out.len, spec, argv: queue.argv(i) });
+      else execute(ctx, c, spec, queue.argv(i));
     }
   } finally {
     c.inExec = false;
