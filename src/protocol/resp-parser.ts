@@ -92,6 +92,12 @@ function packName(b: Uint8Array, at: number, len: number, argc: number): number 
   return code + argc * 2 ** 35;
 }
 const NAMED_CODES = new Map<number, number>(NAMED_KINDS.map(([kind, name, argc]) => [packName(Buffer.from(name, 'latin1'), 0, name.length, argc), kind]));
+/**
+ * Bit (first letter - 'a') of NAMED_FIRST[len] is set when a named kind of that length starts
+ * with that letter: most other commands are ruled out by it before a name is packed and looked up.
+ */
+const NAMED_FIRST = new Int32Array(8);
+for (const [, name] of NAMED_KINDS) NAMED_FIRST[name.length]! |= 1 << (name.charCodeAt(0) - 0x61);
 
 /** ASCII letters of a name, lower-cased by OR-ing 0x20 (no other byte becomes one of them). */
 const lc = (b: Uint8Array, i: number) => b[i]! | 0x20;
@@ -102,7 +108,7 @@ const lc = (b: Uint8Array, i: number) => b[i]! | 0x20;
  */
 function fastKind(b: Uint8Array, at: number, len: number, argc: number): number {
   const kind = ownPathKind(b, at, len, argc);
-  if (kind !== FAST_NONE || argc > 3) return kind;
+  if (kind !== FAST_NONE || argc > 3 || len > 7 || (NAMED_FIRST[len]! & (1 << ((lc(b, at) - 0x61) & 31))) === 0) return kind;
   return NAMED_CODES.get(packName(b, at, len, argc)) ?? FAST_NONE;
 }
 

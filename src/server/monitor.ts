@@ -104,7 +104,7 @@ export function monitorLine(c: Client, spec: CommandSpec, argv: Buffer[], nowMs 
 }
 
 function feed(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): void {
-  if (ctx.shared.get('monitors') <= 0) return;
+  if (ctx.shared.peek('monitors') <= 0) return;
   const f = spec.flags;
   if (f.includes('admin') || f.includes('skip_monitor')) return;
   pending.push(monitorLine(c, spec, argv));

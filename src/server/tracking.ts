@@ -239,7 +239,7 @@ function changedKeys(ctx: WorkerContext, c: Client, keys: Buffer[]): Buffer[] {
 }
 
 function onWrite(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): void {
-  if (ctx.shared.get('trackers') <= 0) {
+  if (ctx.shared.peek('trackers') <= 0) {
     // Nobody tracks anywhere: whatever is remembered belongs to clients that stopped.
     if (table.size > 0) table.clear();
     return;
