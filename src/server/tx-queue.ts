@@ -41,7 +41,7 @@ export class TxQueue {
     for (const a of argv) size += a.length;
     if (this.used + size > this.bytes.length) {
       const bigger = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.used + size, 256));
-      this.bytes.copy(bigger, 0, 0, this.used);
+      if (this.used > 0) this.bytes.copy(bigger, 0, 0, this.used);
       this.bytes = bigger;
     }
     for (const a of argv) {
