@@ -47,7 +47,6 @@ export const OUTPUT_PAUSE_BYTES = 1024 * 1024;
 /** Requests parsed ahead and locked together at most. */
 const BATCH_MAX = 64;
 
-
 /**
  * The batchable requests of one read, run together by drain(): parallel arrays, reused after
  * each drain, of which the first `n` entries are pending (no object per request).
@@ -493,7 +492,7 @@ function runChecked(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined
     return reject(c, spec, `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
   }
   if (c.multi !== null && (bits & FlagBit.not_queued) === 0) {
-    if ((spec.bits & FlagBit.no_multi) !== 0) return reject(c, spec, 'ERR Command not allowed inside a transaction');
+    if ((bits & FlagBit.no_multi) !== 0) return reject(c, spec, 'ERR Command not allowed inside a transaction');
     // CLIENT LIST's cmd= names it, as Redis's c->lastcmd names the command last looked up.
     c.lastCommand = spec.name;
     c.multi.push(spec, argv);
@@ -504,7 +503,7 @@ function runChecked(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined
 }
 
 /** Copies of a request's arguments, which the parser's next read would overwrite: views of one new buffer. */
-export function copyArgs(argv: Buffer[]): Buffer[] {
+function copyArgs(argv: Buffer[]): Buffer[] {
   let total = 0;
   for (const a of argv) total += a.length;
   const all = Buffer.allocUnsafe(total);

@@ -89,7 +89,7 @@ export const FlagBit = {
 const PUBSUB_CONTEXT = ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'ping', 'quit', 'reset'];
 const NOT_QUEUED = ['exec', 'discard', 'multi', 'watch', 'quit', 'reset'];
 
-/** A subcommand's bits derived from its container's name (`base`) as from its own. */
+/** A command's FlagBit bits: its flags', and those derived from its keys, its handler and its name (`base`; a subcommand's is its container's). */
 function flagBits(flags: readonly Flag[], firstKey: number, handler: Handler | undefined, base: string): number {
   let b = 0;
   for (const f of flags) b |= (FlagBit as Record<string, number>)[f] ?? 0;
