@@ -5,7 +5,8 @@
  *
  * Invariants: a slot is in use while its refs is nonzero; an in-use word sits fewer than
  * WATCH_PROBES slots past its home (word mod WATCH_SLOTS), and no unused slot lies between its home
- * and it. Backward-shift deletion keeps both, so lookups stop at the first unused slot.
+ * and it. Backward-shift deletion keeps both, so lookups stop at the first unused slot. At most
+ * WATCH_SLOTS - 1 slots are in use, so the shift, which runs until it meets an unused slot, ends.
  */
 import { WATCH_PROBES, WATCH_SLOTS } from '../../native-layout/shard.ts';
 import { HW } from './memory.ts';
@@ -24,12 +25,13 @@ export function watchFindLocked(m: ShardMemory, word: number): number {
 
 /**
  * Takes a reference on `word`'s slot, taking a free slot for it if it has none. Returns the slot's
- * version, or -1 when no slot within WATCH_PROBES of its home is free.
+ * version, or -1 when no slot within WATCH_PROBES of its home is free or only one slot is left.
  */
 export function watchAcquireLocked(m: ShardMemory, word: number): number {
   for (let k = 0, i = word & MASK; k < WATCH_PROBES; k++, i = (i + 1) & MASK) {
     const refs = m.watchRefs(i);
     if (refs === 0) {
+      if (m.h32[HW.watchSlotsUsed]! >= WATCH_SLOTS - 1) return -1;
       m.setWatchSlot(i, word, 1, 0);
       m.h32[HW.watchSlotsUsed] = m.h32[HW.watchSlotsUsed]! + 1;
       return 0;

@@ -109,6 +109,15 @@ describe('WATCH', () => {
     expect([header(store, 'watchers'), header(store, 'watchSlotsUsed')]).toEqual([0, 0]);
   });
 
+  it('a table with every slot it may use taken releases its keys (one slot always stays free)', () => {
+    const { store } = mk();
+    const ws = Array.from({ length: 4 * WATCH_SLOTS }, (_, i) => store.watch(`full:${i}`));
+    expect(header(store, 'watchSlotsUsed')).toBe(WATCH_SLOTS - 1);
+    expect(ws.filter((w) => w.version >= 0).length).toBe(WATCH_SLOTS - 1);
+    for (const w of ws) store.unwatch(w);
+    expect([header(store, 'watchers'), header(store, 'watchSlotsUsed')]).toEqual([0, 0]);
+  });
+
   it('writes are tracked only while a key of the shard is watched', () => {
     const { store } = mk();
     store.set('a', '1');
