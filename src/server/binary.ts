@@ -37,7 +37,7 @@ import type { SetOptions, ValueSink } from '../store/store.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 import { PAUSE_ALL } from './commands/client.ts';
-import { checkOutputLimit, flushEvents, keysOf, onAfterCommand, OUTPUT_PAUSE_BYTES, runStepsLocked } from './dispatch.ts';
+import { afterWrite, flushEvents, keysOf, onAfterCommand, runStepsLocked } from './dispatch.ts';
 import { FlagBit } from './commands/types.ts';
 import type { BusMessage, WorkerInit } from './messages.ts';
 import { notify } from './notify.ts';
@@ -589,13 +589,7 @@ export class BinaryConnection implements ValueSink {
     if (this.out.len === 0 || c.socket.destroyed) return;
     const bytes = this.out.len;
     c.socket.write(this.out.take());
-    this.ctx.shared.workerTotalAdd(this.ctx.index, 'netOut', bytes);
-    this.ctx.netWrites++;
-    checkOutputLimit(this.ctx, c);
-    if (!c.closing && !c.outputPaused && c.socket.writableLength > OUTPUT_PAUSE_BYTES) {
-      c.outputPaused = true;
-      c.socket.pause();
-    }
+    afterWrite(this.ctx, c, bytes);
   }
 
   private replyError(requestId: number, e: unknown): void {

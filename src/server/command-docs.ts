@@ -10,7 +10,7 @@
 import { globMatch } from '../protocol/glob.ts';
 import type { ReplyWriter } from '../protocol/resp-writer.ts';
 import { word } from './commands/args.ts';
-import { COMMANDS, lookupCommand } from './commands/table.ts';
+import { COMMANDS, lookupCommand, subcommandOf } from './commands/table.ts';
 import { keysOf } from './dispatch.ts';
 import type { CommandSpec, Flag } from './commands/types.ts';
 
@@ -193,6 +193,8 @@ const NONDET_ORDER = ['nondeterministic_output_order'];
 const ALL_NODES_OK = ['request_policy:all_nodes', 'response_policy:all_succeeded'];
 const ALL_SHARDS_OK = ['request_policy:all_shards', 'response_policy:all_succeeded'];
 const MULTI_SHARD_SUM = ['request_policy:multi_shard', 'response_policy:agg_sum'];
+const NONDET_ALL_SHARDS_SPECIAL = ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'];
+const NONDET_ALL_NODES_SPECIAL = ['nondeterministic_output', 'request_policy:all_nodes', 'response_policy:special'];
 /** Redis 7's command tips: hints for cluster clients and proxies on routing and merging replies. */
 const TIPS: Record<string, readonly string[]> = {
   'client|info': NONDET,
@@ -209,15 +211,15 @@ const TIPS: Record<string, readonly string[]> = {
   flushdb: ALL_SHARDS_OK,
   'function|flush': ALL_SHARDS_OK,
   'function|list': NONDET_ORDER,
-  info: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
+  info: NONDET_ALL_SHARDS_SPECIAL,
   keys: ['request_policy:all_shards', 'nondeterministic_output_order'],
   lastsave: NONDET,
-  'latency|history': ['nondeterministic_output', 'request_policy:all_nodes', 'response_policy:special'],
-  'latency|latest': ['nondeterministic_output', 'request_policy:all_nodes', 'response_policy:special'],
+  'latency|history': NONDET_ALL_NODES_SPECIAL,
+  'latency|latest': NONDET_ALL_NODES_SPECIAL,
   'latency|reset': ALL_NODES_OK,
-  'memory|malloc-stats': ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
+  'memory|malloc-stats': NONDET_ALL_SHARDS_SPECIAL,
   'memory|purge': ALL_SHARDS_OK,
-  'memory|stats': ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
+  'memory|stats': NONDET_ALL_SHARDS_SPECIAL,
   mget: ['request_policy:multi_shard'],
   mset: ['request_policy:multi_shard', 'response_policy:all_succeeded'],
   msetnx: ['request_policy:multi_shard', 'response_policy:agg_min'],
@@ -634,7 +636,7 @@ export function getKeys(argv: Buffer[]): { keys: Buffer[]; spec: CommandSpec } {
   let spec = lookupCommand(argv[0]!);
   if (spec === undefined) throw new Error('ERR Invalid command specified');
   if (spec.subcommands !== undefined && argv.length >= 2) {
-    const sub = spec.subcommands.find((s) => s.name === `${spec!.name}|${argv[1]!.toString('latin1').toLowerCase()}`);
+    const sub = subcommandOf(spec, argv);
     if (sub !== undefined) spec = sub;
     else if (spec.handler === undefined) throw new Error('ERR Invalid command specified');
   }

@@ -23,8 +23,8 @@ import type { CommandStat } from './command-stats.ts';
 import { ShardcacheError } from '../errors.ts';
 import { hash32, shardOf } from '../store/hash.ts';
 import { cstr, expireAtAt, int64At, int64Reply, negatedDecrement, word } from './commands/args.ts';
-import { lookupCommand } from './commands/table.ts';
-import { FlagBit } from './commands/types.ts';
+import { lookupCommand, subcommandOf } from './commands/table.ts';
+import { FlagBit, lastKeyIndex } from './commands/types.ts';
 import type { CommandSpec } from './commands/types.ts';
 import { pausedFor, waitUnpaused } from './commands/client.ts';
 import type { Client, ReplyMode } from './client.ts';
@@ -70,7 +70,7 @@ function batchable(spec: CommandSpec | undefined, c: Client): boolean {
 /** Key arguments of a request per its spec (for shard locking, tracking and WATCH). */
 export function keysOf(spec: CommandSpec, argv: Buffer[]): Buffer[] {
   if (spec.firstKey <= 0) return [];
-  const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
+  const last = lastKeyIndex(spec, argv.length);
   const out: Buffer[] = [];
   for (let i = spec.firstKey; i <= last && i < argv.length; i += spec.step) out.push(argv[i]!);
   return out;
@@ -477,7 +477,7 @@ function runChecked(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined
   }
   if (spec.subcommands !== undefined) {
     const parent = spec;
-    const sub = argv.length >= 2 ? parent.subcommands!.find((s) => s.name === `${parent.name}|${word(argv[1]!)}`) : undefined;
+    const sub = subcommandOf(parent, argv);
     if (sub !== undefined) spec = sub;
     else if (parent.handler === undefined) {
       if (argv.length < 2) return reject(c, parent, `ERR wrong number of arguments for '${parent.name}' command`);
@@ -701,7 +701,14 @@ function recordSlow(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buff
 /** Sends the pending replies, enforcing client-output-buffer-limit. */
 export function flush(ctx: WorkerContext, c: Client): void {
   if (c.out.len === 0 || c.socket.destroyed) return;
-  const bytes = c.out.writeTo(c.socket, c.writeNow);
+  afterWrite(ctx, c, c.out.writeTo(c.socket, c.writeNow));
+}
+
+/**
+ * The bookkeeping of a write of `bytes` to `c`'s socket (RESP and binary connections alike): the
+ * counts, client-output-buffer-limit, and backpressure.
+ */
+export function afterWrite(ctx: WorkerContext, c: Client, bytes: number): void {
   ctx.shared.workerTotalAdd(ctx.index, 'netOut', bytes);
   ctx.netWrites++;
   checkOutputLimit(ctx, c);

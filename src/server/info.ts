@@ -49,11 +49,15 @@ function localFigures(ctx: WorkerContext): LocalFigures {
   return f;
 }
 
-registerQuery('info-gather', (ctx): Gathered => ({ stats: commandStatsSnapshot(), local: localFigures(ctx) }));
+const NO_STATS: StatsSnapshot = { commands: [], errors: [], errorReplies: 0 };
+registerQuery('info-gather', (ctx, args): Gathered => ({ stats: args[0] === false ? NO_STATS : commandStatsSnapshot(), local: localFigures(ctx) }));
 
-/** What every worker has for INFO (and MEMORY STATS), asked in one round and summed. */
-export async function gatherInfo(ctx: WorkerContext): Promise<Gathered> {
-  const parts = await ctx.rpc<(Gathered | null)[]>('info-gather');
+/**
+ * What every worker has for INFO (and MEMORY STATS), asked in one round and summed; without
+ * `withStats`, the command and error statistics are left out (empty).
+ */
+export async function gatherInfo(ctx: WorkerContext, withStats = true): Promise<Gathered> {
+  const parts = await ctx.rpc<(Gathered | null)[]>('info-gather', withStats);
   const local: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: 0, writes: 0 };
   for (const p of parts) {
     if (p === null) continue;
@@ -96,7 +100,6 @@ export function bytesToHuman(n: number): string {
 
 /** used_memory_peak: the highest used_memory this thread has seen reported. */
 let peak = 0;
-
 
 /** The port the server listens on: the client's local port (the setting may say 0). */
 function tcpPort(ctx: WorkerContext, c: Client | null): string {
@@ -206,8 +209,10 @@ export function memoryFigures(ctx: WorkerContext): MemoryFigures {
   };
 }
 
+/** a / b, or 0 when b is 0, as Redis's memory ratios are. */
+export const quotient = (a: number, b: number) => (b === 0 ? 0 : a / b);
 /** Redis's "%.2f" of a ratio, 0 when the divisor is. */
-const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b).toFixed(2);
+const ratio = (a: number, b: number) => quotient(a, b).toFixed(2);
 
 /** No scripting, replication backlog or AOF buffer exists, so those fields are 0. */
 function memory(ctx: WorkerContext, _c: Client | null, g: Gathered | null): string[] {

@@ -10,6 +10,7 @@
 import { Buffer } from 'node:buffer';
 import { copyInto } from '../bytes.ts';
 import { hash32, shardOf } from '../store/hash.ts';
+import { lastKeyIndex } from './commands/types.ts';
 import type { CommandSpec } from './commands/types.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -73,7 +74,7 @@ export class TxQueue {
     if (s.firstKey <= 0) return;
     const from = this.first[i]!;
     const argc = this.first[i + 1]! - from;
-    const last = s.lastKey < 0 ? argc + s.lastKey : s.lastKey;
+    const last = lastKeyIndex(s, argc);
     for (let k = s.firstKey; k <= last && k < argc; k += s.step) {
       const p = 2 * (from + k);
       ids.push(shardOf(hash32(this.bytes, this.offs[p]!, this.offs[p + 1]!), shardMask));

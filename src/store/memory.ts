@@ -91,6 +91,8 @@ export const ITEM_HEADER_BYTES = ItemHeader.size;
 const W = WatchSlot.fields;
 const WATCH_SLOT_WORDS = WatchSlot.size / 4;
 const HW_WATCH_TABLE = H.watchTable.index;
+/** h32 index of watch slot i's first word. */
+const watchSlotAt = (i: number) => HW_WATCH_TABLE + i * WATCH_SLOT_WORDS;
 
 const P = PageHeader.fields;
 const PAGE_WORDS = PAGE_SIZE / 4;
@@ -195,17 +197,17 @@ export class ShardMemory {
   }
 
   // ---- WATCH table slots (header) ------------------------------------------------------------
-  watchWordAt(i: number): number { return this.h32[HW_WATCH_TABLE + i * WATCH_SLOT_WORDS + W.word.index]!; }
-  watchRefs(i: number): number { return this.h32[HW_WATCH_TABLE + i * WATCH_SLOT_WORDS + W.refs.index]!; }
-  watchVersion(i: number): number { return this.h32[HW_WATCH_TABLE + i * WATCH_SLOT_WORDS + W.version.index]!; }
+  watchWordAt(i: number): number { return this.h32[watchSlotAt(i) + W.word.index]!; }
+  watchRefs(i: number): number { return this.h32[watchSlotAt(i) + W.refs.index]!; }
+  watchVersion(i: number): number { return this.h32[watchSlotAt(i) + W.version.index]!; }
   setWatchSlot(i: number, word: number, refs: number, version: number): void {
-    const o = HW_WATCH_TABLE + i * WATCH_SLOT_WORDS;
+    const o = watchSlotAt(i);
     this.h32[o + W.word.index] = word;
     this.h32[o + W.refs.index] = refs;
     this.h32[o + W.version.index] = version;
   }
-  setWatchRefs(i: number, v: number): void { this.h32[HW_WATCH_TABLE + i * WATCH_SLOT_WORDS + W.refs.index] = v; }
-  setWatchVersion(i: number, v: number): void { this.h32[HW_WATCH_TABLE + i * WATCH_SLOT_WORDS + W.version.index] = v; }
+  setWatchRefs(i: number, v: number): void { this.h32[watchSlotAt(i) + W.refs.index] = v; }
+  setWatchVersion(i: number, v: number): void { this.h32[watchSlotAt(i) + W.version.index] = v; }
   /** Every slot unused. */
   clearWatchTable(): void { this.h32.fill(0, HW_WATCH_TABLE, HW_WATCH_TABLE + H.watchTable.count); }
 

@@ -213,23 +213,10 @@ export class Store {
     return this.shards[shardOf(hash32(key), this.shardMask)]!;
   }
 
-  /** Locks the distinct shards of `ids` in ascending order; returns them for unlockShards. */
+  /** Locks the distinct shards of `ids` in ascending order (lockShardsOf); returns `ids` for unlockShards. */
   lockShards(ids: number[]): number[] {
-    let sorted: number[];
-    if (ids.length === 1) sorted = ids;
-    else {
-      const mark = this.marks;
-      for (const id of ids) mark[id] = 1;
-      sorted = [];
-      for (let id = 0; id < mark.length; id++) {
-        if (mark[id] !== 0) {
-          sorted.push(id);
-          mark[id] = 0;
-        }
-      }
-    }
-    for (const id of sorted) this.shards[id]!.lock();
-    return sorted;
+    this.lockShardsOf(ids, ids.length);
+    return ids;
   }
   /**
    * A caller that already hashed a key (the dispatcher grouping a pipeline by shard) may pass
@@ -276,17 +263,17 @@ export class Store {
     return this.lockShards(ids);
   }
 
-  /** Scratch for lockShards: one byte per shard, all zero between calls. */
+  /** Scratch for lockShardsOf and unlockShardsOf: one byte per shard, all zero between calls. */
   private readonly marks: Uint8Array;
 
-  unlockShards(sorted: number[]): void {
-    for (let i = sorted.length - 1; i >= 0; i--) this.shards[sorted[i]!]!.unlock();
+  unlockShards(ids: number[]): void {
+    this.unlockShardsOf(ids, ids.length);
   }
 
   /**
-   * Locks the distinct shards of ids[0, n) in ascending order, as lockShards does, but returns
-   * nothing: unlockShardsOf(ids, n) releases them. For callers that lock a batch on every read
-   * (the request fast path), which then allocate nothing.
+   * Locks the distinct shards of ids[0, n) in ascending order, the one lock order of the store;
+   * unlockShardsOf(ids, n) releases them. Allocates nothing, so the request fast path can lock a
+   * batch on every read.
    */
   lockShardsOf(ids: readonly number[], n: number): void {
     if (n === 1) return this.shards[ids[0]!]!.lock();
@@ -589,6 +576,10 @@ export class Store {
 
   // EXISTS key [key ...]
   exists(...keys: Bytes[]): number {
+    if (keys.length === 1) {
+      const k = bytes(keys[0]!);
+      return this.existsHashed(k, this.hashOf(k), 0, k.length);
+    }
     return this.multi(keys, (s, k, h, now) => (s.lookupLocked(k, h, now, this.db) === NIL_REF ? 0 : 1));
   }
 

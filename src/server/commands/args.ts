@@ -59,7 +59,7 @@ export function int64Reply(t: number): number | bigint {
 /** DECRBY's decrement as the increment INCRBY adds; -2^63 has no negation (Redis t_string.c). */
 export function negatedDecrement(d: number | bigint): number | bigint {
   if (d === -(2n ** 63n)) throw replyError('ERR decrement would overflow');
-  return typeof d === 'bigint' ? -d : -d;
+  return -d;
 }
 
 const LLONG_MAX = 9223372036854775807n;

@@ -15,7 +15,8 @@ import { registerQuery } from '../queries.ts';
 import { disableTracking, enableTracking, inTransaction, prefixOverlap, redirectBroken, resetTracking, writeTrackingInfo } from '../tracking.ts';
 import { cstr, help, intArg, replyError, str, syntaxError, word } from './args.ts';
 import { validName } from './connection.ts';
-import { cmd, NO_KEYS } from './types.ts';
+import { subcommandOf } from './table.ts';
+import { ADMIN, cmd, HELP_SUMMARY, LS, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
 /** RESET and disconnect: drop transaction, subscriptions, tracking; back to db 0 and RESP2. */
@@ -241,12 +242,6 @@ function setPause(ctx: WorkerContext, until: number, mode: number): void {
   Atomics.notify(cell, PAUSE_MODE_INDEX);
 }
 
-function resolveSub(spec: CommandSpec, argv: Buffer[]): CommandSpec {
-  if (spec.subcommands === undefined || argv.length < 2) return spec;
-  const name = `${spec.name}|${word(argv[1]!)}`;
-  return spec.subcommands.find((s) => s.name === name) ?? spec;
-}
-
 function mayReplicate(spec: CommandSpec): boolean {
   return spec.flags.includes('write') || spec.flags.includes('may_replicate');
 }
@@ -262,7 +257,7 @@ export function pausedFor(ctx: WorkerContext, c: Client, spec: CommandSpec | und
   const left = ctx.shared.pauseUntil - Date.now();
   if (left <= 0) return 0;
   if (mode === PAUSE_ALL) return left;
-  const s = resolveSub(spec, argv);
+  const s = subcommandOf(spec, argv) ?? spec;
   if (mayReplicate(s)) return left;
   if (s.name === 'exec' && c.multi !== null) {
     for (let i = 0; i < c.multi.length; i++) if (mayReplicate(c.multi.spec(i))) return left;
@@ -562,27 +557,26 @@ function clientHelp(_ctx: WorkerContext, c: Client): void {
 }
 
 const C = ['noscript', 'loading', 'stale'] as const;
-const A = ['admin', 'noscript', 'loading', 'stale'] as const;
 export const CLIENT_SUBCOMMANDS: CommandSpec[] = [
   cmd('client|id', 2, [...C], NO_KEYS, 'connection', '5.0.0', 'Returns the unique client ID of the connection.', clientId, { syntax: 'CLIENT ID' }),
   cmd('client|setname', 3, [...C], NO_KEYS, 'connection', '2.6.9', 'Sets the connection name.', clientSetname, { syntax: 'CLIENT SETNAME connection-name' }),
   cmd('client|getname', 2, [...C], NO_KEYS, 'connection', '2.6.9', 'Returns the name of the connection.', clientGetname, { syntax: 'CLIENT GETNAME' }),
   // LIST and KILL ask every worker (async): not inside MULTI, like PUBSUB CHANNELS.
-  cmd('client|list', -2, [...A, 'gathers'], NO_KEYS, 'connection', '2.4.0', 'Lists open connections.', clientList, { syntax: 'CLIENT LIST [TYPE <NORMAL|MASTER|REPLICA|PUBSUB>] [ID client-id [client-id ...]]', complexity: 'O(N) where N is the number of client connections' }),
+  cmd('client|list', -2, [...ADMIN, 'gathers'], NO_KEYS, 'connection', '2.4.0', 'Lists open connections.', clientList, { syntax: 'CLIENT LIST [TYPE <NORMAL|MASTER|REPLICA|PUBSUB>] [ID client-id [client-id ...]]', complexity: 'O(N) where N is the number of client connections' }),
   cmd('client|info', 2, [...C], NO_KEYS, 'connection', '6.2.0', 'Returns information about the connection.', clientInfo, { syntax: 'CLIENT INFO' }),
-  cmd('client|kill', -3, [...A, 'gathers'], NO_KEYS, 'connection', '2.4.0', 'Terminates open connections.', clientKill, { syntax: 'CLIENT KILL <ip:port | <[ID client-id] | [TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES|NO>] | [MAXAGE maxage] [[ID client-id] | ...]>>', complexity: 'O(N) where N is the number of client connections' }),
-  cmd('client|pause', -3, [...A], NO_KEYS, 'connection', '3.0.0', 'Suspends commands processing.', clientPause, { syntax: 'CLIENT PAUSE timeout [WRITE|ALL]' }),
-  cmd('client|unpause', 2, [...A], NO_KEYS, 'connection', '6.2.0', 'Resumes processing of clients that were paused.', clientUnpause, { syntax: 'CLIENT UNPAUSE' }),
+  cmd('client|kill', -3, [...ADMIN, 'gathers'], NO_KEYS, 'connection', '2.4.0', 'Terminates open connections.', clientKill, { syntax: 'CLIENT KILL <ip:port | <[ID client-id] | [TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES|NO>] | [MAXAGE maxage] [[ID client-id] | ...]>>', complexity: 'O(N) where N is the number of client connections' }),
+  cmd('client|pause', -3, [...ADMIN], NO_KEYS, 'connection', '3.0.0', 'Suspends commands processing.', clientPause, { syntax: 'CLIENT PAUSE timeout [WRITE|ALL]' }),
+  cmd('client|unpause', 2, [...ADMIN], NO_KEYS, 'connection', '6.2.0', 'Resumes processing of clients that were paused.', clientUnpause, { syntax: 'CLIENT UNPAUSE' }),
   cmd('client|reply', 3, [...C], NO_KEYS, 'connection', '3.2.0', 'Instructs the server whether to reply to commands.', clientReply, { syntax: 'CLIENT REPLY <ON|OFF|SKIP>' }),
-  cmd('client|no-evict', 3, [...A], NO_KEYS, 'connection', '7.0.0', 'Sets the client eviction mode of the connection.', clientNoEvict, { syntax: 'CLIENT NO-EVICT <ON|OFF>' }),
+  cmd('client|no-evict', 3, [...ADMIN], NO_KEYS, 'connection', '7.0.0', 'Sets the client eviction mode of the connection.', clientNoEvict, { syntax: 'CLIENT NO-EVICT <ON|OFF>' }),
   cmd('client|no-touch', 3, [...C], NO_KEYS, 'connection', '7.2.0', 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.', clientNoTouch, { syntax: 'CLIENT NO-TOUCH <ON|OFF>' }),
   cmd('client|setinfo', 4, [...C], NO_KEYS, 'connection', '7.2.0', 'Sets information specific to the client or connection.', clientSetinfo, { syntax: 'CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>' }),
   cmd('client|tracking', -3, [...C], NO_KEYS, 'connection', '6.0.0', 'Controls server-assisted client-side caching for the connection.', clientTracking, { syntax: 'CLIENT TRACKING <ON|OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]' }),
   cmd('client|caching', 3, [...C], NO_KEYS, 'connection', '6.0.0', 'Instructs the server whether to track the keys in the next request.', clientCaching, { syntax: 'CLIENT CACHING <YES|NO>' }),
-  cmd('client|unblock', -3, [...A], NO_KEYS, 'connection', '5.0.0', 'Unblocks a client blocked by a blocking command from a different connection.', clientUnblock, { syntax: 'CLIENT UNBLOCK client-id [TIMEOUT|ERROR]', complexity: 'O(log N) where N is the number of client connections' }),
+  cmd('client|unblock', -3, [...ADMIN], NO_KEYS, 'connection', '5.0.0', 'Unblocks a client blocked by a blocking command from a different connection.', clientUnblock, { syntax: 'CLIENT UNBLOCK client-id [TIMEOUT|ERROR]', complexity: 'O(log N) where N is the number of client connections' }),
   cmd('client|getredir', 2, [...C], NO_KEYS, 'connection', '6.0.0', "Returns the client ID to which the connection's tracking notifications are redirected.", clientGetredir, { syntax: 'CLIENT GETREDIR' }),
   cmd('client|trackinginfo', 2, [...C], NO_KEYS, 'connection', '6.2.0', 'Returns information about server-assisted client-side caching for the connection.', clientTrackinginfo, { syntax: 'CLIENT TRACKINGINFO' }),
-  cmd('client|help', 2, ['loading', 'stale'], NO_KEYS, 'connection', '5.0.0', 'Returns helpful text about the different subcommands.', clientHelp, { syntax: 'CLIENT HELP' }),
+  cmd('client|help', 2, [...LS], NO_KEYS, 'connection', '5.0.0', HELP_SUMMARY, clientHelp, { syntax: 'CLIENT HELP' }),
 ];
 
 export const CLIENT_COMMANDS: readonly CommandSpec[] = [

@@ -7,7 +7,7 @@
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { onAfterCommand } from '../dispatch.ts';
-import { gatherInfo, memoryFigures } from '../info.ts';
+import { gatherInfo, memoryFigures, quotient } from '../info.ts';
 import { installWhenReady } from '../monitor.ts';
 import { registerQuery } from '../queries.ts';
 import { help, intArg, str, syntaxError, word } from './args.ts';
@@ -30,11 +30,12 @@ function memoryUsage(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // MEMORY STATS
 async function memoryStats(ctx: WorkerContext, c: Client): Promise<void> {
-  const { local } = await gatherInfo(ctx);
+  // Every worker's client buffers; their command statistics are not wanted here.
+  const { local } = await gatherInfo(ctx, false);
   const f = memoryFigures(ctx);
   const net = f.used - f.startup;
   // Redis keeps these ratios as floats.
-  const fl = (a: number, b: number) => Math.fround(b === 0 ? 0 : a / b);
+  const fl = (a: number, b: number) => Math.fround(quotient(a, b));
   const ints: [string, number][] = [
     ['peak.allocated', f.peak],
     ['total.allocated', f.used],
@@ -156,7 +157,7 @@ function latencyOf(ctx: WorkerContext): LatencyState {
   return st;
 }
 
-export function latencyAddSample(ctx: WorkerContext, event: string, ms: number): void {
+function latencyAddSample(ctx: WorkerContext, event: string, ms: number): void {
   const st = latencyOf(ctx);
   let e = st.events.get(event);
   if (e === undefined) st.events.set(event, (e = { samples: [], max: 0 }));
@@ -172,7 +173,7 @@ export function latencyAddSample(ctx: WorkerContext, event: string, ms: number):
 
 /** Commands slower than latency-monitor-threshold (ms) become 'command' / 'fast-command' samples. */
 function latencyHook(ctx: WorkerContext, c: Client, spec: CommandSpec): void {
-  const st = ctx === latencyCtx ? latencyState! : latencyOf(ctx);
+  const st = latencyOf(ctx);
   if (st.threshold <= 0) return;
   const ms = Date.now() - c.lastInteraction;
   if (ms >= st.threshold) latencyAddSample(ctx, spec.flags.includes('fast') ? 'fast-command' : 'command', ms);
@@ -249,7 +250,6 @@ function latencyHelp(_ctx: WorkerContext, c: Client): void {
     '    Prints this help.',
   ]);
 }
-
 
 export const DIAGNOSTIC_COMMANDS: readonly CommandSpec[] = [
   cmd('memory', -2, [], NO_KEYS, 'server', '4.0.0', 'A container for memory diagnostics commands.', undefined, {

@@ -9,7 +9,7 @@ import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
 import { cstr, expireAtArg, help, int32Arg, int64Arg, int64Reply, replyError, syntaxError, word } from './args.ts';
-import { ALL_KEYS, cmd, KEY1, NO_KEYS } from './types.ts';
+import { ALL_KEYS, cmd, HELP_SUMMARY, LS, KEY1, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
 // DEL key [key ...]   (UNLINK is the same here: freeing a chunk is O(1))
@@ -64,7 +64,6 @@ const pexpire = (ctx: WorkerContext, c: Client, argv: Buffer[]) => expireGeneric
 const expireat = (ctx: WorkerContext, c: Client, argv: Buffer[]) => expireGeneric(ctx, c, argv, 1000, true, 'expireat');
 // PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]
 const pexpireat = (ctx: WorkerContext, c: Client, argv: Buffer[]) => expireGeneric(ctx, c, argv, 1, true, 'pexpireat');
-
 
 // EXPIRETIME key
 function expiretime(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
@@ -329,7 +328,7 @@ export const KEY_COMMANDS: readonly CommandSpec[] = [
       cmd('object|freq', 3, ['readonly'], [2, 2, 1], 'generic', '4.0.0', 'Returns the logarithmic access frequency counter of a Redis object.', objectFreq, { syntax: 'OBJECT FREQ key' }),
       cmd('object|idletime', 3, ['readonly'], [2, 2, 1], 'generic', '2.2.3', 'Returns the time since the last access to a Redis object.', objectIdletime, { syntax: 'OBJECT IDLETIME key' }),
       cmd('object|refcount', 3, ['readonly'], [2, 2, 1], 'generic', '2.2.3', 'Returns the reference count of a value of a key.', objectRefcount, { syntax: 'OBJECT REFCOUNT key' }),
-      cmd('object|help', 2, ['loading', 'stale'], NO_KEYS, 'generic', '6.2.0', 'Returns helpful text about the different subcommands.', objectHelp, { syntax: 'OBJECT HELP' }),
+      cmd('object|help', 2, [...LS], NO_KEYS, 'generic', '6.2.0', HELP_SUMMARY, objectHelp, { syntax: 'OBJECT HELP' }),
     ],
   }),
 ];

@@ -5,7 +5,7 @@ import { Buffer } from 'node:buffer';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { cstr, help, replyError } from './args.ts';
-import { cmd, NO_KEYS } from './types.ts';
+import { cmd, HELP_SUMMARY, LS, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
 function ps(ctx: WorkerContext) {
@@ -86,7 +86,7 @@ export const PUBSUB_COMMANDS: readonly CommandSpec[] = [
       cmd('pubsub|channels', -2, ['pubsub', 'loading', 'stale', 'gathers'], NO_KEYS, 'pubsub', '2.8.0', 'Returns the active channels.', pubsubChannels, { syntax: 'PUBSUB CHANNELS [pattern]' }),
       cmd('pubsub|numsub', -2, ['pubsub', 'loading', 'stale'], NO_KEYS, 'pubsub', '2.8.0', 'Returns a count of subscribers to channels.', pubsubNumsub, { syntax: 'PUBSUB NUMSUB [channel [channel ...]]' }),
       cmd('pubsub|numpat', 2, ['pubsub', 'loading', 'stale'], NO_KEYS, 'pubsub', '2.8.0', 'Returns a count of unique pattern subscriptions.', pubsubNumpat, { syntax: 'PUBSUB NUMPAT' }),
-      cmd('pubsub|help', 2, ['loading', 'stale'], NO_KEYS, 'pubsub', '6.2.0', 'Returns helpful text about the different subcommands.', pubsubHelp, { syntax: 'PUBSUB HELP' }),
+      cmd('pubsub|help', 2, [...LS], NO_KEYS, 'pubsub', '6.2.0', HELP_SUMMARY, pubsubHelp, { syntax: 'PUBSUB HELP' }),
     ],
   }),
 ];

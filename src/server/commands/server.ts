@@ -559,7 +559,6 @@ function functionHelp(_ctx: WorkerContext, c: Client): void {
 
 // ---- the table ---------------------------------------------------------------------------------
 
-
 export const SERVER_COMMANDS: readonly CommandSpec[] = [
   cmd('time', 1, ['loading', 'stale', 'fast'], NO_KEYS, 'server', '2.6.0', 'Returns the server time.', time, { syntax: 'TIME', complexity: 'O(1)' }),
   cmd('info', -1, [...LS, 'gathers'], NO_KEYS, 'server', '1.0.0', 'Returns information and statistics about the server.', info, { syntax: 'INFO [section [section ...]]', complexity: 'O(1)' }),
@@ -607,7 +606,7 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
     subcommands: [
       cmd('function|flush', -2, ['write', 'noscript'], NO_KEYS, 'scripting', '7.0.0', 'Deletes all libraries and functions.', functionFlush, { syntax: 'FUNCTION FLUSH [ASYNC|SYNC]', complexity: 'O(N) where N is the number of functions deleted' }),
       cmd('function|list', -2, ['noscript'], NO_KEYS, 'scripting', '7.0.0', 'Returns information about all libraries.', functionList, { syntax: 'FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]', complexity: 'O(N) where N is the number of functions' }),
-      cmd('function|help', 2, ['loading', 'stale'], NO_KEYS, 'scripting', '7.0.0', 'Returns helpful text about the different subcommands.', functionHelp, { syntax: 'FUNCTION HELP', complexity: 'O(1)' }),
+      cmd('function|help', 2, [...LS], NO_KEYS, 'scripting', '7.0.0', HELP_SUMMARY, functionHelp, { syntax: 'FUNCTION HELP', complexity: 'O(1)' }),
     ],
   }),
 ];

@@ -2,6 +2,7 @@
  * The command table: every family's rows in one list, looked up by name in any letter case.
  */
 import { Buffer } from 'node:buffer';
+import { word } from './args.ts';
 import type { CommandSpec } from './types.ts';
 import { CONNECTION_COMMANDS } from './connection.ts';
 import { STRING_COMMANDS } from './strings.ts';
@@ -58,6 +59,13 @@ for (const c of COMMANDS) {
   const list = byHash.get(h);
   if (list === undefined) byHash.set(h, [c]);
   else list.push(c);
+}
+
+/** The subcommand of container `spec` that argv[1] names, in any letter case; undefined if none. */
+export function subcommandOf(spec: CommandSpec, argv: readonly Uint8Array[]): CommandSpec | undefined {
+  if (spec.subcommands === undefined || argv.length < 2) return undefined;
+  const name = `${spec.name}|${word(argv[1]!)}`;
+  return spec.subcommands.find((s) => s.name === name);
 }
 
 /** The last spec found: pipelines repeat one command, so this usually hits. */

@@ -69,7 +69,8 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
       continue;
     }
     if (s.firstKey <= 0 || (s.bits & FlagBit.admin) !== 0) everything = true;
-    else queue.keyShards(i, store.shardMask, ids);
+    // Once every shard is to be locked, keys add nothing; the loop still looks for gathering commands.
+    else if (!everything) queue.keyShards(i, store.shardMask, ids);
   }
   if (everything) ids = store.shards.map((s) => s.id);
   const later: Deferred[] = [];

@@ -137,6 +137,11 @@ export function cmd(
   };
 }
 
+/** The index of the last key argument of a request of `argc` words (a negative lastKey counts from the end). */
+export function lastKeyIndex(spec: CommandSpec, argc: number): number {
+  return spec.lastKey < 0 ? argc + spec.lastKey : spec.lastKey;
+}
+
 export const NO_KEYS = [0, 0, 0] as const;
 /** Flags many server commands share. */
 export const ADMIN = ['admin', 'noscript', 'loading', 'stale'] as const;
