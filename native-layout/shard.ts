@@ -158,13 +158,19 @@ export const ShardHeader = struct('ShardHeader', [
   { name: 'watchTable', type: 'u32', count: (WATCH_SLOTS * WatchSlot.size) / 4, align: 64, guard: 'shard lock', doc: 'WATCH_SLOTS WatchSlot records' },
 ], { align: 64 });
 
-/** Policy ids as stored in ShardHeader.policy. Append-only. */
+/**
+ * Policy ids as stored in ShardHeader.policy. Append-only.
+ *   lruSeconds  LRU ordered by the second of each item's last access, the resolution of Redis's
+ *               LRU clock: a hit relinks an item only when its access second changed, so a key
+ *               read many times a second is relinked once a second, not on every read.
+ */
 export const PolicyId = {
   lru: 1,
   lfu: 2,
   fifo: 3,
   sieve: 4,
   s3fifo: 5,
+  lruSeconds: 6,
 } as const;
 export type PolicyName = keyof typeof PolicyId;
 

@@ -17,11 +17,14 @@ const NAMES: Record<string, ResolvedPolicy> = {
   fifo: { policy: 'fifo', mode: EvictMode.policy },
   sieve: { policy: 'sieve', mode: EvictMode.policy },
   s3fifo: { policy: 's3fifo', mode: EvictMode.policy },
-  'allkeys-lru': { policy: 'lru', mode: EvictMode.policy },
+  'lru-seconds': { policy: 'lruSeconds', mode: EvictMode.policy },
+  // Redis's LRU clock counts seconds, and Redis orders nothing finer: its LRU names get the
+  // LRU that relinks a key at most once a second, which spares a hot key's neighbours the writes.
+  'allkeys-lru': { policy: 'lruSeconds', mode: EvictMode.policy },
   'allkeys-lfu': { policy: 'lfu', mode: EvictMode.policy },
   // Random victims need no recency order, so the cheapest list (FIFO: hits do nothing) is kept.
   'allkeys-random': { policy: 'fifo', mode: EvictMode.random },
-  'volatile-lru': { policy: 'lru', mode: EvictMode.volatile },
+  'volatile-lru': { policy: 'lruSeconds', mode: EvictMode.volatile },
   'volatile-lfu': { policy: 'lfu', mode: EvictMode.volatile },
   'volatile-random': { policy: 'fifo', mode: EvictMode.volatileRandom },
   'volatile-ttl': { policy: 'fifo', mode: EvictMode.volatileTtl },

@@ -128,6 +128,11 @@ export function accessSeconds(nowMs: number): number {
   return Math.floor(nowMs / 1000) & 0xffff;
 }
 
+/** Whether the policy keeps one list in recency order (exact LRU, or to the second). */
+export function isLru(policy: number): boolean {
+  return policy === PolicyId.lru || policy === PolicyId.lruSeconds;
+}
+
 export function onInsert(m: ShardMemory, r: number, nowMs: number): void {
   const policy = m.h32[HW.policy]!;
   if (policy !== PolicyId.lfu) m.setLdt(r, accessSeconds(nowMs));
@@ -155,9 +160,14 @@ export function onHit(m: ShardMemory, r: number, nowMs: number): void {
   if (policy !== PolicyId.lfu) {
     const t = accessSeconds(nowMs);
     if (m.ldt(r) !== t) m.setLdt(r, t);
+    // Every item ahead of r in the list was relinked in this second too, so r is where a relink
+    // would leave it, to the list's one-second resolution. (Threads read the clock before they
+    // take the lock, so near a second's edge the order can be off by that second.)
+    else if (policy === PolicyId.lruSeconds) return;
   }
   switch (policy) {
     case PolicyId.lru:
+    case PolicyId.lruSeconds:
       if (m.head(LIST_MAIN) !== r) {
         unlink(m, LIST_MAIN, r);
         pushHead(m, LIST_MAIN, r);

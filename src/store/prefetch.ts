@@ -56,14 +56,17 @@ export function prefetch(shards: readonly Shard[], hashes: Uint32Array, shardIds
     if (r !== NIL_REF) acc ^= shards[shardIds[i]!]!.m.hash(r);
   }
   // Phase 3: the rest of the item's lines (the key, and the value when it will be read) and, for
-  // exact LRU, its neighbours, whose links a hit rewrites.
+  // exact LRU, its neighbours, whose links a hit rewrites. LRU to the second relinks a key at most
+  // once a second, too seldom to pay two more loads per lookup for.
   for (let i = 0; i < n; i++) {
     const r = refs[i]!;
     if (r === NIL_REF) continue;
     const m = shards[shardIds[i]!]!.m;
     const start = m.keyOffset(r);
     const end = Math.min(m.valOffset(r) + (readsValue[i] !== 0 ? m.valLen(r) : 0), start + ITEM_LINES * LINE);
-    for (let o = start + LINE; o < end; o += LINE) acc ^= m.a8[o]!;
+    // Items are REF_UNIT-aligned, not line-aligned: step over the lines themselves, from the one
+    // the key starts in to the one the last wanted byte is in (the arena starts on a line).
+    for (let o = start & -LINE; o < end; o += LINE) acc ^= m.a8[o]!;
     if (m.h32[HW.policy] === PolicyId.lru) {
       const p = m.prev(r);
       const q = m.next(r);

@@ -25,7 +25,7 @@ import { ensureCapacity, findSlot, INITIAL_INDEX_CAP, insertSlot, removeSlot, re
 import { HF, HW, ITEM_HEADER_BYTES, ShardMemory } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
 import type { OpLog } from './oplog.ts';
-import { onHit, onInsert, onRemove, pickVictim, replaceInList } from './policy.ts';
+import { accessSeconds, isLru, onHit, onInsert, onRemove, pickVictim, replaceInList } from './policy.ts';
 import { canAllocWithoutEvicting, classFor, fitsWhenEmpty, freeChunkBytes, freeItem, indexBytes, initSlabs, resetArena, tryAllocItem, usedBytes } from './slab.ts';
 
 /** Redis's proto-max-bulk-len default: the largest key or value. */
@@ -616,22 +616,37 @@ export class Shard {
     }
   }
 
-  setEvictionLocked(policy: PolicyName, mode: EvictModeId): void {
+  /**
+   * CONFIG SET maxmemory-policy. A new policy relinks every item onto its lists, tail first in the
+   * old order. Every policy but LFU keeps each item's last access second (ldt), and it survives the
+   * move (OBJECT IDLETIME); moving from a list kept in another order (FIFO, SIEVE, S3-FIFO) to an
+   * LRU list sorts the items by it, so the LRU list starts in access order to the second.
+   */
+  setEvictionLocked(policy: PolicyName, mode: EvictModeId, nowMs: number): void {
     const m = this.m;
     const h = m.h32;
-    if (h[HW.policy] !== PolicyId[policy]) {
-      // Relink every item onto the new policy's lists in the old recency order (tail first).
+    const from = h[HW.policy]!;
+    const to = PolicyId[policy];
+    if (from !== to) {
       const order: number[] = [];
       for (let l = 0; l < LIST_COUNT * 2; l += 2) {
         for (let r = h[HW.lists + l + 1]!; r !== NIL_REF; r = m.prev(r)) order.push(r);
       }
+      const keepsLdt = from !== PolicyId.lfu && to !== PolicyId.lfu;
+      if (keepsLdt && isLru(to) && !isLru(from)) {
+        const nowSec = accessSeconds(nowMs);
+        const age = (r: number): number => (nowSec - m.ldt(r)) & 0xffff;
+        order.sort((a, b) => age(b) - age(a));
+      }
       for (let l = 0; l < LIST_COUNT * 2; l++) h[HW.lists + l] = NIL_REF;
       h[HW.smallCount] = 0;
       h[HW.sieveHand] = NIL_REF;
-      h[HW.policy] = PolicyId[policy];
+      h[HW.policy] = to;
       for (const r of order) {
+        const ldt = m.ldt(r);
         m.setPolicyBits(r, 0);
-        onInsert(m, r, 0);
+        onInsert(m, r, nowMs);
+        if (keepsLdt) m.setLdt(r, ldt);
       }
       resizeIndex(m, h[HW.indexCap]!);
     }

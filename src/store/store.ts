@@ -1058,7 +1058,7 @@ export class Store {
       try {
         if (opts.policy !== undefined) {
           const p = resolvePolicy(opts.policy);
-          s.setEvictionLocked(p.policy, p.mode);
+          s.setEvictionLocked(p.policy, p.mode, now);
         }
         if (opts.maxMemory !== undefined || opts.maxEntries !== undefined) {
           const cur = s.statsLocked();

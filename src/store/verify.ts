@@ -156,7 +156,7 @@ export function verifyShardLocked(s: Shard): void {
     const bits = m.policyBits(r);
     if (policy === PolicyId.sieve && bits > 1) fail(`${what}: SIEVE visited bits ${bits}`);
     if (policy === PolicyId.s3fifo && (bits & ~(S3_FREQ_MASK | S3_IN_MAIN)) !== 0) fail(`${what}: S3-FIFO policy bits ${bits}`);
-    if ((policy === PolicyId.lru || policy === PolicyId.fifo) && bits !== 0) fail(`${what}: policy bits ${bits} under a policy that keeps none`);
+    if ((policy === PolicyId.lru || policy === PolicyId.lruSeconds || policy === PolicyId.fifo) && bits !== 0) fail(`${what}: policy bits ${bits} under a policy that keeps none`);
   }
 
   const usesList = (list: number): boolean =>

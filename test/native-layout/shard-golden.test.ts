@@ -33,7 +33,7 @@ describe('native-layout/shard.ts golden values', () => {
   });
 
   it('policy ids and evict modes are append-only', () => {
-    expect(L.PolicyId).toEqual({ lru: 1, lfu: 2, fifo: 3, sieve: 4, s3fifo: 5 });
+    expect(L.PolicyId).toEqual({ lru: 1, lfu: 2, fifo: 3, sieve: 4, s3fifo: 5, lruSeconds: 6 });
     expect(L.EvictMode).toEqual({ policy: 0, volatile: 1, volatileTtl: 2, random: 3, volatileRandom: 4, noeviction: 5 });
   });
 

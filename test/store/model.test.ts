@@ -45,7 +45,9 @@ class Rng {
 
 // ---- reference model ------------------------------------------------------------------------------
 
-type Policy = 'lru' | 'lfu' | 'fifo' | 'sieve' | 's3fifo';
+type Policy = 'lru' | 'lfu' | 'fifo' | 'sieve' | 's3fifo' | 'lru-seconds';
+/** The access second kept for every policy but LFU (mod 2^16, as the item header keeps it). */
+const secondOf = (now: number): number => Math.floor(now / 1000) & 0xffff;
 const MAIN = 0;
 const SMALL = 1;
 const LFU_INIT = 5;
@@ -155,6 +157,13 @@ class ModelShard {
         this.unlink(MAIN, k);
         this.list(MAIN).unshift(k);
         return;
+      case 'lru-seconds':
+        // Relinked on the first hit in each second only.
+        if (e.ldt === secondOf(now)) return;
+        e.ldt = secondOf(now);
+        this.unlink(MAIN, k);
+        this.list(MAIN).unshift(k);
+        return;
       case 'sieve':
         e.bits = 1;
         return;
@@ -190,6 +199,7 @@ class ModelShard {
         this.list(SMALL).unshift(k);
       }
     } else {
+      e.ldt = secondOf(now);
       this.list(MAIN).unshift(k);
     }
   }
@@ -220,6 +230,7 @@ class ModelShard {
     if (this.map.size === 0) return null;
     switch (this.policy) {
       case 'lru':
+      case 'lru-seconds':
       case 'fifo':
         return this.tailOf(MAIN);
       case 'lfu': {
@@ -620,14 +631,14 @@ describe('model-based: a Store matches a reference model step by step', () => {
       runModel({ policy, shards: 1, maxEntries: 16, dbs: 2, seed: 5, steps: STEPS });
     });
   }
-  for (const policy of ['lru', 'lfu', 'fifo', 'sieve', 's3fifo'] as const) {
+  for (const policy of ['lru', 'lru-seconds', 'lfu', 'fifo', 'sieve', 's3fifo'] as const) {
     for (const seed of SEEDS) {
       test(`${policy}, 1 shard, seed ${seed}`, () => {
         runModel({ policy, shards: 1, maxEntries: 16, dbs: 1, seed, steps: STEPS });
       });
     }
   }
-  for (const policy of ['lru', 'fifo'] as const) {
+  for (const policy of ['lru', 'lru-seconds', 'fifo'] as const) {
     for (const seed of SEEDS) {
       test(`${policy}, 4 shards, seed ${seed}`, () => {
         runModel({ policy, shards: 4, maxEntries: 16, dbs: 1, seed, steps: STEPS });
@@ -651,7 +662,7 @@ function valueOf(key: string, size: number, gen: number): Buffer {
 
 describe('maxMemory: mixed value sizes', () => {
   const MAX = 2 * 1024 * 1024;
-  for (const policy of ['lru', 'lfu', 'fifo', 'sieve', 's3fifo'] as const) {
+  for (const policy of ['lru', 'lru-seconds', 'lfu', 'fifo', 'sieve', 's3fifo'] as const) {
     test(`${policy} stays within maxMemory and keeps its structures consistent`, () => {
       const seed = 7;
       const rng = new Rng(seed);
@@ -775,6 +786,63 @@ describe('noeviction', () => {
     expect(store.dbsize()).toBe(4);
     expect(store.get('k0')?.length).toBe(500);
     verifyStore(store);
+  });
+});
+
+// ---- changing the policy (CONFIG SET maxmemory-policy) ----------------------------------------
+
+describe('a policy change', () => {
+  /** Keys a..d written at T0 in that order, a read 5 s later, b 10 s later; the clock is then at T0 + 10 s. */
+  function aged(policy: string): { store: Store; clock: { t: number } } {
+    const clock = { t: T0 };
+    const store = Store.create({ shards: 1, policy, clock: () => clock.t });
+    for (const k of ['a', 'b', 'c', 'd']) store.set(k, 'v');
+    clock.t += 5000;
+    store.get('a');
+    clock.t += 5000;
+    store.get('b');
+    return { store, clock };
+  }
+  /** The keys in eviction order, found by lowering the entry bound one key at a time to 1 (0 is no bound). */
+  function evictionOrder(store: Store, keys: readonly string[]): string[] {
+    const order: string[] = [];
+    for (let n = keys.length - 1; n >= 1; n--) {
+      store.configure({ maxEntries: n });
+      verifyStore(store);
+      order.push(...keys.filter((k) => !order.includes(k) && store.exists(k) === 0));
+    }
+    return [...order, ...keys.filter((k) => !order.includes(k))];
+  }
+
+  for (const to of ['allkeys-lru', 'lru']) {
+    test(`FIFO to ${to}: the LRU list starts in access order, idle times kept`, () => {
+      const { store } = aged('noeviction');
+      store.configure({ policy: to });
+      verifyStore(store);
+      expect(['a', 'b', 'c', 'd'].map((k) => store.objectInfo(k)?.idleSeconds)).toEqual([5, 0, 10, 10]);
+      // Oldest access first; c and d, read in the same second, in their old (insertion) order.
+      expect(evictionOrder(store, ['a', 'b', 'c', 'd'])).toEqual(['c', 'd', 'a', 'b']);
+    });
+  }
+
+  test('LRU to the second and back keeps the order and idle times', () => {
+    const { store } = aged('lru');
+    store.configure({ policy: 'allkeys-lru' });
+    store.configure({ policy: 'lru' });
+    expect(['a', 'b', 'c', 'd'].map((k) => store.objectInfo(k)?.idleSeconds)).toEqual([5, 0, 10, 10]);
+    expect(evictionOrder(store, ['a', 'b', 'c', 'd'])).toEqual(['c', 'd', 'a', 'b']);
+  });
+
+  test('allkeys-lru relinks a key on its first read in a second only', () => {
+    const { store, clock } = aged('allkeys-lru');
+    // c is read in this second and goes ahead of a; its later reads in the second move nothing,
+    // so d, read after c, stays ahead of c.
+    store.get('c');
+    store.get('d');
+    store.get('c');
+    clock.t += 200;
+    store.get('c');
+    expect(evictionOrder(store, ['a', 'b', 'c', 'd'])).toEqual(['a', 'b', 'c', 'd']);
   });
 });
 

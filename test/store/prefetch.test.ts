@@ -15,7 +15,7 @@ function snapshot(store: Store): Buffer[] {
 }
 
 describe('prefetch', () => {
-  for (const policy of ['lru', 'fifo', 'lfu', 'sieve', 's3fifo']) {
+  for (const policy of ['lru', 'lru-seconds', 'fifo', 'lfu', 'sieve', 's3fifo']) {
     test(`${policy}: leaves every byte of the store as it was`, () => {
       let now = 1_000_000;
       const store = Store.create({ shards: 4, policy, clock: () => now });
