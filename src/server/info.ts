@@ -33,8 +33,8 @@ export interface Gathered {
   local: LocalFigures;
 }
 
-/** `g`: what INFO gathered from every worker, or null where it did not gather. */
-export type InfoLines = (ctx: WorkerContext, c: Client | null, g: Gathered | null) => string[];
+/** `g`: what INFO gathered from every worker. */
+export type InfoLines = (ctx: WorkerContext, c: Client | null, g: Gathered) => string[];
 
 /** This worker's LocalFigures. */
 function localFigures(ctx: WorkerContext): LocalFigures {
@@ -155,14 +155,14 @@ function server(ctx: WorkerContext, c: Client | null): string[] {
   ];
 }
 
-function clients(ctx: WorkerContext, _c: Client | null, g: Gathered | null): string[] {
+function clients(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
   const s = ctx.shared;
   return [
     `connected_clients:${s.get('clients')}`,
     'cluster_connections:0',
     `maxclients:${ctx.config.get('maxclients') ?? '10000'}`,
-    `client_recent_max_input_buffer:${g?.local.maxInput ?? 0}`,
-    `client_recent_max_output_buffer:${g?.local.maxOutput ?? 0}`,
+    `client_recent_max_input_buffer:${g.local.maxInput}`,
+    `client_recent_max_output_buffer:${g.local.maxOutput}`,
     `blocked_clients:${s.sum('blocked', ctx.workers)}`,
     `tracking_clients:${s.get('trackers')}`,
     'clients_in_timeout_table:0',
@@ -215,7 +215,7 @@ export const quotient = (a: number, b: number) => (b === 0 ? 0 : a / b);
 const ratio = (a: number, b: number) => quotient(a, b).toFixed(2);
 
 /** No scripting, replication backlog or AOF buffer exists, so those fields are 0. */
-function memory(ctx: WorkerContext, _c: Client | null, g: Gathered | null): string[] {
+function memory(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
   const f = memoryFigures(ctx);
   const { used, rss, resident, allocated } = f;
   const max = Number(ctx.config.get('maxmemory') ?? 0);
@@ -265,7 +265,7 @@ function memory(ctx: WorkerContext, _c: Client | null, g: Gathered | null): stri
     'mem_replication_backlog:0',
     'mem_total_replication_buffers:0',
     'mem_clients_slaves:0',
-    `mem_clients_normal:${g?.local.clientBuffers ?? 0}`,
+    `mem_clients_normal:${g.local.clientBuffers}`,
     'mem_cluster_links:0',
     'mem_aof_buffer:0',
     'mem_allocator:shardcache-slab',
@@ -311,7 +311,7 @@ function persistence(ctx: WorkerContext): string[] {
   ];
 }
 
-function stats(ctx: WorkerContext, _c: Client | null, g: Gathered | null): string[] {
+function stats(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
   const s = ctx.shared;
   const w = ctx.workers;
   const st = ctx.store.stats();
@@ -358,10 +358,10 @@ function stats(ctx: WorkerContext, _c: Client | null, g: Gathered | null): strin
     'tracking_total_items:0',
     'tracking_total_prefixes:0',
     'unexpected_error_replies:0',
-    `total_error_replies:${g?.stats.errorReplies ?? 0}`,
+    `total_error_replies:${g.stats.errorReplies}`,
     'dump_payload_sanitizations:0',
-    `total_reads_processed:${g?.local.reads ?? 0}`,
-    `total_writes_processed:${g?.local.writes ?? 0}`,
+    `total_reads_processed:${g.local.reads}`,
+    `total_writes_processed:${g.local.writes}`,
     'io_threaded_reads_processed:0',
     'io_threaded_writes_processed:0',
     'reply_buffer_shrinks:0',
@@ -422,25 +422,11 @@ const SECTIONS: Section[] = [
   { name: 'replication', title: 'Replication', inDefault: true, build: replication },
   { name: 'cpu', title: 'CPU', inDefault: true, build: cpu },
   { name: 'modules', title: 'Modules', inDefault: true, build: () => [] },
-  { name: 'commandstats', title: 'Commandstats', inDefault: false, build: (_ctx, _c, g) => (g === null ? [] : commandstatsLines(g.stats)) },
-  { name: 'errorstats', title: 'Errorstats', inDefault: true, build: (_ctx, _c, g) => (g === null ? [] : errorstatsLines(g.stats)) },
+  { name: 'commandstats', title: 'Commandstats', inDefault: false, build: (_ctx, _c, g) => commandstatsLines(g.stats) },
+  { name: 'errorstats', title: 'Errorstats', inDefault: true, build: (_ctx, _c, g) => errorstatsLines(g.stats) },
   { name: 'cluster', title: 'Cluster', inDefault: true, build: cluster },
   { name: 'keyspace', title: 'Keyspace', inDefault: true, build: keyspace },
 ];
-
-/**
- * Replaces a section's lines (same name) or adds a section before Keyspace. `build` returns the
- * `name:value` lines without line ends.
- */
-export function registerInfoSection(name: string, title: string, build: InfoLines, inDefault = true): void {
-  const key = name.toLowerCase();
-  const old = SECTIONS.find((s) => s.name === key);
-  if (old !== undefined) {
-    old.build = build;
-    return;
-  }
-  SECTIONS.splice(SECTIONS.length - 1, 0, { name: key, title, inDefault, build });
-}
 
 export function infoSectionNames(): string[] {
   return SECTIONS.map((s) => s.name);
@@ -450,7 +436,7 @@ export function infoSectionNames(): string[] {
  * The INFO reply text for the requested section names (any case; none means `default`), in
  * Redis's section order whatever the argument order; unknown names contribute nothing.
  */
-export function buildInfo(ctx: WorkerContext, c: Client | null, requested: readonly string[], gathered: Gathered | null = null): string {
+export function buildInfo(ctx: WorkerContext, c: Client | null, requested: readonly string[], gathered: Gathered): string {
   const want = new Set<string>();
   const args = requested.length === 0 ? ['default'] : requested.map((r) => r.toLowerCase());
   for (const a of args) {

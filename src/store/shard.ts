@@ -26,7 +26,7 @@ import { HF, HW, ITEM_HEADER_BYTES, ShardMemory } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
 import type { OpLog } from './oplog.ts';
 import { accessSeconds, isLru, onHit, onInsert, onRemove, pickVictim, replaceInList } from './policy.ts';
-import { canAllocWithoutEvicting, classFor, fitsWhenEmpty, freeChunkBytes, freeItem, indexBytes, initSlabs, resetArena, tryAllocItem, usedBytes } from './slab.ts';
+import { canAllocWithoutEvicting, classFor, fitsWhenEmpty, fixedBytes, freeChunkBytes, freeItem, indexBytes, initSlabs, resetArena, tryAllocItem, usedBytes } from './slab.ts';
 
 /** Redis's proto-max-bulk-len default: the largest key or value. */
 export const MAX_BULK = 512 * 1024 * 1024;
@@ -237,19 +237,19 @@ export class Shard {
   }
 
   /**
-   * WATCH registers key (hash, db): its writes are tracked from now on. Returns its slot's version
-   * in the shard's watch table, or -1 when the table had no room for it, in which case
-   * writtenSinceLocked counts any write of the shard (ShardHeader.writeSeq).
+   * WATCH registers the key whose watchWord is `word`: its writes are tracked from now on. Returns
+   * its slot's version in the shard's watch table, or -1 when the table had no room for it, in
+   * which case writtenSinceLocked counts any write of the shard (ShardHeader.writeSeq).
    */
-  watchLocked(hash: number, db: number): number {
+  watchLocked(word: number): number {
     const h = this.m.h32;
     h[HW.watchers] = h[HW.watchers]! + 1;
-    return watchAcquireLocked(this.m, watchWord(hash, db));
+    return watchAcquireLocked(this.m, word);
   }
 
-  /** Releases one watchLocked registration of key (hash, db), given what watchLocked returned. */
-  unwatchLocked(hash: number, db: number, version: number): void {
-    if (version >= 0) watchReleaseLocked(this.m, watchWord(hash, db));
+  /** Releases one watchLocked registration of `word`, given what watchLocked returned. */
+  unwatchLocked(word: number, version: number): void {
+    if (version >= 0) watchReleaseLocked(this.m, word);
     this.releaseWatchersLocked(1);
   }
 
@@ -269,13 +269,13 @@ export class Shard {
   }
 
   /**
-   * Whether key (hash, db) was written since watchLocked returned `version`, when writeSeq stood
-   * at `seq`. A registration without a table slot (version -1) cannot tell its key's writes from
-   * others: any write of the shard counts.
+   * Whether the key of `word` was written since watchLocked returned `version`, when writeSeq
+   * stood at `seq`. A registration without a table slot (version -1) cannot tell its key's writes
+   * from others: any write of the shard counts.
    */
-  writtenSinceLocked(hash: number, db: number, version: number, seq: number): boolean {
+  writtenSinceLocked(word: number, version: number, seq: number): boolean {
     if (version < 0) return this.m.h32[HW.writeSeq] !== seq;
-    const i = watchFindLocked(this.m, watchWord(hash, db));
+    const i = watchFindLocked(this.m, word);
     return i < 0 || this.m.watchVersion(i) !== version;
   }
 
@@ -579,7 +579,6 @@ export class Shard {
     const m = this.m;
     const h = m.h32;
     const f = m.hf64;
-    const index = indexBytes(m);
     return {
       keys: h[HW.count]!,
       volatileKeys: h[HW.volatileCount]!,
@@ -588,8 +587,8 @@ export class Shard {
       expired: f[HF.expired]!,
       evicted: f[HF.evicted]!,
       usedBytes: usedBytes(m),
-      overheadBytes: ShardHeader.size + index,
-      indexBytes: index,
+      overheadBytes: fixedBytes(m),
+      indexBytes: indexBytes(m),
       startupBytes: f[HF.startupBytes]!,
       freeChunkBytes: freeChunkBytes(m),
       maxBytes: f[HF.maxBytes]!,

@@ -82,9 +82,14 @@ export function indexBytes(m: ShardMemory): number {
   return indexLayout(m.h32[HW.indexCap]!, m.h32[HW.ghostCap]!).bytes;
 }
 
+/** What the shard holds besides its pages: the header and the index (used_memory_overhead). */
+export function fixedBytes(m: ShardMemory): number {
+  return ShardHeader.size + indexBytes(m);
+}
+
 /** Everything the shard has allocated: header, index, and pages owned by classes or runs. */
 export function usedBytes(m: ShardMemory): number {
-  return ShardHeader.size + indexBytes(m) + m.h32[HW.pagesInUse]! * PAGE_SIZE;
+  return fixedBytes(m) + m.h32[HW.pagesInUse]! * PAGE_SIZE;
 }
 
 /** Bytes of the chunks that slab classes own but no item fills. */
@@ -287,7 +292,7 @@ export function fitsWhenEmpty(m: ShardMemory, bytes: number): boolean {
   const max = m.hf64[HF.maxBytes]!;
   if (max === 0) return true;
   const pages = classFor(m, bytes) === CLASS_LARGE ? runPagesFor(bytes) : 1;
-  return ShardHeader.size + indexBytes(m) + pages * PAGE_SIZE <= max;
+  return fixedBytes(m) + pages * PAGE_SIZE <= max;
 }
 
 /** Whether an item of `bytes` can be stored without evicting anything. */

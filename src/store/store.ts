@@ -10,7 +10,7 @@ import { accessSeconds, lfuDecayed, lfuMinutes } from './policy.ts';
 import { OpType } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
 import type { ShardcacheError } from '../errors.ts';
-import { hash32, shardOf } from './hash.ts';
+import { hash32, shardOf, watchWord } from './hash.ts';
 import { HW } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
 import { addLongDouble, formatLongDouble, MAX_CHARS, parseLongDouble, ZERO } from './long-double.ts';
@@ -106,8 +106,8 @@ function bytes(k: Bytes): Uint8Array {
  */
 export interface WatchState {
   readonly shard: number;
-  readonly hash: number;
-  readonly db: number;
+  /** The key's watchWord: its hash with its database folded in, as the watch table keys it. */
+  readonly word: number;
   /** The key's version in its shard's watch table, -1 when the table had no room for it. */
   readonly version: number;
   /** The shard's write count (ShardHeader.writeSeq), for a registration without a table slot. */
@@ -831,7 +831,8 @@ export class Store {
     try {
       const at = s.peekExpireLocked(k, h, this.db);
       const seq = s.m.h32[HW.writeSeq]!;
-      return { shard: id, hash: h, db: this.db, version: s.watchLocked(h, this.db), seq, flushEpoch: s.m.h32[HW.flushEpoch]!, present: at >= 0, expiresAt: at > 0 && at >= this.now() ? at : 0 };
+      const word = watchWord(h, this.db);
+      return { shard: id, word, version: s.watchLocked(word), seq, flushEpoch: s.m.h32[HW.flushEpoch]!, present: at >= 0, expiresAt: at > 0 && at >= this.now() ? at : 0 };
     } finally {
       s.unlock();
     }
@@ -842,7 +843,7 @@ export class Store {
     const s = this.shards[w.shard]!;
     s.lock();
     try {
-      s.unwatchLocked(w.hash, w.db, w.version);
+      s.unwatchLocked(w.word, w.version);
     } finally {
       s.unlock();
     }
@@ -866,7 +867,7 @@ export class Store {
    */
   watchTouchedLocked(w: WatchState): boolean {
     const s = this.shards[w.shard]!;
-    if (s.writtenSinceLocked(w.hash, w.db, w.version, w.seq)) return true;
+    if (s.writtenSinceLocked(w.word, w.version, w.seq)) return true;
     if (w.present && s.m.h32[HW.flushEpoch] !== w.flushEpoch) return true;
     return w.expiresAt !== 0 && this.now() > w.expiresAt;
   }
