@@ -34,7 +34,7 @@ export interface Gathered {
 }
 
 /** `g`: what INFO gathered from every worker. */
-export type InfoLines = (ctx: WorkerContext, c: Client | null, g: Gathered) => string[];
+type InfoLines = (ctx: WorkerContext, c: Client | null, g: Gathered) => string[];
 
 /** This worker's LocalFigures. */
 function localFigures(ctx: WorkerContext): LocalFigures {

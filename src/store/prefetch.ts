@@ -66,7 +66,7 @@ export function prefetch(shards: readonly Shard[], hashes: Uint32Array, shardIds
     }
     refs[i] = r;
   }
-  // Phase 2: the item header each home slot points to.
+  // Phase 2: the header of each item phase 1 found.
   for (let i = 0; i < n; i++) {
     const r = refs[i]!;
     if (r !== NIL_REF) acc ^= shards[shardIds[i]!]!.m.hash(r);

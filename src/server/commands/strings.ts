@@ -162,7 +162,7 @@ function msetGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], nx: boolean)
   const locked = store.lockKeys(argv, 1, 2, false, hashes);
   try {
     // MSETNX stops at the first key that exists, as Redis does: the keys after it are not looked up.
-    if (nx && keys.some((k, j) => (store.hint(k, hashes[j]!), store.exists(k) > 0))) return false;
+    if (nx && keys.some((k, j) => store.existsHashed(k, hashes[j]!, 0, k.length) > 0)) return false;
     for (let j = 0; j < keys.length; j++) {
       store.hint(keys[j]!, hashes[j]!);
       store.set(keys[j]!, argv[2 + 2 * j]!);
