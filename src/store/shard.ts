@@ -279,12 +279,6 @@ export class Shard {
     return i < 0 || this.m.watchVersion(i) !== version;
   }
 
-  /** WATCH: the key's expiry as it stands, without expiring it: -1 absent, 0 none, else Unix ms. */
-  peekExpireLocked(key: Uint8Array, h: number, db: number): number {
-    const i = findSlot(this.m, key, h, db);
-    return i < 0 ? -1 : this.m.expireAt(this.m.refs[i]!);
-  }
-
   /** Deletes `key` if live; returns whether it was. */
   delKeyLocked(key: Uint8Array, h: number, now: number, db: number): boolean {
     const r = this.lookupLocked(key, h, now, db);

@@ -113,9 +113,9 @@ export interface WatchState {
   /** The shard's write count (ShardHeader.writeSeq), for a registration without a table slot. */
   readonly seq: number;
   readonly flushEpoch: number;
-  /** Whether the key was in the shard (live or not yet reclaimed). */
+  /** Whether the key was live. */
   readonly present: boolean;
-  /** Its expiry when it was alive with a TTL, else 0. */
+  /** Its expiry when it was live with a TTL, else 0. */
   readonly expiresAt: number;
 }
 
@@ -829,10 +829,13 @@ export class Store {
     const s = this.shards[id]!;
     s.lock();
     try {
-      const at = s.peekExpireLocked(k, h, this.db);
+      // A key already expired goes now, before the registration, so that its removal is no write
+      // the watcher sees: in Redis 7 the deletion of a key expired at WATCH leaves EXEC alone
+      // (multi.c, watchedKey.expired).
+      const r = s.lookupLocked(k, h, this.now(), this.db);
       const seq = s.m.h32[HW.writeSeq]!;
       const word = watchWord(h, this.db);
-      return { shard: id, word, version: s.watchLocked(word), seq, flushEpoch: s.m.h32[HW.flushEpoch]!, present: at >= 0, expiresAt: at > 0 && at >= this.now() ? at : 0 };
+      return { shard: id, word, version: s.watchLocked(word), seq, flushEpoch: s.m.h32[HW.flushEpoch]!, present: r !== NIL_REF, expiresAt: r === NIL_REF ? 0 : s.m.expireAt(r) };
     } finally {
       s.unlock();
     }

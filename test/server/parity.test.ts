@@ -228,7 +228,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     expect(mismatches).toEqual([]);
   });
 
-  it('scripts over three connections: WATCH touched by writes, by a flush only of keys that existed, by expiry since WATCH; PUBSUB NUMPAT; SET with a past expiry', async () => {
+  it('scripts over three connections: WATCH touched by writes, by a flush only of keys that existed, by expiry since WATCH, not by removal of a key expired at WATCH; PUBSUB NUMPAT; SET with a past expiry', async () => {
     // Steps: [connection, request], [connection, request, what the reply text ends with when
     // other messages come before it], or [milliseconds] to wait.
     const scripts: ([number, string[]] | [number, string[], string] | [number])[][] = [
@@ -238,6 +238,10 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       [[0, ['WATCH', 'z2']], [1, ['SWAPDB', '0', '1']], [0, ['MULTI']], [0, ['GET', 'z2']], [0, ['EXEC']]],
       [[0, ['PSETEX', 'w', '1', 'v']], [5], [0, ['WATCH', 'w']], [0, ['MULTI']], [0, ['GET', 'w']], [0, ['EXEC']]],
       [[0, ['DEBUG', 'SET-ACTIVE-EXPIRE', '0']], [0, ['PSETEX', 'w', '30', 'v']], [0, ['WATCH', 'w']], [40], [0, ['MULTI']], [0, ['GET', 'w']], [0, ['EXEC']], [0, ['DEBUG', 'SET-ACTIVE-EXPIRE', '1']]],
+      // A key expired at WATCH: its removal by a lookup or a flush is no change; a write is.
+      [[0, ['SET', 'w', 'v', 'PXAT', '1']], [0, ['WATCH', 'w']], [1, ['GET', 'w']], [0, ['MULTI']], [0, ['SET', 'z', '1']], [0, ['EXEC']]],
+      [[0, ['SET', 'w', 'v', 'PXAT', '1']], [0, ['WATCH', 'w']], [1, ['FLUSHALL']], [0, ['MULTI']], [0, ['EXEC']]],
+      [[0, ['SET', 'w', 'v', 'PXAT', '1']], [0, ['WATCH', 'w']], [1, ['SET', 'w', '2']], [0, ['MULTI']], [0, ['EXEC']]],
       [[0, ['SET', 'a', '1']], [0, ['WATCH', 'a']], [1, ['SET', 'a', '1']], [0, ['MULTI']], [0, ['EXEC']]],
       [[0, ['SET', 'a', '1']], [0, ['WATCH', 'a']], [1, ['GET', 'a']], [1, ['PERSIST', 'a']], [0, ['MULTI']], [0, ['EXEC']]],
       [[0, ['SET', 'a', '1']], [0, ['WATCH', 'a']], [1, ['EXPIRE', 'a', '100']], [0, ['MULTI']], [0, ['EXEC']]],

@@ -67,6 +67,43 @@ describe('WATCH', () => {
     }
   });
 
+  it('a key that expires after WATCH is touched, whether or not its item is gone yet', () => {
+    const { store, t } = mk();
+    for (const reap of [() => {}, () => store.get('k'), () => store.activeExpireCycle([0], 100)]) {
+      store.set('k', 'v', { px: 10 });
+      const w = store.watch('k');
+      expect(touched(store, w)).toBe(false);
+      t.now += 11;
+      reap();
+      expect(touched(store, w)).toBe(true);
+      store.unwatch(w);
+      store.flush();
+    }
+  });
+
+  // Redis 7 multi.c: a key expired at WATCH is logically absent; its deletion changes nothing.
+  it('a key already expired at WATCH: its removal is no write, a later write is', () => {
+    const { store, t } = mk();
+    const removals: [string, () => void][] = [
+      ['GET', () => store.get('k')],
+      ['DEL', () => store.del('k')],
+      ['PTTL', () => store.pttl('k')],
+      ['FLUSHALL', () => store.flush()],
+      ['FLUSHDB', () => store.flushDb()],
+      ['active expiry', () => store.activeExpireCycle([0], 100)],
+    ];
+    for (const [what, remove] of removals) {
+      store.set('k', 'v', { pxat: t.now - 1 });
+      const w = store.watch('k');
+      remove();
+      expect(touched(store, w), what).toBe(false);
+      store.set('k', 'v2');
+      expect(touched(store, w), `${what}, then SET`).toBe(true);
+      store.unwatch(w);
+      store.flush();
+    }
+  });
+
   it('SWAPDB touches a key present in either database, not one absent from both', () => {
     const { store } = mk();
     const absent = store.watch('nowhere');
