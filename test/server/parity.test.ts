@@ -365,6 +365,9 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       ['SET', 'i', '-1'], ['OBJECT', 'REFCOUNT', 'i'], ['INCR', 'i'], ['OBJECT', 'REFCOUNT', 'i'], ['SET', 'i', '007'], ['OBJECT', 'REFCOUNT', 'i'],
       ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru'], ['OBJECT', 'REFCOUNT', 'i'], ['CONFIG', 'SET', 'maxmemory', '1gb'], ['SET', 'i', '5'], ['OBJECT', 'REFCOUNT', 'i'],
       ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'], ['SET', 'i', '5'], ['OBJECT', 'REFCOUNT', 'i'], ['CONFIG', 'SET', 'maxmemory', '0'],
+      // GETRANGE compares negative indices exactly, beyond a double's integers too.
+      ['SET', 'gr', 'hello'], ['GETRANGE', 'gr', '-9223372036854775807', '-9223372036854775808'], ['SUBSTR', 'gr', '-9007199254740993', '-9007199254740994'],
+      ['GETRANGE', 'gr', '-9223372036854775808', '-9223372036854775807'], ['GETRANGE', 'gr', '-9223372036854775808', '9223372036854775807'], ['GETRANGE', 'gr', '9223372036854775807', '-9223372036854775808'],
       // EXPIRETIME rounds to the nearest second.
       ['SET', 'x', 'v'], ['PEXPIREAT', 'x', '33177117420500'], ['EXPIRETIME', 'x'], ['PEXPIREAT', 'x', '33177117420499'], ['EXPIRETIME', 'x'],
       // HELLO's version is an integer as string2ll reads one.

@@ -200,8 +200,13 @@ function strlen(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // GETRANGE key start end  (SUBSTR is the old name)
 function getrange(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  const start = int64Arg(argv[2]!);
+  const end = int64Arg(argv[3]!);
+  // Redis answers an empty range from both indices, before the lookup (t_string.c
+  // getrangeCommand); past ±2^53 only the exact values tell start > end.
+  if (start < 0 && end < 0 && start > end) return c.out.bulk(Buffer.alloc(0));
   const clamp = (v: number | bigint) => (typeof v === 'bigint' ? (v > 0n ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER) : v);
-  c.out.bulk(c.store.getRange(argv[1]!, clamp(int64Arg(argv[2]!)), clamp(int64Arg(argv[3]!))));
+  c.out.bulk(c.store.getRange(argv[1]!, clamp(start), clamp(end)));
 }
 
 // SETRANGE key offset value
