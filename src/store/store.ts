@@ -119,6 +119,11 @@ export interface WatchState {
   readonly expiresAt: number;
 }
 
+/** Index slots one step of the active expiry cycle examines under one lock hold. */
+const EXPIRE_STEP = 64;
+/** Index slots in batches without a key with a TTL that one cycle sweeps at most per shard. */
+const EXPIRE_IDLE_MAX = 8192;
+
 export class Store {
   readonly shards: Shard[];
   readonly shardMask: number;
@@ -990,9 +995,14 @@ export class Store {
   // ---- housekeeping and statistics -------------------------------------------------------------
 
   /**
-   * Redis-style active expiry for the given shards: sweep a batch of slots, repeat while more
-   * than a tenth of the volatile keys seen had expired, stop at `budgetMs`. The lock is released
-   * between batches so request handling interleaves.
+   * Redis-style active expiry for the given shards: sweep a batch of slots, repeat while the
+   * batch held no key with a TTL or more than a tenth of those it held had expired (Redis 7
+   * expire.c activeExpireCycle repeats while `sampled == 0` or the stale share is above 10 %),
+   * stop at `budgetMs`. The index holds every key, not only those with a TTL as Redis's expires
+   * dict does, so the batches without one are bounded per shard and cycle by EXPIRE_IDLE_MAX
+   * slots: a few keys with a TTL among many without cost little, and an index this size or
+   * smaller is swept whole each cycle. The lock is released between batches so request handling
+   * interleaves.
    */
   activeExpireCycle(shardIds: readonly number[], budgetMs = 1): number {
     const deadline = performance.now() + budgetMs;
@@ -1000,16 +1010,18 @@ export class Store {
     let total = 0;
     for (const id of shardIds) {
       const s = this.shards[id]!;
-      for (;;) {
+      for (let idle = 0; idle < EXPIRE_IDLE_MAX; ) {
         s.lock();
         try {
           if (s.m.h32[HW.volatileCount] === 0) break;
-          s.expireStepLocked(this.now(), 64, out);
+          s.expireStepLocked(this.now(), EXPIRE_STEP, out);
         } finally {
           s.unlock();
         }
         total += out[1]!;
-        if (out[0]! === 0 || out[1]! * 10 <= out[0]! || performance.now() >= deadline) break;
+        if (out[0] === 0) idle += EXPIRE_STEP;
+        else if (out[1]! * 10 <= out[0]!) break;
+        if (performance.now() >= deadline) break;
       }
       if (performance.now() >= deadline) break;
     }

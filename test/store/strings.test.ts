@@ -7,6 +7,7 @@ import { Store } from '../../src/store/store.ts';
 import { MAX_BULK } from '../../src/store/shard.ts';
 import { verifyStore } from '../../src/store/verify.ts';
 import { hash32 } from '../../src/store/hash.ts';
+import { HW } from '../../src/store/memory.ts';
 
 function mk(t = { now: 1_000_000 }) {
   return { store: Store.create({ shards: 2, clock: () => t.now }), t };
@@ -298,6 +299,40 @@ describe('active expiry', () => {
     expect(removed).toBe(5000);
     expect(store.stats()).toMatchObject({ keys: 500, volatileKeys: 0, expired: 5000 });
     verifyStore(store);
+  });
+
+  // Redis 7 expire.c: a cycle goes on while its sample held no key with a TTL.
+  it('one cycle finds a lone key with a TTL among thousands without one', () => {
+    const t = { now: 1_000_000 };
+    const store = Store.create({ shards: 1, clock: () => t.now });
+    for (let i = 0; i < 3000; i++) store.set(`plain${i}`, 'v');
+    store.set('ttl', 'v', { px: 10 });
+    t.now += 11;
+    expect(store.activeExpireCycle([0], 1000)).toBe(1);
+    expect(store.stats()).toMatchObject({ keys: 3000, volatileKeys: 0 });
+  });
+
+  it('a cycle sweeps a bounded number of slots without a key with a TTL', () => {
+    const t = { now: 1_000_000 };
+    const store = Store.create({ shards: 1, clock: () => t.now });
+    for (let i = 0; i < 60_000; i++) store.set(`plain${i}`, 'v');
+    const m = store.shards[0]!.m;
+    const cap = m.h32[HW.indexCap]!;
+    // A key with a TTL whose home slot lies far past where the cycle starts, past what it may sweep.
+    const start = m.h32[HW.expireCursor]!;
+    let key = '';
+    for (let i = 0; key === ''; i++) {
+      const d = (hash32(Buffer.from(`ttl${i}`)) - start) & (cap - 1);
+      if (d > cap / 2 && d < cap - 1024) key = `ttl${i}`;
+    }
+    store.set(key, 'v', { px: 10 });
+    t.now += 11;
+    const before = m.h32[HW.expireCursor]!;
+    expect(store.activeExpireCycle([0], 1000)).toBe(0);
+    const swept = (m.h32[HW.expireCursor]! - before + cap) & (cap - 1);
+    expect(swept).toBeGreaterThan(0);
+    expect(swept).toBeLessThanOrEqual(8192);
+    expect(store.get(key)).toBeNull();
   });
 
   it('a nested lock on the same shard does not deadlock (transactions hold locks across calls)', () => {
