@@ -64,8 +64,11 @@ const NAMED_KINDS: readonly (readonly [number, string, number])[] = [
     ['append', 3],
     ['getset', 3],
     ['setnx', 3],
+    ['publish', 3],
   ].map(([name, argc], i) => [FAST_FIRST_HANDLER + i, name as string, argc as number] as const),
 ];
+/** PUBLISH channel message: a handler kind with no key, which the fast path runs without a shard lock. */
+export const FAST_PUBLISH = FAST_FIRST_HANDLER + 10;
 /** Each FAST_* kind's command name, as the command table spells it. */
 export const FAST_NAMES: readonly string[] = ['', 'get', 'set', 'incr', 'decr', 'incrby', 'decrby', 'set', 'set', 'setex', 'psetex', ...NAMED_KINDS.map(([, name]) => name)];
 /** One past the largest FAST_* kind. */
@@ -261,8 +264,9 @@ export class RespParser {
   /**
    * The fast path for the commands pipelines are mostly made of: when the next request is
    * complete and is exactly one of `GET key`, `SET key value`, `SET key value EX|PX n`,
-   * `SETEX|PSETEX key n value`, `INCR|DECR key` or `INCRBY|DECRBY key n` (names and the option in
-   * either letter case), consumes it and returns its FAST_* kind with the fast* offsets set;
+   * `SETEX|PSETEX key n value`, `INCR|DECR key`, `INCRBY|DECRBY key n`, or a command of
+   * NAMED_KINDS with its argument count (names and the option in either letter case), consumes
+   * it and returns its FAST_* kind with the fast* offsets set (a PUBLISH's channel as its key);
    * otherwise returns FAST_NONE and leaves the input to next(), which handles everything else
    * (errors included).
    */

@@ -17,7 +17,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
-import { FAST_ARGC, FAST_DECR, FAST_DECRBY, FAST_EXISTS, FAST_FIRST_HANDLER, FAST_GET, FAST_INCR, FAST_KINDS, FAST_NAMES, FAST_NONE, FAST_PTTL, FAST_READS_VALUE, FAST_SET, FAST_SET_EX, FAST_SETEX, FAST_TTL, NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
+import { FAST_ARGC, FAST_DECR, FAST_DECRBY, FAST_EXISTS, FAST_FIRST_HANDLER, FAST_GET, FAST_INCR, FAST_KINDS, FAST_NAMES, FAST_NONE, FAST_PTTL, FAST_PUBLISH, FAST_READS_VALUE, FAST_SET, FAST_SET_EX, FAST_SETEX, FAST_TTL, NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
 import { commandFailed, commandStart, commandStat, countErrorReply } from './command-stats.ts';
 import type { CommandStat } from './command-stats.ts';
 import { ShardcacheError } from '../errors.ts';
@@ -168,9 +168,9 @@ function fastClient(c: Client): boolean {
 
 /**
  * Runs the fast-path requests at the head of the input (RespParser.nextFast: GET, SET with no
- * option or EX/PX, SETEX, PSETEX, INCR, DECR, INCRBY, DECRBY) as one batch: keys
- * hashed once, their lookups prefetched together, locks taken as batchScope says, commands and
- * replies in request order. Keys and values stay in the parser's input: the store reads them
+ * option or EX/PX, SETEX, PSETEX, INCR, DECR, INCRBY, DECRBY, the handler kinds) as one batch:
+ * keys hashed once, their lookups prefetched together, locks taken as batchScope says, commands
+ * and replies in request order; a PUBLISH ends the batch and runs last, unlocked. Keys and values stay in the parser's input: the store reads them
  * from there by offset, so a batch allocates nothing per request. Their semantics are the
  * handlers' in commands/strings.ts; only the table lookup, the central checks (all known to pass
  * for such a client) and the hooks (all known to be idle) are skipped. The general requests
@@ -193,24 +193,30 @@ function runFastBatch(ctx: WorkerContext, c: Client, pending: Batch | null): num
       fastNumberLen[n] = p.fastNumberLen;
     }
     n++;
+    // A PUBLISH ends the batch and runs after it, holding no shard lock: it has no key, and its
+    // delivery to other workers must not wait on a shard.
+    if (k === FAST_PUBLISH) break;
   }
   if (n === 0) return 0;
   // The batched requests before these run first. (Reading ahead left their arguments in place:
   // the parser moves bytes only on push.)
   drain(ctx, c, pending);
+  const published = fastKinds[n - 1] === FAST_PUBLISH;
+  const locked = published ? n - 1 : n;
   const store = c.store;
   const input = p.input;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < locked; i++) {
     const h = hash32(input, fastKeyAt[i]!, fastKeyLen[i]!);
     fastHashes[i] = h;
     fastShards[i] = shardOf(h, store.shardMask);
     fastReads[i] = FAST_READS_VALUE[fastKinds[i]!] ? 1 : 0;
   }
-  if (n > 1) store.prefetch(fastHashes, fastShards, fastReads, n);
+  if (locked > 1) store.prefetch(fastHashes, fastShards, fastReads, locked);
   const timed = ++fastBatches === FAST_TIMED_EVERY;
   const t0 = timed ? (Number.isNaN(ctx.lastTick) ? performance.now() : ctx.lastTick) : 0;
   fastCtx = ctx;
-  runStepsLocked(ctx, store, fastShards, n, runFastLocked, c);
+  if (locked !== 0) runStepsLocked(ctx, store, fastShards, locked, runFastLocked, c);
+  if (published) runFastHandler(c, n - 1, false);
   for (let i = 0; i < n; i++) {
     const k = fastKinds[i]!;
     fastStats[k]!.calls++;
@@ -282,18 +288,8 @@ function runFastOtherLocked(c: Client, i: number): void {
   const at = fastKeyAt[i]!;
   const kind = fastKinds[i]!;
   try {
-    if (kind >= FAST_FIRST_HANDLER) {
-      // The handler itself, on views of the request's arguments; its store call reuses the hash.
-      const key = input.subarray(at, at + fastKeyLen[i]!);
-      const name = fastNameBufs[kind]!;
-      const argv = FAST_ARGC[kind] === 2 ? [name, key] : [name, key, input.subarray(fastValueAt[i]!, fastValueAt[i]! + fastValueLen[i]!)];
-      store.hint(key, fastHashes[i]!);
-      try {
-        void fastHandler(kind)(fastCtx!, c, argv);
-      } finally {
-        store.hint(null, 0);
-      }
-    } else if (kind === FAST_SET) {
+    if (kind >= FAST_FIRST_HANDLER) runFastHandler(c, i, true);
+    else if (kind === FAST_SET) {
       store.setHashed(input, fastHashes[i]!, at, fastKeyLen[i]!, fastValueAt[i]!, fastValueLen[i]!, 0);
       c.out.ok();
     } else if (kind === FAST_TTL || kind === FAST_PTTL) {
@@ -314,10 +310,37 @@ function runFastOtherLocked(c: Client, i: number): void {
       c.out.int(store.incrByHashed(input, fastHashes[i]!, at, fastKeyLen[i]!, delta));
     }
   } catch (e) {
-    const mark = commandStart();
-    replyFromError(c, e);
-    if (commandFailed(mark)) fastStats[kind]!.failed++;
+    fastFailed(c, kind, e);
   }
+}
+
+/**
+ * Fast-path request i of a handler kind (FAST_FIRST_HANDLER on): its handler, on views of the
+ * request's arguments. `hinted`: its key's shard is locked, and the handler's store call reuses
+ * the hash the batch computed.
+ */
+function runFastHandler(c: Client, i: number, hinted: boolean): void {
+  const input = c.parser.input;
+  const kind = fastKinds[i]!;
+  const at = fastKeyAt[i]!;
+  const key = input.subarray(at, at + fastKeyLen[i]!);
+  const name = fastNameBufs[kind]!;
+  const argv = FAST_ARGC[kind] === 2 ? [name, key] : [name, key, input.subarray(fastValueAt[i]!, fastValueAt[i]! + fastValueLen[i]!)];
+  if (hinted) c.store.hint(key, fastHashes[i]!);
+  try {
+    void fastHandler(kind)(fastCtx!, c, argv);
+  } catch (e) {
+    fastFailed(c, kind, e);
+  } finally {
+    if (hinted) c.store.hint(null, 0);
+  }
+}
+
+/** A fast-path request's error reply, counted as its command's failure. */
+function fastFailed(c: Client, kind: number, e: unknown): void {
+  const mark = commandStart();
+  replyFromError(c, e);
+  if (commandFailed(mark)) fastStats[kind]!.failed++;
 }
 
 /**

@@ -163,6 +163,8 @@ describe.skipIf(!hasBinary('redis-server'))('the fast path on edge keys and valu
       ['GETDEL', 'h'], ['GETDEL', 'h'], ['DEL', 'h2'], ['UNLINK', 'h2'], ['SET', 'h2', 'x'], ['unLINK', 'h2'], ['DEL', 'nokey'], ['TTL', 'nokey'], ['PTTL', 'nokey'], ['EXPIRE', big, '100'], ['TTL', big], ['STRLEN', big],
       ['INCR', 'h3'], ['APPEND', 'h3', '5'], ['INCR', 'h3'], ['EXPIRE', 'h3', '0'], ['EXISTS', 'h3'], ['SET', 'h4', 'v', 'EX', '100'], ['GETSET', 'h4', 'w'], ['TTL', 'h4'],
       ['EXISTS', 'h', 'h2'], ['DEL', 'h4', 'h'], ['EXPIRE', 'y', '10', 'NX'], ['TTL', 'a', 'b'], ['STRLEN'], ['GETDEL', 'a', 'b'], ['APPEND', 'a'], ['SETNX', 'a'],
+      // PUBLISH runs its handler unlocked, after the batch before it; nobody listens here.
+      ['SET', 'p', '1'], ['PUBLISH', 'ch', 'm'], ['GET', 'p'], ['publish', big, ''], ['PUBLISH', 'ch'], ['PUBLISH', 'ch', 'm', 'x'], ['PUBLISHX', 'ch', 'm'],
     ];
     const wire = reqs.map((a) => enc(...a)).join('');
     const [a, b] = await Promise.all([RawConn.connect(redis.port), RawConn.connect(ours.port)]);
@@ -172,6 +174,32 @@ describe.skipIf(!hasBinary('redis-server'))('the fast path on edge keys and valu
     } finally {
       a.close();
       b.close();
+      await Promise.all([ours.stop(), redis.stop()]);
+    }
+  });
+
+  it('PUBLISH pipelined among GETs and SETs: replies, deliveries and their order as Redis gives them', async () => {
+    const [ours, redis] = await Promise.all([startServer([], { threads: 1 }), startRedis('64mb')]);
+    const conns: RawConn[] = [];
+    try {
+      const out: string[][] = [];
+      for (const port of [redis.port, ours.port]) {
+        const [pub, sub, psub] = await Promise.all([RawConn.connect(port), RawConn.connect(port), RawConn.connect(port)]);
+        conns.push(pub, sub, psub);
+        await sub.request(enc('SUBSCRIBE', 'ch'));
+        await psub.request(enc('PSUBSCRIBE', 'c*'));
+        const reqs = [['SET', 'k', '1'], ['PUBLISH', 'ch', 'a'], ['GET', 'k'], ['PUBLISH', 'ch', 'b'], ['PUBLISH', 'ch', 'c'], ['INCR', 'k'], ['PUBLISH', 'other', 'd'], ['PUBLISH', 'cx', 'e'], ['GET', 'k']];
+        const replies = await pub.request(reqs.map((a) => enc(...a)).join(''), reqs.length);
+        // The last message each subscriber hears ends what it is sent.
+        const heard = await sub.take((t) => t.includes('$1\r\nc\r\n'));
+        const heardByPattern = await psub.take((t) => t.includes('$1\r\ne\r\n'));
+        const stats = (await pub.request(enc('INFO', 'commandstats'))).match(/cmdstat_publish:calls=\d+/)?.[0] ?? 'none';
+        out.push([replies, heard, heardByPattern, stats]);
+      }
+      expect(out[1]).toEqual(out[0]);
+      expect(out[0]![3]).toBe('cmdstat_publish:calls=5');
+    } finally {
+      for (const c of conns) c.close();
       await Promise.all([ours.stop(), redis.stop()]);
     }
   });
