@@ -170,12 +170,13 @@ function fastClient(c: Client): boolean {
  * Runs the fast-path requests at the head of the input (RespParser.nextFast: GET, SET with no
  * option or EX/PX, SETEX, PSETEX, INCR, DECR, INCRBY, DECRBY, the handler kinds) as one batch:
  * keys hashed once, their lookups prefetched together, locks taken as batchScope says, commands
- * and replies in request order; a PUBLISH ends the batch and runs last, unlocked. Keys and values stay in the parser's input: the store reads them
- * from there by offset, so a batch allocates nothing per request. Their semantics are the
- * handlers' in commands/strings.ts; only the table lookup, the central checks (all known to pass
- * for such a client) and the hooks (all known to be idle) are skipped. The general requests
- * `pending` holds (parsed before these) run first, and only when there are fast ones: a run of
- * general requests stays one batch. Returns how many fast requests it ran.
+ * and replies in request order; a PUBLISH ends the batch and runs last, unlocked. Keys and
+ * values stay in the parser's input: the store reads them from there by offset, so a batch
+ * allocates nothing per request. Their semantics are the handlers' (commands/strings.ts,
+ * keys.ts, pubsub.ts); only the table lookup, the central checks (all known to pass for such a
+ * client) and the hooks (all known to be idle) are skipped. The general requests `pending`
+ * holds (parsed before these) run first, and only when there are fast ones: a run of general
+ * requests stays one batch. Returns how many fast requests it ran.
  */
 function runFastBatch(ctx: WorkerContext, c: Client, pending: Batch | null): number {
   const p = c.parser;
