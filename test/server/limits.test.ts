@@ -1,6 +1,7 @@
 /**
  * Limits: maxclients, the output buffer limit on a slow reader, maxmemory with noeviction and
- * with an evicting policy, and exact counts under concurrent INCR from clients on both workers.
+ * with an evicting policy, CONFIG SET in force on every worker when it replies, and exact counts
+ * under concurrent INCR from clients on both workers.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { serverPool } from './harness.ts';
@@ -119,6 +120,32 @@ describe('maxmemory', () => {
     expect(replies).toBe('+OK\r\n'.repeat(600));
     expect(await c.request(req('EXISTS', 'k0'))).toBe(':0\r\n');
     expect(await c.request(req('GET', 'k599'))).toBe(bulk(v));
+  });
+});
+
+describe('CONFIG SET', () => {
+  // Redis applies a setting before it replies; here the other workers learn it through the main thread.
+  it('is in force on every worker once it replies: a lowered proto-max-bulk-len holds for the next request anywhere', async () => {
+    const s = await server();
+    const setter = await conn(s);
+    const tooLong = '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048577\r\n';
+    for (let round = 0; round < 20; round++) {
+      // New connections go to the worker with the fewest: of two, one is on each.
+      const others = [await conn(s), await conn(s)];
+      expect(await setter.request(req('CONFIG', 'SET', 'proto-max-bulk-len', '1mb'))).toBe('+OK\r\n');
+      const got = await Promise.all(others.map((c) => c.request(tooLong)));
+      expect(got, `round ${round}`).toEqual(['-ERR Protocol error: invalid bulk length\r\n', '-ERR Protocol error: invalid bulk length\r\n']);
+      expect(await setter.request(req('CONFIG', 'SET', 'proto-max-bulk-len', '512mb'))).toBe('+OK\r\n');
+      for (const c of others) c.close();
+    }
+  });
+
+  it('CLIENT REPLY applies to its reply as to any other', async () => {
+    const s = await server();
+    const c = await conn(s);
+    expect(await c.request(req('CLIENT', 'REPLY', 'SKIP') + req('CONFIG', 'SET', 'hz', '11') + req('CONFIG', 'GET', 'hz'))).toBe('*2\r\n$2\r\nhz\r\n$2\r\n11\r\n');
+    expect(await c.request(req('CLIENT', 'REPLY', 'OFF') + req('CONFIG', 'SET', 'hz', '12') + req('CLIENT', 'REPLY', 'ON'))).toBe('+OK\r\n');
+    expect(await c.request(req('MULTI') + req('CONFIG', 'SET', 'hz', '13') + req('CONFIG', 'GET', 'hz') + req('EXEC'), 4)).toBe('+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n*2\r\n$2\r\nhz\r\n$2\r\n13\r\n');
   });
 });
 

@@ -91,7 +91,7 @@ export function applySetting(ctx: WorkerContext, name: string, value: string): v
 }
 
 // CONFIG SET parameter value [parameter value ...]
-function configSet(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+function configSet(ctx: WorkerContext, c: Client, argv: Buffer[]): void | Promise<void> {
   if (argv.length % 2 === 1) throw syntaxError();
   let unknown: string | null = null;
   let failed: Error | null = null;
@@ -115,8 +115,17 @@ function configSet(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   // All or nothing: every value is checked before any is applied.
   const values = pairs.map(([s, v]) => validateSetting(s, v));
   pairs.forEach(([s], i) => applySetting(ctx, s.name, values[i]!));
-  c.out.ok();
+  // The other workers learn the values through the main thread. As in Redis, the OK means the
+  // setting is in force for every connection: it waits for a query that reaches each worker after
+  // the new values (one port per worker, in order). Inside EXEC the reply cannot wait. The reply
+  // comes after the request's own turn, so CLIENT REPLY is applied here, as it stood for it.
+  if (c.inExec) return c.out.ok();
+  const replies = c.replyMode === 'on';
+  return ctx.rpc('config-applied').then(() => {
+    if (replies) c.out.ok();
+  });
 }
+registerQuery('config-applied', () => null);
 
 // CONFIG RESETSTAT
 async function configResetstat(ctx: WorkerContext, c: Client): Promise<void> {
