@@ -115,10 +115,17 @@ function configSet(ctx: WorkerContext, c: Client, argv: Buffer[]): void | Promis
   // All or nothing: every value is checked before any is applied.
   const values = pairs.map(([s, v]) => validateSetting(s, v));
   pairs.forEach(([s], i) => applySetting(ctx, s.name, values[i]!));
-  // The other workers learn the values through the main thread. As in Redis, the OK means the
-  // setting is in force for every connection: it waits for a query that reaches each worker after
-  // the new values (one port per worker, in order). Inside EXEC the reply cannot wait. The reply
-  // comes after the request's own turn, so CLIENT REPLY is applied here, as it stood for it.
+  return okOnceApplied(ctx, c);
+}
+
+/**
+ * The OK of a request that changed settings (ctx.setConfig). The other workers learn them through
+ * the main thread; as in Redis, the OK means they are in force for every connection, so it waits
+ * for a query that reaches each worker after the new values (one port per worker, in order).
+ * Inside EXEC the reply cannot wait. Otherwise it comes after the request's own turn, so CLIENT
+ * REPLY is applied here, as it stood for the request.
+ */
+function okOnceApplied(ctx: WorkerContext, c: Client): void | Promise<void> {
   if (c.inExec) return c.out.ok();
   const replies = c.replyMode === 'on';
   return ctx.rpc('config-applied').then(() => {
@@ -465,7 +472,7 @@ function debugHelp(c: Client): void {
 }
 
 // DEBUG subcommand [argument [argument ...]]
-function debug(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+function debug(ctx: WorkerContext, c: Client, argv: Buffer[]): void | Promise<void> {
   const sub = word(argv[1]!);
   const n = argv.length;
   if (sub === 'help' && n === 2) return debugHelp(c);
@@ -495,7 +502,7 @@ function debug(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   if (sub === 'set-active-expire' && n === 3) {
     // DEBUG SET-ACTIVE-EXPIRE 0|1
     ctx.setConfig('active-expire-enabled', Number.parseInt(str(argv[2]!), 10) ? 'yes' : 'no');
-    return c.out.ok();
+    return okOnceApplied(ctx, c);
   }
   throw replyError(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!, 128)}'. Try DEBUG HELP.`);
 }
