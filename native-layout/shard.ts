@@ -14,7 +14,7 @@
 import { bits, struct } from './struct.ts';
 
 /** Bumped on any change to a struct below, a constant in this file or a bit assignment. */
-export const LAYOUT_VERSION = 5;
+export const LAYOUT_VERSION = 6;
 
 /** Arena page size. Slab classes carve pages into chunks; larger items take runs of whole pages. */
 export const PAGE_SIZE = 64 * 1024;
@@ -55,7 +55,7 @@ export const ItemHeader = struct('ItemHeader', [
   { name: 'prev', type: 'u32', guard: 'shard lock', doc: 'ref of the previous item in its policy list (toward the head), or previous free chunk' },
   { name: 'next', type: 'u32', guard: 'shard lock', doc: 'ref of the next item in its policy list (toward the tail), or next free chunk' },
   { name: 'keyInfo', type: 'u32', guard: 'shard lock', doc: 'KeyInfo bit fields: key length and database' },
-  { name: 'valLen', type: 'u32', guard: 'shard lock', doc: 'value bytes' },
+  { name: 'valInfo', type: 'u32', guard: 'shard lock', doc: 'ValInfo bit fields: value length and encoding' },
   { name: 'meta', type: 'u32', guard: 'shard lock', doc: 'ItemMeta bit fields' },
   { name: 'hash', type: 'u32', guard: 'shard lock', doc: 'hash32 of the key: rehash and SCAN never rehash key bytes' },
   { name: 'expireAt', type: 'f64', guard: 'shard lock', doc: 'absolute expiry, Unix ms; 0 means no expiry' },
@@ -64,10 +64,33 @@ export const ItemHeader = struct('ItemHeader', [
 export const ItemMeta = bits('ItemMeta', [
   { name: 'classId', bits: 6, doc: 'slab class of the chunk, CLASS_LARGE for a page run' },
   { name: 'state', bits: 1, doc: 'CHUNK_FREE or CHUNK_LIVE' },
-  { name: 'raw', bits: 1, doc: '1 once APPEND to an existing key or SETRANGE edited the value in place: OBJECT ENCODING then says raw, as for Redis\'s unshared strings; a whole-value write clears it' },
+  { name: 'spare', bits: 1, doc: 'unused, 0' },
   { name: 'policy', bits: 8, doc: 'policy state: LFU counter; SIEVE visited bit; S3-FIFO freq (2 bits) and main-queue bit (bit 2)' },
   { name: 'ldt', bits: 16, doc: 'LFU: minutes clock (mod 2^16) of the last counter decrement, as Redis; other policies: seconds clock (mod 2^16) of the last access, for OBJECT IDLETIME' },
 ]);
+/**
+ * A value's length and its encoding share a word: every write of a value sets both (Shard's
+ * writeLocked), and a RENAME or MOVE keeps both.
+ */
+export const ValInfo = bits('ValInfo', [
+  { name: 'len', bits: 30, doc: 'value bytes; values are limited to 512 MiB (MAX_BULK, 2^29)' },
+  { name: 'encoding', bits: 2, doc: 'ValueEncoding of the command that wrote the value' },
+]);
+
+/**
+ * ValInfo.encoding: what OBJECT ENCODING and OBJECT REFCOUNT report, as Redis would have encoded
+ * the value that command wrote (object.c, t_string.c). Append-only.
+ *   auto      tryObjectEncoding (SET, MSET, INCR…): `int` if it reads as a long, shared for
+ *             0..9999 while no LRU/LFU maxmemory policy is set; else `embstr` up to 44 bytes,
+ *             else `raw`
+ *   raw       `raw` (APPEND to an existing key, SETRANGE: Redis's unshared strings)
+ *   string    `embstr` up to 44 bytes, else `raw`, never `int` (INCRBYFLOAT's
+ *             createStringObjectFromLongDouble)
+ *   unshared  as auto, but an integer is never shared (COPY: dupStringObject)
+ */
+export const ValueEncoding = { auto: 0, raw: 1, string: 2, unshared: 3 } as const;
+export type ValueEncodingId = (typeof ValueEncoding)[keyof typeof ValueEncoding];
+
 /**
  * Key length and database number share a word, so one compare checks both: the same key bytes in
  * two databases are two entries with the same hash.

@@ -19,8 +19,10 @@ import {
   PAGE_SIZE,
   REF_UNIT,
   ShardHeader,
+  ValInfo,
   WatchSlot,
 } from '../../native-layout/shard.ts';
+import type { ValueEncodingId } from '../../native-layout/shard.ts';
 
 export interface ShardBuffers {
   readonly header: SharedArrayBuffer;
@@ -80,7 +82,7 @@ const WORDS_PER_REF = REF_UNIT / 4;
 const IW_PREV = I.prev.index;
 const IW_NEXT = I.next.index;
 const IW_KEYINFO = I.keyInfo.index;
-const IW_VALLEN = I.valLen.index;
+const IW_VALINFO = I.valInfo.index;
 const IW_META = I.meta.index;
 const IW_HASH = I.hash.index;
 /** f64 offset within an item header; an item's first f64 is ref (REF_UNIT is 8). */
@@ -104,9 +106,11 @@ export function keyInfoWord(len: number, db: number): number {
   return (((len & K_LEN.mask) << K_LEN.shift) | ((db & K_DB.mask) << K_DB.shift)) >>> 0;
 }
 
+const V_LEN = ValInfo.len;
+const V_ENC = ValInfo.encoding;
+
 const M_CLASS = ItemMeta.classId;
 const M_STATE = ItemMeta.state;
-const M_RAW = ItemMeta.raw;
 const M_POLICY = ItemMeta.policy;
 const M_LDT = ItemMeta.ldt;
 
@@ -162,8 +166,13 @@ export class ShardMemory {
   keyLen(r: number): number { return (this.keyInfo(r) >>> K_LEN.shift) & K_LEN.mask; }
   keyDb(r: number): number { return (this.keyInfo(r) >>> K_DB.shift) & K_DB.mask; }
   setKeyInfo(r: number, len: number, db: number): void { this.a32[r * WORDS_PER_REF + IW_KEYINFO] = keyInfoWord(len, db); }
-  valLen(r: number): number { return this.a32[r * WORDS_PER_REF + IW_VALLEN]!; }
-  setValLen(r: number, v: number): void { this.a32[r * WORDS_PER_REF + IW_VALLEN] = v; }
+  valLen(r: number): number { return (this.a32[r * WORDS_PER_REF + IW_VALINFO]! >>> V_LEN.shift) & V_LEN.mask; }
+  /** The value's ValueEncoding (native-layout/shard.ts). */
+  encoding(r: number): ValueEncodingId { return ((this.a32[r * WORDS_PER_REF + IW_VALINFO]! >>> V_ENC.shift) & V_ENC.mask) as ValueEncodingId; }
+  /** A value written whole: its length and encoding together. */
+  setValInfo(r: number, len: number, encoding: ValueEncodingId): void {
+    this.a32[r * WORDS_PER_REF + IW_VALINFO] = (((len & V_LEN.mask) << V_LEN.shift) | ((encoding & V_ENC.mask) << V_ENC.shift)) >>> 0;
+  }
   hash(r: number): number { return this.a32[r * WORDS_PER_REF + IW_HASH]!; }
   setHash(r: number, v: number): void { this.a32[r * WORDS_PER_REF + IW_HASH] = v; }
   expireAt(r: number): number { return this.a64[r + IF_EXPIRE]!; }
@@ -176,11 +185,6 @@ export class ShardMemory {
   setMeta(r: number, v: number): void { this.a32[r * WORDS_PER_REF + IW_META] = v; }
   classId(r: number): number { return (this.meta(r) >>> M_CLASS.shift) & M_CLASS.mask; }
   state(r: number): number { return (this.meta(r) >>> M_STATE.shift) & M_STATE.mask; }
-  raw(r: number): boolean { return ((this.meta(r) >>> M_RAW.shift) & M_RAW.mask) !== 0; }
-  setRaw(r: number, on: boolean): void {
-    const m = this.meta(r) & ~(M_RAW.mask << M_RAW.shift);
-    this.setMeta(r, (m | ((on ? 1 : 0) << M_RAW.shift)) >>> 0);
-  }
   policyBits(r: number): number { return (this.meta(r) >>> M_POLICY.shift) & M_POLICY.mask; }
   setPolicyBits(r: number, v: number): void {
     const m = this.meta(r) & ~(M_POLICY.mask << M_POLICY.shift);

@@ -12,8 +12,8 @@
  *      nobody holding the ring lock takes a shard lock.
  */
 import { Buffer } from 'node:buffer';
-import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader } from '../../native-layout/shard.ts';
-import type { EvictModeId, PolicyName } from '../../native-layout/shard.ts';
+import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader, ValueEncoding } from '../../native-layout/shard.ts';
+import type { EvictModeId, PolicyName, ValueEncodingId } from '../../native-layout/shard.ts';
 import { PolicyId } from '../../native-layout/shard.ts';
 import { OpType } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
@@ -319,17 +319,16 @@ export class Shard {
   /**
    * Stores `value` (bytes `voff`..`voff+vlen` of it) under `key` with absolute expiry `expireAt`
    * (0 = none) in database `db`, replacing `old` (the key's live item, or NIL_REF), with the
-   * ItemMeta.raw bit `raw`. Returns the new item's ref. The key may be the range
+   * ValInfo.encoding `encoding`. Returns the new item's ref. The key may be the range
    * key[koff, koff + klen) of a larger buffer.
    */
-  private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number, raw: boolean, koff = 0, klen = key.length): number {
+  private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number, encoding: ValueEncodingId, koff = 0, klen = key.length): number {
     const m = this.m;
     this.noteWriteLocked(h, db);
     const bytes = ITEM_HEADER_BYTES + klen + vlen;
     if (old !== NIL_REF && m.classId(old) !== CLASS_LARGE && classFor(m, bytes) === m.classId(old)) {
       this.retimeLocked(old, expireAt);
-      m.setRaw(old, raw);
-      m.setValLen(old, vlen);
+      m.setValInfo(old, vlen, encoding);
       copyInto(m.a8, m.valOffset(old), value, voff, vlen);
       onHit(m, old, now);
       return old;
@@ -341,11 +340,9 @@ export class Shard {
     if (m.h32[HW.evictMode] === EvictMode.noeviction && !canAllocWithoutEvicting(m, bytes)) throw scError(ErrorCode.OOM);
     const r = this.allocLocked(bytes, now);
     m.setKeyInfo(r, klen, db);
-    m.setValLen(r, vlen);
+    m.setValInfo(r, vlen, encoding);
     m.setHash(r, h);
     m.setExpireAt(r, expireAt);
-    // A fresh chunk's meta has the bit clear.
-    if (raw) m.setRaw(r, true);
     copyInto(m.a8, m.keyOffset(r), key, koff, klen);
     copyInto(m.a8, m.valOffset(r), value, voff, vlen);
     // Eviction may have moved or removed the old item: find the key again.
@@ -387,7 +384,7 @@ export class Shard {
     // counts in DBSIZE, and expires (with its 'expired' event) when a lookup or the expiry cycle
     // finds it.
     if ((flags & SET_KEEPTTL) !== 0 && old !== NIL_REF) expireAt = this.m.expireAt(old);
-    this.writeLocked(key, h, db, value, voff, vlen, expireAt, now, old, false, koff, klen);
+    this.writeLocked(key, h, db, value, voff, vlen, expireAt, now, old, ValueEncoding.auto, koff, klen);
     if (this.oplog !== null) this.emit(OpType.SET, key.subarray(koff, koff + klen), value.subarray(voff, voff + vlen), expireAt, 0, 0, db);
     return true;
   }
@@ -397,21 +394,22 @@ export class Shard {
    * Writes `key` with an expiry and encoding carried over from another item (RENAME, COPY): no
    * "already expired" check, since a key whose expiry equals now is still live. Emits the SET.
    */
-  putCarriedLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, expireAt: number, raw: boolean, now: number): void {
+  putCarriedLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, expireAt: number, encoding: ValueEncodingId, now: number): void {
     if (key.length > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
     const old = this.lookupLocked(key, h, now, db);
-    this.writeLocked(key, h, db, value, 0, value.length, expireAt, now, old, raw);
+    this.writeLocked(key, h, db, value, 0, value.length, expireAt, now, old, encoding);
     this.emit(OpType.SET, key, value, expireAt, 0, 0, db);
   }
 
   /**
-   * Replaces the value of a key, keeping its TTL; used by INCR*, APPEND and SETRANGE (`raw`: the
-   * value was edited in place, see ItemMeta.raw). The key may be key[koff, koff + klen).
+   * Replaces the value of a key, keeping its TTL; used by INCR*, INCRBYFLOAT, APPEND and SETRANGE,
+   * each with the ValueEncoding its Redis counterpart gives the value. The key may be
+   * key[koff, koff + klen).
    */
-  putKeepTtlLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, vlen: number, now: number, old: number, raw = false, koff = 0, klen = key.length): void {
+  putKeepTtlLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, vlen: number, now: number, old: number, encoding: ValueEncodingId, koff = 0, klen = key.length): void {
     if (klen > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
     const expireAt = old === NIL_REF ? 0 : this.m.expireAt(old);
-    this.writeLocked(key, h, db, value, 0, vlen, expireAt, now, old, raw, koff, klen);
+    this.writeLocked(key, h, db, value, 0, vlen, expireAt, now, old, encoding, koff, klen);
   }
 
   /** Sets an item's absolute expiry (0 = persist); a write for WATCH. */

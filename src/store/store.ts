@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
-import { MAX_DATABASES, NIL_REF, PolicyId } from '../../native-layout/shard.ts';
+import { MAX_DATABASES, NIL_REF, PolicyId, ValueEncoding } from '../../native-layout/shard.ts';
 import { accessSeconds, lfuDecayed, lfuMinutes } from './policy.ts';
 import { OpType } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
@@ -454,7 +454,7 @@ export class Store {
       }
       const next = addInt64(cur, delta);
       const n = writeInt(NUM_BUF, 0, next);
-      s.putKeepTtlLocked(input, h, this.db, NUM_BUF, n, now, r, false, koff, klen);
+      s.putKeepTtlLocked(input, h, this.db, NUM_BUF, n, now, r, ValueEncoding.auto, koff, klen);
       if (s.oplog !== null) s.emit(OpType.INCRBY, input.subarray(koff, koff + klen), NUM_BUF.subarray(0, writeInt(NUM_BUF, 0, delta)), 0, 0, 0, this.db);
       return next;
     } finally {
@@ -488,7 +488,8 @@ export class Store {
       if (cur === null) throw scError(ErrorCode.NAN_OR_INF);
       const out = formatLongDouble(addLongDouble(cur, d));
       const b = Buffer.from(out, 'latin1');
-      s.putKeepTtlLocked(k, h, this.db, b, b.length, now, r);
+      // Redis stores the sum as a string, never an integer (createStringObjectFromLongDouble).
+      s.putKeepTtlLocked(k, h, this.db, b, b.length, now, r, ValueEncoding.string);
       s.emit(OpType.INCRBYFLOAT, k, Buffer.from(typeof incr === 'number' ? String(incr) : incr, 'latin1'), 0, 0, 0, this.db);
       return out;
     });
@@ -506,7 +507,7 @@ export class Store {
       if (r !== NIL_REF) copyInto(joined, 0, s.m.a8, s.m.valOffset(r), oldLen);
       copyInto(joined, oldLen, add, 0, add.length);
       // Redis appends in place to an existing string only, which makes it raw.
-      s.putKeepTtlLocked(k, h, this.db, joined, joined.length, now, r, r !== NIL_REF);
+      s.putKeepTtlLocked(k, h, this.db, joined, joined.length, now, r, r !== NIL_REF ? ValueEncoding.raw : ValueEncoding.auto);
       s.emit(OpType.APPEND, k, add, 0, 0, 0, this.db);
       return joined.length;
     });
@@ -553,7 +554,7 @@ export class Store {
       const out = Buffer.alloc(len);
       if (r !== NIL_REF) copyInto(out, 0, s.m.a8, s.m.valOffset(r), oldLen);
       copyInto(out, offset, v, 0, v.length);
-      s.putKeepTtlLocked(k, h, this.db, out, len, now, r, true);
+      s.putKeepTtlLocked(k, h, this.db, out, len, now, r, ValueEncoding.raw);
       s.emit(OpType.SETRANGE, k, v, 0, offset, 0, this.db);
       return len;
     });
@@ -728,7 +729,9 @@ export class Store {
       if (exists && (op === 'renamenx' || op === 'copy')) return false;
       const value = ss.valueCopy(r);
       const expireAt = ss.m.expireAt(r);
-      const raw = ss.m.raw(r);
+      const encoding = ss.m.encoding(r);
+      // A COPY is Redis's dupStringObject: the same encoding, but an integer of its own, never shared.
+      const written = isCopy && encoding === ValueEncoding.auto ? ValueEncoding.unshared : encoding;
       // The op log carries the effect (SET of the destination, DEL of the source), so a consumer
       // needs no rename logic of its own.
       const dropSource = () => {
@@ -742,16 +745,16 @@ export class Store {
       if (!isCopy && sid === did) {
         dropSource();
         try {
-          ds.putCarriedLocked(dk, dh, toDb, value, expireAt, raw, now);
+          ds.putCarriedLocked(dk, dh, toDb, value, expireAt, encoding, now);
         } catch (e) {
           // The destination did not fit (a longer key can need a bigger chunk): put the source
           // back in the room it just left, so a failed RENAME loses nothing.
-          ss.putCarriedLocked(sk, sh, this.db, value, expireAt, raw, now);
+          ss.putCarriedLocked(sk, sh, this.db, value, expireAt, encoding, now);
           throw e;
         }
         return true;
       }
-      ds.putCarriedLocked(dk, dh, toDb, value, expireAt, raw, now);
+      ds.putCarriedLocked(dk, dh, toDb, value, expireAt, written, now);
       if (!isCopy) dropSource();
       return true;
     } finally {
@@ -962,22 +965,27 @@ export class Store {
     return null;
   }
 
-  /** OBJECT FREQ / IDLETIME / ENCODING: what the store knows of a key, without touching it. */
-  objectInfo(key: Bytes): { freq: number | null; idleSeconds: number | null; encoding: 'int' | 'embstr' | 'raw'; int: number | bigint | null } | null {
+  /**
+   * OBJECT FREQ / IDLETIME / ENCODING / REFCOUNT: what the store knows of a key, without touching
+   * it. `int` is the value when it is encoded as an integer; `shareable` says whether Redis would
+   * have shared it, were it in 0..9999 with no LRU/LFU maxmemory policy (ValueEncoding.auto).
+   */
+  objectInfo(key: Bytes): { freq: number | null; idleSeconds: number | null; encoding: 'int' | 'embstr' | 'raw'; int: number | bigint | null; shareable: boolean } | null {
     return this.withKey(key, (s, k, h, now) => {
       const r = s.lookupLocked(k, h, now, this.db);
       if (r === NIL_REF) return null;
       const m = s.m;
       const lfu = m.h32[HW.policy] === PolicyId.lfu;
       const len = m.valLen(r);
+      const enc = m.encoding(r);
       // Redis's tryObjectEncoding: a number that fits a long is an int, up to 44 bytes embstr.
-      const raw = m.raw(r);
-      const int = raw || len > 20 ? null : parseInt64(m.a8, m.valOffset(r), len);
+      const int = len > 20 || (enc !== ValueEncoding.auto && enc !== ValueEncoding.unshared) ? null : parseInt64(m.a8, m.valOffset(r), len);
       return {
         freq: lfu ? lfuDecayed(m, r, lfuMinutes(now)) : null,
         idleSeconds: lfu ? null : (accessSeconds(now) - m.ldt(r)) & 0xffff,
-        encoding: int !== null ? 'int' : len <= 44 && !raw ? 'embstr' : 'raw',
+        encoding: int !== null ? 'int' : len <= 44 && enc !== ValueEncoding.raw ? 'embstr' : 'raw',
         int,
+        shareable: enc === ValueEncoding.auto,
       };
     });
   }

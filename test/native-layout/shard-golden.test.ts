@@ -11,17 +11,18 @@ function render(S: Struct<string>): string {
 }
 
 describe('native-layout/shard.ts golden values', () => {
-  it('layout version 5 has exactly these offsets', () => {
-    expect(L.LAYOUT_VERSION).toBe(5);
+  it('layout version 6 has exactly these offsets', () => {
+    expect(L.LAYOUT_VERSION).toBe(6);
     expect(render(L.ShardHeader)).toBe(
       'ShardHeader size=15808 lock@0 generation@64 policy@68 indexCap@72 ghostCap@76 count@80 volatileCount@84 arenaPages@88 pagesInUse@92 freeRunHead@96 maxEntries@100 sieveHand@104 smallCount@108 ghostSeq@112 lfuLogFactor@116 lfuDecayTime@120 rng@124 evictMode@128 expireCursor@132 classCount@136 flushEpoch@140 maxBytes@144 startupBytes@152 hits@192 misses@200 expired@208 evicted@216 lists@256x512 classSize@2304x62 classFree@2552x62 classChunks@2800x62 classLive@3048x62 dbKeys@3328x16 dbVolatile@3392x16 watchers@3456 writeSeq@3460 watchSlotsUsed@3464 watchTable@3520x3072',
     );
-    expect(render(L.ItemHeader)).toBe('ItemHeader size=32 prev@0 next@4 keyInfo@8 valLen@12 meta@16 hash@20 expireAt@24');
+    expect(render(L.ItemHeader)).toBe('ItemHeader size=32 prev@0 next@4 keyInfo@8 valInfo@12 meta@16 hash@20 expireAt@24');
     expect(render(L.PageHeader)).toBe('PageHeader size=16 classId@0 live@4 runPages@8 nextFree@12');
     expect(render(L.GhostSlot)).toBe('GhostSlot size=8 hash@0 seq@4');
     expect(render(L.WatchSlot)).toBe('WatchSlot size=12 word@0 refs@4 version@8');
     expect(Object.values(L.KeyInfo).map((b) => `${b.name}:${b.shift}/${b.bits}`)).toEqual(['len:0/28', 'db:28/4']);
-    expect(Object.values(L.ItemMeta).map((b) => `${b.name}:${b.shift}/${b.bits}`)).toEqual(['classId:0/6', 'state:6/1', 'raw:7/1', 'policy:8/8', 'ldt:16/16']);
+    expect(Object.values(L.ValInfo).map((b) => `${b.name}:${b.shift}/${b.bits}`)).toEqual(['len:0/30', 'encoding:30/2']);
+    expect(Object.values(L.ItemMeta).map((b) => `${b.name}:${b.shift}/${b.bits}`)).toEqual(['classId:0/6', 'state:6/1', 'spare:7/1', 'policy:8/8', 'ldt:16/16']);
   });
 
   it('constants', () => {
@@ -32,8 +33,9 @@ describe('native-layout/shard.ts golden values', () => {
     expect([L.CHUNK_FREE, L.CHUNK_LIVE, L.S3_FREQ_MASK, L.S3_IN_MAIN, L.LIST_MAIN, L.LIST_SMALL]).toEqual([0, 1, 3, 4, 0, 1]);
   });
 
-  it('policy ids and evict modes are append-only', () => {
+  it('policy ids, evict modes and value encodings are append-only', () => {
     expect(L.PolicyId).toEqual({ lru: 1, lfu: 2, fifo: 3, sieve: 4, s3fifo: 5, lruSeconds: 6 });
+    expect(L.ValueEncoding).toEqual({ auto: 0, raw: 1, string: 2, unshared: 3 });
     expect(L.EvictMode).toEqual({ policy: 0, volatile: 1, volatileTtl: 2, random: 3, volatileRandom: 4, noeviction: 5 });
   });
 

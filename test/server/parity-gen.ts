@@ -65,9 +65,9 @@ const GENERATORS: ((r: Rand) => string[])[] = [
   (r) => ['SETRANGE', key(r), r(6) === 0 ? pick(r, OFFSETS) : String(r(12)), value(r)],
   (r) => [pick(r, ['INCR', 'DECR']), key(r)],
   (r) => [pick(r, ['INCRBY', 'DECRBY']), key(r), num(r)],
-  // INCRBYFLOAT keeps to a key of its own: its results are embstr in Redis even when they read as
-  // integers, which OBJECT ENCODING on the other keys would otherwise report (see the README).
-  (r) => ['INCRBYFLOAT', FLOAT_KEY, r(2) ? value(r) : num(r)],
+  // INCRBYFLOAT on the shared keys too: its results are embstr in Redis even when they read as
+  // integers, which OBJECT ENCODING then checks.
+  (r) => ['INCRBYFLOAT', r(2) ? FLOAT_KEY : key(r), r(2) ? value(r) : num(r)],
   (r) => (r(3) === 0 ? ['GET', FLOAT_KEY] : [pick(r, ['SET', 'APPEND']), FLOAT_KEY, value(r)]),
   (r) => ['LCS', key(r), key(r), ...some(r(3), () => { const o = pick(r, ['LEN', 'IDX', 'MINMATCHLEN', 'WITHMATCHLEN', 'BAD']); return o === 'MINMATCHLEN' ? [o, num(r)] : [o]; })],
   (r) => [pick(r, ['DEL', 'UNLINK', 'EXISTS', 'TOUCH']), ...some(1 + r(3), () => [key(r)])],

@@ -360,6 +360,14 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       ['COPY', 'e2', 'e3'], ['OBJECT', 'ENCODING', 'e3'], ['MOVE', 'e3', '1'], ['SELECT', '1'], ['OBJECT', 'ENCODING', 'e3'], ['COPY', 'e3', 'e4', 'DB', '0'], ['SELECT', '0'], ['OBJECT', 'ENCODING', 'e4'],
       ['SET', 'e2', '5'], ['OBJECT', 'ENCODING', 'e2'], ['DEL', 'g'], ['APPEND', 'g', '7'], ['OBJECT', 'ENCODING', 'g'], ['SETRANGE', 'h', '0', '8'], ['OBJECT', 'ENCODING', 'h'],
       ['SET', 'h', 'x'.repeat(44)], ['OBJECT', 'ENCODING', 'h'], ['SET', 'h', 'x'.repeat(45)], ['OBJECT', 'ENCODING', 'h'],
+      // INCRBYFLOAT stores a string, never an integer; COPY duplicates it, and an integer COPY
+      // makes is its own, never shared; RENAME moves the object as it is.
+      ['SET', 'fl', '1'], ['INCRBYFLOAT', 'fl', '2'], ['GET', 'fl'], ['OBJECT', 'ENCODING', 'fl'], ['OBJECT', 'REFCOUNT', 'fl'], ['INCRBYFLOAT', 'fl', '1e40'], ['OBJECT', 'ENCODING', 'fl'],
+      ['SET', 'fl', '1'], ['INCRBYFLOAT', 'fl', '0.5'], ['COPY', 'fl', 'fl2'], ['OBJECT', 'ENCODING', 'fl2'], ['RENAME', 'fl2', 'fl3'], ['OBJECT', 'ENCODING', 'fl3'], ['INCR', 'fl3'],
+      ['SET', 'fl', '4'], ['INCRBYFLOAT', 'fl', '1'], ['INCR', 'fl'], ['OBJECT', 'ENCODING', 'fl'], ['OBJECT', 'REFCOUNT', 'fl'], ['INCRBYFLOAT', 'fl', '1'], ['APPEND', 'fl', '0'], ['OBJECT', 'ENCODING', 'fl'],
+      ['SET', 'ci', '7'], ['COPY', 'ci', 'ci2'], ['OBJECT', 'ENCODING', 'ci2'], ['OBJECT', 'REFCOUNT', 'ci2'], ['OBJECT', 'REFCOUNT', 'ci'], ['COPY', 'ci2', 'ci3'], ['OBJECT', 'REFCOUNT', 'ci3'],
+      ['RENAME', 'ci', 'ci4'], ['OBJECT', 'REFCOUNT', 'ci4'], ['MOVE', 'ci4', '1'], ['SELECT', '1'], ['OBJECT', 'REFCOUNT', 'ci4'], ['SELECT', '0'], ['SET', 'ci2', '7'], ['OBJECT', 'REFCOUNT', 'ci2'],
+      ['SET', 'ci', 'x'.repeat(50)], ['COPY', 'ci', 'ci5'], ['OBJECT', 'ENCODING', 'ci5'], ['SET', 'ci', 'abc'], ['COPY', 'ci', 'ci6', 'REPLACE'], ['OBJECT', 'ENCODING', 'ci6'],
       // Shared integers 0..9999 while no LRU/LFU maxmemory policy is set.
       ['SET', 'i', '0'], ['OBJECT', 'REFCOUNT', 'i'], ['SET', 'i', '9999'], ['OBJECT', 'REFCOUNT', 'i'], ['SET', 'i', '10000'], ['OBJECT', 'REFCOUNT', 'i'],
       ['SET', 'i', '-1'], ['OBJECT', 'REFCOUNT', 'i'], ['INCR', 'i'], ['OBJECT', 'REFCOUNT', 'i'], ['SET', 'i', '007'], ['OBJECT', 'REFCOUNT', 'i'],

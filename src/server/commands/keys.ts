@@ -269,7 +269,7 @@ function objectRefcount(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   // own access time (MAXMEMORY_FLAG_NO_SHARED_INTEGERS).
   const policy = String(ctx.config.get('maxmemory-policy') ?? 'noeviction');
   const sharing = Number(ctx.config.get('maxmemory') ?? 0) === 0 || !/lru|lfu/.test(policy);
-  const shared = sharing && info.int !== null && info.int >= 0 && info.int < SHARED_INTEGERS;
+  const shared = sharing && info.shareable && info.int !== null && info.int >= 0 && info.int < SHARED_INTEGERS;
   c.out.int(shared ? SHARED_REFCOUNT : 1);
 }
 
