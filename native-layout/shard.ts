@@ -81,8 +81,9 @@ export const ValInfo = bits('ValInfo', [
  * ValInfo.encoding: what OBJECT ENCODING and OBJECT REFCOUNT report, as Redis would have encoded
  * the value that command wrote (object.c, t_string.c). Append-only.
  *   auto      tryObjectEncoding (SET, MSET, INCR…): `int` if it reads as a long, shared for
- *             0..9999 while no LRU/LFU maxmemory policy is set; else `embstr` up to 44 bytes,
- *             else `raw`
+ *             0..9999; else `embstr` up to 44 bytes, else `raw`
+ *   (a write that would be auto while an LRU or LFU policy evicts under a memory limit is
+ *   unshared: Redis then shares no integer)
  *   raw       `raw` (APPEND to an existing key, SETRANGE: Redis's unshared strings)
  *   string    `embstr` up to 44 bytes, else `raw`, never `int` (INCRBYFLOAT's
  *             createStringObjectFromLongDouble)

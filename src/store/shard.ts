@@ -325,6 +325,7 @@ export class Shard {
   private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number, encoding: ValueEncodingId, koff = 0, klen = key.length): number {
     const m = this.m;
     this.noteWriteLocked(h, db);
+    if (encoding === ValueEncoding.auto && !this.sharesIntegersLocked()) encoding = ValueEncoding.unshared;
     const bytes = ITEM_HEADER_BYTES + klen + vlen;
     if (old !== NIL_REF && m.classId(old) !== CLASS_LARGE && classFor(m, bytes) === m.classId(old)) {
       this.retimeLocked(old, expireAt);
@@ -410,6 +411,19 @@ export class Shard {
     if (klen > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
     const expireAt = old === NIL_REF ? 0 : this.m.expireAt(old);
     this.writeLocked(key, h, db, value, 0, vlen, expireAt, now, old, encoding, koff, klen);
+  }
+
+  /**
+   * Whether Redis would share an integer value written now: it shares 0..9999 unless an LRU or
+   * LFU policy evicts under a memory limit (MAXMEMORY_FLAG_NO_SHARED_INTEGERS), which needs each
+   * key's own access time. Redis decides when it stores the value, and so does writeLocked.
+   */
+  private sharesIntegersLocked(): boolean {
+    const m = this.m;
+    if (!(m.hf64[HF.maxBytes]! > 0)) return true;
+    const policy = m.h32[HW.policy];
+    const mode = m.h32[HW.evictMode];
+    return !((policy === PolicyId.lru || policy === PolicyId.lruSeconds || policy === PolicyId.lfu) && (mode === EvictMode.policy || mode === EvictMode.volatile));
   }
 
   /** Sets an item's absolute expiry (0 = persist); a write for WATCH. */

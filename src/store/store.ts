@@ -968,7 +968,8 @@ export class Store {
   /**
    * OBJECT FREQ / IDLETIME / ENCODING / REFCOUNT: what the store knows of a key, without touching
    * it. `int` is the value when it is encoded as an integer; `shareable` says whether Redis would
-   * have shared it, were it in 0..9999 with no LRU/LFU maxmemory policy (ValueEncoding.auto).
+   * have shared it, were it in 0..9999 (ValueEncoding.auto: written by a command that may share,
+   * while no LRU/LFU policy evicted under a memory limit).
    */
   objectInfo(key: Bytes): { freq: number | null; idleSeconds: number | null; encoding: 'int' | 'embstr' | 'raw'; int: number | bigint | null; shareable: boolean } | null {
     return this.withKey(key, (s, k, h, now) => {

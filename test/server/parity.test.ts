@@ -373,6 +373,10 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       ['SET', 'i', '-1'], ['OBJECT', 'REFCOUNT', 'i'], ['INCR', 'i'], ['OBJECT', 'REFCOUNT', 'i'], ['SET', 'i', '007'], ['OBJECT', 'REFCOUNT', 'i'],
       ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru'], ['OBJECT', 'REFCOUNT', 'i'], ['CONFIG', 'SET', 'maxmemory', '1gb'], ['SET', 'i', '5'], ['OBJECT', 'REFCOUNT', 'i'],
       ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'], ['SET', 'i', '5'], ['OBJECT', 'REFCOUNT', 'i'], ['CONFIG', 'SET', 'maxmemory', '0'],
+      // Whether an integer is shared is decided when it is stored, and stays.
+      ['SET', 'sh', '6'], ['CONFIG', 'SET', 'maxmemory', '1gb'], ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lfu'], ['OBJECT', 'REFCOUNT', 'sh'], ['SET', 'ns', '6'], ['INCR', 'sh'],
+      ['CONFIG', 'SET', 'maxmemory-policy', 'volatile-ttl'], ['OBJECT', 'REFCOUNT', 'ns'], ['OBJECT', 'REFCOUNT', 'sh'], ['SET', 'vt', '3'], ['OBJECT', 'REFCOUNT', 'vt'],
+      ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'], ['CONFIG', 'SET', 'maxmemory', '0'],
       // GETRANGE compares negative indices exactly, beyond a double's integers too.
       ['SET', 'gr', 'hello'], ['GETRANGE', 'gr', '-9223372036854775807', '-9223372036854775808'], ['SUBSTR', 'gr', '-9007199254740993', '-9007199254740994'],
       ['GETRANGE', 'gr', '-9223372036854775808', '-9223372036854775807'], ['GETRANGE', 'gr', '-9223372036854775808', '9223372036854775807'], ['GETRANGE', 'gr', '9223372036854775807', '-9223372036854775808'],

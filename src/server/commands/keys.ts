@@ -262,14 +262,10 @@ const SHARED_INTEGERS = 10000;
 const SHARED_REFCOUNT = 2147483647;
 
 // OBJECT REFCOUNT key
-function objectRefcount(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+function objectRefcount(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const info = objectInfo(c, argv);
   if (info === null) return;
-  // Redis stores 0..9999 as shared objects unless a maxmemory LRU or LFU policy needs each key's
-  // own access time (MAXMEMORY_FLAG_NO_SHARED_INTEGERS).
-  const policy = String(ctx.config.get('maxmemory-policy') ?? 'noeviction');
-  const sharing = Number(ctx.config.get('maxmemory') ?? 0) === 0 || !/lru|lfu/.test(policy);
-  const shared = sharing && info.shareable && info.int !== null && info.int >= 0 && info.int < SHARED_INTEGERS;
+  const shared = info.shareable && info.int !== null && info.int >= 0 && info.int < SHARED_INTEGERS;
   c.out.int(shared ? SHARED_REFCOUNT : 1);
 }
 
