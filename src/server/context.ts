@@ -329,7 +329,10 @@ export class WorkerContext {
     if (!SETTING_BY_NAME.has(name)) throw new ShardcacheError(ErrorCode.INVALID_ARG, `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`);
     this.applyConfig(name, value);
     this.post({ type: 'config-set', name, value });
+    this.configWrites++;
   }
+  /** Settings this worker changed (setConfig): an EXEC that changed any waits for the others to have them. */
+  configWrites = 0;
 
   /**
    * Asks every worker (this one included) a question through the main thread; resolves with

@@ -125,14 +125,16 @@ describe('maxmemory', () => {
 
 describe('CONFIG SET', () => {
   // Redis applies a setting before it replies; here the other workers learn it through the main thread.
-  it('is in force on every worker once it replies: a lowered proto-max-bulk-len holds for the next request anywhere', async () => {
+  it('is in force on every worker once it replies, alone or in EXEC: a lowered proto-max-bulk-len holds for the next request anywhere', async () => {
     const s = await server();
     const setter = await conn(s);
     const tooLong = '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048577\r\n';
-    for (let round = 0; round < 20; round++) {
+    const lower = req('CONFIG', 'SET', 'proto-max-bulk-len', '1mb');
+    for (let round = 0; round < 40; round++) {
       // New connections go to the worker with the fewest: of two, one is on each.
       const others = [await conn(s), await conn(s)];
-      expect(await setter.request(req('CONFIG', 'SET', 'proto-max-bulk-len', '1mb'))).toBe('+OK\r\n');
+      if (round % 2 === 0) expect(await setter.request(lower)).toBe('+OK\r\n');
+      else expect(await setter.request(req('MULTI') + lower + req('EXEC'), 3)).toBe('+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n');
       const got = await Promise.all(others.map((c) => c.request(tooLong)));
       expect(got, `round ${round}`).toEqual(['-ERR Protocol error: invalid bulk length\r\n', '-ERR Protocol error: invalid bulk length\r\n']);
       expect(await setter.request(req('CONFIG', 'SET', 'proto-max-bulk-len', '512mb'))).toBe('+OK\r\n');

@@ -122,15 +122,20 @@ function configSet(ctx: WorkerContext, c: Client, argv: Buffer[]): void | Promis
  * The OK of a request that changed settings (ctx.setConfig). The other workers learn them through
  * the main thread; as in Redis, the OK means they are in force for every connection, so it waits
  * for a query that reaches each worker after the new values (one port per worker, in order).
- * Inside EXEC the reply cannot wait. Otherwise it comes after the request's own turn, so CLIENT
- * REPLY is applied here, as it stood for the request.
+ * Inside EXEC it goes at once: EXEC holds its whole reply instead (transactions.ts). Otherwise
+ * it comes after the request's own turn, so CLIENT REPLY is applied here, as it stood for it.
  */
 function okOnceApplied(ctx: WorkerContext, c: Client): void | Promise<void> {
   if (c.inExec) return c.out.ok();
   const replies = c.replyMode === 'on';
-  return ctx.rpc('config-applied').then(() => {
+  return settingsApplied(ctx).then(() => {
     if (replies) c.out.ok();
   });
+}
+
+/** Resolves once every worker has the settings this one changed so far (setConfig): see okOnceApplied. */
+export function settingsApplied(ctx: WorkerContext): Promise<unknown> {
+  return ctx.rpc('config-applied');
 }
 registerQuery('config-applied', () => null);
 

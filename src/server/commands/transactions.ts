@@ -18,6 +18,7 @@ import { ReplyWriter } from '../../protocol/resp-writer.ts';
 import { closeAfterReply, execute, gatherReply } from '../dispatch.ts';
 import { TxQueue } from '../tx-queue.ts';
 import { replyError } from './args.ts';
+import { settingsApplied } from './server.ts';
 import { ALL_KEYS, cmd, FlagBit, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -78,6 +79,8 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
   const quiet = c.replyMode !== 'on';
   const out = c.out;
   let staged = out;
+  const mark = out.len;
+  const configWrites = ctx.configWrites;
   const locked = store.lockShards(ids);
   try {
     const dirty = c.watched.some((w) => store.watchTouchedLocked(w));
@@ -100,8 +103,16 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
     c.out = out;
     store.unlockShards(locked);
   }
-  if (later.length === 0) return;
-  return runDeferred(ctx, c, staged, later, quiet);
+  // A queued CONFIG SET answered OK at once; the reply as a whole waits, as CONFIG SET alone does,
+  // until every worker has the new settings.
+  const settles = ctx.configWrites !== configWrites;
+  if (later.length === 0 && !settles) return;
+  if (staged === out) {
+    staged = new ReplyWriter(out.len - mark);
+    staged.raw(out.buf.subarray(mark, out.len));
+    out.len = mark;
+  }
+  return runDeferred(ctx, c, staged, later, quiet, settles);
 }
 
 /** A `gathers` command of an EXEC: its reply goes at byte `at` of EXEC's staged reply. */
@@ -113,9 +124,10 @@ interface Deferred {
 
 /**
  * Runs EXEC's `gathers` commands in order and appends the assembled EXEC reply to c.out, unless
- * CLIENT REPLY silenced it.
+ * CLIENT REPLY silenced it; with `settles`, only once every worker has the settings the
+ * transaction changed.
  */
-async function runDeferred(ctx: WorkerContext, c: Client, staged: ReplyWriter, later: Deferred[], quiet: boolean): Promise<void> {
+async function runDeferred(ctx: WorkerContext, c: Client, staged: ReplyWriter, later: Deferred[], quiet: boolean, settles: boolean): Promise<void> {
   const parts: Uint8Array[] = [];
   let from = 0;
   /** Parts kept when a command closed the connection (CLIENT KILL of itself): up to its reply. */
@@ -126,6 +138,7 @@ async function runDeferred(ctx: WorkerContext, c: Client, staged: ReplyWriter, l
     if (c.closeAfterGather && cut < 0) cut = parts.length;
   }
   parts.push(staged.buf.subarray(from, staged.len));
+  if (settles) await settingsApplied(ctx);
   // As Redis (CLIENT_CLOSE_AFTER_COMMAND, then CLOSE_AFTER_REPLY): the commands after the kill
   // still run, their replies are dropped, and the connection closes after the kill's reply.
   if (!quiet) for (const p of cut < 0 ? parts : parts.slice(0, cut)) c.out.raw(p);
