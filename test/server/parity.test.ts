@@ -123,7 +123,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     return c.take(() => true);
   }
 
-  for (const [seed, protocol] of [[1, 2], [2, 3], [3, 2]] as const) {
+  for (const [seed, protocol] of [[1, 2], [2, 3], [3, 2], [7, 3], [8, 2], [9, 2]] as const) {
     it(`random string and key commands, seed ${seed}, RESP${protocol}`, async () => {
       const send = await pair(protocol);
       const r = seeded(seed);
