@@ -59,6 +59,12 @@ export const EXPIRE_XX = 2;
 export const EXPIRE_GT = 4;
 export const EXPIRE_LT = 8;
 
+/**
+ * Digits of the largest integer Redis shares (OBJ_SHARED_INTEGERS - 1 = 9999): only a value this
+ * short can be one, so only such a write asks whether integers are shared now.
+ */
+const SHARED_INT_DIGITS = 4;
+
 export class Shard {
   readonly id: number;
   readonly m: ShardMemory;
@@ -325,7 +331,7 @@ export class Shard {
   private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number, encoding: ValueEncodingId, koff = 0, klen = key.length): number {
     const m = this.m;
     this.noteWriteLocked(h, db);
-    if (encoding === ValueEncoding.auto && !this.sharesIntegersLocked()) encoding = ValueEncoding.unshared;
+    if (encoding === ValueEncoding.auto && vlen <= SHARED_INT_DIGITS && !this.sharesIntegersLocked()) encoding = ValueEncoding.unshared;
     const bytes = ITEM_HEADER_BYTES + klen + vlen;
     if (old !== NIL_REF && m.classId(old) !== CLASS_LARGE && classFor(m, bytes) === m.classId(old)) {
       this.retimeLocked(old, expireAt);
@@ -421,9 +427,9 @@ export class Shard {
   private sharesIntegersLocked(): boolean {
     const m = this.m;
     if (!(m.hf64[HF.maxBytes]! > 0)) return true;
-    const policy = m.h32[HW.policy];
+    const policy = m.h32[HW.policy]!;
     const mode = m.h32[HW.evictMode];
-    return !((policy === PolicyId.lru || policy === PolicyId.lruSeconds || policy === PolicyId.lfu) && (mode === EvictMode.policy || mode === EvictMode.volatile));
+    return !((isLru(policy) || policy === PolicyId.lfu) && (mode === EvictMode.policy || mode === EvictMode.volatile));
   }
 
   /** Sets an item's absolute expiry (0 = persist); a write for WATCH. */

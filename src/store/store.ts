@@ -730,7 +730,8 @@ export class Store {
       const value = ss.valueCopy(r);
       const expireAt = ss.m.expireAt(r);
       const encoding = ss.m.encoding(r);
-      // A COPY is Redis's dupStringObject: the same encoding, but an integer of its own, never shared.
+      // RENAME moves the value as it is; COPY is Redis's dupStringObject: the same encoding, but
+      // an integer of its own, never shared.
       const written = isCopy && encoding === ValueEncoding.auto ? ValueEncoding.unshared : encoding;
       // The op log carries the effect (SET of the destination, DEL of the source), so a consumer
       // needs no rename logic of its own.
@@ -745,7 +746,7 @@ export class Store {
       if (!isCopy && sid === did) {
         dropSource();
         try {
-          ds.putCarriedLocked(dk, dh, toDb, value, expireAt, encoding, now);
+          ds.putCarriedLocked(dk, dh, toDb, value, expireAt, written, now);
         } catch (e) {
           // The destination did not fit (a longer key can need a bigger chunk): put the source
           // back in the room it just left, so a failed RENAME loses nothing.

@@ -22,21 +22,13 @@ import net from 'node:net';
 import { hasBinary, startRedis, startShardcache } from '../../src/bench/net.ts';
 import type { Running } from '../../src/bench/net.ts';
 import { ALL_KEYS, KEYS, makeGen, rng } from './difffuzz-gen.ts';
+import { request } from './harness.ts';
 
 /** A parsed RESP2 reply. */
 type Reply = { t: '+' | '-' | ':' | '$' | '?'; s: string } | { t: '*'; a: Reply[] } | { t: 'nil' | 'nilarr' | 'timeout' | 'closed' };
 interface Got {
   raw: Buffer;
   v: Reply;
-}
-
-function encode(args: readonly string[]): Buffer {
-  const parts = [Buffer.from(`*${args.length}\r\n`)];
-  for (const a of args) {
-    const b = Buffer.from(a, 'latin1');
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-  }
-  return Buffer.concat(parts);
 }
 
 /** One reply at buf[off], or null while incomplete. */
@@ -90,13 +82,18 @@ class Conn {
     });
     const end = () => {
       this.closed = true;
-      for (const w of this.waiters.splice(0)) {
-        clearTimeout(w.timer);
-        w.resolve({ raw: Buffer.from('<connection closed>'), v: { t: 'closed' } });
-      }
+      this.failWaiters();
     };
     sock.on('error', end);
     sock.on('close', end);
+  }
+
+  /** Every request still waiting gets the closed marker. */
+  private failWaiters(): void {
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.resolve({ raw: Buffer.from('<connection closed>'), v: { t: 'closed' } });
+    }
   }
 
   static connect(port: number): Promise<Conn> {
@@ -133,8 +130,8 @@ class Conn {
           this.waiters.push(w);
         }),
     );
-    if (this.closed) this.sock.emit('close');
-    else void this.write(Buffer.concat(list.map(encode)), cuts);
+    if (this.closed) this.failWaiters();
+    else void this.write(Buffer.concat(list.map(request)), cuts);
     return Promise.all(replies);
   }
 

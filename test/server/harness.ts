@@ -196,6 +196,13 @@ export function serverPool(): { server(args?: string[], threads?: number): Promi
   };
 }
 
+/** A request from byte strings: each character is one byte (latin1), so NUL and 0xff go as they are. */
+export function request(argv: readonly string[]): Buffer {
+  const parts = [Buffer.from(`*${argv.length}\r\n`)];
+  for (const a of argv) parts.push(Buffer.from(`$${Buffer.byteLength(a, 'latin1')}\r\n`), Buffer.from(a, 'latin1'), Buffer.from('\r\n'));
+  return Buffer.concat(parts);
+}
+
 /** A request in RESP: an array of bulk strings. */
 export function enc(...args: (string | number)[]): string {
   return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('');

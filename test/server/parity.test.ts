@@ -6,18 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasBinary, startRedis } from '../../src/bench/net.ts';
 import type { Running } from '../../src/bench/net.ts';
-import { countReplies, RawConn, startServer } from './harness.ts';
+import { countReplies, RawConn, request, startServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomCommand, randomInlineLine, randomPubsubCommand, randomSessionCommand, randomTrackingStep, REDIRECT_ID, settleMs, TIMED } from './parity-gen.ts';
 import { seeded } from '../seeded.ts';
-
-/** A request from byte strings: each character is one byte (latin1), so NUL and 0xff go as they are. */
-function request(argv: string[]): Buffer {
-  const parts = [Buffer.from(`*${argv.length}\r\n`)];
-  for (const a of argv) parts.push(Buffer.from(`$${Buffer.byteLength(a, 'latin1')}\r\n`), Buffer.from(a, 'latin1'), Buffer.from('\r\n'));
-  return Buffer.concat(parts);
-}
 
 /** TTL replies may differ by the time between the two requests: positive ones are masked. */
 function normal(argv: string[], reply: string): string {

@@ -108,7 +108,8 @@ function exec(ctx: WorkerContext, c: Client): void | Promise<void> {
   const settles = ctx.configWrites !== configWrites;
   if (later.length === 0 && !settles) return;
   if (staged === out) {
-    staged = new ReplyWriter(out.len - mark);
+    // At least a few bytes: a writer grows by doubling its size.
+    staged = new ReplyWriter(Math.max(64, out.len - mark));
     staged.raw(out.buf.subarray(mark, out.len));
     out.len = mark;
   }
