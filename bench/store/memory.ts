@@ -17,10 +17,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { indexLayout } from '../../native-layout/shard.ts';
+import { freePort, redisScratchDir } from '../../src/bench/net.ts';
 import { ITEM_HEADER_BYTES } from '../../src/store/memory.ts';
 import { slabClassSizes } from '../../src/store/slab.ts';
 import { Store } from '../../src/store/store.ts';
@@ -195,17 +196,6 @@ async function measureStore(sc: Scenario, slabGrowthFactor: number): Promise<Sto
 
 // ---- redis ---------------------------------------------------------------------------------------
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const addr = srv.address();
-  srv.close();
-  await once(srv, 'close');
-  if (addr === null || typeof addr === 'string') throw new Error('no ephemeral port');
-  return addr.port;
-}
-
 async function connectTo(port: number): Promise<Socket> {
   const s = connect(port, '127.0.0.1');
   s.setNoDelay(true);
@@ -289,9 +279,11 @@ async function redisLoad(port: number, sc: Scenario): Promise<void> {
 
 async function startRedis(): Promise<{ port: number; proc: ChildProcess }> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], {
+  const scratch = redisScratchDir();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...scratch.args, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  proc.once('exit', () => scratch.remove());
   const failed = new Promise<never>((_, reject) => {
     proc.once('error', reject);
     proc.once('exit', (c) => reject(new Error(`redis-server exited with code ${c}`)));

@@ -9,7 +9,9 @@ import { performance } from 'node:perf_hooks';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { childrenCpuSeconds, cpuSeconds } from './procstat.ts';
@@ -82,7 +84,7 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const p = (s.address() as net.AddressInfo).port;
@@ -130,9 +132,20 @@ async function startNode(name: string, args: string[], cwd: string, cpus?: strin
   return { port, pid: proc.pid!, proc, stop: async () => { proc.kill('SIGTERM'); await waitExit(proc); } };
 }
 
+/**
+ * `--dir` of a new empty directory for a redis-server, and its removal: redis-server loads the
+ * dump.rdb (or appendonlydir) of its directory at start, so one left in the caller's working
+ * directory would otherwise join the measurement or the test.
+ */
+export function redisScratchDir(): { args: string[]; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'shardcache-redis-'));
+  return { args: ['--dir', dir], remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 export async function startRedis(maxmemory: string, extra: string[] = [], cpus?: string): Promise<Running> {
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory', maxmemory, '--maxmemory-policy', 'allkeys-lru', ...extra];
+  const scratch = redisScratchDir();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', ...scratch.args, '--save', '', '--appendonly', 'no', '--maxmemory', maxmemory, '--maxmemory-policy', 'allkeys-lru', ...extra];
   const proc = spawn(...onCpus('redis-server', args, cpus), { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
@@ -140,9 +153,17 @@ export async function startRedis(maxmemory: string, extra: string[] = [], cpus?:
       out += d.toString();
       if (out.includes('Ready to accept connections')) resolve();
     });
-    proc.once('exit', (c) => reject(new Error(`redis-server exited ${c}: ${out}`)));
+    proc.once('exit', (c) => {
+      scratch.remove();
+      reject(new Error(`redis-server exited ${c}: ${out}`));
+    });
   });
-  return { port, pid: proc.pid!, proc, stop: async () => { proc.kill('SIGTERM'); await waitExit(proc); } };
+  const stop = async () => {
+    proc.kill('SIGTERM');
+    await waitExit(proc);
+    scratch.remove();
+  };
+  return { port, pid: proc.pid!, proc, stop };
 }
 
 /** floor-server.ts on a free port, answering GETs with `size`-byte values. */
