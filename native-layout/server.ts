@@ -5,7 +5,7 @@
  */
 import { struct } from './struct.ts';
 
-export const SERVER_LAYOUT_VERSION = 8;
+export const SERVER_LAYOUT_VERSION = 9;
 
 /** Workers the layout has room for. */
 export const MAX_WORKERS = 256;
@@ -30,6 +30,7 @@ export const ServerGlobals = struct('ServerGlobals', [
   { name: 'channels', type: 'i32', guard: 'channelLock for writes; INFO reads it with Atomics.load', doc: 'channels with subscribers: the ChannelSlots holding a channel (pubsub_channels)' },
   { name: 'patterns', type: 'i32', guard: 'channelLock for writes; read with Atomics.load', doc: 'patterns with subscribers: the ChannelSlots holding a pattern (PUBSUB NUMPAT, pubsub_patterns; Redis 7 counts patterns, not subscriptions)' },
   { name: 'uncounted', type: 'i32', guard: 'channelLock for writes; read with Atomics.load', doc: 'subscriptions a full table could not count, ever (never decreases): while nonzero, PUBLISH cannot rule out a subscriber from the counts' },
+  { name: 'shardChannels', type: 'i32', guard: 'channelLock for writes; read with Atomics.load', doc: 'shard channels with subscribers: the ChannelSlots holding one (pubsubshard_channels)' },
 ], { align: 64 });
 
 export const WorkerStats = struct('WorkerStats', [
@@ -46,9 +47,14 @@ export const WorkerStats = struct('WorkerStats', [
   { name: 'busPosts', type: 'i32', guard: 'atomic; owning worker only, raised after each post', doc: 'posts on the workers\' bus since start (never reset): a worker that has seen fewer of them has some still to receive' },
 ], { align: 64 });
 
-/** What a slot counts (SharedState.channelAdd): a channel or a pattern, in ServerGlobals.channels or .patterns. */
+/**
+ * What a slot counts (SharedState.channelAdd), in ServerGlobals.channels, .patterns or
+ * .shardChannels: a channel, a pattern, or a shard channel (Redis 7's SSUBSCRIBE namespace, apart
+ * from the channels of the same name).
+ */
 export const SLOT_CHANNEL = 0;
 export const SLOT_PATTERN = 1;
+export const SLOT_SHARD_CHANNEL = 2;
 
 /**
  * A slot of an open-addressing table (linear probing on hashA, backward-shift deletion): two

@@ -58,6 +58,8 @@ export class Client {
   watched: WatchState[] = [];
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
+  /** SSUBSCRIBE's shard channels, a namespace apart from `channels`. */
+  readonly shardChannels = new Set<string>();
   tracking: TrackingState | null = null;
   monitor = false;
   /** The client is closing: ignore further input. */
@@ -91,11 +93,15 @@ export class Client {
   softLimitSince = 0;
   /** Kind for client-output-buffer-limit and CLIENT LIST flags. */
   get kind(): 'normal' | 'pubsub' {
-    return this.channels.size + this.patterns.size > 0 ? 'pubsub' : 'normal';
+    return this.subscriptions > 0 ? 'pubsub' : 'normal';
   }
-  /** RESP2 clients with subscriptions may only run (P)(UN)SUBSCRIBE, PING, QUIT, RESET. */
+  /** RESP2 clients with subscriptions may only run (P|S)(UN)SUBSCRIBE, PING, QUIT, RESET. */
   get inPubSubContext(): boolean {
-    return this.out.resp === 2 && this.channels.size + this.patterns.size > 0;
+    return this.out.resp === 2 && this.subscriptions > 0;
+  }
+  /** Channels, patterns and shard channels subscribed. */
+  get subscriptions(): number {
+    return this.channels.size + this.patterns.size + this.shardChannels.size;
   }
 
   /** Leaves MULTI (if in it) and forgets watched keys: DISCARD, EXEC, RESET, a rejected EXEC. */

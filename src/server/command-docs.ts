@@ -156,8 +156,21 @@ const SPLIT_KEY_SPECS: Record<string, KeySpec[]> = {
   copy: [oneKey(1, RO_ACCESS), oneKey(2, OW_UPDATE)],
 };
 
+/**
+ * Shard channel arguments, which Redis 7.0 declares as key specs flagged not_key (so a cluster
+ * client routes them by slot) and which are no keys here: COMMAND INFO shows them as Redis does,
+ * and COMMAND GETKEYS, like Redis's, finds no key in them.
+ */
+const CHANNEL_ARGS: Record<string, KeySpec> = {
+  spublish: { flags: ['not_key'], index: 1, lastkey: 0, keystep: 1, limit: 0 },
+  ssubscribe: { flags: ['not_key'], index: 1, lastkey: -1, keystep: 1, limit: 0 },
+  sunsubscribe: { flags: ['not_key'], index: 1, lastkey: -1, keystep: 1, limit: 0 },
+};
+
 /** The command's key specs: Redis's own where they split, else one range from (first, last, step). */
 function keySpecs(spec: CommandSpec): KeySpec[] {
+  const channels = CHANNEL_ARGS[spec.name];
+  if (channels !== undefined) return [channels];
   if (spec.firstKey <= 0) return [];
   const split = SPLIT_KEY_SPECS[spec.name];
   if (split !== undefined) return split;
@@ -248,9 +261,10 @@ export function writeCommandInfo(out: ReplyWriter, spec: CommandSpec): void {
   const flags = shownFlags(spec);
   out.set(flags.length);
   for (const f of flags) out.simple(f);
-  out.int(spec.firstKey);
-  out.int(spec.lastKey);
-  out.int(spec.step);
+  const channels = CHANNEL_ARGS[spec.name];
+  out.int(channels?.index ?? spec.firstKey);
+  out.int(channels !== undefined ? (channels.lastkey < 0 ? channels.lastkey : channels.index + channels.lastkey) : spec.lastKey);
+  out.int(channels?.keystep ?? spec.step);
   const cats = aclCategories(spec);
   out.set(cats.length);
   for (const c of cats) out.simple(`@${c}`);

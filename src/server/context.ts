@@ -222,14 +222,14 @@ export class WorkerContext {
    * A PUBLISH for the other workers: added to the batch at the outbox's tail, or to a new one
    * when another bus message came after it, so the bus keeps this worker's order.
    */
-  broadcastPublish(channel: Uint8Array, message: Uint8Array): void {
+  broadcastPublish(channel: Uint8Array, message: Uint8Array, shard = false): void {
     let last = this.batches[this.batches.length - 1];
     if (last === undefined || this.outbox[this.outbox.length - 1] !== last.msg) {
       last = { msg: { type: 'publishes', data: EMPTY, from: this.index }, batch: this.spareBatches.pop() ?? new PublishBatch() };
       this.batches.push(last);
       this.broadcast(last.msg);
     }
-    last.batch.add(channel, message);
+    last.batch.add(channel, message, shard);
   }
 
   /**

@@ -343,7 +343,7 @@ function stats(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
     `keyspace_misses:${st.misses}`,
     `pubsub_channels:${ctx.shared.activeChannels()}`,
     `pubsub_patterns:${s.activePatterns()}`,
-    'pubsubshard_channels:0',
+    `pubsubshard_channels:${s.activeShardChannels()}`,
     'latest_fork_usec:0',
     'total_forks:0',
     'migrate_cached_sockets:0',

@@ -1,20 +1,25 @@
 /**
  * PUBLISHes of one turn on their way to the other workers, as one byte string: each message is
- * [u32 channel length][channel][u32 message length][message], little-endian. One ArrayBuffer
+ * [u32 channel word][channel][u32 message length][message], little-endian, where the channel word
+ * is the channel's length with SHARD_BIT set for an SPUBLISH (a bulk is at most 512 MB, so the
+ * bit is free). PUBLISH and SPUBLISH share the batch so their order survives. One ArrayBuffer
  * crosses the bus per batch instead of two per message, and the receiver reads channel and
  * message as views of it, without copies.
  */
 import { Buffer } from 'node:buffer';
+
+/** Set in the channel word of an SPUBLISH's message. */
+const SHARD_BIT = 0x80000000;
 
 /** Appends channel/message pairs; take() hands out the bytes, exactly sized, and starts over. */
 export class PublishBatch {
   private buf = Buffer.allocUnsafe(4096);
   private len = 0;
 
-  add(channel: Uint8Array, message: Uint8Array): void {
+  add(channel: Uint8Array, message: Uint8Array, shard = false): void {
     this.ensure(8 + channel.length + message.length);
-    this.put(channel);
-    this.put(message);
+    this.put(channel, shard ? SHARD_BIT : 0);
+    this.put(message, 0);
   }
 
   /** A copy of the bytes in an ArrayBuffer of their own (what structured clone then copies). */
@@ -25,8 +30,8 @@ export class PublishBatch {
     return out;
   }
 
-  private put(b: Uint8Array): void {
-    this.buf.writeUInt32LE(b.length, this.len);
+  private put(b: Uint8Array, bits: number): void {
+    this.buf.writeUInt32LE((b.length | bits) >>> 0, this.len);
     this.buf.set(b, this.len + 4);
     this.len += 4 + b.length;
   }
@@ -39,17 +44,18 @@ export class PublishBatch {
   }
 }
 
-/** Calls `fn(channel, message)` for each pair of a PublishBatch's bytes, in order. */
-export function forEachPublish(data: Uint8Array, fn: (channel: Buffer, message: Buffer) => void): void {
+/** Calls `fn(channel, message, shard)` for each message of a PublishBatch's bytes, in order. */
+export function forEachPublish(data: Uint8Array, fn: (channel: Buffer, message: Buffer, shard: boolean) => void): void {
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let at = 0;
   while (at < b.length) {
-    const cl = b.readUInt32LE(at);
+    const word = b.readUInt32LE(at);
+    const cl = (word & ~SHARD_BIT) >>> 0;
     const channel = b.subarray(at + 4, at + 4 + cl);
     at += 4 + cl;
     const ml = b.readUInt32LE(at);
     const message = b.subarray(at + 4, at + 4 + ml);
     at += 4 + ml;
-    fn(channel, message);
+    fn(channel, message, (word & SHARD_BIT) !== 0);
   }
 }

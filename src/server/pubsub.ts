@@ -3,9 +3,14 @@
  * socket; PUBLISH delivers to its own subscribers directly and to the other workers over the
  * BroadcastChannel. The reply count comes from the shared channel table (exact for channels) plus
  * pattern matches against the patterns every worker announces on the bus.
+ *
+ * Shard channels (Redis 7: SSUBSCRIBE, SPUBLISH) are a second namespace on the same machinery:
+ * no pattern matches them, SPUBLISH reaches none of PUBLISH's subscribers and the reverse, and
+ * their subscription counts are their own (a client's SSUBSCRIBE reply counts its shard channels
+ * only). With one node, every shard channel is served here, as Redis serves them outside a cluster.
  */
 import { Buffer } from 'node:buffer';
-import { SLOT_PATTERN } from '../../native-layout/server.ts';
+import { SLOT_CHANNEL, SLOT_PATTERN, SLOT_SHARD_CHANNEL } from '../../native-layout/server.ts';
 import { sameBytes } from '../bytes.ts';
 import { globMatch } from '../protocol/glob.ts';
 import type { Client } from './client.ts';
@@ -18,6 +23,8 @@ const MESSAGE2 = Buffer.from('*3\r\n$7\r\nmessage\r\n');
 const MESSAGE3 = Buffer.from('>3\r\n$7\r\nmessage\r\n');
 const PMESSAGE2 = Buffer.from('*4\r\n$8\r\npmessage\r\n');
 const PMESSAGE3 = Buffer.from('>4\r\n$8\r\npmessage\r\n');
+const SMESSAGE2 = Buffer.from('*3\r\n$8\r\nsmessage\r\n');
+const SMESSAGE3 = Buffer.from('>3\r\n$8\r\nsmessage\r\n');
 
 /** A pattern subscribed on this worker: its bytes, matched against every channel published, and its subscribers. */
 interface PatternSubs {
@@ -29,6 +36,7 @@ export class PubSub {
   private readonly ctx: WorkerContext;
   private readonly channels = new Map<string, Set<Client>>();
   private readonly patterns = new Map<string, PatternSubs>();
+  private readonly shardChannels = new Map<string, Set<Client>>();
   /** Patterns subscribed on each other worker (announced on the bus), with their counts. */
   private readonly remotePatterns = new Map<number, [Buffer, number][]>();
   /** An announcement of this worker's patterns is due at the end of this turn. */
@@ -37,7 +45,7 @@ export class PubSub {
   constructor(ctx: WorkerContext) {
     this.ctx = ctx;
     ctx.onBus((m) => {
-      if (m.type === 'publishes') forEachPublish(m.data, (ch, msg) => this.deliver(ch, msg));
+      if (m.type === 'publishes') forEachPublish(m.data, (ch, msg, shard) => (shard ? this.deliverShard(ch, msg) : this.deliver(ch, msg)));
       else if (m.type === 'patterns') this.remotePatterns.set(m.from, m.patterns.map(([p, n]) => [Buffer.from(p, 'latin1'), n]));
       else if (m.type === 'patterns-ask') this.announcePatterns();
     });
@@ -49,29 +57,34 @@ export class PubSub {
     return b.toString('latin1');
   }
 
-  subscribe(c: Client, ch: Buffer): void {
+  /** SUBSCRIBE, or SSUBSCRIBE with `shard`, of one channel. */
+  subscribe(c: Client, ch: Buffer, shard = false): void {
     this.lastChannel = null;
     const k = this.key(ch);
-    if (!c.channels.has(k)) {
-      c.channels.add(k);
-      let set = this.channels.get(k);
-      if (set === undefined) this.channels.set(k, (set = new Set()));
+    const mine = shard ? c.shardChannels : c.channels;
+    if (!mine.has(k)) {
+      mine.add(k);
+      const table = shard ? this.shardChannels : this.channels;
+      let set = table.get(k);
+      if (set === undefined) table.set(k, (set = new Set()));
       set.add(c);
-      this.ctx.channelAdd(ch, 1);
+      this.ctx.channelAdd(ch, 1, shard ? SLOT_SHARD_CHANNEL : SLOT_CHANNEL);
     }
-    this.ack(c, 'subscribe', ch);
+    this.ack(c, shard ? 'ssubscribe' : 'subscribe', ch, shard);
   }
 
-  unsubscribe(c: Client, ch: Buffer, reply = true): void {
+  /** UNSUBSCRIBE, or SUNSUBSCRIBE with `shard`, of one channel. */
+  unsubscribe(c: Client, ch: Buffer, reply = true, shard = false): void {
     this.lastChannel = null;
     const k = this.key(ch);
-    if (c.channels.delete(k)) {
-      const set = this.channels.get(k)!;
+    if ((shard ? c.shardChannels : c.channels).delete(k)) {
+      const table = shard ? this.shardChannels : this.channels;
+      const set = table.get(k)!;
       set.delete(c);
-      if (set.size === 0) this.channels.delete(k);
-      this.ctx.channelAdd(ch, -1);
+      if (set.size === 0) table.delete(k);
+      this.ctx.channelAdd(ch, -1, shard ? SLOT_SHARD_CHANNEL : SLOT_CHANNEL);
     }
-    if (reply) this.ack(c, 'unsubscribe', ch);
+    if (reply) this.ack(c, shard ? 'sunsubscribe' : 'unsubscribe', ch, shard);
   }
 
   psubscribe(c: Client, p: Buffer): void {
@@ -103,18 +116,20 @@ export class PubSub {
   dropClient(c: Client): void {
     for (const k of [...c.channels]) this.unsubscribe(c, Buffer.from(k, 'latin1'), false);
     for (const k of [...c.patterns]) this.punsubscribe(c, Buffer.from(k, 'latin1'), false);
+    for (const k of [...c.shardChannels]) this.unsubscribe(c, Buffer.from(k, 'latin1'), false, true);
   }
 
-  private ack(c: Client, kind: string, name: Buffer | null): void {
+  /** A (un)subscription's confirmation, with the count Redis 7.0 gives: shard channels count apart. */
+  private ack(c: Client, kind: string, name: Buffer | null, shard = false): void {
     c.out.push(3);
     c.out.bulkStr(kind);
     c.out.bulk(name);
-    c.out.int(c.channels.size + c.patterns.size);
+    c.out.int(shard ? c.shardChannels.size : c.channels.size + c.patterns.size);
   }
 
-  /** UNSUBSCRIBE / PUNSUBSCRIBE without arguments when nothing is subscribed. */
-  ackNone(c: Client, kind: string): void {
-    this.ack(c, kind, null);
+  /** UNSUBSCRIBE / PUNSUBSCRIBE / SUNSUBSCRIBE without arguments when nothing is subscribed. */
+  ackNone(c: Client, kind: string, shard = false): void {
+    this.ack(c, kind, null, shard);
   }
 
   /**
@@ -143,6 +158,27 @@ export class PubSub {
     for (const pats of this.remotePatterns.values()) for (const [p, cnt] of pats) if (globMatch(p, ch)) n += cnt;
     if (this.ctx.workers > 1) this.ctx.broadcastPublish(ch, msg);
     return n;
+  }
+
+  /** SPUBLISH: delivers to the shard channel's subscribers everywhere; returns how many there are. */
+  spublish(ch: Buffer, msg: Buffer): number {
+    const counted = this.ctx.shared.channelCount(ch, SLOT_SHARD_CHANNEL);
+    if (!this.ctx.shared.shardMayBeHeard(counted)) return 0;
+    this.deliverShard(ch, msg);
+    if (this.ctx.workers > 1) this.ctx.broadcastPublish(ch, msg, true);
+    return counted;
+  }
+
+  /** Delivers a shard channel's message to its subscribers on this worker. */
+  private deliverShard(ch: Buffer, msg: Buffer): void {
+    const subs = this.shardChannels.get(this.key(ch));
+    if (subs === undefined) return;
+    for (const c of subs) {
+      c.out.constant(c.out.resp === 3 ? SMESSAGE3 : SMESSAGE2);
+      c.out.bulk(ch);
+      c.out.bulk(msg);
+      flushSoon(this.ctx, c);
+    }
   }
 
   /** Other subscriber kinds on this worker (binary connections) hear every delivery here. */
@@ -193,14 +229,15 @@ export class PubSub {
     return matched;
   }
 
-  /** This worker's channels with subscribers, optionally matching a pattern (PUBSUB CHANNELS). */
-  localChannels(pattern: Buffer | null): string[] {
+  /** This worker's channels (shard channels with `shard`) with subscribers, optionally matching a pattern (PUBSUB CHANNELS, SHARDCHANNELS). */
+  localChannels(pattern: Buffer | null, shard = false): string[] {
     const out: string[] = [];
-    for (const k of this.channels.keys()) if (pattern === null || globMatch(pattern, Buffer.from(k, 'latin1'))) out.push(k);
+    for (const k of (shard ? this.shardChannels : this.channels).keys()) if (pattern === null || globMatch(pattern, Buffer.from(k, 'latin1'))) out.push(k);
     return out;
   }
 
-  channelCount(ch: Buffer): number {
-    return this.ctx.shared.channelCount(ch);
+  /** Subscribers of a channel (a shard channel with `shard`) on all workers (PUBSUB NUMSUB, SHARDNUMSUB). */
+  channelCount(ch: Buffer, shard = false): number {
+    return this.ctx.shared.channelCount(ch, shard ? SLOT_SHARD_CHANNEL : SLOT_CHANNEL);
   }
 }

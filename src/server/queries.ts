@@ -8,7 +8,7 @@ import type { WorkerContext } from './context.ts';
 type QueryHandler = (ctx: WorkerContext, args: unknown[]) => unknown;
 
 const handlers = new Map<string, QueryHandler>([
-  ['pubsub-channels', (ctx, args) => ctx.pubsub!.localChannels(args[0] === null ? null : Buffer.from(args[0] as string, 'latin1'))],
+  ['pubsub-channels', (ctx, args) => ctx.pubsub!.localChannels(args[0] === null ? null : Buffer.from(args[0] as string, 'latin1'), args[1] === true)],
 ]);
 
 export function registerQuery(op: string, h: QueryHandler): void {

@@ -2,7 +2,7 @@
  * Views over the server-wide SharedArrayBuffer laid out in native-layout/server.ts: global
  * counters, one stats line per worker, and the channel subscriber-count table PUBLISH reads.
  */
-import { ChannelSlot, CHANNEL_SLOTS, MAX_SHARDS, MAX_WORKERS, serverStateLayout, ServerGlobals, SLOT_CHANNEL, SLOT_PATTERN, WorkerStats } from '../../native-layout/server.ts';
+import { ChannelSlot, CHANNEL_SLOTS, MAX_SHARDS, MAX_WORKERS, serverStateLayout, ServerGlobals, SLOT_CHANNEL, SLOT_PATTERN, SLOT_SHARD_CHANNEL, WorkerStats } from '../../native-layout/server.ts';
 import { hash32 } from '../store/hash.ts';
 import { lockWord, unlockWord } from '../store/lock.ts';
 
@@ -15,11 +15,18 @@ const CHANNEL_LOCK_I32 = (L.globals + G.channelLock.offset) / 4;
 const CHANNELS_I32 = (L.globals + G.channels.offset) / 4;
 const PATTERNS_I32 = (L.globals + G.patterns.offset) / 4;
 const UNCOUNTED_I32 = (L.globals + G.uncounted.offset) / 4;
+const SHARD_CHANNELS_I32 = (L.globals + G.shardChannels.offset) / 4;
 const WATCHES_I32 = L.watches / 4;
-/** The counter of each slot kind. */
-const KIND_COUNTER_I32 = [CHANNELS_I32, PATTERNS_I32];
-/** Mixed into a pattern's hashes, so a pattern and a channel of the same name are two slots. */
-const PATTERN_SALT = 0x9e3779b9;
+/** The counter of each slot kind, indexed by kind. */
+const KIND_COUNTER_I32: number[] = [];
+KIND_COUNTER_I32[SLOT_CHANNEL] = CHANNELS_I32;
+KIND_COUNTER_I32[SLOT_PATTERN] = PATTERNS_I32;
+KIND_COUNTER_I32[SLOT_SHARD_CHANNEL] = SHARD_CHANNELS_I32;
+/** Mixed into the hashes of each kind, so a channel, a pattern and a shard channel of one name are three slots. */
+const KIND_SALT: number[] = [];
+KIND_SALT[SLOT_CHANNEL] = 0;
+KIND_SALT[SLOT_PATTERN] = 0x9e3779b9;
+KIND_SALT[SLOT_SHARD_CHANNEL] = 0x85ebca6b;
 const CHANNEL_MASK = CHANNEL_SLOTS - 1;
 /** Int32 index of each global counter, computed once (peek() runs on every request). */
 const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
@@ -160,10 +167,11 @@ export class SharedState {
     }
   }
 
-  channelCount(channel: Uint8Array): number {
-    // No channel subscribed anywhere: nothing to search for (under the lock).
-    if (this.activeChannels() === 0) return 0;
-    const [a, b] = slotHashes(channel, SLOT_CHANNEL);
+  /** Subscribers of `channel` (a shard channel for SLOT_SHARD_CHANNEL) on all workers. */
+  channelCount(channel: Uint8Array, kind = SLOT_CHANNEL): number {
+    // No channel of the kind subscribed anywhere: nothing to search for (under the lock).
+    if (Atomics.load(this.i32, KIND_COUNTER_I32[kind]!) === 0) return 0;
+    const [a, b] = slotHashes(channel, kind);
     lockWord(this.i32, CHANNEL_LOCK_I32);
     try {
       const i = this.findChannelLocked(a, b);
@@ -182,6 +190,11 @@ export class SharedState {
     return channelCount > 0 || Atomics.load(this.i32, PATTERNS_I32) > 0 || Atomics.load(this.i32, UNCOUNTED_I32) > 0;
   }
 
+  /** mayBeHeard for a shard channel, which no pattern matches. */
+  shardMayBeHeard(channelCount: number): boolean {
+    return channelCount > 0 || Atomics.load(this.i32, UNCOUNTED_I32) > 0;
+  }
+
   /** Channels with at least one subscriber on any worker (pubsub_channels). */
   activeChannels(): number {
     return Atomics.load(this.i32, CHANNELS_I32);
@@ -190,6 +203,11 @@ export class SharedState {
   /** Patterns with at least one subscriber on any worker (PUBSUB NUMPAT, pubsub_patterns). */
   activePatterns(): number {
     return Atomics.load(this.i32, PATTERNS_I32);
+  }
+
+  /** Shard channels with at least one subscriber on any worker (pubsubshard_channels). */
+  activeShardChannels(): number {
+    return Atomics.load(this.i32, SHARD_CHANNELS_I32);
   }
 
   /** Int32 index of slot k. */
@@ -251,9 +269,9 @@ export class SharedState {
   }
 }
 
-/** A name's two slot hashes, salted for a pattern so a pattern and a channel of one name are two slots. */
+/** A name's two slot hashes, salted by kind so a channel, a pattern and a shard channel of one name are three slots. */
 export function slotHashes(name: Uint8Array, kind: number): [number, number] {
-  const salt = kind === SLOT_PATTERN ? PATTERN_SALT : 0;
+  const salt = KIND_SALT[kind]!;
   return [(hash32(name) ^ salt) >>> 0 || 1, (fnv1a(name) ^ salt) >>> 0];
 }
 

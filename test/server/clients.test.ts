@@ -124,6 +124,41 @@ describe('ioredis', () => {
     expect((await pub.pubsub('CHANNELS', 'io:*')) as string[]).toEqual(['io:chan']);
   });
 
+  it('shard channels (SSUBSCRIBE, SPUBLISH) reach subscribers on every worker and stay apart from channels', async () => {
+    const subs = [ioredis(), ioredis(), ioredis()];
+    const plain = ioredis();
+    const pub = ioredis();
+    const got = subs.map((s) => {
+      const seen: string[] = [];
+      s.on('smessage', (ch: string, msg: string) => seen.push(`${ch}:${msg}`));
+      s.on('message', (ch: string, msg: string) => seen.push(`plain ${ch}:${msg}`));
+      return seen;
+    });
+    const plainGot: string[] = [];
+    plain.on('message', (ch: string, msg: string) => plainGot.push(`${ch}:${msg}`));
+    plain.on('pmessage', (_p: string, ch: string, msg: string) => plainGot.push(`p ${ch}:${msg}`));
+    for (const s of subs) expect(await s.ssubscribe('io:shard', 'io:other')).toBe(2);
+    await plain.subscribe('io:shard');
+    await plain.psubscribe('io:*');
+    expect(await pub.spublish('io:shard', 'one')).toBe(3);
+    // A PUBLISH of the same name reaches the channel's subscriber and the pattern's, not the shard channel's.
+    await expect.poll(() => pub.publish('io:shard', 'two')).toBe(2);
+    expect(await pub.pubsub('SHARDNUMSUB', 'io:shard', 'io:other', 'io:none')).toEqual(['io:shard', 3, 'io:other', 3, 'io:none', 0]);
+    expect(await pub.pubsub('NUMSUB', 'io:shard', 'io:other')).toEqual(['io:shard', 1, 'io:other', 0]);
+    expect(((await pub.pubsub('SHARDCHANNELS', 'io:*')) as string[]).sort()).toEqual(['io:other', 'io:shard']);
+    expect(await pub.pubsub('CHANNELS', 'io:sh*')).toEqual(['io:shard']);
+    expect(await pub.info('stats')).toMatch(/pubsubshard_channels:2\r\n/);
+    // A PING through each subscriber orders it after every message sent to it.
+    await Promise.all([...subs, plain].map((s) => s.ping()));
+    for (const seen of got) expect(seen).toEqual(['io:shard:one']);
+    expect(plainGot.sort()).toEqual(['io:shard:two', 'p io:shard:two']);
+    // The last subscriber of each leaves: the counts follow.
+    for (const s of subs) await s.sunsubscribe();
+    expect(await pub.spublish('io:shard', 'three')).toBe(0);
+    expect(await pub.pubsub('SHARDNUMSUB', 'io:shard')).toEqual(['io:shard', 0]);
+    expect(await pub.info('stats')).toMatch(/pubsubshard_channels:0\r\n/);
+  });
+
   it('PUBLISH and PUBSUB NUMSUB count subscribers of any channel name', async () => {
     // Names whose second hash has its top bit set, which a signed comparison once missed.
     const names = ['foo', 'a', 'c', 'dd1', 'news'];
@@ -183,6 +218,17 @@ describe('node-redis', () => {
     await new Promise((r) => setTimeout(r, 50));
     await pub.publish('nr:chan', 'hello');
     expect(await got).toBe('hello');
+  });
+
+  it('shard pub/sub in RESP3: sSubscribe hears sPublish from another worker as a push', async () => {
+    const sub = await nodeRedis({ RESP: 3 });
+    const pub = await nodeRedis();
+    const got = new Promise<string>((resolve) => void sub.sSubscribe('nr:shard', (m: string) => resolve(m)));
+    await expect.poll(() => pub.sendCommand(['PUBSUB', 'SHARDNUMSUB', 'nr:shard'])).toEqual(['nr:shard', 1]);
+    expect(await pub.sPublish('nr:shard', 'hello')).toBe(1);
+    expect(await Promise.race([got, new Promise((r) => setTimeout(r, 5000, 'no message in 5 s'))])).toBe('hello');
+    // The subscriber's connection still answers commands in RESP3 while subscribed.
+    expect(await sub.ping()).toBe('PONG');
   });
 });
 

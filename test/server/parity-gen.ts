@@ -179,7 +179,10 @@ export function randomInlineLine(r: Rand): string {
 const PS_CHANNELS = ['c1', 'c2', 'news.a', 'news.b'];
 const PS_PATTERNS = ['c*', 'news.*', 'c[12]', '*'];
 
-/** Pub/sub between connections: (un)subscriptions, publishes to others, the PUBSUB counts. */
+/**
+ * Pub/sub between connections: (un)subscriptions, publishes to others, the PUBSUB counts; shard
+ * channels of the same names as the channels, which must stay apart from them.
+ */
 const PUBSUB: ((r: Rand) => string[])[] = [
   (r) => ['SUBSCRIBE', ...some(1 + r(2), () => [pick(r, PS_CHANNELS)])],
   (r) => ['UNSUBSCRIBE', ...some(r(2), () => [pick(r, PS_CHANNELS)])],
@@ -190,6 +193,12 @@ const PUBSUB: ((r: Rand) => string[])[] = [
   (r) => ['PUBSUB', 'NUMSUB', ...some(r(3), () => [pick(r, PS_CHANNELS)])],
   (r) => ['PUBSUB', 'NUMPAT'],
   (r) => ['PUBSUB', 'CHANNELS', pick(r, ['c1', 'news.a', 'x*'])],
+  (r) => ['SSUBSCRIBE', ...some(1 + r(2), () => [pick(r, PS_CHANNELS)])],
+  (r) => ['SUNSUBSCRIBE', ...some(r(2), () => [pick(r, PS_CHANNELS)])],
+  (r) => ['SPUBLISH', pick(r, PS_CHANNELS), `s${r(100)}`],
+  (r) => ['SPUBLISH', pick(r, PS_CHANNELS), `s${r(100)}`],
+  (r) => ['PUBSUB', 'SHARDNUMSUB', ...some(r(3), () => [pick(r, PS_CHANNELS)])],
+  (r) => ['PUBSUB', 'SHARDCHANNELS', pick(r, ['c1', 'news.b', 'x*'])],
   (r) => ['HELLO', pick(r, ['2', '3'])],
   (r) => ['RESET'],
 ];

@@ -37,14 +37,14 @@ function replies(s: string): string[] {
 
 /**
  * What may differ in a session's replies: HELLO's version and client id; and Redis walks its
- * channel and pattern dictionaries in hash order, so the replies of UNSUBSCRIBE or PUNSUBSCRIBE
- * without arguments (with their running counts) and a PUBLISH's pattern messages are compared
+ * channel and pattern dictionaries in hash order, so the replies of UNSUBSCRIBE, PUNSUBSCRIBE or
+ * SUNSUBSCRIBE without arguments (with their running counts) and a PUBLISH's pattern messages are compared
  * as sorted sets.
  */
 function sessionNormal(argv: string[], s: string): string {
   const cmd = argv[0]!.toUpperCase();
   if (cmd === 'HELLO') return s.replace(/\$7\r\nversion\r\n\$\d+\r\n[^\r]*\r\n/, '').replace(/\$2\r\nid\r\n:\d+\r\n/, '');
-  if ((cmd === 'UNSUBSCRIBE' || cmd === 'PUNSUBSCRIBE') && argv.length === 1) return replies(s).map((r) => r.replace(/:\d+\r\n$/, '')).sort().join('');
+  if ((cmd === 'UNSUBSCRIBE' || cmd === 'PUNSUBSCRIBE' || cmd === 'SUNSUBSCRIBE') && argv.length === 1) return replies(s).map((r) => r.replace(/:\d+\r\n$/, '')).sort().join('');
   if (cmd === 'PUBLISH') return replies(s).sort().join('');
   return s;
 }

@@ -1,7 +1,8 @@
 /**
  * The byte form PUBLISHes take between workers (src/server/publish-batch.ts): what goes in comes
  * out, in order, byte for byte, including empty and binary channels and messages, across the
- * builder's growth and after take() starts it over.
+ * builder's growth and after take() starts it over; an SPUBLISH keeps its mark and its place
+ * among PUBLISHes.
  */
 import { describe, expect, it } from 'vitest';
 import { forEachPublish, PublishBatch } from '../../src/server/publish-batch.ts';
@@ -23,6 +24,16 @@ describe('PublishBatch', () => {
     expect(data.byteOffset).toBe(0);
     expect(data.buffer.byteLength).toBe(data.byteLength);
     expect(decode(data)).toEqual(pairs);
+  });
+
+  it('marks SPUBLISH messages and keeps them in order among PUBLISH messages, long channels too', () => {
+    const b = new PublishBatch();
+    const sent: [string, string, boolean][] = [];
+    for (let i = 0; i < 200; i++) sent.push([i % 50 === 0 ? 'c'.repeat(70_000 + i) : `ch:${i % 3}`, `m${i}`, i % 3 === 1]);
+    for (const [c, m, shard] of sent) b.add(Buffer.from(c, 'latin1'), Buffer.from(m, 'latin1'), shard);
+    const got: [string, string, boolean][] = [];
+    forEachPublish(b.take(), (ch, msg, shard) => got.push([ch.toString('latin1'), msg.toString('latin1'), shard]));
+    expect(got).toEqual(sent);
   });
 
   it('starts over after take(); an empty batch decodes to nothing', () => {

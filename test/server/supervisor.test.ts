@@ -98,7 +98,9 @@ describe('main thread', () => {
     expect(await cs[1]!.request('SUBSCRIBE gone\r\n')).toContain('subscribe');
     expect(await cs[3]!.request('PSUBSCRIBE gone*\r\n')).toContain('psubscribe');
     expect(await cs[2]!.request('SUBSCRIBE stays\r\n')).toContain('subscribe');
+    expect(await cs[1]!.request('SSUBSCRIBE gone\r\n')).toContain('ssubscribe');
     await expect.poll(() => cs[0]!.request('PUBLISH gone x\r\n'), { timeout: 5000 }).toBe(':2\r\n');
+    expect(await cs[0]!.request('SPUBLISH gone x\r\n')).toBe(':1\r\n');
     cs[5]!.write('DEBUG PANIC\r\n');
     await expect.poll(() => s.output(), { timeout: 10_000 }).toMatch(/worker \d exited .* starting a replacement/);
     expect([cs[1]!, cs[3]!, cs[5]!].map((c) => c.closed)).toEqual([true, true, true]);
@@ -107,6 +109,8 @@ describe('main thread', () => {
     expect(await cs[0]!.request('PUBLISH gone x\r\n')).toBe(':0\r\n');
     expect(await cs[0]!.request('PUBSUB NUMSUB gone stays\r\n')).toBe('*4\r\n$4\r\ngone\r\n:0\r\n$5\r\nstays\r\n:1\r\n');
     expect(await cs[0]!.request('PUBSUB NUMPAT\r\n')).toBe(':0\r\n');
+    expect(await cs[0]!.request('PUBSUB SHARDNUMSUB gone\r\n')).toBe('*2\r\n$4\r\ngone\r\n:0\r\n');
+    expect(await cs[0]!.request('SPUBLISH gone x\r\n')).toBe(':0\r\n');
     expect(await cs[0]!.request('PUBLISH stays x\r\n')).toBe(':1\r\n');
   });
 });

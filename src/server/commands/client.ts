@@ -85,7 +85,7 @@ export function clientInfoLine(c: Client, now: number, cmdName?: string): string
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${fd} name=${c.name ?? ''} ` +
     `age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
-    `flags=${clientFlags(c)} db=${c.db} sub=${c.channels.size} psub=${c.patterns.size} ssub=0 ` +
+    `flags=${clientFlags(c)} db=${c.db} sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} ` +
     `multi=${c.multi === null ? -1 : c.multi.length} qbuf=${c.parser.pending} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
     `rbs=0 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=0 events=${omem > 0 ? 'rw' : 'r'} ` +
     `cmd=${cmdName ?? (c.lastCommand === '' ? 'NULL' : c.lastCommand)} user=default ` +
