@@ -227,6 +227,7 @@ const TIPS: Record<string, readonly string[]> = {
   info: NONDET_ALL_SHARDS_SPECIAL,
   keys: ['request_policy:all_shards', 'nondeterministic_output_order'],
   lastsave: NONDET,
+  'latency|histogram': NONDET_ALL_NODES_SPECIAL,
   'latency|history': NONDET_ALL_NODES_SPECIAL,
   'latency|latest': NONDET_ALL_NODES_SPECIAL,
   'latency|reset': ALL_NODES_OK,

@@ -7,13 +7,28 @@
  * ran and replied an error, `rejected_calls` when a central check (arity, NOAUTH, a disabled
  * DEBUG, a MULTI-only rule) refused it before it ran. Error replies are counted by their first
  * word (`ERR`, `WRONGTYPE`, …), wherever they came from, protocol errors included.
+ *
+ * With latency-tracking on, each run is also counted in the command's latency histogram
+ * (latency-histogram.ts) for INFO latencystats and LATENCY HISTOGRAM.
  */
+import { addSparse, cumulativeBuckets, histogramTotal, newHistogram, percentileLabel, recordLatency, sparseHistogram, valueAtPercentile } from './latency-histogram.ts';
 
 export interface CommandStat {
   calls: number;
   usec: number;
   rejected: number;
   failed: number;
+  /** Its latency histogram, made at the first run timed with latency-tracking on. */
+  hist: Float64Array | null;
+}
+
+/** A CommandStat as it crosses threads: the histogram as sparseHistogram() pairs, when asked for. */
+export interface CommandStatSnapshot {
+  calls: number;
+  usec: number;
+  rejected: number;
+  failed: number;
+  hist: number[] | null;
 }
 
 /** Redis stops tracking new error codes past this many (ERROR_STATS_NUMBER). */
@@ -33,8 +48,13 @@ let unclaimed = 0;
 /** The counters of the command named `name` (`get`, `client|list`), made on first use. */
 export function commandStat(name: string): CommandStat {
   let s = commands.get(name);
-  if (s === undefined) commands.set(name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0 }));
+  if (s === undefined) commands.set(name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0, hist: null }));
   return s;
+}
+
+/** Counts `n` runs of `ns` each (latency-histogram.ts latencyNs) in the command's latency histogram. */
+export function commandLatency(s: CommandStat, ns: number, n: number): void {
+  recordLatency(s.hist ?? (s.hist = newHistogram()), ns, n);
 }
 
 /**
@@ -63,32 +83,44 @@ export function commandFailed(mark: number): boolean {
 }
 
 export interface StatsSnapshot {
-  commands: [string, CommandStat][];
+  commands: [string, CommandStatSnapshot][];
   errors: [string, number][];
   errorReplies: number;
 }
 
+/** Work to finish before the counters are read or reset: counts a caller keeps back for a while. */
+const beforeRead: (() => void)[] = [];
+
+export function onStatsRead(fn: () => void): void {
+  beforeRead.push(fn);
+}
+
 /** CONFIG RESETSTAT: counters are zeroed in place (the fast path holds its own references). */
 export function resetCommandStats(): void {
-  for (const s of commands.values()) s.calls = s.usec = s.rejected = s.failed = 0;
+  for (const fn of beforeRead) fn();
+  for (const s of commands.values()) {
+    s.calls = s.usec = s.rejected = s.failed = 0;
+    s.hist?.fill(0);
+  }
   errors.clear();
   errorReplies = 0;
 }
 
 /** Sums the workers' snapshots (null: a worker that did not answer). */
 export function mergeSnapshots(parts: readonly (StatsSnapshot | null)[]): StatsSnapshot {
-  const cmds = new Map<string, CommandStat>();
+  const cmds = new Map<string, CommandStatSnapshot>();
   const errs = new Map<string, number>();
   let total = 0;
   for (const p of parts) {
     if (p === null) continue;
     total += p.errorReplies;
     for (const [name, s] of p.commands) {
-      const t = cmds.get(name) ?? { calls: 0, usec: 0, rejected: 0, failed: 0 };
+      const t = cmds.get(name) ?? { calls: 0, usec: 0, rejected: 0, failed: 0, hist: null };
       t.calls += s.calls;
       t.usec += s.usec;
       t.rejected += s.rejected;
       t.failed += s.failed;
+      if (s.hist !== null) t.hist = mergeSparse(t.hist, s.hist);
       cmds.set(name, t);
     }
     for (const [code, n] of p.errors) errs.set(code, (errs.get(code) ?? 0) + n);
@@ -108,7 +140,49 @@ export function errorstatsLines(s: StatsSnapshot): string[] {
   return s.errors.map(([code, n]) => `errorstat_${code}:count=${n}`);
 }
 
-/** This worker's counts, as INFO gathers them from every worker (info.ts gatherInfo). */
-export function commandStatsSnapshot(): StatsSnapshot {
-  return { commands: [...commands], errors: [...errors], errorReplies };
+/** Two sparse histograms as one. */
+function mergeSparse(a: number[] | null, b: number[]): number[] {
+  if (a === null) return b;
+  const h = newHistogram();
+  addSparse(h, a);
+  addSparse(h, b);
+  return sparseHistogram(h);
+}
+
+/**
+ * This worker's counts, as INFO gathers them from every worker (info.ts gatherInfo); with
+ * `latency`, the histograms too.
+ */
+export function commandStatsSnapshot(latency = false): StatsSnapshot {
+  for (const fn of beforeRead) fn();
+  const cmds: [string, CommandStatSnapshot][] = [];
+  for (const [name, s] of commands) cmds.push([name, { calls: s.calls, usec: s.usec, rejected: s.rejected, failed: s.failed, hist: latency && s.hist !== null ? sparseHistogram(s.hist) : null }]);
+  return { commands: cmds, errors: [...errors], errorReplies };
+}
+
+/** A merged snapshot's histogram of one command, with its count; null when it has none. */
+export function latencyOf(s: CommandStatSnapshot): { hist: Float64Array; total: number } | null {
+  if (s.hist === null) return null;
+  const hist = newHistogram();
+  addSparse(hist, s.hist);
+  const total = histogramTotal(hist);
+  return total > 0 ? { hist, total } : null;
+}
+
+/** INFO latencystats lines: each timed command's latency at `percentiles`, in µs (Redis's fields). */
+export function latencystatsLines(s: StatsSnapshot, percentiles: readonly number[]): string[] {
+  const out: string[] = [];
+  for (const [name, t] of s.commands) {
+    const l = latencyOf(t);
+    if (l === null) continue;
+    const fields = percentiles.map((p) => `p${percentileLabel(p)}=${(valueAtPercentile(l.hist, l.total, p) / 1000).toFixed(3)}`);
+    out.push(`latency_percentiles_usec_${name}:${fields.join(',')}`);
+  }
+  return out;
+}
+
+/** LATENCY HISTOGRAM's figures of one command: its runs and cumulative buckets. */
+export function latencyBuckets(s: CommandStatSnapshot): { calls: number; buckets: [number, number][] } | null {
+  const l = latencyOf(s);
+  return l === null ? null : { calls: l.total, buckets: cumulativeBuckets(l.hist, l.total) };
 }

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { CLIENT_QUERY_BUFFER_LIMIT, PROTO_MAX_BULK_LEN } from '../protocol/limits.ts';
 import { MAX_SHARDS } from '../../native-layout/server.ts';
 import { POLICY_NAMES } from '../store/policies.ts';
+import { percentileLabel } from './latency-histogram.ts';
 import { canonicalNotifyFlags, validNotifyFlags } from './notify.ts';
 
 export type Kind = 'int' | 'bytes' | 'string' | 'bool' | 'enum' | 'special';
@@ -56,6 +57,8 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'slowlog-log-slower-than', kind: 'int', dflt: '10000', mutable: true, min: -1, doc: 'microseconds; -1 disables the slow log' },
   { name: 'slowlog-max-len', kind: 'int', dflt: '128', mutable: true, min: 0, doc: 'slow log entries kept per worker' },
   { name: 'latency-monitor-threshold', kind: 'int', dflt: '0', mutable: true, min: 0, doc: 'milliseconds; 0 disables LATENCY sampling' },
+  { name: 'latency-tracking', kind: 'bool', dflt: 'yes', mutable: true, doc: 'per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM)' },
+  { name: 'latency-tracking-info-percentiles', kind: 'string', dflt: '50 99 99.9', mutable: true, doc: 'the percentiles INFO latencystats reports, 0 to 100, space separated' },
   { name: 'protected-mode', kind: 'bool', dflt: 'yes', mutable: true, doc: 'accepted for compatibility (binding to loopback is the default)' },
   { name: 'tcp-keepalive', kind: 'int', dflt: '300', mutable: true, min: 0, max: INT_MAX, doc: 'seconds' },
   { name: 'tcp-backlog', kind: 'int', dflt: '511', mutable: false, min: 1, doc: 'listen backlog' },
@@ -115,6 +118,18 @@ function saveParams(value: string): string {
   return n.join(' ');
 }
 
+/**
+ * `latency-tracking-info-percentiles`: numbers from 0 to 100 (strtod, whole words), kept as
+ * Redis prints them back; "" for none.
+ */
+function latencyPercentiles(value: string): string {
+  const words = value.split(' ').filter((w) => w !== '');
+  const n = words.map((w) => (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(w) ? Number(w) : NaN));
+  if (n.some((v) => Number.isNaN(v))) throw new ConfigError('Invalid latency-tracking-info-percentiles parameters');
+  if (n.some((v) => v < 0 || v > 100)) throw new ConfigError('latency-tracking-info-percentiles parameters should sit between [0.0,100.0]');
+  return n.map(percentileLabel).join(' ');
+}
+
 /** Checks and normalises a value for a setting; throws ConfigError with the reason. */
 export function normalise(name: string, value: string): string {
   const s = SETTING_BY_NAME.get(name);
@@ -153,6 +168,7 @@ export function normalise(name: string, value: string): string {
         if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new ConfigError('No such file or directory');
         return abs;
       }
+      if (name === 'latency-tracking-info-percentiles') return latencyPercentiles(value);
       if (name === 'slab-growth-factor') {
         const f = Number(value);
         if (!Number.isFinite(f) || f < 1.125 || f > 2) throw new ConfigError('argument must be a number from 1.125 to 2');

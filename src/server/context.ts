@@ -52,6 +52,10 @@ export class WorkerContext {
   outputLimits: Record<'normal' | 'replica' | 'pubsub', OutputLimit> = parseOutputLimits('normal 0 0 0');
   timeoutSec = 0;
   slowlogThresholdUs = 10000;
+  /** latency-tracking: commands are counted in their latency histograms (command-stats.ts). */
+  latencyTracking = true;
+  /** latency-tracking-info-percentiles, as numbers. */
+  latencyPercentiles: number[] = [50, 99, 99.9];
   slowlogMaxLen = 128;
   activeExpire = true;
   /** enable-debug-command: 'no', 'yes' or 'local'. */
@@ -315,6 +319,12 @@ export class WorkerContext {
         break;
       case 'active-expire-enabled':
         this.activeExpire = value === 'yes';
+        break;
+      case 'latency-tracking':
+        this.latencyTracking = value === 'yes';
+        break;
+      case 'latency-tracking-info-percentiles':
+        this.latencyPercentiles = value === '' ? [] : value.split(' ').map(Number);
         break;
       case 'enable-debug-command':
         this.debugCommand = value;

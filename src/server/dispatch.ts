@@ -18,7 +18,8 @@
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
 import { FAST_ARGC, FAST_DECR, FAST_DECRBY, FAST_EXISTS, FAST_FIRST_HANDLER, FAST_GET, FAST_INCR, FAST_KINDS, FAST_NAMES, FAST_NONE, FAST_PTTL, FAST_PUBLISH, FAST_READS_VALUE, FAST_SET, FAST_SET_EX, FAST_SETEX, FAST_TTL, NEED_MORE, ProtocolError } from '../protocol/resp-parser.ts';
-import { commandFailed, commandStart, commandStat, countErrorReply } from './command-stats.ts';
+import { commandFailed, commandLatency, commandStart, commandStat, countErrorReply, onStatsRead } from './command-stats.ts';
+import { latencyNs } from './latency-histogram.ts';
 import type { CommandStat } from './command-stats.ts';
 import { ShardcacheError } from '../errors.ts';
 import { hash32, shardOf } from '../store/hash.ts';
@@ -226,13 +227,8 @@ function runFastBatch(ctx: WorkerContext, c: Client, pending: Batch | null): num
   if (timed) {
     const t1 = performance.now();
     ctx.lastTick = t1;
-    // This batch's time per command stands for every fast command since the last timed batch.
-    const usPer = ((t1 - t0) * 1000) / n;
-    for (let k = 1; k < FAST_KINDS; k++) {
-      if (fastUntimed[k] === 0) continue;
-      fastStats[k]!.usec += usPer * fastUntimed[k]!;
-      fastUntimed[k] = 0;
-    }
+    fastUsPer = ((t1 - t0) * 1000) / n;
+    settleFastTiming(ctx.latencyTracking);
     fastBatches = 0;
   } else ctx.lastTick = NaN;
   c.commands += n;
@@ -247,14 +243,32 @@ function runFastBatch(ctx: WorkerContext, c: Client, pending: Batch | null): num
  */
 const fastStats = FAST_NAMES.map((name) => (name === '' ? null : commandStat(name)));
 /**
- * One fast batch in this many is timed for commandstats' usec: two clock reads cost about
- * 100 ns here, as much as the rest of a one-GET batch's JavaScript (dispatch.bench).
+ * One fast batch in this many is timed for commandstats' usec and the latency histograms: two
+ * clock reads cost about 100 ns here, as much as the rest of a one-GET batch's JavaScript
+ * (dispatch.bench). Its time per command stands for the untimed batches' commands too.
  */
 const FAST_TIMED_EVERY = 16;
 /** Batches since the last timed one; the first batch is timed. */
 let fastBatches = FAST_TIMED_EVERY - 1;
 /** Fast commands of each kind run since the last timed batch, this one included once it ran. */
 const fastUntimed = new Float64Array(FAST_KINDS);
+/** The last timed batch's time per command, µs. */
+let fastUsPer = 0;
+
+/**
+ * Puts the fast commands run since the last timed batch down at the last timed batch's time per
+ * command, in commandstats' usec and (with latency tracking) the latency histograms: at each
+ * timed batch, and before the statistics are read or reset, so the histograms count every call.
+ */
+function settleFastTiming(latency: boolean): void {
+  for (let k = 1; k < FAST_KINDS; k++) {
+    if (fastUntimed[k] === 0) continue;
+    fastStats[k]!.usec += fastUsPer * fastUntimed[k]!;
+    if (latency) commandLatency(fastStats[k]!, latencyNs(fastUsPer), fastUntimed[k]!);
+    fastUntimed[k] = 0;
+  }
+}
+onStatsRead(() => settleFastTiming(fastCtx?.latencyTracking ?? false));
 
 /** The worker context of the fast batch that runs (runFastLocked's step takes only the client). */
 let fastCtx: WorkerContext | null = null;
@@ -680,6 +694,7 @@ function afterExecute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Bu
   const st = statOf(spec);
   st.calls++;
   st.usec += us;
+  if (ctx.latencyTracking) commandLatency(st, latencyNs(us), 1);
   if (commandFailed(mark)) st.failed++;
   c.commands++;
   c.lastCommand = spec.name;

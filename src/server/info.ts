@@ -11,7 +11,7 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Client } from './client.ts';
-import { commandStatsSnapshot, commandstatsLines, errorstatsLines, mergeSnapshots } from './command-stats.ts';
+import { commandStatsSnapshot, commandstatsLines, errorstatsLines, latencystatsLines, mergeSnapshots } from './command-stats.ts';
 import type { StatsSnapshot } from './command-stats.ts';
 import type { WorkerContext } from './context.ts';
 import { registerQuery } from './queries.ts';
@@ -50,14 +50,15 @@ function localFigures(ctx: WorkerContext): LocalFigures {
 }
 
 const NO_STATS: StatsSnapshot = { commands: [], errors: [], errorReplies: 0 };
-registerQuery('info-gather', (ctx, args): Gathered => ({ stats: args[0] === false ? NO_STATS : commandStatsSnapshot(), local: localFigures(ctx) }));
+registerQuery('info-gather', (ctx, args): Gathered => ({ stats: args[0] === false ? NO_STATS : commandStatsSnapshot(args[1] === true), local: localFigures(ctx) }));
 
 /**
  * What every worker has for INFO (and MEMORY STATS), asked in one round and summed; without
- * `withStats`, the command and error statistics are left out (empty).
+ * `withStats`, the command and error statistics are left out (empty); with `withLatency`, the
+ * commands' latency histograms are in.
  */
-export async function gatherInfo(ctx: WorkerContext, withStats = true): Promise<Gathered> {
-  const parts = await ctx.rpc<(Gathered | null)[]>('info-gather', withStats);
+export async function gatherInfo(ctx: WorkerContext, withStats = true, withLatency = false): Promise<Gathered> {
+  const parts = await ctx.rpc<(Gathered | null)[]>('info-gather', withStats, withLatency);
   const local: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: 0, writes: 0 };
   for (const p of parts) {
     if (p === null) continue;
@@ -424,6 +425,8 @@ const SECTIONS: Section[] = [
   { name: 'modules', title: 'Modules', inDefault: true, build: () => [] },
   { name: 'commandstats', title: 'Commandstats', inDefault: false, build: (_ctx, _c, g) => commandstatsLines(g.stats) },
   { name: 'errorstats', title: 'Errorstats', inDefault: true, build: (_ctx, _c, g) => errorstatsLines(g.stats) },
+  // Empty while latency-tracking is off, as Redis's; the histograms are kept meanwhile.
+  { name: 'latencystats', title: 'Latencystats', inDefault: false, build: (ctx, _c, g) => (ctx.latencyTracking ? latencystatsLines(g.stats, ctx.latencyPercentiles) : []) },
   { name: 'cluster', title: 'Cluster', inDefault: true, build: cluster },
   { name: 'keyspace', title: 'Keyspace', inDefault: true, build: keyspace },
 ];
@@ -432,11 +435,8 @@ export function infoSectionNames(): string[] {
   return SECTIONS.map((s) => s.name);
 }
 
-/**
- * The INFO reply text for the requested section names (any case; none means `default`), in
- * Redis's section order whatever the argument order; unknown names contribute nothing.
- */
-export function buildInfo(ctx: WorkerContext, c: Client | null, requested: readonly string[], gathered: Gathered): string {
+/** The section names INFO's arguments ask for (any case; none means `default`). */
+export function wantedSections(requested: readonly string[]): Set<string> {
   const want = new Set<string>();
   const args = requested.length === 0 ? ['default'] : requested.map((r) => r.toLowerCase());
   for (const a of args) {
@@ -446,6 +446,15 @@ export function buildInfo(ctx: WorkerContext, c: Client | null, requested: reado
       for (const s of SECTIONS) if (s.inDefault) want.add(s.name);
     } else want.add(a);
   }
+  return want;
+}
+
+/**
+ * The INFO reply text for the requested section names (any case; none means `default`), in
+ * Redis's section order whatever the argument order; unknown names contribute nothing.
+ */
+export function buildInfo(ctx: WorkerContext, c: Client | null, requested: readonly string[], gathered: Gathered): string {
+  const want = wantedSections(requested);
   let out = '';
   for (const s of SECTIONS) {
     if (!want.has(s.name)) continue;

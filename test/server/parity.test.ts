@@ -444,6 +444,52 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     }
   });
 
+  it('latency tracking: LATENCY HISTOGRAM and INFO latencystats in the shape Redis gives them, and its settings as Redis takes them', async () => {
+    for (const protocol of [2, 3] as const) {
+      const send = await pair(protocol);
+      for (const argv of [
+        ['CONFIG', 'SET', 'latency-tracking-info-percentiles', '101'],
+        ['CONFIG', 'SET', 'latency-tracking-info-percentiles', '50 abc'],
+        ['CONFIG', 'SET', 'latency-tracking-info-percentiles', '-1'],
+        ['CONFIG', 'SET', 'latency-tracking-info-percentiles', '0 100 50.50 1e1 99.990'],
+        ['CONFIG', 'GET', 'latency-tracking'],
+        ['CONFIG', 'GET', 'latency-tracking-info-percentiles'],
+        ['CONFIG', 'SET', 'latency-tracking', 'maybe'],
+        ['LATENCY', 'HISTOGRAM', 'nosuch'],
+      ]) {
+        const [a, b] = await send(argv);
+        expect(a, argv.join(' ')).toBe(b);
+      }
+      // One call of each: one bucket each, whatever it took, so only the numbers may differ.
+      await send(['CONFIG', 'RESETSTAT']);
+      await send(['SET', 'lt', 'v']);
+      await send(['GET', 'lt']);
+      const numbers = (t: string) => t.replace(/:\d+\r\n/g, ':N\r\n');
+      for (const argv of [['LATENCY', 'HISTOGRAM', 'set', 'GET', 'nosuch', 'set'], ['LATENCY', 'HISTOGRAM', 'config']]) {
+        const [a, b] = await send(argv);
+        expect(numbers(a!), argv.join(' ')).toBe(numbers(b!));
+      }
+      // INFO's lines, each command's in the order Redis keeps them in a dict: compared as sets.
+      const lines = (t: string) =>
+        t
+          .split('\r\n')
+          .slice(1)
+          .map((l) => l.replace(/=\d+\.\d{3}/g, '=X'))
+          .sort();
+      const [x, y] = await send(['INFO', 'latencystats']);
+      expect(lines(x!)).toEqual(lines(y!));
+      expect(x).toMatch(/^(\$\d+|=\d+\r\ntxt:)\r?\n?# Latencystats\r\n/);
+      await send(['CONFIG', 'SET', 'latency-tracking', 'no']);
+      await send(['SET', 'lt', 'v']);
+      const [xo, yo] = await send(['INFO', 'latencystats']);
+      expect(xo).toBe(yo);
+      const [ho, ro] = await send(['LATENCY', 'HISTOGRAM', 'set']);
+      expect(numbers(ho!)).toBe(numbers(ro!));
+      await send(['CONFIG', 'SET', 'latency-tracking', 'yes']);
+      await send(['CONFIG', 'SET', 'latency-tracking-info-percentiles', '50 99 99.9']);
+    }
+  });
+
   it('INFO commandstats and errorstats count calls, rejections, failures and errors as Redis does', async () => {
     const send = await pair(2);
     await send(['CONFIG', 'RESETSTAT']);

@@ -531,6 +531,47 @@ describe('SLOWLOG, MEMORY, LATENCY, DEBUG, LASTSAVE', () => {
     expect(await r.call('LATENCY', 'LATEST')).toEqual([]);
   });
 
+  it('LATENCY HISTOGRAM and INFO latencystats count every call on both workers, fast path included', async () => {
+    const a = client();
+    const b = client();
+    await a.config('RESETSTAT');
+    // Pipelined GETs and SETs take the fast path; SET with GET and INCRBYFLOAT the general one.
+    for (const r of [a, b]) {
+      const p = r.pipeline();
+      for (let i = 0; i < 300; i++) p.set(`lh:${i}`, 'v').get(`lh:${i}`);
+      await p.exec();
+      for (let i = 0; i < 5; i++) await r.call('SET', 'lh:x', String(i), 'GET');
+      await r.incrbyfloat('lh:f', 1.5);
+    }
+    const h = (await a.call('LATENCY', 'HISTOGRAM', 'set', 'get', 'incrbyfloat')) as unknown[];
+    const byName = new Map<string, [number, number[]]>();
+    for (let i = 0; i < h.length; i += 2) {
+      const [, calls, , buckets] = h[i + 1] as [string, number, string, number[]];
+      byName.set(h[i] as string, [calls, buckets]);
+    }
+    expect([...byName].map(([n, [calls]]) => [n, calls])).toEqual([['set', 610], ['get', 600], ['incrbyfloat', 2]]);
+    for (const [name, [calls, buckets]] of byName) {
+      // Keys are Redis's bucket bounds, counts cumulative and rising, the last one every call.
+      const keys = buckets.filter((_, i) => i % 2 === 0);
+      const counts = buckets.filter((_, i) => i % 2 === 1);
+      for (const k of keys) expect([1, 2, 4, 8, 16, 33, 66, 132, 264, 528, 1056, 2113, 4227, 8454, 16908, 33816, 67633, 135266, 270532, 541065], name).toContain(k);
+      expect(counts.every((c, i) => i === 0 || c > counts[i - 1]!), name).toBe(true);
+      expect(counts[counts.length - 1], name).toBe(calls);
+    }
+    const info = await a.info('latencystats');
+    expect(info).toMatch(/^latency_percentiles_usec_set:p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}\r$/m);
+    expect(info).toMatch(/^latency_percentiles_usec_get:p50=/m);
+    // Tracking off: nothing more is counted and INFO's section is empty; RESETSTAT empties the histograms.
+    await a.config('SET', 'latency-tracking', 'no');
+    await eventually(async () => (await b.config('GET', 'latency-tracking'))[1] === 'no');
+    await b.set('lh:off', '1');
+    expect(await a.info('latencystats')).toBe('# Latencystats\r\n');
+    expect(((await a.call('LATENCY', 'HISTOGRAM', 'set')) as unknown[][])[1]![1]).toBe(610);
+    await a.config('SET', 'latency-tracking', 'yes');
+    await a.config('RESETSTAT');
+    expect(await a.call('LATENCY', 'HISTOGRAM', 'set', 'get')).toEqual([]);
+  });
+
   it('redis-cli talks to the server', async () => {
     const { stdout } = await run('redis-cli', ['-p', String(srv.port), 'INFO', 'server']);
     expect(stdout).toContain('redis_version:7.2.0');

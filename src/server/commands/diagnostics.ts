@@ -1,11 +1,14 @@
 /**
- * Diagnostics: MEMORY (USAGE, STATS, MALLOC-STATS, PURGE) and LATENCY (LATEST, HISTORY, RESET).
+ * Diagnostics: MEMORY (USAGE, STATS, MALLOC-STATS, PURGE) and LATENCY (LATEST, HISTORY, RESET,
+ * HISTOGRAM).
  *
  * Latency samples are kept per worker and merged with ctx.rpc; those handlers are asynchronous
  * and flagged `gathers`, so EXEC runs them after its atomic part.
  */
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
+import { findCommand } from '../command-docs.ts';
+import { latencyBuckets } from '../command-stats.ts';
 import { onAfterCommand } from '../dispatch.ts';
 import { gatherInfo, memoryFigures, quotient } from '../info.ts';
 import { installWhenReady } from '../monitor.ts';
@@ -235,6 +238,44 @@ async function latencyReset(ctx: WorkerContext, c: Client, argv: Buffer[]): Prom
   c.out.int(new Set(per.flatMap((l) => l ?? [])).size);
 }
 
+// LATENCY HISTOGRAM [command [command ...]]
+async function latencyHistogram(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
+  const { stats } = await gatherInfo(ctx, true, true);
+  const byName = new Map(stats.commands);
+  // Every command with a histogram, or those named (a container stands for its subcommands;
+  // unknown names are skipped and repeated ones repeated, as Redis does).
+  let names: string[];
+  if (argv.length === 2) names = stats.commands.map(([n]) => n);
+  else {
+    names = [];
+    for (const a of argv.slice(2)) {
+      const spec = findCommand(str(a));
+      if (spec === undefined) continue;
+      if (spec.handler !== undefined) names.push(spec.name);
+      for (const sub of spec.subcommands ?? []) names.push(sub.name);
+    }
+  }
+  const rows: [string, { calls: number; buckets: [number, number][] }][] = [];
+  for (const n of names) {
+    const s = byName.get(n);
+    const figures = s === undefined ? null : latencyBuckets(s);
+    if (figures !== null) rows.push([n, figures]);
+  }
+  c.out.map(rows.length);
+  for (const [name, { calls, buckets }] of rows) {
+    c.out.bulkStr(name);
+    c.out.map(2);
+    c.out.bulkStr('calls');
+    c.out.int(calls);
+    c.out.bulkStr('histogram_usec');
+    c.out.map(buckets.length);
+    for (const [us, n] of buckets) {
+      c.out.int(us);
+      c.out.int(n);
+    }
+  }
+}
+
 // LATENCY HELP
 function latencyHelp(_ctx: WorkerContext, c: Client): void {
   help(c, [
@@ -246,6 +287,9 @@ function latencyHelp(_ctx: WorkerContext, c: Client): void {
     'RESET [<event> ...]',
     '    Reset latency data of one or more <event> classes.',
     '    (default: reset all data for all event classes)',
+    'HISTOGRAM [COMMAND ...]',
+    '    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.',
+    '    If no commands are specified then all histograms are replied.',
     'HELP',
     '    Prints this help.',
   ]);
@@ -268,6 +312,7 @@ export const DIAGNOSTIC_COMMANDS: readonly CommandSpec[] = [
       cmd('latency|latest', 2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Returns the latest latency samples for all events.', latencyLatest, { syntax: 'LATENCY LATEST', complexity: 'O(1)' }),
       cmd('latency|history', 3, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Returns timestamp-latency samples for an event.', latencyHistory, { syntax: 'LATENCY HISTORY event', complexity: 'O(1)' }),
       cmd('latency|reset', -2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Resets the latency data for one or more events.', latencyReset, { syntax: 'LATENCY RESET [event [event ...]]', complexity: 'O(1)' }),
+      cmd('latency|histogram', -2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '7.0.0', 'Returns the cumulative distribution of latencies of a subset or all commands.', latencyHistogram, { syntax: 'LATENCY HISTOGRAM [command [command ...]]', complexity: 'O(N) where N is the number of commands with latency information being retrieved.' }),
       cmd('latency|help', 2, [...LS], NO_KEYS, 'server', '2.8.13', HELP_SUMMARY, latencyHelp, { syntax: 'LATENCY HELP', complexity: 'O(1)' }),
     ],
   }),
