@@ -5,7 +5,7 @@
  */
 import { struct } from './struct.ts';
 
-export const SERVER_LAYOUT_VERSION = 9;
+export const SERVER_LAYOUT_VERSION = 10;
 
 /** Workers the layout has room for. */
 export const MAX_WORKERS = 256;
@@ -26,6 +26,8 @@ export const ServerGlobals = struct('ServerGlobals', [
   { name: 'clientIds', type: 'i32', guard: 'atomic (Atomics.add)', doc: 'the last client id handed out' },
   { name: 'lastSave', type: 'i32', guard: 'atomic', doc: 'LASTSAVE, Unix seconds' },
   { name: 'statsResetAt', type: 'i32', guard: 'atomic', doc: 'Unix seconds of the last CONFIG RESETSTAT' },
+  { name: 'netInPerSec', type: 'f64', guard: 'written by the main thread only; read without a lock (stats)', doc: 'bytes read per second, sampled as opsPerSec (instantaneous_input_kbps × 1024)' },
+  { name: 'netOutPerSec', type: 'f64', guard: 'written by the main thread only; read without a lock (stats)', doc: 'bytes written per second, likewise (instantaneous_output_kbps × 1024)' },
   { name: 'channelLock', type: 'i32', align: 64, guard: 'futex mutex (store/lock.ts lockWord)', doc: 'guards every ChannelSlot: lookups, claims and backward-shift deletion' },
   { name: 'channels', type: 'i32', guard: 'channelLock for writes; INFO reads it with Atomics.load', doc: 'channels with subscribers: the ChannelSlots holding a channel (pubsub_channels)' },
   { name: 'patterns', type: 'i32', guard: 'channelLock for writes; read with Atomics.load', doc: 'patterns with subscribers: the ChannelSlots holding a pattern (PUBSUB NUMPAT, pubsub_patterns; Redis 7 counts patterns, not subscriptions)' },
@@ -45,6 +47,9 @@ export const WorkerStats = struct('WorkerStats', [
   { name: 'monitors', type: 'i32', guard: 'atomic; owning worker only', doc: 'this worker\'s share of ServerGlobals.monitors, taken back by the main thread if the worker dies' },
   { name: 'trackers', type: 'i32', guard: 'atomic; owning worker only', doc: 'this worker\'s share of ServerGlobals.trackers, taken back likewise' },
   { name: 'busPosts', type: 'i32', guard: 'atomic; owning worker only, raised after each post', doc: 'posts on the workers\' bus since start (never reset): a worker that has seen fewer of them has some still to receive' },
+  { name: 'expireUs', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'microseconds its active expiry cycles took (expire_cycle_cpu_milliseconds)' },
+  { name: 'expireCapped', type: 'i32', guard: 'atomic; owning worker only', doc: 'active expiry cycles that stopped at their time budget (expired_time_cap_reached_count)' },
+  { name: 'expireStale', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'running average (weight 0.05 per cycle, as Redis) of the share of sampled keys its cycles found expired (expired_stale_perc)' },
 ], { align: 64 });
 
 /**

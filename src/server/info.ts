@@ -14,6 +14,7 @@ import type { Client } from './client.ts';
 import { commandStatsSnapshot, commandstatsLines, errorstatsLines, latencystatsLines, mergeSnapshots } from './command-stats.ts';
 import type { StatsSnapshot } from './command-stats.ts';
 import type { WorkerContext } from './context.ts';
+import type { SharedState } from './shared-state.ts';
 import { registerQuery } from './queries.ts';
 
 /** A worker's own figures for INFO, about its clients and sockets. */
@@ -312,6 +313,14 @@ function persistence(ctx: WorkerContext): string[] {
   ];
 }
 
+/**
+ * expired_stale_perc: the mean of the workers' running averages, in percent. Each worker runs the
+ * expiry cycle of the shards it owns, which hold about as many keys as the others'.
+ */
+function staleShare(s: SharedState, workers: number): number {
+  return workers === 0 ? 0 : (s.total('expireStale', workers) / workers) * 100;
+}
+
 function stats(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
   const s = ctx.shared;
   const w = ctx.workers;
@@ -324,8 +333,8 @@ function stats(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
     `total_net_output_bytes:${Math.round(s.total('netOut', w))}`,
     'total_net_repl_input_bytes:0',
     'total_net_repl_output_bytes:0',
-    'instantaneous_input_kbps:0.00',
-    'instantaneous_output_kbps:0.00',
+    `instantaneous_input_kbps:${(s.rate('netInPerSec') / 1024).toFixed(2)}`,
+    `instantaneous_output_kbps:${(s.rate('netOutPerSec') / 1024).toFixed(2)}`,
     'instantaneous_input_repl_kbps:0.00',
     'instantaneous_output_repl_kbps:0.00',
     `rejected_connections:${s.sum('rejected', w)}`,
@@ -333,9 +342,9 @@ function stats(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
     'sync_partial_ok:0',
     'sync_partial_err:0',
     `expired_keys:${st.expired}`,
-    'expired_stale_perc:0.00',
-    'expired_time_cap_reached_count:0',
-    'expire_cycle_cpu_milliseconds:0',
+    `expired_stale_perc:${staleShare(s, w).toFixed(2)}`,
+    `expired_time_cap_reached_count:${s.sum('expireCapped', w)}`,
+    `expire_cycle_cpu_milliseconds:${Math.round(s.total('expireUs', w) / 1000)}`,
     `evicted_keys:${st.evicted}`,
     'evicted_clients:0',
     'total_eviction_exceeded_time:0',

@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { Store } from '../store/store.ts';
 import type { Config } from './config.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.ts';
+import { InstantaneousRate } from './instantaneous.ts';
 import { SharedState } from './shared-state.ts';
 
 export interface RunningServer {
@@ -219,18 +220,17 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
     for (let i = 0; i < threads; i++) send(i, { type: 'config', name: 'port', value: String(port) });
   }
 
-  // instantaneous_ops_per_sec: commands per second over the last 16 samples of 100 ms, as Redis.
-  const samples: number[] = [];
-  let lastTotal = 0;
-  let lastAt = performance.now();
+  // instantaneous_ops_per_sec and _input_kbps / _output_kbps: per second over the last 16
+  // samples of 100 ms, as Redis (server.c trackInstantaneousMetric).
+  const start = performance.now();
+  const commands = new InstantaneousRate(() => shared.total('commands', threads), start);
+  const netIn = new InstantaneousRate(() => shared.total('netIn', threads), start);
+  const netOut = new InstantaneousRate(() => shared.total('netOut', threads), start);
   const sampler = setInterval(() => {
-    const total = shared.total('commands', threads);
     const now = performance.now();
-    samples.push(((total - lastTotal) * 1000) / (now - lastAt));
-    if (samples.length > 16) samples.shift();
-    lastTotal = total;
-    lastAt = now;
-    shared.put('opsPerSec', Math.round(samples.reduce((a, b) => a + b, 0) / samples.length));
+    shared.put('opsPerSec', Math.round(commands.sample(now)));
+    shared.setRate('netInPerSec', netIn.sample(now));
+    shared.setRate('netOutPerSec', netOut.sample(now));
   }, 100);
   sampler.unref();
 

@@ -34,8 +34,10 @@ const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
 ) as Record<GlobalCounter, number>;
 
 export type GlobalCounter = 'clients' | 'monitors' | 'trackers' | 'opsPerSec' | 'clientIds' | 'lastSave' | 'statsResetAt' | 'pauseMode';
-export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted' | 'monitors' | 'trackers';
-export type WorkerTotal = 'commands' | 'netIn' | 'netOut';
+export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted' | 'monitors' | 'trackers' | 'expireCapped';
+export type WorkerTotal = 'commands' | 'netIn' | 'netOut' | 'expireUs' | 'expireStale';
+/** Per-second rates the main thread samples (f64 globals). */
+export type GlobalRate = 'netInPerSec' | 'netOutPerSec';
 
 export class SharedState {
   readonly buffer: SharedArrayBuffer;
@@ -93,6 +95,19 @@ export class SharedState {
     const i = (L.workers + worker * WorkerStats.size + W[name].offset) / 8;
     this.f64[i] = this.f64[i]! + d;
   }
+  workerTotal(worker: number, name: WorkerTotal): number {
+    return this.f64[(L.workers + worker * WorkerStats.size + W[name].offset) / 8]!;
+  }
+  workerTotalSet(worker: number, name: WorkerTotal, v: number): void {
+    this.f64[(L.workers + worker * WorkerStats.size + W[name].offset) / 8] = v;
+  }
+  rate(name: GlobalRate): number {
+    return this.f64[(L.globals + G[name].offset) / 8]!;
+  }
+  /** Single writer: the main thread's sampler. */
+  setRate(name: GlobalRate, v: number): void {
+    this.f64[(L.globals + G[name].offset) / 8] = v;
+  }
   /**
    * Counts a post this worker made on the bus; returns its number. Raised after the post, so a
    * reader that sees the number finds the message already in its port's queue.
@@ -126,13 +141,14 @@ export class SharedState {
   }
   total(name: WorkerTotal, workers: number): number {
     let n = 0;
-    for (let w = 0; w < workers; w++) n += this.f64[(L.workers + w * WorkerStats.size + W[name].offset) / 8]!;
+    for (let w = 0; w < workers; w++) n += this.workerTotal(w, name);
     return n;
   }
   resetTotals(worker: number): void {
-    for (const f of ['commands', 'netIn', 'netOut'] as const) this.f64[(L.workers + worker * WorkerStats.size + W[f].offset) / 8] = 0;
+    for (const f of ['commands', 'netIn', 'netOut', 'expireUs', 'expireStale'] as const) this.workerTotalSet(worker, f, 0);
     Atomics.store(this.i32, this.wi(worker, W.connectionsReceived), 0);
     Atomics.store(this.i32, this.wi(worker, W.rejected), 0);
+    Atomics.store(this.i32, this.wi(worker, W.expireCapped), 0);
   }
 
   /**

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Store } from '../store/store.ts';
 import { startActiveExpiry } from '../store/expire.ts';
-import type { ActiveExpiry } from '../store/expire.ts';
+import type { ActiveExpiry, ExpireCycleReport } from '../store/expire.ts';
 import { Client } from './client.ts';
 import { WorkerContext } from './context.ts';
 import { processInput, resumeAfterDrain } from './dispatch.ts';
@@ -52,10 +52,21 @@ ctx.flushDrops = (n = ctx.dropped.length) => {
   }
 };
 
+/** After each active expiry cycle: its events, and its figures for INFO stats. */
+function afterExpireCycle(r: ExpireCycleReport): void {
+  ctx.flushDrops();
+  const s = ctx.shared;
+  s.workerTotalAdd(ctx.index, 'expireUs', r.ms * 1000);
+  if (r.capped) s.workerAdd(ctx.index, 'expireCapped', 1);
+  // expire.c: the stale share is a running average, each cycle weighing 5 %.
+  const share = r.sampled > 0 ? r.expired / r.sampled : 0;
+  s.workerTotalSet(ctx.index, 'expireStale', share * 0.05 + s.workerTotal(ctx.index, 'expireStale') * 0.95);
+}
+
 let expiry: ActiveExpiry | null = null;
 function restartExpiry(): void {
   expiry?.stop();
-  expiry = ctx.activeExpire ? startActiveExpiry(store, ctx.ownedShards, Number(ctx.config.get('hz') ?? 10), () => ctx.tickClock(), () => ctx.flushDrops()) : null;
+  expiry = ctx.activeExpire ? startActiveExpiry(store, ctx.ownedShards, Number(ctx.config.get('hz') ?? 10), () => ctx.tickClock(), afterExpireCycle) : null;
 }
 restartExpiry();
 ctx.onConfig((name) => {

@@ -1014,10 +1014,12 @@ export class Store {
    * smaller is swept whole each cycle. The lock is released between batches so request handling
    * interleaves.
    */
-  activeExpireCycle(shardIds: readonly number[], budgetMs = 1): number {
+  activeExpireCycle(shardIds: readonly number[], budgetMs = 1, tally?: ExpireTally): number {
     const deadline = performance.now() + budgetMs;
     const out = new Int32Array(2);
     let total = 0;
+    let sampled = 0;
+    let capped = false;
     for (const id of shardIds) {
       const s = this.shards[id]!;
       for (let idle = 0; idle < EXPIRE_IDLE_MAX; ) {
@@ -1029,11 +1031,17 @@ export class Store {
           s.unlock();
         }
         total += out[1]!;
+        sampled += out[0]!;
         if (out[0] === 0) idle += EXPIRE_STEP;
         else if (out[1]! * 10 <= out[0]!) break;
-        if (performance.now() >= deadline) break;
+        if ((capped = performance.now() >= deadline)) break;
       }
-      if (performance.now() >= deadline) break;
+      if (capped || (capped = performance.now() >= deadline)) break;
+    }
+    if (tally !== undefined) {
+      tally.sampled = sampled;
+      tally.expired = total;
+      tally.capped = capped;
     }
     return total;
   }
@@ -1131,6 +1139,13 @@ export class Store {
 }
 
 /** Totals over the shards (the per-shard layout fields dropped), plus each shard's own. */
+/** What one active expiry cycle did: keys with a TTL it looked at, those it removed, and whether it stopped at its time budget. */
+export interface ExpireTally {
+  sampled: number;
+  expired: number;
+  capped: boolean;
+}
+
 export type StoreStats = Omit<ShardStats, 'indexSlots'> & { shards: ShardStats[] };
 
 /** A time in ms rounded to seconds as Redis rounds TTL and EXPIRETIME; the codes -1 and -2 kept. */

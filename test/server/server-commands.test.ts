@@ -130,6 +130,31 @@ describe('INFO', () => {
     await eventually(async () => num((await r.info('clients')) as string, 'client_recent_max_input_buffer') < 100_000);
   });
 
+  it('instantaneous kbps and the active expiry figures move with traffic and expiry; RESETSTAT zeroes them', async () => {
+    const r = client();
+    const num = async (f: string) => Number(field((await r.info('stats')) as string, f));
+    // 2 MiB in, then out: the next 100 ms samples see each.
+    const big = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 32; i++) await r.set(`kbps:${i}`, big);
+    await eventually(async () => (await num('instantaneous_input_kbps')) > 64);
+    for (let i = 0; i < 32; i++) await r.get(`kbps:${i}`);
+    await eventually(async () => (await num('instantaneous_output_kbps')) > 64);
+    expect(field((await r.info('stats')) as string, 'instantaneous_input_kbps')).toMatch(/^\d+\.\d\d$/);
+    // Idle, the rates fall back as the samples of the burst age out.
+    await eventually(async () => (await num('instantaneous_output_kbps')) < 64, 5000);
+    // 1,000 keys that expire unread: the active cycles remove them and find them stale.
+    const expiredBefore = await num('expired_keys');
+    const p = r.pipeline();
+    for (let i = 0; i < 1000; i++) p.set(`stale:${i}`, 'v', 'PX', 20);
+    await p.exec();
+    await eventually(async () => (await num('expired_keys')) - expiredBefore === 1000, 5000);
+    expect(await num('expired_stale_perc')).toBeGreaterThan(0);
+    expect(await num('expire_cycle_cpu_milliseconds')).toBeGreaterThanOrEqual(0);
+    expect(field((await r.info('stats')) as string, 'expired_time_cap_reached_count')).toMatch(/^\d+$/);
+    await r.config('RESETSTAT');
+    for (const f of ['expired_stale_perc', 'expired_time_cap_reached_count', 'expire_cycle_cpu_milliseconds', 'expired_keys']) expect(await num(f), f).toBe(0);
+  });
+
   it('replies with exact bytes: sections in Redis order, CRLF, no trailing blank line', async () => {
     const c = await RawConn.connect(srv.port);
     try {

@@ -308,8 +308,17 @@ describe('active expiry', () => {
     for (let i = 0; i < 3000; i++) store.set(`plain${i}`, 'v');
     store.set('ttl', 'v', { px: 10 });
     t.now += 11;
-    expect(store.activeExpireCycle([0], 1000)).toBe(1);
+    // The tally (INFO's expired_stale_perc and expired_time_cap_reached_count): one key with a
+    // TTL looked at, removed, well inside the budget.
+    const tally = { sampled: 0, expired: 0, capped: true };
+    expect(store.activeExpireCycle([0], 1000, tally)).toBe(1);
+    expect(tally).toEqual({ sampled: 1, expired: 1, capped: false });
     expect(store.stats()).toMatchObject({ keys: 3000, volatileKeys: 0 });
+    // A budget already spent stops the cycle at its first check, and says so.
+    for (let i = 0; i < 100; i++) store.set(`later${i}`, 'v', { px: 10 });
+    t.now += 11;
+    store.activeExpireCycle([0], 0, tally);
+    expect(tally.capped).toBe(true);
   });
 
   it('a cycle sweeps a bounded number of slots without a key with a TTL', () => {
