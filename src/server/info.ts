@@ -16,6 +16,7 @@ import type { StatsSnapshot } from './command-stats.ts';
 import type { WorkerContext } from './context.ts';
 import type { SharedState } from './shared-state.ts';
 import { registerQuery } from './queries.ts';
+import { trackingFigures } from './tracking.ts';
 
 /** A worker's own figures for INFO, about its clients and sockets. */
 export interface LocalFigures {
@@ -26,6 +27,10 @@ export interface LocalFigures {
   maxOutput: number;
   reads: number;
   writes: number;
+  /** CLIENT TRACKING: keys remembered and client ids over them (summed), BCAST prefixes (each once). */
+  trackingKeys: number;
+  trackingItems: number;
+  trackingPrefixes: string[];
 }
 
 /** What INFO gathered from every worker (ctx.rpc), summed. */
@@ -39,7 +44,8 @@ type InfoLines = (ctx: WorkerContext, c: Client | null, g: Gathered) => string[]
 
 /** This worker's LocalFigures. */
 function localFigures(ctx: WorkerContext): LocalFigures {
-  const f: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: ctx.netReads, writes: ctx.netWrites };
+  const t = trackingFigures();
+  const f: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: ctx.netReads, writes: ctx.netWrites, trackingKeys: t.keys, trackingItems: t.items, trackingPrefixes: t.prefixes };
   for (const c of ctx.clients.values()) {
     const input = c.parser.pending;
     const output = c.socket.writableLength + c.out.len;
@@ -60,7 +66,8 @@ registerQuery('info-gather', (ctx, args): Gathered => ({ stats: args[0] === fals
  */
 export async function gatherInfo(ctx: WorkerContext, withStats = true, withLatency = false): Promise<Gathered> {
   const parts = await ctx.rpc<(Gathered | null)[]>('info-gather', withStats, withLatency);
-  const local: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: 0, writes: 0 };
+  const local: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: 0, writes: 0, trackingKeys: 0, trackingItems: 0, trackingPrefixes: [] };
+  const prefixes = new Set<string>();
   for (const p of parts) {
     if (p === null) continue;
     local.clientBuffers += p.local.clientBuffers;
@@ -68,7 +75,11 @@ export async function gatherInfo(ctx: WorkerContext, withStats = true, withLaten
     local.maxOutput = Math.max(local.maxOutput, p.local.maxOutput);
     local.reads += p.local.reads;
     local.writes += p.local.writes;
+    local.trackingKeys += p.local.trackingKeys;
+    local.trackingItems += p.local.trackingItems;
+    for (const x of p.local.trackingPrefixes) prefixes.add(x);
   }
+  local.trackingPrefixes = [...prefixes];
   return { stats: mergeSnapshots(parts.map((p) => p?.stats ?? null)), local };
 }
 
@@ -364,9 +375,9 @@ function stats(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
     'active_defrag_key_misses:0',
     'total_active_defrag_time:0',
     'current_active_defrag_time:0',
-    'tracking_total_keys:0',
-    'tracking_total_items:0',
-    'tracking_total_prefixes:0',
+    `tracking_total_keys:${g.local.trackingKeys}`,
+    `tracking_total_items:${g.local.trackingItems}`,
+    `tracking_total_prefixes:${g.local.trackingPrefixes.length}`,
     'unexpected_error_replies:0',
     `total_error_replies:${g.stats.errorReplies}`,
     'dump_payload_sanitizations:0',

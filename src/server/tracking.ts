@@ -33,6 +33,8 @@ const MAX_KEYS = 1_000_000;
 
 /** Default mode: key (latin1) → ids of this worker's clients that read it since it last changed. */
 const table = new Map<string, Set<number>>();
+/** The ids over all of `table`'s keys (INFO tracking_total_items). */
+let tableItems = 0;
 /** BCAST mode: prefix (latin1) → this worker's clients registered for it. */
 const prefixTable = new Map<string, Set<Client>>();
 /** Clients whose REDIRECT target went away (TRACKINGINFO broken_redirect, CLIENT LIST flag R). */
@@ -205,8 +207,24 @@ function remember(ctx: WorkerContext, c: Client, keys: Buffer[]): void {
       table.set(s, (ids = new Set()));
       if (table.size > MAX_KEYS) evictOldest(ctx);
     }
-    ids.add(c.id);
+    if (!ids.has(c.id)) {
+      ids.add(c.id);
+      tableItems++;
+    }
   }
+}
+
+function forgetAll(): void {
+  table.clear();
+  tableItems = 0;
+}
+
+/**
+ * This worker's part of INFO's tracking figures: the keys it remembers, the client ids over
+ * them, and its BCAST prefixes (INFO counts each prefix once over all workers).
+ */
+export function trackingFigures(): { keys: number; items: number; prefixes: string[] } {
+  return { keys: table.size, items: tableItems, prefixes: [...prefixTable.keys()] };
 }
 
 /** Over the key limit: the oldest remembered key is invalidated for its readers, as Redis does. */
@@ -239,14 +257,16 @@ function changedKeys(ctx: WorkerContext, c: Client, keys: Buffer[]): Buffer[] {
 }
 
 function onWrite(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[]): void {
-  if (ctx.shared.peek('trackers') <= 0) {
-    // Nobody tracks anywhere: whatever is remembered belongs to clients that stopped.
-    if (table.size > 0) table.clear();
-    return;
-  }
   if (spec.name === 'flushall' || spec.name === 'flushdb') {
+    // Every worker forgets what it remembers, whether anybody tracks now or not, as Redis frees
+    // its whole table on a flush.
     invalidateAll(ctx, c);
     if (ctx.workers > 1) ctx.broadcast({ type: 'invalidate', keys: null, db: c.db, by: c.id, from: ctx.index });
+    return;
+  }
+  if (ctx.shared.peek('trackers') <= 0) {
+    // Nobody tracks anywhere: whatever is remembered belongs to clients that stopped.
+    if (table.size > 0) forgetAll();
     return;
   }
   const keys = changedKeys(ctx, c, keysOf(spec, argv));
@@ -293,6 +313,7 @@ function invalidateKeys(ctx: WorkerContext, keys: Uint8Array[], by: number, writ
     const ids = table.get(s);
     if (ids === undefined) continue;
     table.delete(s);
+    tableItems -= ids.size;
     for (const id of ids) {
       const t = ctx.clients.get(id);
       if (t === undefined || t.tracking === null || t.tracking.bcast) continue;
@@ -304,7 +325,7 @@ function invalidateKeys(ctx: WorkerContext, keys: Uint8Array[], by: number, writ
 
 /** FLUSHALL / FLUSHDB: every tracking client of this worker gets a null invalidation. */
 function invalidateAll(ctx: WorkerContext, writer: Client | null): void {
-  table.clear();
+  forgetAll();
   for (const t of ctx.clients.values()) if (t.tracking !== null) send(ctx, t, null, writer);
 }
 

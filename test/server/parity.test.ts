@@ -490,6 +490,23 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     }
   });
 
+  it("INFO's tracking figures: keys remembered, client ids over them, BCAST prefixes, as Redis counts them", async () => {
+    const send = await pair(2);
+    const figures = (t: string) => t.split('\r\n').filter((l) => l.startsWith('tracking_total_')).join(' ');
+    const seen: string[][] = [[], []];
+    // A flush first: what earlier tests' clients had tracked is forgotten on both.
+    for (const argv of [['FLUSHALL'], ['INFO', 'stats'], ['CLIENT', 'TRACKING', 'on'], ['GET', 'tk:a'], ['GET', 'tk:b'], ['MGET', 'tk:c', 'tk:a'], ['INFO', 'stats'], ['SET', 'tk:a', '1'], ['INFO', 'stats'], ['CLIENT', 'TRACKING', 'off'], ['CLIENT', 'TRACKING', 'on', 'BCAST', 'PREFIX', 'tk:p', 'PREFIX', 'tk:q'], ['INFO', 'stats'], ['FLUSHALL'], ['INFO', 'stats'], ['CLIENT', 'TRACKING', 'off'], ['INFO', 'stats']]) {
+      const [a, b] = await send(argv);
+      if (argv[0] === 'INFO') {
+        seen[0]!.push(figures(a!));
+        seen[1]!.push(figures(b!));
+      } else expect(a, argv.join(' ')).toBe(b);
+    }
+    expect(seen[0]).toEqual(seen[1]);
+    // (Other tests' BCAST clients may still hold prefixes.)
+    expect(seen[0]!.slice(0, 2).map((f) => f.replace(/ tracking_total_prefixes:\d+/, ''))).toEqual(['tracking_total_keys:0 tracking_total_items:0', 'tracking_total_keys:3 tracking_total_items:3']);
+  });
+
   it('INFO commandstats and errorstats count calls, rejections, failures and errors as Redis does', async () => {
     const send = await pair(2);
     await send(['CONFIG', 'RESETSTAT']);
