@@ -11,6 +11,8 @@ export { OpType } from '../native-layout/oplog.ts';
 export { POLICY_NAMES, resolvePolicy } from './store/policies.ts';
 export { hash32 } from './store/hash.ts';
 export { ErrorCode, ShardcacheError } from './errors.ts';
+export { esmTaskPool } from './esm-task.ts';
+export type { EsmTaskData } from './esm-task.ts';
 export { LAYOUT_VERSION } from '../native-layout/shard.ts';
 export { ShardcacheClient, ShardcacheClientError, ClientErrorCode } from './client/index.ts';
 export type { ClientOptions, ClientStats, LoadOptions } from './client/index.ts';

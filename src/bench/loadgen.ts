@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
+import { esmTaskPool } from '../esm-task.ts';
 import { HIST_BUCKETS, quantile } from './loadgen-worker.ts';
 import type { WorkerResult, WorkerTask } from './loadgen-worker.ts';
 
@@ -129,7 +130,7 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
   // Loaded here, not at the top: the CLI imports this module, and `shardcache server` need not load piscina.
   const { Piscina } = await import('piscina');
   const pool = new Piscina<WorkerTask, WorkerResult>({
-    filename: new URL('./loadgen-worker.ts', import.meta.url).href,
+    ...esmTaskPool(new URL('./loadgen-worker.ts', import.meta.url)),
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: 1000,

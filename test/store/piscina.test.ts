@@ -3,9 +3,10 @@
  */
 import { Piscina } from 'piscina';
 import { afterAll, expect, it } from 'vitest';
+import { esmTaskPool } from '../../src/esm-task.ts';
 import { Store } from '../../src/store/store.ts';
 
-const pool = new Piscina({ filename: new URL('./piscina-task.ts', import.meta.url).href, minThreads: 2, maxThreads: 2 });
+const pool = new Piscina({ ...esmTaskPool(new URL('./piscina-task.ts', import.meta.url)), minThreads: 2, maxThreads: 2 });
 afterAll(async () => {
   await pool.destroy();
 });
