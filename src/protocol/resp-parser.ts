@@ -384,7 +384,9 @@ export class RespParser {
         case S.BULK_HEADER: {
           if (this.pos >= this.end) return NEED_MORE;
           if (this.buf[this.pos] !== DOLLAR) {
-            return new ProtocolError(`Protocol error: expected '$', got '${printable(this.buf[this.pos]!)}'`);
+            // Redis formats the byte with %c, so it goes out as itself (the reply writer turns CR
+            // and LF into spaces, as Redis's addReplyErrorFormat does).
+            return new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(this.buf[this.pos]!)}'`);
           }
           const cr = this.lineEnd(CR, 'Protocol error: too big bulk count string');
           if (typeof cr !== 'number') return cr;
@@ -482,10 +484,6 @@ export class RespParser {
 const SKIP = 1;
 /** Offsets the parser keeps room for after a request: 512 arguments. */
 const OFFS_KEPT = 1024;
-
-function printable(c: number): string {
-  return c >= 32 && c < 127 ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
-}
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 11 || c === 12 || c === 13;

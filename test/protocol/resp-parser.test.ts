@@ -79,7 +79,7 @@ describe('RespParser', () => {
     ['*03\r\n', 'Protocol error: invalid multibulk length'],
     ['*+3\r\n', 'Protocol error: invalid multibulk length'],
     ['*1\r\nfoo\r\n', "Protocol error: expected '$', got 'f'"],
-    ['*1\r\n\x01\r\n', "Protocol error: expected '$', got '\\x01'"],
+    ['*1\r\n\x01\r\n', "Protocol error: expected '$', got '\x01'"],
     ['*1\r\n$-1\r\n', 'Protocol error: invalid bulk length'],
     ['*1\r\n$abc\r\n', 'Protocol error: invalid bulk length'],
     [`*1\r\n$${512 * 1024 * 1024 + 1}\r\n`, 'Protocol error: invalid bulk length'],

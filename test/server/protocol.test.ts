@@ -32,6 +32,11 @@ describe('protocol errors close the connection with Redis text', () => {
   const cases: [string, string, string][] = [
     ['invalid multibulk length', '*abc\r\n', '-ERR Protocol error: invalid multibulk length\r\n'],
     ['expected $', '*1\r\nfoo\r\n', "-ERR Protocol error: expected '$', got 'f'\r\n"],
+    // The byte itself, as Redis's %c sends it; CR and LF become spaces.
+    ['expected $, a control byte', '*1\r\n\x01\r\n', "-ERR Protocol error: expected '$', got '\x01'\r\n"],
+    ['expected $, a byte over 127', '*1\r\n\xe9\r\n', "-ERR Protocol error: expected '$', got '\xe9'\r\n"],
+    ['expected $, a LF', '*1\r\n\n\r\n', "-ERR Protocol error: expected '$', got ' '\r\n"],
+    ['expected $, a CR', '*1\r\n\r\r\n', "-ERR Protocol error: expected '$', got ' '\r\n"],
     ['invalid bulk length', '*1\r\n$-5\r\n', '-ERR Protocol error: invalid bulk length\r\n'],
     ['bulk over proto-max-bulk-len', `*2\r\n$3\r\nSET\r\n$${512 * 1024 * 1024 + 1}\r\n`, '-ERR Protocol error: invalid bulk length\r\n'],
     ['multibulk too long', `*${1024 * 1024 * 1024 + 1}\r\n`, '-ERR Protocol error: invalid multibulk length\r\n'],
@@ -41,7 +46,7 @@ describe('protocol errors close the connection with Redis text', () => {
   for (const [name, input, reply] of cases) {
     it(name, async () => {
       const c = await RawConn.connect(srv.port);
-      c.write('*1\r\n$4\r\nPING\r\n' + input);
+      c.write(Buffer.from('*1\r\n$4\r\nPING\r\n' + input, 'latin1'));
       const got = await c.until((s) => s.includes('-ERR Protocol'));
       expect(got).toBe('+PONG\r\n' + reply);
       expect(await c.waitClosed()).toBe(true);
