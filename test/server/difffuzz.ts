@@ -10,7 +10,8 @@
  * offsets. Every 40 commands a digest (MGET of every key, DBSIZE, PTTL of each key) compares the
  * state; every --epoch commands both servers are compared over databases 0-3 and flushed. A
  * mismatch (with the history since the last flush) goes to --out as one JSON line; both servers
- * are then flushed and the run goes on. It ends with the count of each kind of mismatch.
+ * are then flushed and the run goes on. It ends with the count of each kind of mismatch, and of
+ * the known differences it let pass (knownInExec).
  *
  * Replies must be equal byte for byte, except: TTL-like integers may differ by the time between
  * the two requests, and KEYS in any order. Not in CI: reply timing on a loaded machine (a key set
@@ -169,12 +170,24 @@ function sameValue(args: readonly string[], a: Reply, b: Reply): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/**
+ * A difference the README lists as known, counted apart rather than as a mismatch: OBJECT
+ * REFCOUNT inside EXEC, where Redis says 2 for a value a command queued in the same transaction
+ * stored from its argument (the queued arguments hold it until EXEC ends) and we say 1.
+ */
+let knownDifferences = 0;
+function knownInExec(args: readonly string[], a: Reply, b: Reply): boolean {
+  const known = args[0]!.toLowerCase() === 'object' && args[1]?.toLowerCase() === 'refcount' && a.t === ':' && b.t === ':' && a.s === '2' && b.s === '1';
+  if (known) knownDifferences++;
+  return known;
+}
+
 /** Whether the replies agree; an EXEC's elements are compared with their own commands' rules. */
 function agree(args: readonly string[], r: Got, s: Got, queued: string[][] | null): boolean {
   if (r.raw.equals(s.raw)) return true;
   if (queued !== null && r.v.t === '*' && s.v.t === '*') {
     const [ra, sa] = [r.v.a, s.v.a];
-    return ra.length === sa.length && ra.length === queued.length && ra.every((x, i) => sameValue(queued[i]!, x, sa[i]!));
+    return ra.length === sa.length && ra.length === queued.length && ra.every((x, i) => sameValue(queued[i]!, x, sa[i]!) || knownInExec(queued[i]!, x, sa[i]!));
   }
   return sameValue(args, r.v, s.v);
 }
@@ -338,7 +351,7 @@ async function main(): Promise<void> {
       session.close();
       console.error(`seed ${seed}: ${total} commands so far, ${mismatches} mismatches, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
-    console.log(`${total} commands, ${mismatches} mismatches, ${kinds.size} kinds`);
+    console.log(`${total} commands, ${mismatches} mismatches, ${kinds.size} kinds; ${knownDifferences} known differences (OBJECT REFCOUNT inside EXEC)`);
     for (const [kind, n] of [...kinds].sort((a, b) => b[1] - a[1])) console.log(`${String(n).padStart(6)}  ${kind}`);
   } finally {
     if (out >= 0) closeSync(out);
