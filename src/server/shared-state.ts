@@ -90,16 +90,20 @@ export class SharedState {
   workerGet(worker: number, name: WorkerCounter): number {
     return Atomics.load(this.i32, this.wi(worker, W[name]));
   }
+  /** Float64 index of one of a worker's f64 totals. */
+  private wf(worker: number, name: WorkerTotal): number {
+    return (L.workers + worker * WorkerStats.size + W[name].offset) / 8;
+  }
   /** Adds to one of this worker's own f64 totals (single writer: the worker itself). */
   workerTotalAdd(worker: number, name: WorkerTotal, d: number): void {
-    const i = (L.workers + worker * WorkerStats.size + W[name].offset) / 8;
+    const i = this.wf(worker, name);
     this.f64[i] = this.f64[i]! + d;
   }
   workerTotal(worker: number, name: WorkerTotal): number {
-    return this.f64[(L.workers + worker * WorkerStats.size + W[name].offset) / 8]!;
+    return this.f64[this.wf(worker, name)]!;
   }
   workerTotalSet(worker: number, name: WorkerTotal, v: number): void {
-    this.f64[(L.workers + worker * WorkerStats.size + W[name].offset) / 8] = v;
+    this.f64[this.wf(worker, name)] = v;
   }
   rate(name: GlobalRate): number {
     return this.f64[(L.globals + G[name].offset) / 8]!;
