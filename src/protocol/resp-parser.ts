@@ -214,6 +214,16 @@ export class RespParser {
     return this.end - (this.state === S.START ? this.pos : this.reqStart);
   }
 
+  /** Room left in the query buffer after what it holds (CLIENT LIST qbuf-free). */
+  get free(): number {
+    return this.buf.length - this.end;
+  }
+
+  /** The query buffer's size (part of CLIENT LIST tot-mem). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   /**
    * Appends received bytes. Argument views returned by next() stay valid until push is called
    * again: only here are bytes moved.

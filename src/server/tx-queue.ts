@@ -32,6 +32,11 @@ export class TxQueue {
     return this.specs.length;
   }
 
+  /** Bytes of the queued commands' arguments (CLIENT LIST multi-mem). */
+  get argBytes(): number {
+    return this.used;
+  }
+
   spec(i: number): CommandSpec {
     return this.specs[i]!;
   }

@@ -89,6 +89,30 @@ describe('CLIENT LIST / INFO', () => {
     await four[2]!.c.request(enc('DISCARD'));
   });
 
+  it('the memory fields follow a held half request, queued commands and a pending reply', async () => {
+    const [watcher, holder, queuer] = [await open(), await open(), await open()];
+    const field = (line: string, name: string) => Number(new RegExp(` ${name}=(\\d+)`).exec(line)![1]);
+    const lineOf = async (id: number) => text(await watcher.c.request(enc('CLIENT', 'LIST', 'ID', id))).slice(0, -1);
+    // Half of a 60,000-byte SET held in the query buffer.
+    holder.c.write(`*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$60000\r\n${'h'.repeat(30_000)}`);
+    let held = '';
+    for (let i = 0; i < 100 && field((held = await lineOf(holder.id)), 'qbuf') < 30_000; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(field(held, 'qbuf')).toBeGreaterThanOrEqual(30_000);
+    expect(field(held, 'tot-mem')).toBeGreaterThanOrEqual(field(held, 'qbuf') + field(held, 'qbuf-free'));
+    // Two queued SETs of 10,000 bytes each.
+    expect(await queuer.c.request(enc('MULTI'))).toBe('+OK\r\n');
+    for (const k of ['q1', 'q2']) expect(await queuer.c.request(enc('SET', k, 'v'.repeat(10_000)))).toBe('+QUEUED\r\n');
+    const queued = await lineOf(queuer.id);
+    expect(field(queued, 'multi-mem')).toBeGreaterThanOrEqual(20_000);
+    expect(field(queued, 'multi-mem')).toBeLessThan(21_000);
+    expect(field(queued, 'tot-mem')).toBeGreaterThanOrEqual(field(queued, 'multi-mem'));
+    expect(await queuer.c.request(enc('DISCARD'))).toBe('+OK\r\n');
+    expect(field(await lineOf(queuer.id), 'multi-mem')).toBe(0);
+    holder.c.write('h'.repeat(30_000) + '\r\n');
+    await holder.c.until((t) => t.includes('+OK'));
+    expect(field(await lineOf(holder.id), 'qbuf')).toBe(0);
+  });
+
   it('CLIENT INFO describes this connection; flags follow the connection state', async () => {
     const { c, id } = await open();
     const info = text(await c.request(enc('CLIENT', 'INFO')));

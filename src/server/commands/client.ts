@@ -78,16 +78,24 @@ function clientFlags(c: Client): string {
   return f === '' ? 'N' : f;
 }
 
-/** One CLIENT LIST line (without the newline), in Redis 7.2's field order. */
+/**
+ * One CLIENT LIST line (without the newline), in Redis 7.2's field order. The memory fields are
+ * this server's counterparts of Redis's: qbuf and qbuf-free the parser's buffer, multi-mem the
+ * queued commands' arguments, obl the reply staged for the socket, omem what the socket still
+ * holds, tot-mem their sum with the buffers' sizes. argv-mem, rbs, rbp and oll stay 0: arguments
+ * are views of the query buffer, reads go to one buffer per worker, and replies are not chained.
+ */
 export function clientInfoLine(c: Client, now: number, cmdName?: string): string {
   const fd = (c.socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd ?? -1;
   const omem = c.socket.writableLength;
+  const multiMem = c.multi === null ? 0 : c.multi.argBytes;
+  const totMem = c.parser.capacity + multiMem + c.out.buf.length + omem;
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${fd} name=${c.name ?? ''} ` +
     `age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
     `flags=${clientFlags(c)} db=${c.db} sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} ` +
-    `multi=${c.multi === null ? -1 : c.multi.length} qbuf=${c.parser.pending} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
-    `rbs=0 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=0 events=${omem > 0 ? 'rw' : 'r'} ` +
+    `multi=${c.multi === null ? -1 : c.multi.length} qbuf=${c.parser.pending} qbuf-free=${c.parser.free} argv-mem=0 multi-mem=${multiMem} ` +
+    `rbs=0 rbp=0 obl=${c.out.len} oll=0 omem=${omem} tot-mem=${totMem} events=${omem > 0 ? 'rw' : 'r'} ` +
     `cmd=${cmdName ?? (c.lastCommand === '' ? 'NULL' : c.lastCommand)} user=default ` +
     `redir=${c.tracking === null ? -1 : c.tracking.redirect} resp=${c.out.resp} ` +
     `lib-name=${c.libName ?? ''} lib-ver=${c.libVer ?? ''}`
