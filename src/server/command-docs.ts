@@ -157,26 +157,32 @@ const SPLIT_KEY_SPECS: Record<string, KeySpec[]> = {
 };
 
 /**
- * Shard channel arguments, which Redis 7.0 declares as key specs flagged not_key (so a cluster
- * client routes them by slot) and which are no keys here: COMMAND INFO shows them as Redis does,
- * and COMMAND GETKEYS, like Redis's, finds no key in them.
+ * Shard channel arguments as (first, last, step), which Redis 7.0 shows as key positions and key
+ * specs flagged not_key (so a cluster client routes them by slot) and which are no keys here:
+ * COMMAND INFO shows them as Redis does, and COMMAND GETKEYS, like Redis's, finds no key in them.
  */
-const CHANNEL_ARGS: Record<string, KeySpec> = {
-  spublish: { flags: ['not_key'], index: 1, lastkey: 0, keystep: 1, limit: 0 },
-  ssubscribe: { flags: ['not_key'], index: 1, lastkey: -1, keystep: 1, limit: 0 },
-  sunsubscribe: { flags: ['not_key'], index: 1, lastkey: -1, keystep: 1, limit: 0 },
+const CHANNEL_ARGS: Record<string, readonly [number, number, number]> = {
+  spublish: [1, 1, 1],
+  ssubscribe: [1, -1, 1],
+  sunsubscribe: [1, -1, 1],
 };
+
+/** The key positions COMMAND INFO shows (first, last, step), and whether they are shard channels. */
+function shownKeys(spec: CommandSpec): { first: number; last: number; step: number; channels: boolean } {
+  const ch = CHANNEL_ARGS[spec.name];
+  if (ch !== undefined) return { first: ch[0], last: ch[1], step: ch[2], channels: true };
+  return { first: spec.firstKey, last: spec.lastKey, step: spec.step, channels: false };
+}
 
 /** The command's key specs: Redis's own where they split, else one range from (first, last, step). */
 function keySpecs(spec: CommandSpec): KeySpec[] {
-  const channels = CHANNEL_ARGS[spec.name];
-  if (channels !== undefined) return [channels];
-  if (spec.firstKey <= 0) return [];
+  const { first, last, step, channels } = shownKeys(spec);
+  if (first <= 0) return [];
   const split = SPLIT_KEY_SPECS[spec.name];
   if (split !== undefined) return split;
-  const flags: readonly string[] = KEY_SPEC_FLAGS[spec.name] ?? (spec.flags.includes('write') ? ['RW', 'access', 'update'] : spec.flags.includes('readonly') ? ['RO', 'access'] : ['RO']);
+  const flags: readonly string[] = channels ? ['not_key'] : (KEY_SPEC_FLAGS[spec.name] ?? (spec.flags.includes('write') ? ['RW', 'access', 'update'] : spec.flags.includes('readonly') ? ['RO', 'access'] : ['RO']));
   const notes = KEY_SPEC_NOTES[spec.name];
-  return [{ ...(notes !== undefined ? { notes } : {}), flags, index: spec.firstKey, lastkey: spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey, keystep: spec.step, limit: 0 }];
+  return [{ ...(notes !== undefined ? { notes } : {}), flags, index: first, lastkey: last < 0 ? last : last - first, keystep: step, limit: 0 }];
 }
 
 /**
@@ -262,10 +268,10 @@ export function writeCommandInfo(out: ReplyWriter, spec: CommandSpec): void {
   const flags = shownFlags(spec);
   out.set(flags.length);
   for (const f of flags) out.simple(f);
-  const channels = CHANNEL_ARGS[spec.name];
-  out.int(channels?.index ?? spec.firstKey);
-  out.int(channels !== undefined ? (channels.lastkey < 0 ? channels.lastkey : channels.index + channels.lastkey) : spec.lastKey);
-  out.int(channels?.keystep ?? spec.step);
+  const keys = shownKeys(spec);
+  out.int(keys.first);
+  out.int(keys.last);
+  out.int(keys.step);
   const cats = aclCategories(spec);
   out.set(cats.length);
   for (const c of cats) out.simple(`@${c}`);

@@ -22,13 +22,16 @@ export interface CommandStat {
   hist: Float64Array | null;
 }
 
-/** A CommandStat as it crosses threads: the histogram as sparseHistogram() pairs, when asked for. */
-export interface CommandStatSnapshot {
+/**
+ * A CommandStat as it crosses threads, with the histogram as sparseHistogram() pairs when asked
+ * for (H = number[]), or, once the workers' snapshots are merged, as one dense histogram.
+ */
+export interface CommandStatSnapshot<H = number[]> {
   calls: number;
   usec: number;
   rejected: number;
   failed: number;
-  hist: number[] | null;
+  hist: H | null;
 }
 
 /** Redis stops tracking new error codes past this many (ERROR_STATS_NUMBER). */
@@ -82,11 +85,14 @@ export function commandFailed(mark: number): boolean {
   return failed;
 }
 
-export interface StatsSnapshot {
-  commands: [string, CommandStatSnapshot][];
+export interface StatsSnapshot<H = number[]> {
+  commands: [string, CommandStatSnapshot<H>][];
   errors: [string, number][];
   errorReplies: number;
 }
+
+/** Every worker's StatsSnapshot summed (mergeSnapshots). */
+export type MergedStats = StatsSnapshot<Float64Array>;
 
 /** Work to finish before the counters are read or reset: counts a caller keeps back for a while. */
 const beforeRead: (() => void)[] = [];
@@ -107,8 +113,8 @@ export function resetCommandStats(): void {
 }
 
 /** Sums the workers' snapshots (null: a worker that did not answer). */
-export function mergeSnapshots(parts: readonly (StatsSnapshot | null)[]): StatsSnapshot {
-  const cmds = new Map<string, CommandStatSnapshot>();
+export function mergeSnapshots(parts: readonly (StatsSnapshot | null)[]): MergedStats {
+  const cmds = new Map<string, CommandStatSnapshot<Float64Array>>();
   const errs = new Map<string, number>();
   let total = 0;
   for (const p of parts) {
@@ -120,7 +126,7 @@ export function mergeSnapshots(parts: readonly (StatsSnapshot | null)[]): StatsS
       t.usec += s.usec;
       t.rejected += s.rejected;
       t.failed += s.failed;
-      if (s.hist !== null) t.hist = mergeSparse(t.hist, s.hist);
+      if (s.hist !== null) addSparse(t.hist ?? (t.hist = newHistogram()), s.hist);
       cmds.set(name, t);
     }
     for (const [code, n] of p.errors) errs.set(code, (errs.get(code) ?? 0) + n);
@@ -129,24 +135,15 @@ export function mergeSnapshots(parts: readonly (StatsSnapshot | null)[]): StatsS
 }
 
 /** INFO commandstats lines: commands that were called or rejected. */
-export function commandstatsLines(s: StatsSnapshot): string[] {
+export function commandstatsLines(s: MergedStats): string[] {
   return s.commands
     .filter(([, t]) => t.calls > 0 || t.rejected > 0)
     .map(([name, t]) => `cmdstat_${name}:calls=${t.calls},usec=${Math.round(t.usec)},usec_per_call=${(t.calls === 0 ? 0 : t.usec / t.calls).toFixed(2)},rejected_calls=${t.rejected},failed_calls=${t.failed}`);
 }
 
 /** INFO errorstats lines. */
-export function errorstatsLines(s: StatsSnapshot): string[] {
+export function errorstatsLines(s: MergedStats): string[] {
   return s.errors.map(([code, n]) => `errorstat_${code}:count=${n}`);
-}
-
-/** Two sparse histograms as one. */
-function mergeSparse(a: number[] | null, b: number[]): number[] {
-  if (a === null) return b;
-  const h = newHistogram();
-  addSparse(h, a);
-  addSparse(h, b);
-  return sparseHistogram(h);
 }
 
 /**
@@ -161,16 +158,14 @@ export function commandStatsSnapshot(latency = false): StatsSnapshot {
 }
 
 /** A merged snapshot's histogram of one command, with its count; null when it has none. */
-export function latencyOf(s: CommandStatSnapshot): { hist: Float64Array; total: number } | null {
+function latencyOf(s: CommandStatSnapshot<Float64Array>): { hist: Float64Array; total: number } | null {
   if (s.hist === null) return null;
-  const hist = newHistogram();
-  addSparse(hist, s.hist);
-  const total = histogramTotal(hist);
-  return total > 0 ? { hist, total } : null;
+  const total = histogramTotal(s.hist);
+  return total > 0 ? { hist: s.hist, total } : null;
 }
 
 /** INFO latencystats lines: each timed command's latency at `percentiles`, in µs (Redis's fields). */
-export function latencystatsLines(s: StatsSnapshot, percentiles: readonly number[]): string[] {
+export function latencystatsLines(s: MergedStats, percentiles: readonly number[]): string[] {
   const out: string[] = [];
   for (const [name, t] of s.commands) {
     const l = latencyOf(t);
@@ -182,7 +177,7 @@ export function latencystatsLines(s: StatsSnapshot, percentiles: readonly number
 }
 
 /** LATENCY HISTOGRAM's figures of one command: its runs and cumulative buckets. */
-export function latencyBuckets(s: CommandStatSnapshot): { calls: number; buckets: [number, number][] } | null {
+export function latencyBuckets(s: CommandStatSnapshot<Float64Array>): { calls: number; buckets: [number, number][] } | null {
   const l = latencyOf(s);
   return l === null ? null : { calls: l.total, buckets: cumulativeBuckets(l.hist, l.total) };
 }

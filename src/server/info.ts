@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Client } from './client.ts';
 import { commandStatsSnapshot, commandstatsLines, errorstatsLines, latencystatsLines, mergeSnapshots } from './command-stats.ts';
-import type { StatsSnapshot } from './command-stats.ts';
+import type { MergedStats, StatsSnapshot } from './command-stats.ts';
 import type { WorkerContext } from './context.ts';
 import type { SharedState } from './shared-state.ts';
 import { registerQuery } from './queries.ts';
@@ -33,9 +33,15 @@ export interface LocalFigures {
   trackingPrefixes: string[];
 }
 
+/** What one worker answers to INFO's gathering round. */
+interface WorkerFigures {
+  stats: StatsSnapshot;
+  local: LocalFigures;
+}
+
 /** What INFO gathered from every worker (ctx.rpc), summed. */
 export interface Gathered {
-  stats: StatsSnapshot;
+  stats: MergedStats;
   local: LocalFigures;
 }
 
@@ -57,7 +63,7 @@ function localFigures(ctx: WorkerContext): LocalFigures {
 }
 
 const NO_STATS: StatsSnapshot = { commands: [], errors: [], errorReplies: 0 };
-registerQuery('info-gather', (ctx, args): Gathered => ({ stats: args[0] === false ? NO_STATS : commandStatsSnapshot(args[1] === true), local: localFigures(ctx) }));
+registerQuery('info-gather', (ctx, args): WorkerFigures => ({ stats: args[0] === false ? NO_STATS : commandStatsSnapshot(args[1] === true), local: localFigures(ctx) }));
 
 /**
  * What every worker has for INFO (and MEMORY STATS), asked in one round and summed; without
@@ -65,7 +71,7 @@ registerQuery('info-gather', (ctx, args): Gathered => ({ stats: args[0] === fals
  * commands' latency histograms are in.
  */
 export async function gatherInfo(ctx: WorkerContext, withStats = true, withLatency = false): Promise<Gathered> {
-  const parts = await ctx.rpc<(Gathered | null)[]>('info-gather', withStats, withLatency);
+  const parts = await ctx.rpc<(WorkerFigures | null)[]>('info-gather', withStats, withLatency);
   const local: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: 0, writes: 0, trackingKeys: 0, trackingItems: 0, trackingPrefixes: [] };
   const prefixes = new Set<string>();
   for (const p of parts) {
@@ -456,7 +462,7 @@ export function infoSectionNames(): string[] {
 }
 
 /** The section names INFO's arguments ask for (any case; none means `default`). */
-export function wantedSections(requested: readonly string[]): Set<string> {
+function wantedSections(requested: readonly string[]): Set<string> {
   const want = new Set<string>();
   const args = requested.length === 0 ? ['default'] : requested.map((r) => r.toLowerCase());
   for (const a of args) {
@@ -471,10 +477,12 @@ export function wantedSections(requested: readonly string[]): Set<string> {
 
 /**
  * The INFO reply text for the requested section names (any case; none means `default`), in
- * Redis's section order whatever the argument order; unknown names contribute nothing.
+ * Redis's section order whatever the argument order; unknown names contribute nothing. The
+ * latency histograms are gathered only when latencystats is asked for.
  */
-export function buildInfo(ctx: WorkerContext, c: Client | null, requested: readonly string[], gathered: Gathered): string {
+export async function infoText(ctx: WorkerContext, c: Client | null, requested: readonly string[]): Promise<string> {
   const want = wantedSections(requested);
+  const gathered = await gatherInfo(ctx, true, want.has('latencystats'));
   let out = '';
   for (const s of SECTIONS) {
     if (!want.has(s.name)) continue;

@@ -37,21 +37,16 @@ function indexOf(ns: number): number {
   return ((r + 1) << HALF_BITS) + (ns >>> r) - HALF;
 }
 
-/** The lowest value counted at index i, and how many values share it (a power of two). */
+/** The lowest value counted at index i. */
 function lowestAt(i: number): number {
   const r = (i >>> HALF_BITS) - 1;
   if (r < 0) return i;
   return ((i & (HALF - 1)) + HALF) * 2 ** r;
 }
 
-function widthAt(i: number): number {
-  return 2 ** Math.max(0, (i >>> HALF_BITS) - 1);
-}
-
-/** The largest value counted with `ns` (HdrHistogram highest_equivalent_value). */
-function highestEquivalent(ns: number): number {
-  const i = indexOf(ns);
-  return lowestAt(i) + widthAt(i) - 1;
+/** The highest value counted at index i (HdrHistogram highest_equivalent_value); a bucket spans 2^range values. */
+function highestAt(i: number): number {
+  return lowestAt(i) + 2 ** Math.max(0, (i >>> HALF_BITS) - 1) - 1;
 }
 
 export function newHistogram(): Float64Array {
@@ -65,9 +60,7 @@ export function latencyNs(us: number): number {
 
 /** Counts `n` commands that took `ns` (latencyNs) each. */
 export function recordLatency(h: Float64Array, ns: number, n: number): void {
-  const v = ns < LATENCY_MIN_NS ? LATENCY_MIN_NS : ns;
-  const r = 31 - Math.clz32(v) - HALF_BITS;
-  const i = r <= 0 ? v : ((r + 1) << HALF_BITS) + (v >>> r) - HALF;
+  const i = indexOf(ns < LATENCY_MIN_NS ? LATENCY_MIN_NS : ns);
   h[i] = h[i]! + n;
 }
 
@@ -102,7 +95,7 @@ export function valueAtPercentile(h: Float64Array, total: number, p: number): nu
     if (seen >= wanted) break;
   }
   if (i === h.length) return 0;
-  return p === 0 ? lowestAt(i) : lowestAt(i) + widthAt(i) - 1;
+  return p === 0 ? lowestAt(i) : highestAt(i);
 }
 
 /**
@@ -115,10 +108,10 @@ export function cumulativeBuckets(h: Float64Array, total: number): [number, numb
   let seen = 0;
   let i = 0;
   for (let level = FIRST_BUCKET_NS; seen < total && level <= LATENCY_MAX_NS; level *= 2) {
-    const upTo = highestEquivalent(level);
+    const last = indexOf(level);
     const before = seen;
-    for (const last = indexOf(upTo); i <= last; i++) seen += h[i]!;
-    if (seen > before) out.push([Math.floor(upTo / 1000), seen]);
+    for (; i <= last; i++) seen += h[i]!;
+    if (seen > before) out.push([Math.floor(highestAt(last) / 1000), seen]);
   }
   return out;
 }

@@ -163,7 +163,7 @@ export class PubSub {
   /** SPUBLISH: delivers to the shard channel's subscribers everywhere; returns how many there are. */
   spublish(ch: Buffer, msg: Buffer): number {
     const counted = this.ctx.shared.channelCount(ch, SLOT_SHARD_CHANNEL);
-    if (!this.ctx.shared.shardMayBeHeard(counted)) return 0;
+    if (!this.ctx.shared.mayBeHeard(counted, SLOT_SHARD_CHANNEL)) return 0;
     this.deliverShard(ch, msg);
     if (this.ctx.workers > 1) this.ctx.broadcastPublish(ch, msg, true);
     return counted;

@@ -33,6 +33,9 @@ const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
   (['clients', 'monitors', 'trackers', 'opsPerSec', 'clientIds', 'lastSave', 'statsResetAt', 'pauseMode'] as const).map((n) => [n, (L.globals + G[n].offset) / 4]),
 ) as Record<GlobalCounter, number>;
 
+/** Float64 index of each sampled rate. */
+const RATE_F64: Record<GlobalRate, number> = { netInPerSec: (L.globals + G.netInPerSec.offset) / 8, netOutPerSec: (L.globals + G.netOutPerSec.offset) / 8 };
+
 export type GlobalCounter = 'clients' | 'monitors' | 'trackers' | 'opsPerSec' | 'clientIds' | 'lastSave' | 'statsResetAt' | 'pauseMode';
 export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted' | 'monitors' | 'trackers' | 'expireCapped';
 export type WorkerTotal = 'commands' | 'netIn' | 'netOut' | 'expireUs' | 'expireStale';
@@ -106,11 +109,11 @@ export class SharedState {
     this.f64[this.wf(worker, name)] = v;
   }
   rate(name: GlobalRate): number {
-    return this.f64[(L.globals + G[name].offset) / 8]!;
+    return this.f64[RATE_F64[name]]!;
   }
   /** Single writer: the main thread's sampler. */
   setRate(name: GlobalRate, v: number): void {
-    this.f64[(L.globals + G[name].offset) / 8] = v;
+    this.f64[RATE_F64[name]] = v;
   }
   /**
    * Counts a post this worker made on the bus; returns its number. Raised after the post, so a
@@ -203,16 +206,12 @@ export class SharedState {
 
   /**
    * Whether a channel with `channelCount` subscribers may still reach somebody on some worker:
-   * it has subscribers, or some pattern does (patterns are matched where they live), or the
-   * table was ever too full to count a subscription. False means nobody anywhere can hear it.
+   * it has subscribers, or some pattern does (patterns are matched where they live, and never
+   * match a shard channel), or the table was ever too full to count a subscription. False means
+   * nobody anywhere can hear it.
    */
-  mayBeHeard(channelCount: number): boolean {
-    return channelCount > 0 || Atomics.load(this.i32, PATTERNS_I32) > 0 || Atomics.load(this.i32, UNCOUNTED_I32) > 0;
-  }
-
-  /** mayBeHeard for a shard channel, which no pattern matches. */
-  shardMayBeHeard(channelCount: number): boolean {
-    return channelCount > 0 || Atomics.load(this.i32, UNCOUNTED_I32) > 0;
+  mayBeHeard(channelCount: number, kind = SLOT_CHANNEL): boolean {
+    return channelCount > 0 || (kind === SLOT_CHANNEL && Atomics.load(this.i32, PATTERNS_I32) > 0) || Atomics.load(this.i32, UNCOUNTED_I32) > 0;
   }
 
   /** Channels with at least one subscriber on any worker (pubsub_channels). */

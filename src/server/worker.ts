@@ -7,7 +7,8 @@ import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Store } from '../store/store.ts';
 import { startActiveExpiry } from '../store/expire.ts';
-import type { ActiveExpiry, ExpireCycleReport } from '../store/expire.ts';
+import type { ActiveExpiry } from '../store/expire.ts';
+import type { ExpireTally } from '../store/store.ts';
 import { Client } from './client.ts';
 import { WorkerContext } from './context.ts';
 import { processInput, resumeAfterDrain } from './dispatch.ts';
@@ -53,7 +54,7 @@ ctx.flushDrops = (n = ctx.dropped.length) => {
 };
 
 /** After each active expiry cycle: its events, and its figures for INFO stats. */
-function afterExpireCycle(r: ExpireCycleReport): void {
+function afterExpireCycle(r: ExpireTally): void {
   ctx.flushDrops();
   const s = ctx.shared;
   s.workerTotalAdd(ctx.index, 'expireUs', r.ms * 1000);

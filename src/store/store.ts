@@ -1015,7 +1015,8 @@ export class Store {
    * interleaves.
    */
   activeExpireCycle(shardIds: readonly number[], budgetMs = 1, tally?: ExpireTally): number {
-    const deadline = performance.now() + budgetMs;
+    const start = performance.now();
+    const deadline = start + budgetMs;
     const out = new Int32Array(2);
     let total = 0;
     let sampled = 0;
@@ -1042,6 +1043,7 @@ export class Store {
       tally.sampled = sampled;
       tally.expired = total;
       tally.capped = capped;
+      tally.ms = performance.now() - start;
     }
     return total;
   }
@@ -1138,14 +1140,18 @@ export class Store {
   }
 }
 
-/** Totals over the shards (the per-shard layout fields dropped), plus each shard's own. */
-/** What one active expiry cycle did: keys with a TTL it looked at, those it removed, and whether it stopped at its time budget. */
+/**
+ * What one active expiry cycle did: keys with a TTL it looked at, those it removed, whether it
+ * stopped at its time budget, and how long it ran in ms.
+ */
 export interface ExpireTally {
   sampled: number;
   expired: number;
   capped: boolean;
+  ms: number;
 }
 
+/** Totals over the shards (the per-shard layout fields dropped), plus each shard's own. */
 export type StoreStats = Omit<ShardStats, 'indexSlots'> & { shards: ShardStats[] };
 
 /** A time in ms rounded to seconds as Redis rounds TTL and EXPIRETIME; the codes -1 and -2 kept. */

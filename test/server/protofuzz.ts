@@ -15,10 +15,10 @@
  * Each request uses a key of its own, so no request sees what another left behind (a request one
  * server ran and the other did not would otherwise change later replies).
  */
-import net from 'node:net';
 import { hasBinary, startRedis, startShardcache } from '../../src/bench/net.ts';
 import type { Running } from '../../src/bench/net.ts';
 import { rng } from './difffuzz-gen.ts';
+import { RawConn } from './harness.ts';
 
 const TEMPLATES = [
   '*3\r\n$3\r\nSET\r\n$2\r\nKK\r\n$1\r\nv\r\n',
@@ -44,19 +44,13 @@ interface Outcome {
   closed: boolean;
 }
 
-function exchange(port: number, data: Buffer, waitMs: number): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(data));
-    let out = '';
-    let closed = false;
-    s.on('data', (d: Buffer) => (out += d.toString('latin1')));
-    s.on('close', () => (closed = true));
-    s.on('error', () => undefined);
-    setTimeout(() => {
-      s.destroy();
-      resolve({ out, closed });
-    }, waitMs);
-  });
+/** Sends `data` on a fresh connection and takes what comes back within `waitMs`. */
+async function exchange(port: number, data: Buffer, waitMs: number): Promise<Outcome> {
+  const conn = await RawConn.connect(port);
+  conn.write(data);
+  const out = await conn.until(() => false, waitMs);
+  conn.close();
+  return { out, closed: conn.closed };
 }
 
 /** Why a difference is one of Redis's parsing quirks (see the header), or null. */

@@ -15,7 +15,7 @@ import { globMatch } from '../../protocol/glob.ts';
 import { normalise, SETTING_BY_NAME, SETTINGS } from '../config.ts';
 import type { Setting } from '../config.ts';
 import type { SlowlogEntry, WorkerContext } from '../context.ts';
-import { buildInfo, gatherInfo, resetInfoStats, wantedSections } from '../info.ts';
+import { infoText, resetInfoStats } from '../info.ts';
 import { resetCommandStats } from '../command-stats.ts';
 import { monitorCommand } from '../monitor.ts';
 import { registerQuery } from '../queries.ts';
@@ -35,9 +35,7 @@ function time(_ctx: WorkerContext, c: Client): void {
 
 // INFO [section [section ...]]
 async function info(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
-  const requested = argv.slice(1).map((a) => str(a));
-  const gathered = await gatherInfo(ctx, true, wantedSections(requested).has('latencystats'));
-  c.out.verbatim(buildInfo(ctx, c, requested, gathered));
+  c.out.verbatim(await infoText(ctx, c, argv.slice(1).map((a) => str(a))));
 }
 
 // LASTSAVE
