@@ -10,9 +10,12 @@
  * (a worktree needs its own `npm install`, or a node_modules link to this one's).
  * SBS_ARGS_A and SBS_ARGS_B add server options to one side (default `--threads 1`), so the same
  * checkout can be compared with itself: SBS_ARGS_A='--threads 2' SBS_ARGS_B='--threads 2 --shards 256'.
+ * On a many-core host: SBS_LOAD_CPUS=8 runs redis-benchmark on the last 8 CPUs and the servers on
+ * the others (bench --pin), SBS_PROCS=8 runs that many redis-benchmark processes side by side,
+ * SBS_CLIENTS and SBS_REQUESTS set the connections (50) and requests per run (1M, 150k at P=1).
  */
 import { resolve } from 'node:path';
-import { benchmark, inTurn, loadKeys, median, startShardcache } from '../../src/bench/net.ts';
+import { benchmark, inTurn, loadKeys, median, pinOrThrow, startShardcache } from '../../src/bench/net.ts';
 import { cpuSeconds } from '../../src/bench/procstat.ts';
 
 const [a, b, test = 'get', pipeline = '16', size = '100', runs = '3'] = process.argv.slice(2);
@@ -23,8 +26,12 @@ if (a === undefined || b === undefined) {
 const P = Number(pipeline);
 const bytes = Number(size);
 const KEYS = 100_000;
-const CLIENTS = 50;
-const requests = P === 1 ? 150_000 : 1_000_000;
+const env = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);
+const CLIENTS = env('SBS_CLIENTS') ?? 50;
+const requests = env('SBS_REQUESTS') ?? (P === 1 ? 150_000 : 1_000_000);
+const loadCpus = env('SBS_LOAD_CPUS');
+const pin = loadCpus === undefined ? undefined : pinOrThrow(loadCpus);
+const procs = env('SBS_PROCS') ?? 1;
 
 const servers = [
   { name: 'A', root: resolve(a), args: serverArgs('SBS_ARGS_A'), cpu: [] as number[], rps: [] as number[] },
@@ -36,14 +43,14 @@ function serverArgs(name: string): string[] {
 }
 const running = [];
 try {
-  for (const s of servers) running.push(await startShardcache(undefined, '1gb', s.args, s.root));
+  for (const s of servers) running.push(await startShardcache(undefined, '1gb', s.args, s.root, pin?.server));
   for (const r of running) await loadKeys(r.port, KEYS, bytes);
   for (let i = 0; i < Number(runs); i++) {
     for (const k of inTurn([0, 1], i)) {
       const s = servers[k]!;
       const r = running[k]!;
       const c0 = cpuSeconds(r.pid);
-      const m = await benchmark(r.port, test, CLIENTS, requests, P, bytes, KEYS);
+      const m = await benchmark(r.port, { test, clients: CLIENTS, requests, pipeline: P, size: bytes, keys: KEYS, cpus: pin?.load, threads: procs });
       const us = ((cpuSeconds(r.pid) - c0) / requests) * 1e6;
       s.cpu.push(us);
       s.rps.push(m.rps);

@@ -8,14 +8,12 @@
  * either tool through one call (measureLoad).
  */
 import { performance } from 'node:perf_hooks';
-import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { promisify } from 'node:util';
 import { esmTaskPool } from '../esm-task.ts';
+import { benchmark } from './net.ts';
+import type { BenchmarkRun } from './net.ts';
 import { HIST_BUCKETS, quantile } from './loadgen-worker.ts';
 import type { WorkerResult, WorkerTask } from './loadgen-worker.ts';
-
-const execFileP = promisify(execFile);
 
 export interface LoadgenOptions {
   host?: string;
@@ -230,6 +228,9 @@ export interface LoadSpec {
   ratio: [number, number];
   /** Our generator's threads. */
   threads: number;
+  /** redis-benchmark only: processes side by side (net.ts benchmark()), and a taskset CPU list to run them on. */
+  benchThreads?: number;
+  cpus?: string;
   /** Target seconds. redis-benchmark takes a request count: `requests` (sized by a calibration run). */
   seconds: number;
   requests?: number;
@@ -246,15 +247,6 @@ export interface LoadSample {
   loadgen?: LoadgenCpu & { saturated: boolean };
 }
 
-export async function runRedisBenchmark(port: number, test: string, clients: number, requests: number, pipeline: number, size: number, keys: number): Promise<{ rps: number; p50: number; p99: number }> {
-  const { stdout } = await execFileP('redis-benchmark', ['-p', String(port), '-c', String(clients), '-n', String(requests), '-P', String(pipeline), '-d', String(size), '-r', String(keys), '-t', test, '--csv'], { timeout: 600_000 });
-  const line = stdout.trim().split('\n').find((l) => l.startsWith(`"${test.toUpperCase()}"`));
-  if (line === undefined) throw new Error(`redis-benchmark printed no ${test} line:\n${stdout}`);
-  const f = line.split(',').map((x) => Number(x.replace(/"/g, '')));
-  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  return { rps: f[1]!, p50: f[4]!, p99: f[6]! };
-}
-
 export function ratioForTest(test: string, ratio: [number, number]): [number, number] {
   if (test === 'get') return [1, 0];
   if (test === 'set') return [0, 1];
@@ -267,7 +259,7 @@ export async function measureLoad(tool: LoadTool, spec: LoadSpec): Promise<LoadS
   if (tool === 'redis-benchmark') {
     if (spec.test === 'mix') throw new Error('redis-benchmark cannot run a get:set mix; use --loadgen ours or --tests get,set');
     const requests = spec.requests ?? 100_000;
-    const b = await runRedisBenchmark(spec.port, spec.test, spec.clients, requests, spec.pipeline, spec.size, spec.keys);
+    const b = await benchmark(spec.port, { ...benchmarkRun(spec), requests });
     return { requests, opsPerSec: b.rps, p50: b.p50, p99: b.p99 };
   }
   const r = await runLoadgen({
@@ -285,8 +277,7 @@ export async function measureLoad(tool: LoadTool, spec: LoadSpec): Promise<LoadS
   return { requests: r.gets + r.sets, opsPerSec: r.opsPerSec, p50: r.latency.p50, p99: r.latency.p99, loadgen: { ...r.cpu, saturated: r.saturated } };
 }
 
-/** Requests for about `seconds` of redis-benchmark load, from a short calibration run. */
-export async function calibrateRequests(port: number, test: string, clients: number, pipeline: number, size: number, keys: number, seconds: number): Promise<number> {
-  const cal = await runRedisBenchmark(port, test, clients, Math.max(2000, clients * pipeline * 20), pipeline, size, keys);
-  return Math.max(1000, Math.round(cal.rps * seconds));
+/** A LoadSpec as redis-benchmark's settings, without the request count. */
+export function benchmarkRun(spec: LoadSpec): Omit<BenchmarkRun, 'requests'> {
+  return { test: spec.test, clients: spec.clients, pipeline: spec.pipeline, size: spec.size, keys: spec.keys, cpus: spec.cpus, threads: spec.benchThreads };
 }

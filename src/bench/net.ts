@@ -33,6 +33,10 @@ export interface NetOptions {
   floor?: boolean;
   /** Servers and load generator on CPUs of their own (pinCpus), as with clients on another host. */
   pin?: boolean;
+  /** With `pin`: how many CPUs, the last ones, the load generator gets (default 1). */
+  loadCpus?: number;
+  /** redis-benchmark processes side by side (default 1; benchmark()). */
+  benchThreads?: number;
   progress?: (line: string) => void;
 }
 
@@ -97,13 +101,15 @@ function waitExit(p: ChildProcess): Promise<void> {
 }
 
 /**
- * CPU lists for `bench net --pin`: the servers on every CPU but the last, the load generator on
- * the last, so neither steals the other's time slices. Null without two CPUs or taskset.
+ * CPU lists for `bench --pin`: the load generator on the last `loadCpus` CPUs, the servers on all
+ * the others, so neither steals the other's time slices. Null without more CPUs than that, or
+ * without taskset.
  */
-export function pinCpus(): { server: string; load: string } | null {
+export function pinCpus(loadCpus = 1): { server: string; load: string } | null {
   const n = availableParallelism();
-  if (n < 2 || !hasBinary('taskset')) return null;
-  return { server: n === 2 ? '0' : `0-${n - 2}`, load: String(n - 1) };
+  if (loadCpus < 1 || n <= loadCpus || !hasBinary('taskset')) return null;
+  const span = (a: number, b: number) => (a === b ? String(a) : `${a}-${b}`);
+  return { server: span(0, n - loadCpus - 1), load: span(n - loadCpus, n - 1) };
 }
 
 /** `cmd args` run on the CPUs `cpus` (taskset execs the command: the pid stays the program's). */
@@ -201,18 +207,61 @@ export async function loadKeys(port: number, keys: number, size: number): Promis
 }
 
 /**
- * One redis-benchmark run. `loadCores` is the CPU it used over its wall time: near 1 (it is
- * single-threaded) means the load generator, not the server, set the pace.
+ * One redis-benchmark run's settings: `cpus` a taskset CPU list, `threads` how many redis-benchmark
+ * processes share the clients and requests.
  */
-export async function benchmark(port: number, test: string, clients: number, requests: number, pipeline: number, size: number, keys: number, cpus?: string): Promise<{ rps: number; p50: number; p99: number; loadCores: number }> {
+export interface BenchmarkRun {
+  test: string;
+  clients: number;
+  requests: number;
+  pipeline: number;
+  size: number;
+  keys: number;
+  cpus?: string;
+  threads?: number;
+}
+
+/**
+ * One redis-benchmark run. `loadCores` is the CPU it used over its wall time: near its process
+ * count means the load generator, not the server, set the pace.
+ *
+ * More load than one redis-benchmark process gives (a server on many cores) comes from several
+ * processes side by side, not from its --threads, whose runs end on a 250 ms tick (a 3 s run
+ * reads up to 8 % slow). Their rate is all their requests over the longest one's time, p50 the
+ * median of theirs and p99 the highest.
+ */
+export async function benchmark(port: number, b: BenchmarkRun): Promise<{ rps: number; p50: number; p99: number; loadCores: number }> {
   const c0 = childrenCpuSeconds();
   const t0 = performance.now();
-  const { stdout } = await run(...onCpus('redis-benchmark', ['-p', String(port), '-c', String(clients), '-n', String(requests), '-P', String(pipeline), '-d', String(size), '-r', String(keys), '-t', test, '--csv'], cpus), { timeout: 600_000 });
-  const line = stdout.trim().split('\n').find((l) => l.startsWith(`"${test.toUpperCase()}"`));
-  if (line === undefined) throw new Error(`redis-benchmark printed no ${test} line:\n${stdout}`);
-  const f = line.split(',').map((x) => Number(x.replace(/"/g, '')));
-  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  return { rps: f[1]!, p50: f[4]!, p99: f[6]!, loadCores: (childrenCpuSeconds() - c0) / ((performance.now() - t0) / 1000) };
+  const procs = Math.max(1, Math.min(b.threads ?? 1, b.clients));
+  const parts = await Promise.all(
+    Array.from({ length: procs }, async (_, i) => {
+      const clients = Math.floor(b.clients / procs) + (i < b.clients % procs ? 1 : 0);
+      const requests = Math.floor(b.requests / procs) + (i < b.requests % procs ? 1 : 0);
+      const args = ['-p', String(port), '-c', String(clients), '-n', String(requests), '-P', String(b.pipeline), '-d', String(b.size), '-r', String(b.keys), '-t', b.test, '--csv'];
+      const { stdout } = await run(...onCpus('redis-benchmark', args, b.cpus), { timeout: 600_000 });
+      const line = stdout.trim().split('\n').find((l) => l.startsWith(`"${b.test.toUpperCase()}"`));
+      if (line === undefined) throw new Error(`redis-benchmark printed no ${b.test} line:\n${stdout}`);
+      // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+      const f = line.split(',').map((x) => Number(x.replace(/"/g, '')));
+      return { requests, rps: f[1]!, p50: f[4]!, p99: f[6]! };
+    }),
+  );
+  const loadCores = (childrenCpuSeconds() - c0) / ((performance.now() - t0) / 1000);
+  const seconds = Math.max(...parts.map((x) => x.requests / x.rps));
+  return { rps: b.requests / seconds, p50: median(parts.map((x) => x.p50)), p99: Math.max(...parts.map((x) => x.p99)), loadCores };
+}
+
+/**
+ * Requests for about `seconds` of redis-benchmark load, from a short calibration run. A run of a
+ * few ms reads slow (connecting, a cold JIT), so one under a quarter second is followed by one
+ * sized for about half a second, whose rate is used.
+ */
+export async function calibrateRequests(port: number, b: Omit<BenchmarkRun, 'requests'>, seconds: number): Promise<number> {
+  const first = Math.max(2000, b.clients * b.pipeline * 20);
+  let cal = await benchmark(port, { ...b, requests: first });
+  if (first / cal.rps < 0.25) cal = await benchmark(port, { ...b, requests: Math.max(first, Math.round(cal.rps / 2)) });
+  return Math.max(1000, Math.round(cal.rps * seconds));
 }
 
 /**
@@ -231,11 +280,17 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/** pinCpus(loadCpus), or the error `--pin` gets where it cannot be done. */
+export function pinOrThrow(loadCpus = 1): { server: string; load: string } {
+  const pin = pinCpus(loadCpus);
+  if (pin === null) throw new Error(`--pin needs more CPUs than --load-cpus (${loadCpus}), and taskset (util-linux)`);
+  return pin;
+}
+
 export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; rows: NetRow[]; redis: boolean; pinned: { server: string; load: string } | null }> {
   const say = o.progress ?? (() => undefined);
   const withRedis = hasBinary('redis-server');
-  const pin = o.pin === true ? pinCpus() : null;
-  if (o.pin === true && pin === null) throw new Error('--pin needs two CPUs or more and taskset (util-linux)');
+  const pin = o.pin === true ? pinOrThrow(o.loadCpus) : null;
   const ours = await startShardcache(o.threads, o.maxmemory, [], ROOT, pin?.server);
   const redis = withRedis ? await startRedis(o.maxmemory, [], pin?.server) : null;
   const samples: NetSample[] = [];
@@ -250,20 +305,20 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
       for (const pipeline of o.pipelines) {
         for (const test of o.tests) {
           // Size each run for about `seconds` from a short calibration run on our server.
-          const cal = await benchmark(ours.port, test, o.clients, Math.max(2000, o.clients * pipeline * 20), pipeline, size, o.keys, pin?.load);
-          const requests = Math.max(1000, Math.round(cal.rps * o.seconds));
+          const run: Omit<BenchmarkRun, 'requests'> = { test, clients: o.clients, pipeline, size, keys: o.keys, cpus: pin?.load, threads: o.benchThreads };
+          const requests = await calibrateRequests(ours.port, run, o.seconds);
           // An unmeasured quarter run on every server first: the first measured run of a setting
           // would otherwise carry our JIT compiling the paths it takes (in V8's background
           // threads, on the same two cores), and every server's first page faults.
           for (const [name, srv] of contenders) {
             say(`net ${test} P=${pipeline} ${size}B warm-up ${name}`);
-            await benchmark(srv.port, test, o.clients, Math.max(1000, Math.round(requests / 4)), pipeline, size, o.keys, pin?.load);
+            await benchmark(srv.port, { ...run, requests: Math.max(1000, Math.round(requests / 4)) });
           }
           for (let r = 0; r < o.runs; r++) {
             for (const [name, srv] of inTurn(contenders, r)) {
               say(`net ${test} P=${pipeline} ${size}B run ${r + 1}/${o.runs} ${name}`);
               const c0 = cpuSeconds(srv.pid);
-              const b = await benchmark(srv.port, test, o.clients, requests, pipeline, size, o.keys, pin?.load);
+              const b = await benchmark(srv.port, { ...run, requests });
               const c1 = cpuSeconds(srv.pid);
               samples.push({ server: name, test, pipeline, size, requests, opsPerSec: b.rps, p50: b.p50, p99: b.p99, cpuPerMillion: ((c1 - c0) / requests) * 1e6, loadCores: b.loadCores });
             }

@@ -6,8 +6,8 @@
  * them; each point reports the median and the spread.
  */
 import { availableParallelism } from 'node:os';
-import { hasBinary, loadKeys, median, startRedis, startShardcache } from './net.ts';
-import { calibrateRequests, measureLoad } from './loadgen.ts';
+import { calibrateRequests, hasBinary, loadKeys, median, startRedis, startShardcache } from './net.ts';
+import { benchmarkRun, measureLoad } from './loadgen.ts';
 import type { LoadSample, LoadTool } from './loadgen.ts';
 import { cpuSeconds } from './procstat.ts';
 
@@ -23,6 +23,10 @@ export interface ScaleOptions {
   ratio: [number, number];
   /** Our generator's threads. */
   loadgenThreads: number;
+  /** redis-benchmark processes side by side (default 1; net.ts benchmark()). */
+  benchThreads?: number;
+  /** Servers and redis-benchmark on these taskset CPU lists (bench --pin). */
+  pin?: { server: string; load: string } | null;
   seconds: number;
   runs: number;
   maxmemory: string;
@@ -54,7 +58,7 @@ export interface ScalePoint {
 
 export interface ScaleResult {
   tool: LoadTool;
-  fixed: { test: string; clients: number; pipeline: number; size: number; keys: number; ratio: [number, number]; seconds: number; runs: number; loadgenThreads: number };
+  fixed: { test: string; clients: number; pipeline: number; size: number; keys: number; ratio: [number, number]; seconds: number; runs: number; loadgenThreads: number; benchThreads?: number; pinned?: { server: string; load: string } };
   samples: ScaleSample[];
   points: ScalePoint[];
   redis: ScalePoint | null;
@@ -76,19 +80,22 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const list = o.threadsList ?? scaleThreads();
   const withRedis = o.redis ?? hasBinary('redis-server');
   const samples: ScaleSample[] = [];
-  const spec = { test: o.test, clients: o.clients, pipeline: o.pipeline, size: o.size, keys: o.keys, ratio: o.ratio, threads: o.loadgenThreads, seconds: o.seconds };
-  // redis-benchmark takes a request count: size runs from one calibration against one thread.
-  let requests: number | undefined;
+  const pin = o.pin ?? undefined;
+  const spec = { test: o.test, clients: o.clients, pipeline: o.pipeline, size: o.size, keys: o.keys, ratio: o.ratio, threads: o.loadgenThreads, benchThreads: o.benchThreads, cpus: pin?.load, seconds: o.seconds };
+  // redis-benchmark takes a request count: each target's runs are sized from a calibration run
+  // against it, so a run lasts about `seconds` whatever the thread count.
+  const requests = new Map<string, number>();
   const targets: { server: 'shardcache' | 'redis'; threads: number }[] = [...list.map((t) => ({ server: 'shardcache' as const, threads: t })), ...(withRedis ? [{ server: 'redis' as const, threads: 1 }] : [])];
   for (let run = 0; run < o.runs; run++) {
     for (const tg of targets) {
       say(`scale ${tg.server} threads ${tg.threads} run ${run + 1}/${o.runs}`);
-      const srv = tg.server === 'redis' ? await startRedis(o.maxmemory) : await startShardcache(tg.threads, o.maxmemory);
+      const srv = tg.server === 'redis' ? await startRedis(o.maxmemory, [], pin?.server) : await startShardcache(tg.threads, o.maxmemory, [], undefined, pin?.server);
       try {
         await loadKeys(srv.port, o.keys, o.size);
-        if (o.tool === 'redis-benchmark' && requests === undefined) requests = await calibrateRequests(srv.port, o.test, o.clients, o.pipeline, o.size, o.keys, o.seconds);
+        const key = `${tg.server}/${tg.threads}`;
+        if (o.tool === 'redis-benchmark' && !requests.has(key)) requests.set(key, await calibrateRequests(srv.port, benchmarkRun({ ...spec, port: srv.port }), o.seconds));
         const c0 = cpuSeconds(srv.pid);
-        const m = await measureLoad(o.tool, { ...spec, port: srv.port, requests });
+        const m = await measureLoad(o.tool, { ...spec, port: srv.port, requests: requests.get(key) });
         const c1 = cpuSeconds(srv.pid);
         samples.push({ ...m, server: tg.server, threads: tg.threads, run, cpuPerMillion: ((c1 - c0) / m.requests) * 1e6 });
       } finally {
@@ -117,7 +124,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   if (redis && base) redis.speedup = redis.opsPerSec / base.opsPerSec;
   return {
     tool: o.tool,
-    fixed: { test: o.test, clients: o.clients, pipeline: o.pipeline, size: o.size, keys: o.keys, ratio: o.ratio, seconds: o.seconds, runs: o.runs, loadgenThreads: o.loadgenThreads },
+    fixed: { test: o.test, clients: o.clients, pipeline: o.pipeline, size: o.size, keys: o.keys, ratio: o.ratio, seconds: o.seconds, runs: o.runs, loadgenThreads: o.loadgenThreads, benchThreads: o.benchThreads ?? 1, ...(pin ? { pinned: pin } : {}) },
     samples,
     points,
     redis,

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { hasBinary, inTurn, loadKeys, netRows, netTable, runNet, startRedis, startShardcache } from './net.ts';
+import { hasBinary, inTurn, loadKeys, netRows, netTable, pinOrThrow, runNet, startRedis, startShardcache } from './net.ts';
 import type { NetRow, NetSample, Running } from './net.ts';
 import { defaultLoadgenThreads, loadgenReport, measureLoad, parseRatio, runLoadgen } from './loadgen.ts';
 import type { LoadgenCpu, LoadTool } from './loadgen.ts';
@@ -44,7 +44,7 @@ export interface SuiteOptions {
   out: string;
   /** 'auto': redis-benchmark when installed, else ours. */
   loadgen: 'auto' | LoadTool;
-  net: { clients: number; pipelines: number[]; sizes: number[]; keys: number; ratio: [number, number]; tests?: string[]; threads: number; seconds: number; runs: number; serverThreads?: number; maxmemory: string; floor?: boolean; pin?: boolean };
+  net: { clients: number; pipelines: number[]; sizes: number[]; keys: number; ratio: [number, number]; tests?: string[]; threads: number; benchThreads?: number; seconds: number; runs: number; serverThreads?: number; maxmemory: string; floor?: boolean; pin?: boolean; loadCpus?: number };
   scale: { threadsList: number[]; pipeline: number; size: number; test?: string };
   memory: { keys1k: number; keys16: number };
   micro: { quick: boolean; time?: number };
@@ -168,12 +168,14 @@ export function suiteOptionsFromCli(names: string[], o: Record<string, unknown>,
       ratio: parseRatio(o.ratio as string | undefined),
       tests: o.tests !== undefined ? list(o.tests).map((t) => t.toLowerCase()) : undefined,
       threads: o.threads !== undefined ? num('threads', o.threads) : d.net.threads,
+      benchThreads: o.threads !== undefined ? num('threads', o.threads) : 1,
       seconds: (o.duration ?? o.seconds) !== undefined ? num('duration', o.duration ?? o.seconds, 0.05) : d.net.seconds,
       runs: o.runs !== undefined ? num('runs', o.runs) : d.net.runs,
       serverThreads: o.serverThreads !== undefined ? num('server-threads', o.serverThreads) : undefined,
       maxmemory: o.maxmemory !== undefined ? String(o.maxmemory) : d.net.maxmemory,
       floor: o.floor === true,
       pin: o.pin === true,
+      loadCpus: o.loadCpus !== undefined ? num('load-cpus', o.loadCpus) : 1,
     },
     scale: {
       threadsList: o.scaleThreads !== undefined ? ints('scale-threads', o.scaleThreads) : d.scale.threadsList,
@@ -357,7 +359,7 @@ function loadgenCpuLine(n: NetSuiteResult): string | null {
 }
 
 /** How `--pin` placed the processes (taskset), for the results' load line. */
-function pinLine(p: NetSuiteResult['pinned']): string {
+function pinLine(p: { server: string; load: string } | undefined): string {
   return p === undefined ? '' : `Pinned: servers on CPU ${p.server}, redis-benchmark on CPU ${p.load}. `;
 }
 
@@ -371,11 +373,15 @@ export function markdown(r: SuiteResults): string {
   ];
   if (s.net) {
     const n = r.settings.net;
-    out.push('', '## net', '', `Load: ${s.net.tool === 'ours' ? 'shardcache-loadgen (ours)' : 'redis-benchmark'}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${pinLine(s.net.pinned)}${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
+    out.push('', '## net', '', `Load: ${s.net.tool === 'ours' ? 'shardcache-loadgen (ours)' : `redis-benchmark${(n.benchThreads ?? 1) > 1 ? ` (${n.benchThreads} processes side by side)` : ''}`}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${pinLine(s.net.pinned)}${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
     const lg = loadgenCpuLine(s.net);
     if (lg) out.push('', lg);
   }
-  if (s.scale) out.push('', '## scale', '', `Fixed load: ${s.scale.fixed.test.toUpperCase()}, ${s.scale.fixed.clients} clients, pipeline ${s.scale.fixed.pipeline}, ${s.scale.fixed.size} B values (${s.scale.tool === 'ours' ? 'our generator' : 'redis-benchmark'}).`, '', scaleTable(s.scale));
+  if (s.scale) {
+    const f = s.scale.fixed;
+    const tool = s.scale.tool === 'ours' ? 'our generator' : `redis-benchmark${(f.benchThreads ?? 1) > 1 ? `, ${f.benchThreads} processes` : ''}`;
+    out.push('', '## scale', '', `Fixed load: ${f.test.toUpperCase()}, ${f.clients} clients, pipeline ${f.pipeline}, ${f.size} B values (${tool}). ${pinLine(f.pinned)}`.trimEnd(), '', scaleTable(s.scale));
+  }
   if (s.memory) out.push('', '## memory', '', memoryTable(s.memory));
   if (s.hitratio) out.push('', '## hitratio', '', 'skipped' in s.hitratio ? `Skipped: ${s.hitratio.skipped}.` : hitratioTable(s.hitratio.rows));
   if (s.micro) out.push('', '## micro', '', microTable(s.micro));
@@ -481,7 +487,7 @@ export async function runSuite(o: SuiteOptions): Promise<{ dir: string; results:
   };
   const tests = netTests(tool, o.net.tests);
   // Both drive redis-benchmark processes: our generator runs inside this process.
-  if (tool !== 'redis-benchmark' && o.suites.includes('net') && (o.net.floor || o.net.pin)) {
+  if (tool !== 'redis-benchmark' && ((o.suites.includes('net') && (o.net.floor || o.net.pin)) || (o.suites.includes('scale') && o.net.pin))) {
     throw new Error(`--floor and --pin need redis-benchmark as the load generator (${o.loadgen === 'ours' ? '--loadgen ours was given' : 'redis-benchmark is not installed'})`);
   }
   const scaleTest = o.scale.test ?? tests[0]!;
@@ -495,13 +501,13 @@ export async function runSuite(o: SuiteOptions): Promise<{ dir: string; results:
         results.suites.micro = { ...value, log };
       } else if (suite === 'net') {
         if (tool === 'redis-benchmark') {
-          const n = await runNet({ clients: o.net.clients, pipelines: o.net.pipelines, sizes: o.net.sizes, keys: o.net.keys, tests, runs: o.net.runs, seconds: o.net.seconds, threads: o.net.serverThreads, maxmemory: o.net.maxmemory, floor: o.net.floor, pin: o.net.pin, progress: say });
+          const n = await runNet({ clients: o.net.clients, pipelines: o.net.pipelines, sizes: o.net.sizes, keys: o.net.keys, tests, runs: o.net.runs, seconds: o.net.seconds, threads: o.net.serverThreads, maxmemory: o.net.maxmemory, floor: o.net.floor, pin: o.net.pin, loadCpus: o.net.loadCpus, benchThreads: o.net.benchThreads, progress: say });
           results.suites.net = { tool, tests, redis: n.redis, samples: n.samples, rows: n.rows, ...(n.pinned ? { pinned: n.pinned } : {}) };
         } else {
           results.suites.net = await runNetOurs({ ...o.net, tests, progress: say });
         }
       } else if (suite === 'scale') {
-        results.suites.scale = await runScale({ threadsList: o.scale.threadsList, tool, test: scaleTest, clients: o.net.clients, pipeline: o.scale.pipeline, size: o.scale.size, keys: o.net.keys, ratio: o.net.ratio, loadgenThreads: o.net.threads, seconds: o.net.seconds, runs: o.net.runs, maxmemory: o.net.maxmemory, redis: haveRedis, progress: say });
+        results.suites.scale = await runScale({ threadsList: o.scale.threadsList, tool, test: scaleTest, clients: o.net.clients, pipeline: o.scale.pipeline, size: o.scale.size, keys: o.net.keys, ratio: o.net.ratio, loadgenThreads: o.net.threads, benchThreads: o.net.benchThreads, pin: o.net.pin ? pinOrThrow(o.net.loadCpus) : null, seconds: o.net.seconds, runs: o.net.runs, maxmemory: o.net.maxmemory, redis: haveRedis, progress: say });
       } else if (suite === 'memory') {
         const { runMemory } = await import('../../bench/store/memory.ts');
         const { value, log } = await captured(() => runMemory({ keys1k: o.memory.keys1k, keys16: o.memory.keys16, redis: haveRedis }), say);
@@ -552,14 +558,15 @@ export function registerBenchSuite(bench: Command, print: (s: string) => void): 
     .option('--keys <n>', 'key space; keys are loaded first (default 100000)')
     .option('--ratio <get:set>', 'mix of the "mix" test, our generator (default 10:1)')
     .option('--tests <list>', 'get,set (default with redis-benchmark) and/or mix (default with ours)')
-    .option('--threads <n>', 'load generator threads, ours (default cores/4)')
+    .option('--threads <n>', 'load generator threads: ours (default cores/4), or redis-benchmark processes side by side (default 1)')
     .option('--duration <s>', 'seconds per run (default 3)')
     .addOption(new Option('--seconds <s>', 'the old name of --duration').hideHelp())
     .option('--runs <n>', 'runs per server per setting, alternated (default 3)')
     .option('--server-threads <n>', 'shardcache --threads in net (default: cores)')
     .option('--maxmemory <bytes>', 'memory limit for both servers (default 1gb)')
     .option('--floor', "net: also run Node's socket path alone (src/bench/floor-server.ts) with the same load")
-    .option('--pin', 'net: servers on every CPU but the last, redis-benchmark on the last (taskset), as with clients on another host')
+    .option('--pin', 'net and scale: redis-benchmark on the last CPU (or --load-cpus), the servers on the others (taskset), as with clients on another host')
+    .option('--load-cpus <n>', '--pin: CPUs for redis-benchmark, the last ones (default 1)')
     .option('--scale-threads <list>', 'server thread counts for scale (default 1..cores)')
     .option('--scale-pipeline <n>', 'pipeline depth of the scale load (default 16)')
     .option('--scale-size <n>', 'value size of the scale load (default 100)')

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,8 +12,9 @@ import { compareFiles, compareResults } from '../../src/bench/compare.ts';
 import { niceTicks, renderChart } from '../../src/bench/chart.ts';
 import { referenceTable } from '../../src/bench/trace-reference.ts';
 import { defaultSuiteOptions, runSuite, suiteOptionsFromCli, summary } from '../../src/bench/suite.ts';
-import { pinCpus } from '../../src/bench/net.ts';
+import { benchmark, pinCpus, pinOrThrow, startShardcache } from '../../src/bench/net.ts';
 import type { SuiteOptions, SuiteResults } from '../../src/bench/suite.ts';
+import { RawConn } from '../server/harness.ts';
 
 const OUT = mkdtempSync(join(tmpdir(), 'shardcache-bench-'));
 afterAll(() => rmSync(OUT, { recursive: true, force: true }));
@@ -176,6 +177,42 @@ describe('bench suites, tiny configurations', () => {
     expect(readFileSync(join(dir, 'results.md'), 'utf8')).toContain('## scale');
   });
 
+  it.skipIf(!HAVE_RB)('scale with redis-benchmark: processes side by side, pinned where this machine allows', async () => {
+    const pin = pinCpus();
+    const { dir } = await runSuite(tiny(['scale'], { loadgen: 'redis-benchmark', net: { ...tiny([]).net, benchThreads: 2, pin: pin !== null }, scale: { threadsList: [1], pipeline: 4, size: 100, test: 'get' } }));
+    const r = readBack(dir);
+    checkCommon(r);
+    const s = r.suites.scale!;
+    expect(s.tool).toBe('redis-benchmark');
+    expect(s.fixed.benchThreads).toBe(2);
+    for (const x of s.samples) expect(x.opsPerSec).toBeGreaterThan(0);
+    const md = readFileSync(join(dir, 'results.md'), 'utf8');
+    expect(md).toContain('(redis-benchmark, 2 processes)');
+    if (pin !== null) {
+      expect(s.fixed.pinned).toEqual(pin);
+      expect(md).toContain(`Pinned: servers on CPU ${pin.server}, redis-benchmark on CPU ${pin.load}.`);
+    }
+  });
+
+  it.skipIf(!HAVE_RB)('redis-benchmark processes side by side share the clients and requests exactly', async () => {
+    const srv = await startShardcache(1, '64mb');
+    try {
+      const r = await benchmark(srv.port, { test: 'set', clients: 3, requests: 1001, pipeline: 1, size: 10, keys: 10, threads: 2 });
+      expect(r.rps).toBeGreaterThan(0);
+      expect(r.p50).toBeLessThanOrEqual(r.p99);
+      const conn = await RawConn.connect(srv.port);
+      const info = await conn.request('INFO commandstats\r\nINFO stats\r\n', 2);
+      conn.close();
+      expect(info).toMatch(/cmdstat_set:calls=1001,/);
+      // Two processes, each opening one connection first to read the server's settings (two
+      // CONFIG GETs), then three benchmark connections between them, then the one that asks.
+      expect(info).toMatch(/cmdstat_config\|get:calls=4,/);
+      expect(info).toMatch(/total_connections_received:6\r\n/);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('memory: bytes per key above the payload for both servers', async () => {
     const { dir } = await runSuite(tiny(['memory']));
     const r = readBack(dir);
@@ -262,16 +299,29 @@ describe('suite options and chart helpers', () => {
     expect(o.suites).toEqual(['net', 'scale']);
     expect(o.net).toMatchObject({ pipelines: [1, 8, 32], sizes: [64], ratio: [4, 1], threads: 3, seconds: 2, runs: 1, keys: 10_000, pin: false });
     expect(suiteOptionsFromCli(['net'], { pin: true }, () => undefined).net.pin).toBe(true);
+    // --threads is redis-benchmark's process count only when given; --load-cpus defaults to one.
+    expect(suiteOptionsFromCli(['scale'], {}, () => undefined).net).toMatchObject({ benchThreads: 1, loadCpus: 1 });
+    expect(suiteOptionsFromCli(['scale'], { threads: '8', pin: true, loadCpus: '8' }, () => undefined).net).toMatchObject({ benchThreads: 8, threads: 8, loadCpus: 8 });
     expect(() => suiteOptionsFromCli(['nope'], {}, () => undefined)).toThrow(/unknown suite/);
     expect(() => suiteOptionsFromCli([], { loadgen: 'x' }, () => undefined)).toThrow(/--loadgen/);
     expect(() => suiteOptionsFromCli([], { ratio: '0:0' }, () => undefined)).toThrow(/ratio/);
   });
 
   it('--floor and --pin with our load generator are refused before anything starts', async () => {
-    for (const flag of ['floor', 'pin']) {
-      const o = suiteOptionsFromCli(['net'], { loadgen: 'ours', [flag]: true, quick: true }, () => undefined);
+    for (const [suite, flag] of [['net', 'floor'], ['net', 'pin'], ['scale', 'pin']]) {
+      const o = suiteOptionsFromCli([suite!], { loadgen: 'ours', [flag!]: true, quick: true }, () => undefined);
       await expect(runSuite(o)).rejects.toThrow('--floor and --pin need redis-benchmark as the load generator (--loadgen ours was given)');
     }
+  });
+
+  it('--pin gives redis-benchmark the last --load-cpus CPUs and the servers the rest', () => {
+    const n = availableParallelism();
+    const pin = pinCpus(1);
+    if (pin === null) return expect(n < 2 || !has('taskset')).toBe(true);
+    expect(pin).toEqual({ server: n === 2 ? '0' : `0-${n - 2}`, load: String(n - 1) });
+    expect(pinCpus(n)).toBeNull();
+    expect(() => pinOrThrow(n)).toThrow(`--pin needs more CPUs than --load-cpus (${n}), and taskset (util-linux)`);
+    if (n >= 4) expect(pinCpus(2)).toEqual({ server: `0-${n - 3}`, load: `${n - 2}-${n - 1}` });
   });
 
   it('nice ticks cover the maximum; no chart without net or scale', () => {
