@@ -14,7 +14,7 @@
 import { bits, struct } from './struct.ts';
 
 /** Bumped on any change to a struct below, a constant in this file or a bit assignment. */
-export const LAYOUT_VERSION = 6;
+export const LAYOUT_VERSION = 7;
 
 /** Arena page size. Slab classes carve pages into chunks; larger items take runs of whole pages. */
 export const PAGE_SIZE = 64 * 1024;
@@ -209,6 +209,14 @@ export type PolicyName = keyof typeof PolicyId;
  */
 export const EvictMode = { policy: 0, volatile: 1, volatileTtl: 2, random: 3, volatileRandom: 4, noeviction: 5 } as const;
 export type EvictModeId = (typeof EvictMode)[keyof typeof EvictMode];
+
+/**
+ * An index slot's u8 tag, 0 for an empty slot: bit 0 always set (a used slot's tag is never 0),
+ * bits 1-6 a fragment of the key's hash (tagOf), so most probes that land on another key are
+ * rejected without reading the arena, and TagBits.ttl set while the item has an expiry, so the
+ * active expiry sweep passes the slots of keys without one reading only the tags.
+ */
+export const TagBits = { hash: 0x7f, ttl: 0x80 } as const;
 
 /** Index region offsets for a given capacity. */
 export function indexLayout(indexCap: number, ghostCap: number): { refs: number; ghost: number; tags: number; bytes: number } {

@@ -57,7 +57,7 @@ export function watchWord(h: number, db: number): number {
   return (h ^ Math.imul(db, 0x9e3779b1)) >>> 0;
 }
 
-/** 8-bit index tag, never 0 (0 marks an empty slot's tag). */
+/** The hash bits of an index slot's tag (native-layout TagBits.hash): never 0, which marks an empty slot. */
 export function tagOf(h: number): number {
-  return ((Math.imul(h, 0x85ebca77) >>> 24) | 1) & 0xff;
+  return (Math.imul(h, 0x85ebca77) >>> 25) | 1;
 }

@@ -1,7 +1,11 @@
 /**
  * The hash index: open addressing with linear probing over u32 item refs, a parallel u8 tag per
- * slot so most probes that land on another key are rejected without touching the arena, and
- * backward-shift deletion (no tombstones).
+ * slot (native-layout TagBits: hash bits, so most probes that land on another key are rejected
+ * without touching the arena, and a mark on keys with an expiry), and backward-shift deletion (no
+ * tombstones).
+ *
+ * Invariant: a used slot's tag is tagOf(hash) | TagBits.ttl exactly when its item's expireAt is
+ * not 0. Whoever sets an indexed item's expiry keeps it (markExpiry); insertSlot derives it.
  *
  * Invariant (linear probing with backward shift): every slot between a key's home slot
  * (hash & mask) and the slot that holds it is occupied. SCAN relies on it to enumerate one home
@@ -10,7 +14,7 @@
  * The index grows by doubling when it would pass 3/4 full; growth re-inserts every live item by
  * walking the policy lists, so it needs no second table. All functions assume the shard lock.
  */
-import { indexLayout, LIST_COUNT, NIL_REF, PolicyId } from '../../native-layout/shard.ts';
+import { indexLayout, LIST_COUNT, NIL_REF, PolicyId, TagBits } from '../../native-layout/shard.ts';
 import { tagOf } from './hash.ts';
 import { HW, keyInfoWord, ShardMemory } from './memory.ts';
 
@@ -41,7 +45,7 @@ export function findSlot(m: ShardMemory, key: Uint8Array, h: number, db: number,
   for (let i = h & mask; ; i = (i + 1) & mask) {
     const r = refs[i]!;
     if (r === NIL_REF) return -1;
-    if (tags[i] === tag && m.hash(r) === h && keyEquals(m, r, key, koff, len, info)) return i;
+    if ((tags[i]! & TagBits.hash) === tag && m.hash(r) === h && keyEquals(m, r, key, koff, len, info)) return i;
   }
 }
 
@@ -52,7 +56,18 @@ export function insertSlot(m: ShardMemory, r: number, h: number): void {
   let i = h & mask;
   while (refs[i] !== NIL_REF) i = (i + 1) & mask;
   refs[i] = r;
-  m.tags[i] = tagOf(h);
+  m.tags[i] = slotTag(m, r, h);
+}
+
+/** The tag of a slot holding item r of hash h. */
+export function slotTag(m: ShardMemory, r: number, h: number): number {
+  return m.expireAt(r) !== 0 ? tagOf(h) | TagBits.ttl : tagOf(h);
+}
+
+/** Sets or clears the expiry mark of the slot that holds item r, after its expireAt changed. */
+export function markExpiry(m: ShardMemory, r: number): void {
+  const i = slotOfRef(m, r);
+  m.tags[i] = slotTag(m, r, m.hash(r));
 }
 
 export function removeSlot(m: ShardMemory, i: number): void {

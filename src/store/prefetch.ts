@@ -16,7 +16,7 @@
  * the offsets NaN, so the loops below stop. Every outcome is a wasted load; none is an exception
  * or a write. Taking no lock keeps the locks' hold times to the lookups themselves.
  */
-import { NIL_REF, PolicyId } from '../../native-layout/shard.ts';
+import { NIL_REF, PolicyId, TagBits } from '../../native-layout/shard.ts';
 import { tagOf } from './hash.ts';
 import { HW } from './memory.ts';
 import type { Shard } from './shard.ts';
@@ -58,7 +58,7 @@ export function prefetch(shards: readonly Shard[], hashes: Uint32Array, shardIds
     let r = NIL_REF;
     for (let slot = h & mask, j = 0; j < PROBE_MAX; j++, slot = (slot + 1) & mask) {
       const t = m.tags[slot];
-      if (t === tag) {
+      if (t !== undefined && (t & TagBits.hash) === tag) {
         r = m.refs[slot]!;
         break;
       }

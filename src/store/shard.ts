@@ -12,7 +12,7 @@
  *      nobody holding the ring lock takes a shard lock.
  */
 import { Buffer } from 'node:buffer';
-import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader, ValueEncoding } from '../../native-layout/shard.ts';
+import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader, TagBits, ValueEncoding } from '../../native-layout/shard.ts';
 import type { EvictModeId, PolicyName, ValueEncodingId } from '../../native-layout/shard.ts';
 import { PolicyId } from '../../native-layout/shard.ts';
 import { OpType } from '../../native-layout/oplog.ts';
@@ -21,7 +21,7 @@ import { copyInto } from '../bytes.ts';
 import { lockWord, unlockWord } from './lock.ts';
 import { watchWord } from './hash.ts';
 import { watchAcquireLocked, watchBumpLocked, watchFindLocked, watchReleaseLocked } from './watch-table.ts';
-import { ensureCapacity, findSlot, INITIAL_INDEX_CAP, insertSlot, removeSlot, resizeIndex, slotOfRef } from './index-table.ts';
+import { ensureCapacity, findSlot, INITIAL_INDEX_CAP, insertSlot, markExpiry, removeSlot, resizeIndex, slotOfRef, slotTag } from './index-table.ts';
 import { HF, HW, ITEM_HEADER_BYTES, ShardMemory } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
 import type { OpLog } from './oplog.ts';
@@ -360,6 +360,7 @@ export class Shard {
       // reset LFU counters and re-queue FIFO/SIEVE/S3-FIFO items depending on the value's size.
       const prev = m.refs[i]!;
       m.refs[i] = r;
+      m.tags[i] = slotTag(m, r, h);
       replaceInList(m, prev, r);
       this.countLocked(prev, -1);
       this.countLocked(r, 1);
@@ -444,11 +445,12 @@ export class Shard {
     const before = m.expireAt(r);
     const db = m.keyDb(r);
     const d = before === 0 && expireAt !== 0 ? 1 : before !== 0 && expireAt === 0 ? -1 : 0;
+    m.setExpireAt(r, expireAt);
     if (d !== 0) {
       m.h32[HW.volatileCount] = m.h32[HW.volatileCount]! + d;
       m.h32[HW.dbVolatile + db] = m.h32[HW.dbVolatile + db]! + d;
+      markExpiry(m, r);
     }
-    m.setExpireAt(r, expireAt);
   }
 
   get lastSlot(): number {
@@ -555,28 +557,27 @@ export class Shard {
     const m = this.m;
     const h = m.h32;
     const refs = m.refs;
+    const tags = m.tags;
     const mask = refs.length - 1;
     let cur = h[HW.expireCursor]! & mask;
     let seen = 0;
     let expired = 0;
     for (let k = 0; k < slots; k++) {
-      const r = refs[cur]!;
-      if (r !== NIL_REF) {
-        const e = m.expireAt(r);
-        if (e !== 0) {
-          seen++;
-          if (now > e) {
-            const key = this.oplog !== null || this.onDrop !== null ? this.keyCopy(r) : null;
-            const db = m.keyDb(r);
-            this.deleteLocked(cur, r);
-            expired++;
-            if (key !== null) {
-              this.emit(OpType.DEL, key, null, 0, 0, 0, db);
-              if (this.onDrop !== null) this.onDrop(key, db, false);
-            }
-            // Backward shift may have moved an entry into this slot: examine it again.
-            if (refs[cur] !== NIL_REF) continue;
+      // Only slots marked as holding a key with an expiry are read past their tag.
+      if ((tags[cur]! & TagBits.ttl) !== 0) {
+        const r = refs[cur]!;
+        seen++;
+        if (now > m.expireAt(r)) {
+          const key = this.oplog !== null || this.onDrop !== null ? this.keyCopy(r) : null;
+          const db = m.keyDb(r);
+          this.deleteLocked(cur, r);
+          expired++;
+          if (key !== null) {
+            this.emit(OpType.DEL, key, null, 0, 0, 0, db);
+            if (this.onDrop !== null) this.onDrop(key, db, false);
           }
+          // Backward shift may have moved an entry into this slot: examine it again.
+          if (refs[cur] !== NIL_REF) continue;
         }
       }
       cur = (cur + 1) & mask;

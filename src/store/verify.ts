@@ -26,8 +26,8 @@ import {
   S3_IN_MAIN,
   SLAB_CLASS_MAX,
 } from '../../native-layout/shard.ts';
-import { hash32, tagOf } from './hash.ts';
-import { findSlot } from './index-table.ts';
+import { hash32 } from './hash.ts';
+import { findSlot, slotTag } from './index-table.ts';
 import { HW, ITEM_HEADER_BYTES, PAGE_HEADER_BYTES, ShardMemory } from './memory.ts';
 import { listOf } from './policy.ts';
 import type { Shard } from './shard.ts';
@@ -194,7 +194,8 @@ export function verifyShardLocked(s: Shard): void {
     if (indexed.has(r)) fail(`${what}: indexed twice`);
     indexed.add(r);
     const hh = m.hash(r);
-    if (tag !== tagOf(hh)) fail(`${what}: tag ${tag}, expected ${tagOf(hh)}`);
+    const want = slotTag(m, r, hh);
+    if (tag !== want) fail(`${what}: tag ${tag}, expected ${want} (expireAt ${m.expireAt(r)})`);
     for (let j = hh & mask; j !== i; j = (j + 1) & mask) {
       if (m.refs[j] === NIL) fail(`${what}: empty slot ${j} between its home ${hh & mask} and its slot`);
     }

@@ -11,8 +11,8 @@ function render(S: Struct<string>): string {
 }
 
 describe('native-layout/shard.ts golden values', () => {
-  it('layout version 6 has exactly these offsets', () => {
-    expect(L.LAYOUT_VERSION).toBe(6);
+  it('layout version 7 has exactly these offsets', () => {
+    expect(L.LAYOUT_VERSION).toBe(7);
     expect(render(L.ShardHeader)).toBe(
       'ShardHeader size=15808 lock@0 generation@64 policy@68 indexCap@72 ghostCap@76 count@80 volatileCount@84 arenaPages@88 pagesInUse@92 freeRunHead@96 maxEntries@100 sieveHand@104 smallCount@108 ghostSeq@112 lfuLogFactor@116 lfuDecayTime@120 rng@124 evictMode@128 expireCursor@132 classCount@136 flushEpoch@140 maxBytes@144 startupBytes@152 hits@192 misses@200 expired@208 evicted@216 lists@256x512 classSize@2304x62 classFree@2552x62 classChunks@2800x62 classLive@3048x62 dbKeys@3328x16 dbVolatile@3392x16 watchers@3456 writeSeq@3460 watchSlotsUsed@3464 watchTable@3520x3072',
     );
@@ -23,6 +23,7 @@ describe('native-layout/shard.ts golden values', () => {
     expect(Object.values(L.KeyInfo).map((b) => `${b.name}:${b.shift}/${b.bits}`)).toEqual(['len:0/28', 'db:28/4']);
     expect(Object.values(L.ValInfo).map((b) => `${b.name}:${b.shift}/${b.bits}`)).toEqual(['len:0/30', 'encoding:30/2']);
     expect(Object.values(L.ItemMeta).map((b) => `${b.name}:${b.shift}/${b.bits}`)).toEqual(['classId:0/6', 'state:6/1', 'spare:7/1', 'policy:8/8', 'ldt:16/16']);
+    expect(L.TagBits).toEqual({ hash: 0x7f, ttl: 0x80 });
   });
 
   it('constants', () => {

@@ -321,6 +321,25 @@ describe('active expiry', () => {
     expect(tally.capped).toBe(true);
   });
 
+  it('the sweep finds expiries set after the write and passes keys made persistent', () => {
+    const t = { now: 1_000_000 };
+    const store = Store.create({ shards: 1, clock: () => t.now });
+    for (let i = 0; i < 2000; i++) store.set(`plain${i}`, 'v');
+    store.set('later', 'v');
+    expect(store.pexpire('later', 10)).toBe(true);
+    store.set('kept', 'v', { px: 10 });
+    expect(store.persist('kept')).toBe(true);
+    // An overwrite that moves the value to a larger chunk keeps its new TTL marked.
+    store.set('moved', 'v');
+    store.set('moved', 'x'.repeat(500), { px: 10 });
+    t.now += 11;
+    const tally = { sampled: 0, expired: 0, capped: true, ms: 0 };
+    expect(store.activeExpireCycle([0], 1000, tally)).toBe(2);
+    expect(tally).toMatchObject({ sampled: 2, expired: 2 });
+    expect(store.stats()).toMatchObject({ keys: 2001, volatileKeys: 0 });
+    expect(store.get('kept')?.toString()).toBe('v');
+  });
+
   it('a cycle sweeps a bounded number of slots without a key with a TTL', () => {
     const t = { now: 1_000_000 };
     const store = Store.create({ shards: 1, clock: () => t.now });
