@@ -15,6 +15,7 @@ import { commandStatsSnapshot, commandstatsLines, errorstatsLines, latencystatsL
 import type { MergedStats, StatsSnapshot } from './command-stats.ts';
 import type { WorkerContext } from './context.ts';
 import type { SharedState } from './shared-state.ts';
+import type { StoreStats } from '../store/store.ts';
 import { registerQuery } from './queries.ts';
 import { trackingFigures } from './tracking.ts';
 
@@ -39,10 +40,11 @@ interface WorkerFigures {
   local: LocalFigures;
 }
 
-/** What INFO gathered from every worker (ctx.rpc), summed. */
+/** What INFO gathered from every worker (ctx.rpc), summed, and the store's figures, read once. */
 export interface Gathered {
   stats: MergedStats;
   local: LocalFigures;
+  store: StoreStats;
 }
 
 /** `g`: what INFO gathered from every worker. */
@@ -86,7 +88,7 @@ export async function gatherInfo(ctx: WorkerContext, withStats = true, withLaten
     for (const x of p.local.trackingPrefixes) prefixes.add(x);
   }
   local.trackingPrefixes = [...prefixes];
-  return { stats: mergeSnapshots(parts.map((p) => p?.stats ?? null)), local };
+  return { stats: mergeSnapshots(parts.map((p) => p?.stats ?? null)), local, store: ctx.store.stats() };
 }
 
 interface Section {
@@ -210,8 +212,8 @@ export interface MemoryFigures {
   index: number;
 }
 
-export function memoryFigures(ctx: WorkerContext): MemoryFigures {
-  const st = ctx.store.stats();
+/** INFO memory's and MEMORY STATS's figures from the store's statistics (Gathered.store). */
+export function memoryFigures(st: StoreStats): MemoryFigures {
   const used = st.usedBytes;
   if (used > peak) peak = used;
   return {
@@ -235,7 +237,7 @@ const ratio = (a: number, b: number) => quotient(a, b).toFixed(2);
 
 /** No scripting, replication backlog or AOF buffer exists, so those fields are 0. */
 function memory(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
-  const f = memoryFigures(ctx);
+  const f = memoryFigures(g.store);
   const { used, rss, resident, allocated } = f;
   const max = Number(ctx.config.get('maxmemory') ?? 0);
   const total = os.totalmem();
@@ -341,7 +343,7 @@ function staleShare(s: SharedState, workers: number): number {
 function stats(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
   const s = ctx.shared;
   const w = ctx.workers;
-  const st = ctx.store.stats();
+  const st = g.store;
   return [
     `total_connections_received:${s.sum('connectionsReceived', w)}`,
     `total_commands_processed:${Math.round(s.total('commands', w))}`,

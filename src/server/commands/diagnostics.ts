@@ -34,8 +34,8 @@ function memoryUsage(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 // MEMORY STATS
 async function memoryStats(ctx: WorkerContext, c: Client): Promise<void> {
   // Every worker's client buffers; their command statistics are not wanted here.
-  const { local } = await gatherInfo(ctx, false);
-  const f = memoryFigures(ctx);
+  const { local, store } = await gatherInfo(ctx, false);
+  const f = memoryFigures(store);
   const net = f.used - f.startup;
   // Redis keeps these ratios as floats.
   const fl = (a: number, b: number) => Math.fround(quotient(a, b));
