@@ -37,6 +37,8 @@ export interface NetOptions {
   loadCpus?: number;
   /** redis-benchmark processes side by side (default 1; benchmark()). */
   benchThreads?: number;
+  /** More redis-server options, e.g. ['--io-threads', '4']. */
+  redisArgs?: string[];
   progress?: (line: string) => void;
 }
 
@@ -292,7 +294,7 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
   const withRedis = hasBinary('redis-server');
   const pin = o.pin === true ? pinOrThrow(o.loadCpus) : null;
   const ours = await startShardcache(o.threads, o.maxmemory, [], ROOT, pin?.server);
-  const redis = withRedis ? await startRedis(o.maxmemory, [], pin?.server) : null;
+  const redis = withRedis ? await startRedis(o.maxmemory, o.redisArgs ?? [], pin?.server) : null;
   const samples: NetSample[] = [];
   let floor: Running | null = null;
   try {

@@ -25,6 +25,8 @@ export interface ScaleOptions {
   loadgenThreads: number;
   /** redis-benchmark processes side by side (default 1; net.ts benchmark()). */
   benchThreads?: number;
+  /** More redis-server options, e.g. ['--io-threads', '4']. */
+  redisArgs?: string[];
   /** Servers and redis-benchmark on these taskset CPU lists (bench --pin). */
   pin?: { server: string; load: string } | null;
   seconds: number;
@@ -89,7 +91,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   for (let run = 0; run < o.runs; run++) {
     for (const tg of targets) {
       say(`scale ${tg.server} threads ${tg.threads} run ${run + 1}/${o.runs}`);
-      const srv = tg.server === 'redis' ? await startRedis(o.maxmemory, [], pin?.server) : await startShardcache(tg.threads, o.maxmemory, [], undefined, pin?.server);
+      const srv = tg.server === 'redis' ? await startRedis(o.maxmemory, o.redisArgs ?? [], pin?.server) : await startShardcache(tg.threads, o.maxmemory, [], undefined, pin?.server);
       try {
         await loadKeys(srv.port, o.keys, o.size);
         const key = `${tg.server}/${tg.threads}`;

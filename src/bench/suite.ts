@@ -44,7 +44,7 @@ export interface SuiteOptions {
   out: string;
   /** 'auto': redis-benchmark when installed, else ours. */
   loadgen: 'auto' | LoadTool;
-  net: { clients: number; pipelines: number[]; sizes: number[]; keys: number; ratio: [number, number]; tests?: string[]; threads: number; benchThreads?: number; seconds: number; runs: number; serverThreads?: number; maxmemory: string; floor?: boolean; pin?: boolean; loadCpus?: number };
+  net: { clients: number; pipelines: number[]; sizes: number[]; keys: number; ratio: [number, number]; tests?: string[]; threads: number; benchThreads?: number; seconds: number; runs: number; serverThreads?: number; maxmemory: string; floor?: boolean; pin?: boolean; loadCpus?: number; redisArgs?: string[] };
   scale: { threadsList: number[]; pipeline: number; size: number; test?: string };
   memory: { keys1k: number; keys16: number };
   micro: { quick: boolean; time?: number };
@@ -176,6 +176,7 @@ export function suiteOptionsFromCli(names: string[], o: Record<string, unknown>,
       floor: o.floor === true,
       pin: o.pin === true,
       loadCpus: o.loadCpus !== undefined ? num('load-cpus', o.loadCpus) : 1,
+      redisArgs: o.redisArgs !== undefined ? String(o.redisArgs).trim().split(/\s+/).filter((x) => x !== '') : [],
     },
     scale: {
       threadsList: o.scaleThreads !== undefined ? ints('scale-threads', o.scaleThreads) : d.scale.threadsList,
@@ -261,7 +262,7 @@ export async function runNetOurs(o: SuiteOptions['net'] & { tests: string[]; pro
   let redis: Running | null = null;
   const samples: NetSuiteResult['samples'] = [];
   try {
-    redis = withRedis ? await startRedis(o.maxmemory) : null;
+    redis = withRedis ? await startRedis(o.maxmemory, o.redisArgs ?? []) : null;
     const contenders = ([['shardcache', ours], ['redis', redis]] as const).filter((x): x is readonly ['shardcache' | 'redis', Running] => x[1] !== null);
     for (const size of o.sizes) {
       await loadKeys(ours.port, o.keys, size);
@@ -358,6 +359,11 @@ function loadgenCpuLine(n: NetSuiteResult): string | null {
   return `Load generator (ours): median ${cores.toFixed(2)} cores in use, busiest thread ${Math.round(busy * 100)}%; ${sat === 0 ? 'never saturated' : `SATURATED in ${sat} of ${xs.length} runs (raise --threads)`}.`;
 }
 
+/** The redis-server options `--redis-args` added, for the results' load line. */
+function redisArgsLine(args: readonly string[] | undefined): string {
+  return args === undefined || args.length === 0 ? '' : `redis-server ran with \`${args.join(' ')}\`. `;
+}
+
 /** How `--pin` placed the processes (taskset), for the results' load line. */
 function pinLine(p: { server: string; load: string } | undefined): string {
   return p === undefined ? '' : `Pinned: servers on CPU ${p.server}, redis-benchmark on CPU ${p.load}. `;
@@ -373,14 +379,14 @@ export function markdown(r: SuiteResults): string {
   ];
   if (s.net) {
     const n = r.settings.net;
-    out.push('', '## net', '', `Load: ${s.net.tool === 'ours' ? 'shardcache-loadgen (ours)' : `redis-benchmark${(n.benchThreads ?? 1) > 1 ? ` (${n.benchThreads} processes side by side)` : ''}`}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${pinLine(s.net.pinned)}${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
+    out.push('', '## net', '', `Load: ${s.net.tool === 'ours' ? 'shardcache-loadgen (ours)' : `redis-benchmark${(n.benchThreads ?? 1) > 1 ? ` (${n.benchThreads} processes side by side)` : ''}`}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${pinLine(s.net.pinned)}${redisArgsLine(n.redisArgs)}${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
     const lg = loadgenCpuLine(s.net);
     if (lg) out.push('', lg);
   }
   if (s.scale) {
     const f = s.scale.fixed;
     const tool = s.scale.tool === 'ours' ? 'our generator' : `redis-benchmark${(f.benchThreads ?? 1) > 1 ? `, ${f.benchThreads} processes` : ''}`;
-    out.push('', '## scale', '', `Fixed load: ${f.test.toUpperCase()}, ${f.clients} clients, pipeline ${f.pipeline}, ${f.size} B values (${tool}). ${pinLine(f.pinned)}`.trimEnd(), '', scaleTable(s.scale));
+    out.push('', '## scale', '', `Fixed load: ${f.test.toUpperCase()}, ${f.clients} clients, pipeline ${f.pipeline}, ${f.size} B values (${tool}). ${pinLine(f.pinned)}${redisArgsLine(r.settings.net.redisArgs)}`.trimEnd(), '', scaleTable(s.scale));
   }
   if (s.memory) out.push('', '## memory', '', memoryTable(s.memory));
   if (s.hitratio) out.push('', '## hitratio', '', 'skipped' in s.hitratio ? `Skipped: ${s.hitratio.skipped}.` : hitratioTable(s.hitratio.rows));
@@ -501,13 +507,13 @@ export async function runSuite(o: SuiteOptions): Promise<{ dir: string; results:
         results.suites.micro = { ...value, log };
       } else if (suite === 'net') {
         if (tool === 'redis-benchmark') {
-          const n = await runNet({ clients: o.net.clients, pipelines: o.net.pipelines, sizes: o.net.sizes, keys: o.net.keys, tests, runs: o.net.runs, seconds: o.net.seconds, threads: o.net.serverThreads, maxmemory: o.net.maxmemory, floor: o.net.floor, pin: o.net.pin, loadCpus: o.net.loadCpus, benchThreads: o.net.benchThreads, progress: say });
+          const n = await runNet({ clients: o.net.clients, pipelines: o.net.pipelines, sizes: o.net.sizes, keys: o.net.keys, tests, runs: o.net.runs, seconds: o.net.seconds, threads: o.net.serverThreads, maxmemory: o.net.maxmemory, floor: o.net.floor, pin: o.net.pin, loadCpus: o.net.loadCpus, benchThreads: o.net.benchThreads, redisArgs: o.net.redisArgs, progress: say });
           results.suites.net = { tool, tests, redis: n.redis, samples: n.samples, rows: n.rows, ...(n.pinned ? { pinned: n.pinned } : {}) };
         } else {
           results.suites.net = await runNetOurs({ ...o.net, tests, progress: say });
         }
       } else if (suite === 'scale') {
-        results.suites.scale = await runScale({ threadsList: o.scale.threadsList, tool, test: scaleTest, clients: o.net.clients, pipeline: o.scale.pipeline, size: o.scale.size, keys: o.net.keys, ratio: o.net.ratio, loadgenThreads: o.net.threads, benchThreads: o.net.benchThreads, pin: o.net.pin ? pinOrThrow(o.net.loadCpus) : null, seconds: o.net.seconds, runs: o.net.runs, maxmemory: o.net.maxmemory, redis: haveRedis, progress: say });
+        results.suites.scale = await runScale({ threadsList: o.scale.threadsList, tool, test: scaleTest, clients: o.net.clients, pipeline: o.scale.pipeline, size: o.scale.size, keys: o.net.keys, ratio: o.net.ratio, loadgenThreads: o.net.threads, benchThreads: o.net.benchThreads, redisArgs: o.net.redisArgs, pin: o.net.pin ? pinOrThrow(o.net.loadCpus) : null, seconds: o.net.seconds, runs: o.net.runs, maxmemory: o.net.maxmemory, redis: haveRedis, progress: say });
       } else if (suite === 'memory') {
         const { runMemory } = await import('../../bench/store/memory.ts');
         const { value, log } = await captured(() => runMemory({ keys1k: o.memory.keys1k, keys16: o.memory.keys16, redis: haveRedis }), say);
@@ -567,6 +573,7 @@ export function registerBenchSuite(bench: Command, print: (s: string) => void): 
     .option('--floor', "net: also run Node's socket path alone (src/bench/floor-server.ts) with the same load")
     .option('--pin', 'net and scale: redis-benchmark on the last CPU (or --load-cpus), the servers on the others (taskset), as with clients on another host')
     .option('--load-cpus <n>', '--pin: CPUs for redis-benchmark, the last ones (default 1)')
+    .option('--redis-args <args>', 'net and scale: more redis-server options, e.g. "--io-threads 4 --io-threads-do-reads yes"')
     .option('--scale-threads <list>', 'server thread counts for scale (default 1..cores)')
     .option('--scale-pipeline <n>', 'pipeline depth of the scale load (default 16)')
     .option('--scale-size <n>', 'value size of the scale load (default 100)')

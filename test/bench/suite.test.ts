@@ -179,7 +179,8 @@ describe('bench suites, tiny configurations', () => {
 
   it.skipIf(!HAVE_RB)('scale with redis-benchmark: processes side by side, pinned where this machine allows', async () => {
     const pin = pinCpus();
-    const { dir } = await runSuite(tiny(['scale'], { loadgen: 'redis-benchmark', net: { ...tiny([]).net, benchThreads: 2, pin: pin !== null }, scale: { threadsList: [1], pipeline: 4, size: 100, test: 'get' } }));
+    const redisArgs = ['--hz', '20', '--databases', '4'];
+    const { dir } = await runSuite(tiny(['scale'], { loadgen: 'redis-benchmark', net: { ...tiny([]).net, benchThreads: 2, pin: pin !== null, redisArgs }, scale: { threadsList: [1], pipeline: 4, size: 100, test: 'get' } }));
     const r = readBack(dir);
     checkCommon(r);
     const s = r.suites.scale!;
@@ -188,6 +189,11 @@ describe('bench suites, tiny configurations', () => {
     for (const x of s.samples) expect(x.opsPerSec).toBeGreaterThan(0);
     const md = readFileSync(join(dir, 'results.md'), 'utf8');
     expect(md).toContain('(redis-benchmark, 2 processes)');
+    // --redis-args reached a redis-server that started (it refuses options it does not know).
+    if (HAVE_REDIS) {
+      expect(md).toContain('redis-server ran with `--hz 20 --databases 4`.');
+      expect(s.redis!.opsPerSec).toBeGreaterThan(0);
+    }
     if (pin !== null) {
       expect(s.fixed.pinned).toEqual(pin);
       expect(md).toContain(`Pinned: servers on CPU ${pin.server}, redis-benchmark on CPU ${pin.load}.`);
@@ -301,7 +307,8 @@ describe('suite options and chart helpers', () => {
     expect(suiteOptionsFromCli(['net'], { pin: true }, () => undefined).net.pin).toBe(true);
     // --threads is redis-benchmark's process count only when given; --load-cpus defaults to one.
     expect(suiteOptionsFromCli(['scale'], {}, () => undefined).net).toMatchObject({ benchThreads: 1, loadCpus: 1 });
-    expect(suiteOptionsFromCli(['scale'], { threads: '8', pin: true, loadCpus: '8' }, () => undefined).net).toMatchObject({ benchThreads: 8, threads: 8, loadCpus: 8 });
+    expect(suiteOptionsFromCli(['scale'], { threads: '8', pin: true, loadCpus: '8' }, () => undefined).net).toMatchObject({ benchThreads: 8, threads: 8, loadCpus: 8, redisArgs: [] });
+    expect(suiteOptionsFromCli(['net'], { redisArgs: ' --io-threads  4 ' }, () => undefined).net.redisArgs).toEqual(['--io-threads', '4']);
     expect(() => suiteOptionsFromCli(['nope'], {}, () => undefined)).toThrow(/unknown suite/);
     expect(() => suiteOptionsFromCli([], { loadgen: 'x' }, () => undefined)).toThrow(/--loadgen/);
     expect(() => suiteOptionsFromCli([], { ratio: '0:0' }, () => undefined)).toThrow(/ratio/);
