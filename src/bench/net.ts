@@ -114,6 +114,20 @@ export function pinCpus(loadCpus = 1): { server: string; load: string } | null {
   return { server: span(0, n - loadCpus - 1), load: span(n - loadCpus, n - 1) };
 }
 
+/**
+ * The processes this module started that have not exited: killed when this process exits, so a
+ * run cut short (a test's timeout, an exception past the caller's cleanup) leaves none behind.
+ */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of children) p.kill('SIGKILL');
+});
+function tracked<T extends ChildProcess>(p: T): T {
+  children.add(p);
+  p.once('exit', () => children.delete(p));
+  return p;
+}
+
 /** `cmd args` run on the CPUs `cpus` (taskset execs the command: the pid stays the program's). */
 function onCpus(cmd: string, args: string[], cpus: string | undefined): [string, string[]] {
   return cpus === undefined ? [cmd, args] : ['taskset', ['-c', cpus, cmd, ...args]];
@@ -127,7 +141,7 @@ export function startShardcache(threads: number | undefined, maxmemory: string, 
 
 /** Runs a Node program that prints `ready: port N` once it listens on the free port N. */
 async function startNode(name: string, args: string[], cwd: string, cpus?: string): Promise<Running> {
-  const proc = spawn(...onCpus(process.execPath, args, cpus), { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = tracked(spawn(...onCpus(process.execPath, args, cpus), { cwd, stdio: ['ignore', 'pipe', 'inherit'] }));
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.on('data', (d: Buffer) => {
@@ -154,7 +168,7 @@ export async function startRedis(maxmemory: string, extra: string[] = [], cpus?:
   const port = await freePort();
   const scratch = redisScratchDir();
   const args = ['--port', String(port), '--bind', '127.0.0.1', ...scratch.args, '--save', '', '--appendonly', 'no', '--maxmemory', maxmemory, '--maxmemory-policy', 'allkeys-lru', ...extra];
-  const proc = spawn(...onCpus('redis-server', args, cpus), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = tracked(spawn(...onCpus('redis-server', args, cpus), { stdio: ['ignore', 'pipe', 'pipe'] }));
   await new Promise<void>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -241,7 +255,9 @@ export async function benchmark(port: number, b: BenchmarkRun): Promise<{ rps: n
       const clients = Math.floor(b.clients / procs) + (i < b.clients % procs ? 1 : 0);
       const requests = Math.floor(b.requests / procs) + (i < b.requests % procs ? 1 : 0);
       const args = ['-p', String(port), '-c', String(clients), '-n', String(requests), '-P', String(b.pipeline), '-d', String(b.size), '-r', String(b.keys), '-t', b.test, '--csv'];
-      const { stdout } = await run(...onCpus('redis-benchmark', args, b.cpus), { timeout: 600_000 });
+      const running = run(...onCpus('redis-benchmark', args, b.cpus), { timeout: 600_000 });
+      tracked(running.child);
+      const { stdout } = await running;
       const line = stdout.trim().split('\n').find((l) => l.startsWith(`"${b.test.toUpperCase()}"`));
       if (line === undefined) throw new Error(`redis-benchmark printed no ${b.test} line:\n${stdout}`);
       // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
