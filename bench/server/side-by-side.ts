@@ -50,7 +50,7 @@ try {
       const s = servers[k]!;
       const r = running[k]!;
       const c0 = cpuSeconds(r.pid);
-      const m = await benchmark(r.port, { test, clients: CLIENTS, requests, pipeline: P, size: bytes, keys: KEYS, cpus: pin?.load, threads: procs });
+      const m = await benchmark(r.port, { test, clients: CLIENTS, requests, pipeline: P, size: bytes, keys: KEYS, cpus: pin?.load, procs });
       const us = ((cpuSeconds(r.pid) - c0) / requests) * 1e6;
       s.cpu.push(us);
       s.rps.push(m.rps);

@@ -229,7 +229,7 @@ export interface LoadSpec {
   /** Our generator's threads. */
   threads: number;
   /** redis-benchmark only: processes side by side (net.ts benchmark()), and a taskset CPU list to run them on. */
-  benchThreads?: number;
+  benchProcs?: number;
   cpus?: string;
   /** Target seconds. redis-benchmark takes a request count: `requests` (sized by a calibration run). */
   seconds: number;
@@ -279,5 +279,5 @@ export async function measureLoad(tool: LoadTool, spec: LoadSpec): Promise<LoadS
 
 /** A LoadSpec as redis-benchmark's settings, without the request count. */
 export function benchmarkRun(spec: LoadSpec): Omit<BenchmarkRun, 'requests'> {
-  return { test: spec.test, clients: spec.clients, pipeline: spec.pipeline, size: spec.size, keys: spec.keys, cpus: spec.cpus, threads: spec.benchThreads };
+  return { test: spec.test, clients: spec.clients, pipeline: spec.pipeline, size: spec.size, keys: spec.keys, cpus: spec.cpus, procs: spec.benchProcs };
 }

@@ -36,7 +36,7 @@ export interface NetOptions {
   /** With `pin`: how many CPUs, the last ones, the load generator gets (default 1). */
   loadCpus?: number;
   /** redis-benchmark processes side by side (default 1; benchmark()). */
-  benchThreads?: number;
+  benchProcs?: number;
   /** More redis-server options, e.g. ['--io-threads', '4']. */
   redisArgs?: string[];
   progress?: (line: string) => void;
@@ -223,7 +223,7 @@ export async function loadKeys(port: number, keys: number, size: number): Promis
 }
 
 /**
- * One redis-benchmark run's settings: `cpus` a taskset CPU list, `threads` how many redis-benchmark
+ * One redis-benchmark run's settings: `cpus` a taskset CPU list, `procs` how many redis-benchmark
  * processes share the clients and requests.
  */
 export interface BenchmarkRun {
@@ -234,7 +234,7 @@ export interface BenchmarkRun {
   size: number;
   keys: number;
   cpus?: string;
-  threads?: number;
+  procs?: number;
 }
 
 /**
@@ -249,7 +249,7 @@ export interface BenchmarkRun {
 export async function benchmark(port: number, b: BenchmarkRun): Promise<{ rps: number; p50: number; p99: number; loadCores: number }> {
   const c0 = childrenCpuSeconds();
   const t0 = performance.now();
-  const procs = Math.max(1, Math.min(b.threads ?? 1, b.clients));
+  const procs = Math.max(1, Math.min(b.procs ?? 1, b.clients));
   const parts = await Promise.all(
     Array.from({ length: procs }, async (_, i) => {
       const clients = Math.floor(b.clients / procs) + (i < b.clients % procs ? 1 : 0);
@@ -323,7 +323,7 @@ export async function runNet(o: NetOptions): Promise<{ samples: NetSample[]; row
       for (const pipeline of o.pipelines) {
         for (const test of o.tests) {
           // Size each run for about `seconds` from a short calibration run on our server.
-          const run: Omit<BenchmarkRun, 'requests'> = { test, clients: o.clients, pipeline, size, keys: o.keys, cpus: pin?.load, threads: o.benchThreads };
+          const run: Omit<BenchmarkRun, 'requests'> = { test, clients: o.clients, pipeline, size, keys: o.keys, cpus: pin?.load, procs: o.benchProcs };
           const requests = await calibrateRequests(ours.port, run, o.seconds);
           // An unmeasured quarter run on every server first: the first measured run of a setting
           // would otherwise carry our JIT compiling the paths it takes (in V8's background

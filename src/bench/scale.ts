@@ -24,7 +24,7 @@ export interface ScaleOptions {
   /** Our generator's threads. */
   loadgenThreads: number;
   /** redis-benchmark processes side by side (default 1; net.ts benchmark()). */
-  benchThreads?: number;
+  benchProcs?: number;
   /** More redis-server options, e.g. ['--io-threads', '4']. */
   redisArgs?: string[];
   /** Servers and redis-benchmark on these taskset CPU lists (bench --pin). */
@@ -60,7 +60,7 @@ export interface ScalePoint {
 
 export interface ScaleResult {
   tool: LoadTool;
-  fixed: { test: string; clients: number; pipeline: number; size: number; keys: number; ratio: [number, number]; seconds: number; runs: number; loadgenThreads: number; benchThreads?: number; pinned?: { server: string; load: string } };
+  fixed: { test: string; clients: number; pipeline: number; size: number; keys: number; ratio: [number, number]; seconds: number; runs: number; loadgenThreads: number; benchProcs?: number; pinned?: { server: string; load: string } };
   samples: ScaleSample[];
   points: ScalePoint[];
   redis: ScalePoint | null;
@@ -83,7 +83,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const withRedis = o.redis ?? hasBinary('redis-server');
   const samples: ScaleSample[] = [];
   const pin = o.pin ?? undefined;
-  const spec = { test: o.test, clients: o.clients, pipeline: o.pipeline, size: o.size, keys: o.keys, ratio: o.ratio, threads: o.loadgenThreads, benchThreads: o.benchThreads, cpus: pin?.load, seconds: o.seconds };
+  const spec = { test: o.test, clients: o.clients, pipeline: o.pipeline, size: o.size, keys: o.keys, ratio: o.ratio, threads: o.loadgenThreads, benchProcs: o.benchProcs, cpus: pin?.load, seconds: o.seconds };
   // redis-benchmark takes a request count: each target's runs are sized from a calibration run
   // against it, so a run lasts about `seconds` whatever the thread count.
   const requests = new Map<string, number>();
@@ -126,7 +126,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   if (redis && base) redis.speedup = redis.opsPerSec / base.opsPerSec;
   return {
     tool: o.tool,
-    fixed: { test: o.test, clients: o.clients, pipeline: o.pipeline, size: o.size, keys: o.keys, ratio: o.ratio, seconds: o.seconds, runs: o.runs, loadgenThreads: o.loadgenThreads, benchThreads: o.benchThreads ?? 1, ...(pin ? { pinned: pin } : {}) },
+    fixed: { test: o.test, clients: o.clients, pipeline: o.pipeline, size: o.size, keys: o.keys, ratio: o.ratio, seconds: o.seconds, runs: o.runs, loadgenThreads: o.loadgenThreads, benchProcs: o.benchProcs ?? 1, ...(pin ? { pinned: pin } : {}) },
     samples,
     points,
     redis,

@@ -44,7 +44,7 @@ export interface SuiteOptions {
   out: string;
   /** 'auto': redis-benchmark when installed, else ours. */
   loadgen: 'auto' | LoadTool;
-  net: { clients: number; pipelines: number[]; sizes: number[]; keys: number; ratio: [number, number]; tests?: string[]; threads: number; benchThreads?: number; seconds: number; runs: number; serverThreads?: number; maxmemory: string; floor?: boolean; pin?: boolean; loadCpus?: number; redisArgs?: string[] };
+  net: { clients: number; pipelines: number[]; sizes: number[]; keys: number; ratio: [number, number]; tests?: string[]; threads: number; benchProcs?: number; seconds: number; runs: number; serverThreads?: number; maxmemory: string; floor?: boolean; pin?: boolean; loadCpus?: number; redisArgs?: string[] };
   scale: { threadsList: number[]; pipeline: number; size: number; test?: string };
   memory: { keys1k: number; keys16: number };
   micro: { quick: boolean; time?: number };
@@ -168,7 +168,7 @@ export function suiteOptionsFromCli(names: string[], o: Record<string, unknown>,
       ratio: parseRatio(o.ratio as string | undefined),
       tests: o.tests !== undefined ? list(o.tests).map((t) => t.toLowerCase()) : undefined,
       threads: o.threads !== undefined ? num('threads', o.threads) : d.net.threads,
-      benchThreads: o.threads !== undefined ? num('threads', o.threads) : 1,
+      benchProcs: o.threads !== undefined ? num('threads', o.threads) : 1,
       seconds: (o.duration ?? o.seconds) !== undefined ? num('duration', o.duration ?? o.seconds, 0.05) : d.net.seconds,
       runs: o.runs !== undefined ? num('runs', o.runs) : d.net.runs,
       serverThreads: o.serverThreads !== undefined ? num('server-threads', o.serverThreads) : undefined,
@@ -379,13 +379,13 @@ export function markdown(r: SuiteResults): string {
   ];
   if (s.net) {
     const n = r.settings.net;
-    out.push('', '## net', '', `Load: ${s.net.tool === 'ours' ? 'shardcache-loadgen (ours)' : `redis-benchmark${(n.benchThreads ?? 1) > 1 ? ` (${n.benchThreads} processes side by side)` : ''}`}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${pinLine(s.net.pinned)}${redisArgsLine(n.redisArgs)}${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
+    out.push('', '## net', '', `Load: ${s.net.tool === 'ours' ? 'shardcache-loadgen (ours)' : `redis-benchmark${(n.benchProcs ?? 1) > 1 ? ` (${n.benchProcs} processes side by side)` : ''}`}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${pinLine(s.net.pinned)}${redisArgsLine(n.redisArgs)}${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
     const lg = loadgenCpuLine(s.net);
     if (lg) out.push('', lg);
   }
   if (s.scale) {
     const f = s.scale.fixed;
-    const tool = s.scale.tool === 'ours' ? 'our generator' : `redis-benchmark${(f.benchThreads ?? 1) > 1 ? `, ${f.benchThreads} processes` : ''}`;
+    const tool = s.scale.tool === 'ours' ? 'our generator' : `redis-benchmark${(f.benchProcs ?? 1) > 1 ? `, ${f.benchProcs} processes` : ''}`;
     out.push('', '## scale', '', `Fixed load: ${f.test.toUpperCase()}, ${f.clients} clients, pipeline ${f.pipeline}, ${f.size} B values (${tool}). ${pinLine(f.pinned)}${redisArgsLine(r.settings.net.redisArgs)}`.trimEnd(), '', scaleTable(s.scale));
   }
   if (s.memory) out.push('', '## memory', '', memoryTable(s.memory));
@@ -507,13 +507,13 @@ export async function runSuite(o: SuiteOptions): Promise<{ dir: string; results:
         results.suites.micro = { ...value, log };
       } else if (suite === 'net') {
         if (tool === 'redis-benchmark') {
-          const n = await runNet({ clients: o.net.clients, pipelines: o.net.pipelines, sizes: o.net.sizes, keys: o.net.keys, tests, runs: o.net.runs, seconds: o.net.seconds, threads: o.net.serverThreads, maxmemory: o.net.maxmemory, floor: o.net.floor, pin: o.net.pin, loadCpus: o.net.loadCpus, benchThreads: o.net.benchThreads, redisArgs: o.net.redisArgs, progress: say });
+          const n = await runNet({ clients: o.net.clients, pipelines: o.net.pipelines, sizes: o.net.sizes, keys: o.net.keys, tests, runs: o.net.runs, seconds: o.net.seconds, threads: o.net.serverThreads, maxmemory: o.net.maxmemory, floor: o.net.floor, pin: o.net.pin, loadCpus: o.net.loadCpus, benchProcs: o.net.benchProcs, redisArgs: o.net.redisArgs, progress: say });
           results.suites.net = { tool, tests, redis: n.redis, samples: n.samples, rows: n.rows, ...(n.pinned ? { pinned: n.pinned } : {}) };
         } else {
           results.suites.net = await runNetOurs({ ...o.net, tests, progress: say });
         }
       } else if (suite === 'scale') {
-        results.suites.scale = await runScale({ threadsList: o.scale.threadsList, tool, test: scaleTest, clients: o.net.clients, pipeline: o.scale.pipeline, size: o.scale.size, keys: o.net.keys, ratio: o.net.ratio, loadgenThreads: o.net.threads, benchThreads: o.net.benchThreads, redisArgs: o.net.redisArgs, pin: o.net.pin ? pinOrThrow(o.net.loadCpus) : null, seconds: o.net.seconds, runs: o.net.runs, maxmemory: o.net.maxmemory, redis: haveRedis, progress: say });
+        results.suites.scale = await runScale({ threadsList: o.scale.threadsList, tool, test: scaleTest, clients: o.net.clients, pipeline: o.scale.pipeline, size: o.scale.size, keys: o.net.keys, ratio: o.net.ratio, loadgenThreads: o.net.threads, benchProcs: o.net.benchProcs, redisArgs: o.net.redisArgs, pin: o.net.pin ? pinOrThrow(o.net.loadCpus) : null, seconds: o.net.seconds, runs: o.net.runs, maxmemory: o.net.maxmemory, redis: haveRedis, progress: say });
       } else if (suite === 'memory') {
         const { runMemory } = await import('../../bench/store/memory.ts');
         const { value, log } = await captured(() => runMemory({ keys1k: o.memory.keys1k, keys16: o.memory.keys16, redis: haveRedis }), say);

@@ -180,12 +180,12 @@ describe('bench suites, tiny configurations', () => {
   it.skipIf(!HAVE_RB)('scale with redis-benchmark: processes side by side, pinned where this machine allows', async () => {
     const pin = pinCpus();
     const redisArgs = ['--hz', '20', '--databases', '4'];
-    const { dir } = await runSuite(tiny(['scale'], { loadgen: 'redis-benchmark', net: { ...tiny([]).net, benchThreads: 2, pin: pin !== null, redisArgs }, scale: { threadsList: [1], pipeline: 4, size: 100, test: 'get' } }));
+    const { dir } = await runSuite(tiny(['scale'], { loadgen: 'redis-benchmark', net: { ...tiny([]).net, benchProcs: 2, pin: pin !== null, redisArgs }, scale: { threadsList: [1], pipeline: 4, size: 100, test: 'get' } }));
     const r = readBack(dir);
     checkCommon(r);
     const s = r.suites.scale!;
     expect(s.tool).toBe('redis-benchmark');
-    expect(s.fixed.benchThreads).toBe(2);
+    expect(s.fixed.benchProcs).toBe(2);
     for (const x of s.samples) expect(x.opsPerSec).toBeGreaterThan(0);
     const md = readFileSync(join(dir, 'results.md'), 'utf8');
     expect(md).toContain('(redis-benchmark, 2 processes)');
@@ -203,7 +203,7 @@ describe('bench suites, tiny configurations', () => {
   it.skipIf(!HAVE_RB)('redis-benchmark processes side by side share the clients and requests exactly', async () => {
     const srv = await startShardcache(1, '64mb');
     try {
-      const r = await benchmark(srv.port, { test: 'set', clients: 3, requests: 1001, pipeline: 1, size: 10, keys: 10, threads: 2 });
+      const r = await benchmark(srv.port, { test: 'set', clients: 3, requests: 1001, pipeline: 1, size: 10, keys: 10, procs: 2 });
       expect(r.rps).toBeGreaterThan(0);
       expect(r.p50).toBeLessThanOrEqual(r.p99);
       const conn = await RawConn.connect(srv.port);
@@ -306,8 +306,8 @@ describe('suite options and chart helpers', () => {
     expect(o.net).toMatchObject({ pipelines: [1, 8, 32], sizes: [64], ratio: [4, 1], threads: 3, seconds: 2, runs: 1, keys: 10_000, pin: false });
     expect(suiteOptionsFromCli(['net'], { pin: true }, () => undefined).net.pin).toBe(true);
     // --threads is redis-benchmark's process count only when given; --load-cpus defaults to one.
-    expect(suiteOptionsFromCli(['scale'], {}, () => undefined).net).toMatchObject({ benchThreads: 1, loadCpus: 1 });
-    expect(suiteOptionsFromCli(['scale'], { threads: '8', pin: true, loadCpus: '8' }, () => undefined).net).toMatchObject({ benchThreads: 8, threads: 8, loadCpus: 8, redisArgs: [] });
+    expect(suiteOptionsFromCli(['scale'], {}, () => undefined).net).toMatchObject({ benchProcs: 1, loadCpus: 1 });
+    expect(suiteOptionsFromCli(['scale'], { threads: '8', pin: true, loadCpus: '8' }, () => undefined).net).toMatchObject({ benchProcs: 8, threads: 8, loadCpus: 8, redisArgs: [] });
     expect(suiteOptionsFromCli(['net'], { redisArgs: ' --io-threads  4 ' }, () => undefined).net.redisArgs).toEqual(['--io-threads', '4']);
     expect(() => suiteOptionsFromCli(['nope'], {}, () => undefined)).toThrow(/unknown suite/);
     expect(() => suiteOptionsFromCli([], { loadgen: 'x' }, () => undefined)).toThrow(/--loadgen/);
