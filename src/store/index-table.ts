@@ -4,8 +4,9 @@
  * without touching the arena, and a mark on keys with an expiry), and backward-shift deletion (no
  * tombstones).
  *
- * Invariant: a used slot's tag is tagOf(hash) | TagBits.ttl exactly when its item's expireAt is
- * not 0. Whoever sets an indexed item's expiry keeps it (markExpiry); insertSlot derives it.
+ * Invariant: a used slot's tag is tagOf(hash), with TagBits.ttl set exactly when its item's
+ * expireAt is not 0 (slotTag). insertSlot derives the mark; whoever changes an indexed item's
+ * expiry from or to 0 restores it (markExpiry).
  *
  * Invariant (linear probing with backward shift): every slot between a key's home slot
  * (hash & mask) and the slot that holds it is occupied. SCAN relies on it to enumerate one home
