@@ -11,17 +11,17 @@
  *
  * Each store measurement runs in a fresh child process (this file with --child) so RSS starts
  * clean; it runs once with the default slab growth factor 1.25 and once with 1.125. Redis gets a
- * fresh redis-server per scenario on an ephemeral port (--save '' --appendonly no), loaded with
- * pipelined SET commands over one TCP connection, and is shut down afterwards.
+ * fresh redis-server per scenario on an ephemeral port (src/bench/net.ts startRedis: --save ''
+ * --appendonly no, no memory limit), loaded with pipelined SET commands over one TCP connection,
+ * and is shut down afterwards.
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { indexLayout } from '../../native-layout/shard.ts';
-import { freePort, redisScratchDir } from '../../src/bench/net.ts';
+import { startRedis } from '../../src/bench/net.ts';
 import { ITEM_HEADER_BYTES } from '../../src/store/memory.ts';
 import { slabClassSizes } from '../../src/store/slab.ts';
 import { Store } from '../../src/store/store.ts';
@@ -277,50 +277,10 @@ async function redisLoad(port: number, sc: Scenario): Promise<void> {
   s.destroy();
 }
 
-async function startRedis(): Promise<{ port: number; proc: ChildProcess }> {
-  const port = await freePort();
-  const scratch = redisScratchDir();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...scratch.args, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  proc.once('exit', () => scratch.remove());
-  const failed = new Promise<never>((_, reject) => {
-    proc.once('error', reject);
-    proc.once('exit', (c) => reject(new Error(`redis-server exited with code ${c}`)));
-  });
-  failed.catch(() => {});
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await Promise.race([redisCommand(port, ['PING']), failed]);
-      return { port, proc };
-    } catch (e) {
-      if (proc.exitCode !== null || Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        throw e;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
-async function stopRedis(r: { port: number; proc: ChildProcess }): Promise<void> {
-  if (r.proc.exitCode !== null || r.proc.signalCode !== null) return;
-  const exited = once(r.proc, 'exit');
-  try {
-    await redisCommand(r.port, ['SHUTDOWN', 'NOSAVE']);
-  } catch {
-    // SHUTDOWN closes the connection without a reply.
-  }
-  const timer = setTimeout(() => r.proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function measureRedis(sc: Scenario): Promise<RedisMemoryRow> {
-  const r = await startRedis();
-  const onExit = () => r.proc.kill('SIGKILL');
-  process.once('exit', onExit);
+  // No memory limit, as a cache holding everything; a redis-server left running is killed when
+  // this process exits (src/bench/net.ts).
+  const r = await startRedis('0');
   try {
     const before = await redisCommand(r.port, ['INFO', 'memory']);
     const server = await redisCommand(r.port, ['INFO', 'server']);
@@ -352,8 +312,7 @@ async function measureRedis(sc: Scenario): Promise<RedisMemoryRow> {
       loadMs,
     };
   } finally {
-    await stopRedis(r);
-    process.removeListener('exit', onExit);
+    await r.stop();
   }
 }
 
