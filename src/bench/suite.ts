@@ -147,6 +147,8 @@ export function suiteOptionsFromCli(names: string[], o: Record<string, unknown>,
   const want = names.length === 0 || names.includes('all') ? [...SUITES] : names;
   for (const n of want) if (!(SUITES as readonly string[]).includes(n)) throw new Error(`unknown suite ${n} (${[...SUITES, 'all', 'compare', 'loadgen'].join(', ')})`);
   const quick = o.quick === true;
+  // --threads: our generator's threads, or how many redis-benchmark processes run side by side.
+  const threads = o.threads !== undefined ? num('threads', o.threads) : undefined;
   if (quick) {
     Object.assign(d.net, { keys: 10_000, seconds: 1, runs: 1 });
     d.memory = { keys1k: 20_000, keys16: 200_000 };
@@ -167,8 +169,8 @@ export function suiteOptionsFromCli(names: string[], o: Record<string, unknown>,
       keys: o.keys !== undefined ? num('keys', o.keys) : d.net.keys,
       ratio: parseRatio(o.ratio as string | undefined),
       tests: o.tests !== undefined ? list(o.tests).map((t) => t.toLowerCase()) : undefined,
-      threads: o.threads !== undefined ? num('threads', o.threads) : d.net.threads,
-      benchProcs: o.threads !== undefined ? num('threads', o.threads) : 1,
+      threads: threads ?? d.net.threads,
+      benchProcs: threads ?? 1,
       seconds: (o.duration ?? o.seconds) !== undefined ? num('duration', o.duration ?? o.seconds, 0.05) : d.net.seconds,
       runs: o.runs !== undefined ? num('runs', o.runs) : d.net.runs,
       serverThreads: o.serverThreads !== undefined ? num('server-threads', o.serverThreads) : undefined,

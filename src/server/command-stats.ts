@@ -13,18 +13,10 @@
  */
 import { addSparse, cumulativeBuckets, histogramTotal, newHistogram, percentileLabel, recordLatency, sparseHistogram, valueAtPercentile } from './latency-histogram.ts';
 
-export interface CommandStat {
-  calls: number;
-  usec: number;
-  rejected: number;
-  failed: number;
-  /** Its latency histogram, made at the first run timed with latency-tracking on. */
-  hist: Float64Array | null;
-}
-
 /**
- * A CommandStat as it crosses threads, with the histogram as sparseHistogram() pairs when asked
- * for (H = number[]), or, once the workers' snapshots are merged, as one dense histogram.
+ * A command's counters. `hist` is its latency histogram: in this worker (CommandStat) and once
+ * the workers' snapshots are merged, dense, made at the first run timed with latency-tracking on;
+ * as it crosses threads, sparseHistogram() pairs (H = number[]), or null when not asked for.
  */
 export interface CommandStatSnapshot<H = number[]> {
   calls: number;
@@ -33,6 +25,9 @@ export interface CommandStatSnapshot<H = number[]> {
   failed: number;
   hist: H | null;
 }
+
+/** This worker's counters of one command. */
+export type CommandStat = CommandStatSnapshot<Float64Array>;
 
 /** Redis stops tracking new error codes past this many (ERROR_STATS_NUMBER). */
 const ERROR_CODES_MAX = 128;
@@ -114,7 +109,7 @@ export function resetCommandStats(): void {
 
 /** Sums the workers' snapshots (null: a worker that did not answer). */
 export function mergeSnapshots(parts: readonly (StatsSnapshot | null)[]): MergedStats {
-  const cmds = new Map<string, CommandStatSnapshot<Float64Array>>();
+  const cmds = new Map<string, CommandStat>();
   const errs = new Map<string, number>();
   let total = 0;
   for (const p of parts) {
@@ -158,7 +153,7 @@ export function commandStatsSnapshot(latency = false): StatsSnapshot {
 }
 
 /** A merged snapshot's histogram of one command, with its count; null when it has none. */
-function latencyOf(s: CommandStatSnapshot<Float64Array>): { hist: Float64Array; total: number } | null {
+function latencyOf(s: CommandStat): { hist: Float64Array; total: number } | null {
   if (s.hist === null) return null;
   const total = histogramTotal(s.hist);
   return total > 0 ? { hist: s.hist, total } : null;
@@ -177,7 +172,7 @@ export function latencystatsLines(s: MergedStats, percentiles: readonly number[]
 }
 
 /** LATENCY HISTOGRAM's figures of one command: its runs and cumulative buckets. */
-export function latencyBuckets(s: CommandStatSnapshot<Float64Array>): { calls: number; buckets: [number, number][] } | null {
+export function latencyBuckets(s: CommandStat): { calls: number; buckets: [number, number][] } | null {
   const l = latencyOf(s);
   return l === null ? null : { calls: l.total, buckets: cumulativeBuckets(l.hist, l.total) };
 }

@@ -40,11 +40,14 @@ interface WorkerFigures {
   local: LocalFigures;
 }
 
-/** What INFO gathered from every worker (ctx.rpc), summed, and the store's figures, read once. */
+/**
+ * What INFO gathered from every worker (ctx.rpc), summed, and the store's figures: read at the
+ * first use, once, since they lock every shard and only some sections want them.
+ */
 export interface Gathered {
   stats: MergedStats;
   local: LocalFigures;
-  store: StoreStats;
+  readonly store: StoreStats;
 }
 
 /** `g`: what INFO gathered from every worker. */
@@ -88,7 +91,14 @@ export async function gatherInfo(ctx: WorkerContext, withStats = true, withLaten
     for (const x of p.local.trackingPrefixes) prefixes.add(x);
   }
   local.trackingPrefixes = [...prefixes];
-  return { stats: mergeSnapshots(parts.map((p) => p?.stats ?? null)), local, store: ctx.store.stats() };
+  let store: StoreStats | null = null;
+  return {
+    stats: mergeSnapshots(parts.map((p) => p?.stats ?? null)),
+    local,
+    get store() {
+      return (store ??= ctx.store.stats());
+    },
+  };
 }
 
 interface Section {

@@ -20,6 +20,7 @@
  */
 import { writeSync, openSync, closeSync } from 'node:fs';
 import net from 'node:net';
+import { parseArgs } from 'node:util';
 import { hasBinary, startRedis, startShardcache } from '../../src/bench/net.ts';
 import type { Running } from '../../src/bench/net.ts';
 import { ALL_KEYS, KEYS, makeGen, rng } from './difffuzz-gen.ts';
@@ -274,24 +275,31 @@ function seedList(spec: string): number[] {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const opt = (name: string, dflt: string) => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1]! : dflt;
-  };
-  const seeds = seedList(opt('--seeds', '1-5'));
-  const N = Number(opt('--n', '5000'));
-  const EPOCH = Number(opt('--epoch', '300'));
-  const PIPE = Number(opt('--pipe', '1'));
-  const split = argv.includes('--split');
-  const exclude = opt('--exclude', '').split(',').filter(Boolean);
+  const { values: o } = parseArgs({
+    options: {
+      seeds: { type: 'string', default: '1-5' },
+      n: { type: 'string', default: '5000' },
+      epoch: { type: 'string', default: '300' },
+      pipe: { type: 'string', default: '1' },
+      split: { type: 'boolean', default: false },
+      exclude: { type: 'string', default: '' },
+      boost: { type: 'string', default: '' },
+      out: { type: 'string', default: '' },
+    },
+  });
+  const seeds = seedList(o.seeds);
+  const N = Number(o.n);
+  const EPOCH = Number(o.epoch);
+  const PIPE = Number(o.pipe);
+  const split = o.split;
+  const exclude = o.exclude.split(',').filter(Boolean);
   const boost = Object.fromEntries(
-    opt('--boost', '')
+    o.boost
       .split(',')
       .filter(Boolean)
       .map((x) => [x.split('=')[0]!.toLowerCase(), Number(x.split('=')[1])]),
   );
-  const outPath = opt('--out', '');
+  const outPath = o.out;
   if (!hasBinary('redis-server')) throw new Error('redis-server is not installed (apt-get install redis-server)');
 
   const servers: Running[] = [];

@@ -15,6 +15,7 @@
  * Each request uses a key of its own, so no request sees what another left behind (a request one
  * server ran and the other did not would otherwise change later replies).
  */
+import { parseArgs } from 'node:util';
 import { hasBinary, startRedis, startShardcache } from '../../src/bench/net.ts';
 import type { Running } from '../../src/bench/net.ts';
 import { rng } from './difffuzz-gen.ts';
@@ -64,13 +65,9 @@ function knownKind(input: string, redis: Outcome, ours: Outcome): string | null 
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const opt = (name: string, dflt: string) => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1]! : dflt;
-  };
-  const seed = Number(opt('--seed', '1'));
-  const n = Number(opt('--n', '1000'));
+  const { values: o } = parseArgs({ options: { seed: { type: 'string', default: '1' }, n: { type: 'string', default: '1000' } } });
+  const seed = Number(o.seed);
+  const n = Number(o.n);
   if (!hasBinary('redis-server')) throw new Error('redis-server is not installed');
   const r = rng(seed);
   const mutate = (t: string): string => {
