@@ -5,7 +5,7 @@
  */
 import { struct } from './struct.ts';
 
-export const SERVER_LAYOUT_VERSION = 10;
+export const SERVER_LAYOUT_VERSION = 11;
 
 /** Workers the layout has room for. */
 export const MAX_WORKERS = 256;
@@ -50,6 +50,7 @@ export const WorkerStats = struct('WorkerStats', [
   { name: 'expireUs', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'microseconds its active expiry cycles took (expire_cycle_cpu_milliseconds)' },
   { name: 'expireCapped', type: 'i32', guard: 'atomic; owning worker only', doc: 'active expiry cycles that stopped at their time budget (expired_time_cap_reached_count)' },
   { name: 'expireStale', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'running average (weight 0.05 per cycle, as Redis) of the share of sampled keys its cycles found expired (expired_stale_perc)' },
+  { name: 'trackedKeys', type: 'i32', guard: 'atomic; owning worker only (the main thread zeroes a dead worker\'s)', doc: 'keys in its tracking table: the workers\' sum is held to tracking-table-max-keys' },
 ], { align: 64 });
 
 /**

@@ -44,8 +44,6 @@ import { notify } from './notify.ts';
 
 /** Frames parsed ahead and locked together at most (as RESP pipelines). */
 const BATCH_MAX = 64;
-/** Keys remembered for invalidation per worker at most (tracking-table-max-keys). */
-const MAX_TRACKED_KEYS = 1_000_000;
 
 const wire = new Packr({ useRecords: false });
 
@@ -516,8 +514,10 @@ export class BinaryConnection implements ValueSink {
     let ids = table.get(s);
     if (ids === undefined) {
       table.set(s, (ids = new Set()));
-      if (table.size > MAX_TRACKED_KEYS) {
-        // Over the bound: the oldest key is invalidated for its readers, as Redis does.
+      const max = this.ctx.trackingMaxKeys;
+      if (max !== 0 && table.size > max) {
+        // Over tracking-table-max-keys (held per worker for binary clients): the oldest key is
+        // invalidated for its readers.
         const oldest = table.keys().next().value!;
         invalidateLocal(this.w, [Buffer.from(oldest, 'latin1')], null);
       }

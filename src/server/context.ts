@@ -57,6 +57,8 @@ export class WorkerContext {
   /** latency-tracking-info-percentiles, as numbers. */
   latencyPercentiles: number[] = [50, 99, 99.9];
   slowlogMaxLen = 128;
+  /** tracking-table-max-keys: keys the tracking tables of all workers hold at most (0: no limit). */
+  trackingMaxKeys = 1_000_000;
   activeExpire = true;
   /** enable-debug-command: 'no', 'yes' or 'local'. */
   debugCommand = 'no';
@@ -312,6 +314,9 @@ export class WorkerContext {
         break;
       case 'slowlog-log-slower-than':
         this.slowlogThresholdUs = Number(value);
+        break;
+      case 'tracking-table-max-keys':
+        this.trackingMaxKeys = Number(value);
         break;
       case 'slowlog-max-len':
         this.slowlogMaxLen = Number(value);

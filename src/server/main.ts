@@ -152,6 +152,8 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
         shared.add(name, -n);
         shared.workerAdd(i, name, -n);
       }
+      // Its tracking table went with it.
+      shared.workerPut(i, 'trackedKeys', 0);
       for (const qid of [...queries.keys()]) settle(qid, i);
       if (closing) return;
       say('warning', `worker ${i} exited with code ${code}; ${lost} connection(s) lost; starting a replacement (the data lives in shared memory and survives)`);

@@ -37,7 +37,7 @@ const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
 const RATE_F64: Record<GlobalRate, number> = { netInPerSec: (L.globals + G.netInPerSec.offset) / 8, netOutPerSec: (L.globals + G.netOutPerSec.offset) / 8 };
 
 export type GlobalCounter = 'clients' | 'monitors' | 'trackers' | 'opsPerSec' | 'clientIds' | 'lastSave' | 'statsResetAt' | 'pauseMode';
-export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted' | 'monitors' | 'trackers' | 'expireCapped';
+export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted' | 'monitors' | 'trackers' | 'expireCapped' | 'trackedKeys';
 export type WorkerTotal = 'commands' | 'netIn' | 'netOut' | 'expireUs' | 'expireStale';
 /** Per-second rates the main thread samples (f64 globals). */
 export type GlobalRate = 'netInPerSec' | 'netOutPerSec';
@@ -92,6 +92,9 @@ export class SharedState {
   }
   workerGet(worker: number, name: WorkerCounter): number {
     return Atomics.load(this.i32, this.wi(worker, W[name]));
+  }
+  workerPut(worker: number, name: WorkerCounter, v: number): void {
+    Atomics.store(this.i32, this.wi(worker, W[name]), v);
   }
   /** Float64 index of one of a worker's f64 totals. */
   private wf(worker: number, name: WorkerTotal): number {

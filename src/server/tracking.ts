@@ -28,8 +28,6 @@ import type { BusMessage } from './messages.ts';
 import { registerQuery } from './queries.ts';
 
 const CHANNEL = Buffer.from('__redis__:invalidate');
-/** Keys remembered per worker at most (Redis's tracking-table-max-keys default). */
-const MAX_KEYS = 1_000_000;
 
 /** Default mode: key (latin1) → ids of this worker's clients that read it since it last changed. */
 const table = new Map<string, Set<number>>();
@@ -63,6 +61,10 @@ export function installTracking(ctx: WorkerContext): void {
     if (m.type !== 'invalidate' || m.from === ctx.index) return;
     if (m.keys === null) invalidateAll(ctx, null);
     else invalidateKeys(ctx, m.keys, m.by, null);
+  });
+  // A lower limit is reached at once, not at the next key remembered.
+  ctx.onConfig((name) => {
+    if (name === 'tracking-table-max-keys' && table.size > 0) holdToLimit(ctx);
   });
   registerQuery('tracking-deliver', (qctx, args) => {
     const r = qctx.clients.get(args[0] as number);
@@ -200,23 +202,41 @@ function afterCommand(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Bu
 }
 
 function remember(ctx: WorkerContext, c: Client, keys: Buffer[]): void {
+  const before = table.size;
   for (const k of keys) {
     const s = k.toString('latin1');
     let ids = table.get(s);
-    if (ids === undefined) {
-      table.set(s, (ids = new Set()));
-      if (table.size > MAX_KEYS) evictOldest(ctx);
-    }
+    if (ids === undefined) table.set(s, (ids = new Set()));
     if (!ids.has(c.id)) {
       ids.add(c.id);
       tableItems++;
     }
   }
+  if (table.size !== before) holdToLimit(ctx);
 }
 
-function forgetAll(): void {
+function forgetAll(ctx: WorkerContext): void {
   table.clear();
   tableItems = 0;
+  publishSize(ctx);
+}
+
+/** This worker's table size where the other workers read it (the limit is over all tables). */
+function publishSize(ctx: WorkerContext): void {
+  ctx.shared.workerPut(ctx.index, 'trackedKeys', table.size);
+}
+
+/**
+ * tracking-table-max-keys: while the tables of all workers together hold more keys, this worker
+ * forgets its oldest, each with an invalidation for its readers (Redis forgets random keys, also
+ * with an invalidation). A key remembered on two workers counts twice, as in tracking_total_keys.
+ * Workers that trim at once may together forget a few keys more than the excess.
+ */
+function holdToLimit(ctx: WorkerContext): void {
+  publishSize(ctx);
+  const max = ctx.trackingMaxKeys;
+  if (max === 0) return;
+  while (table.size > 0 && ctx.shared.sum('trackedKeys', ctx.workers) > max) evictOldest(ctx);
 }
 
 /**
@@ -227,7 +247,7 @@ export function trackingFigures(): { keys: number; items: number; prefixes: stri
   return { keys: table.size, items: tableItems, prefixes: [...prefixTable.keys()] };
 }
 
-/** Over the key limit: the oldest remembered key is invalidated for its readers, as Redis does. */
+/** The oldest remembered key, invalidated for its readers and forgotten. */
 function evictOldest(ctx: WorkerContext): void {
   const first = table.keys().next();
   if (first.done === true) return;
@@ -266,7 +286,7 @@ function onWrite(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[
   }
   if (ctx.shared.peek('trackers') <= 0) {
     // Nobody tracks anywhere: whatever is remembered belongs to clients that stopped.
-    if (table.size > 0) forgetAll();
+    if (table.size > 0) forgetAll(ctx);
     return;
   }
   const keys = changedKeys(ctx, c, keysOf(spec, argv));
@@ -308,6 +328,7 @@ function invalidateKeys(ctx: WorkerContext, keys: Uint8Array[], by: number, writ
     }
   }
   if (table.size === 0) return;
+  const before = table.size;
   for (const k of keys) {
     const s = Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1');
     const ids = table.get(s);
@@ -321,11 +342,12 @@ function invalidateKeys(ctx: WorkerContext, keys: Uint8Array[], by: number, writ
       send(ctx, t, [k], writer);
     }
   }
+  if (table.size !== before) publishSize(ctx);
 }
 
 /** FLUSHALL / FLUSHDB: every tracking client of this worker gets a null invalidation. */
 function invalidateAll(ctx: WorkerContext, writer: Client | null): void {
-  forgetAll();
+  forgetAll(ctx);
   for (const t of ctx.clients.values()) if (t.tracking !== null) send(ctx, t, null, writer);
 }
 

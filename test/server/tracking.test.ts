@@ -383,6 +383,72 @@ describe('ioredis (RESP3)', () => {
   });
 });
 
+describe('tracking-table-max-keys', () => {
+  const totalKeys = async () => Number(/tracking_total_keys:(\d+)/.exec((await writer.call('INFO', 'stats')) as string)![1]);
+  /** Keys of `pushes` (invalidate pushes only), flattened. */
+  const invalidated = (c: Resp) => c.pushes.filter((p) => p.items[0] === 'invalidate').flatMap((p) => p.items[1] as string[]);
+
+  it('holds the keys remembered on all workers together to the limit, forgetting with an invalidation', async () => {
+    expect(await writer.call('CONFIG', 'GET', 'tracking-table-max-keys')).toEqual(['tracking-table-max-keys', '1000000']);
+    expect(await writer.call('CONFIG', 'SET', 'tracking-table-max-keys', '-1')).toEqual(
+      new RespError("ERR CONFIG SET failed (possibly related to argument 'tracking-table-max-keys') - argument must be between 0 and 9223372036854775807 inclusive"),
+    );
+    // a on the other worker, b beside the writer.
+    const a = await otherWorker(true);
+    const b = await conn(true);
+    expect(await a.call('CLIENT', 'TRACKING', 'on')).toBe('OK');
+    expect(await b.call('CLIENT', 'TRACKING', 'on')).toBe('OK');
+    // Earlier tests' keys are forgotten (the flush invalidates them everywhere; a and b hear it too).
+    expect(await writer.call('FLUSHALL')).toBe('OK');
+    await a.nextPush();
+    await b.nextPush();
+    expect(await totalKeys()).toBe(0);
+    try {
+      expect(await writer.call('CONFIG', 'SET', 'tracking-table-max-keys', '3')).toBe('OK');
+      // The setting reaches the other worker through the main thread.
+      for (let i = 0; (await b.call('CONFIG', 'GET', 'tracking-table-max-keys'))?.toString() !== 'tracking-table-max-keys,3'; i++) expect(i).toBeLessThan(500);
+      expect(await a.call('MGET', 'lim:1', 'lim:2')).toEqual([null, null]);
+      expect(await b.call('GET', 'lim:3')).toBe(null);
+      expect(await totalKeys()).toBe(3);
+      // A fourth key on b's worker: over the limit there, so that worker forgets its oldest.
+      expect(await b.call('GET', 'lim:4')).toBe(null);
+      expect(await b.nextPush()).toEqual(['invalidate', ['lim:3']]);
+      expect(await totalKeys()).toBe(3);
+      expect(a.pushes).toEqual([]);
+
+      // Lowered: every worker trims at once, each key forgotten with an invalidation.
+      expect(await writer.call('CONFIG', 'SET', 'tracking-table-max-keys', '1')).toBe('OK');
+      for (let i = 0; (await totalKeys()) > 1; i++) expect(i).toBeLessThan(500);
+      // Each key forgotten is announced once. lim:1 is a's worker's oldest, so it goes whichever
+      // worker trims first; lim:2 or lim:4 may stay.
+      const left = await totalKeys();
+      for (let i = 0; invalidated(a).length + invalidated(b).length < 3 - left; i++) {
+        expect(i).toBeLessThan(500);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const gone = [...invalidated(a), ...invalidated(b)].sort();
+      expect(gone).toHaveLength(3 - left);
+      expect(gone[0]).toBe('lim:1');
+      expect(invalidated(b).every((k) => k === 'lim:4')).toBe(true);
+
+      // 0: no limit.
+      a.pushes.length = 0;
+      b.pushes.length = 0;
+      expect(await writer.call('CONFIG', 'SET', 'tracking-table-max-keys', '0')).toBe('OK');
+      for (let i = 0; (await a.call('CONFIG', 'GET', 'tracking-table-max-keys'))?.toString() !== 'tracking-table-max-keys,0'; i++) expect(i).toBeLessThan(500);
+      const before = await totalKeys();
+      expect(await a.call('MGET', 'lim:5', 'lim:6', 'lim:7', 'lim:8')).toEqual([null, null, null, null]);
+      expect(await totalKeys()).toBe(before + 4);
+      // A write's invalidation is the first push since: nothing was forgotten for the limit.
+      expect(await writer.call('SET', 'lim:8', 'x')).toBe('OK');
+      expect(await a.nextPush()).toEqual(['invalidate', ['lim:8']]);
+      expect(a.pushes).toEqual([]);
+    } finally {
+      await writer.call('CONFIG', 'SET', 'tracking-table-max-keys', '1000000');
+    }
+  });
+});
+
 // Last: it closes a connection, which ends the alternation otherWorker() counts on.
 describe('REDIRECT target gone', () => {
   it('a target that went away is reported as a broken redirect (RESP3 push, TRACKINGINFO)', async () => {
