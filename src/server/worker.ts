@@ -15,6 +15,7 @@ import { processInput, resumeAfterDrain } from './dispatch.ts';
 import type { ToWorker, WorkerInit } from './messages.ts';
 import { PubSub } from './pubsub.ts';
 import { resetClientState } from './commands/client.ts';
+import { latencySampleIfNeeded } from './commands/diagnostics.ts';
 import { answerQuery } from './queries.ts';
 import { notifyClassOn, publishEvent } from './notify.ts';
 import { installTracking, keysDropped } from './tracking.ts';
@@ -62,6 +63,7 @@ function afterExpireCycle(r: ExpireTally): void {
   // expire.c: the stale share is a running average, each cycle weighing 5 %.
   const share = r.sampled > 0 ? r.expired / r.sampled : 0;
   s.workerTotalSet(ctx.index, 'expireStale', share * 0.05 + s.workerTotal(ctx.index, 'expireStale') * 0.95);
+  latencySampleIfNeeded(ctx, 'expire-cycle', r.ms);
 }
 
 let expiry: ActiveExpiry | null = null;

@@ -436,7 +436,7 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
       expect(h).toMatch(sample);
       expect(Number(sample.exec(h!)![1])).toBeGreaterThanOrEqual(100);
       expect(shape(h!)).toBe(shape(r!));
-      for (const argv of [['LATENCY', 'HISTORY', 'nosuch'], ['LATENCY', 'HISTORY'], ['LATENCY', 'HISTORY', 'a', 'b'], ['MEMORY', 'STATS', 'x'], ['MEMORY', 'PURGE'], ['MEMORY', 'PURGE', 'x'], ['MEMORY', 'MALLOC-STATS', 'x'], ['LATENCY', 'RESET']]) {
+      for (const argv of [['LATENCY', 'HISTORY', 'nosuch'], ['LATENCY', 'HISTORY'], ['LATENCY', 'HISTORY', 'a', 'b'], ['MEMORY', 'STATS', 'x'], ['MEMORY', 'PURGE'], ['MEMORY', 'PURGE', 'x'], ['MEMORY', 'MALLOC-STATS', 'x'], ['MEMORY', 'DOCTOR', 'x'], ['LATENCY', 'GRAPH', 'nosuch'], ['LATENCY', 'GRAPH'], ['LATENCY', 'DOCTOR', 'x'], ['LATENCY', 'HELP'], ['MEMORY', 'HELP'], ['LATENCY', 'RESET']]) {
         const [a, b] = await send(argv);
         expect(a, argv.join(' ')).toBe(b);
       }

@@ -556,6 +556,84 @@ describe('SLOWLOG, MEMORY, LATENCY, DEBUG, LASTSAVE', () => {
     expect(await r.call('LATENCY', 'LATEST')).toEqual([]);
   });
 
+  it('LATENCY DOCTOR and GRAPH report the spikes of both workers; the active expiry cycle is an event too', async () => {
+    // Connections alternate between the two workers: a and b sit on different ones.
+    const a = client();
+    await a.ping();
+    const b = client();
+    await b.ping();
+    const [ia, ib] = [(await a.client('INFO')) as string, (await b.client('INFO')) as string];
+    expect(ia).not.toBe(ib);
+    const threshold = async (ms: number) => {
+      await a.config('SET', 'latency-monitor-threshold', String(ms));
+      await eventually(async () => ((await b.config('GET', 'latency-monitor-threshold')) as string[])[1] === String(ms));
+    };
+    expect(await a.call('LATENCY', 'DOCTOR')).toMatch(/^Latency monitoring is off \(latency-monitor-threshold is 0\)/);
+    await threshold(40);
+    await a.call('LATENCY', 'RESET');
+    expect(await a.call('LATENCY', 'DOCTOR')).toMatch(/^No latency spike of 40 ms or more/);
+    await expect(a.call('LATENCY', 'GRAPH', 'command')).rejects.toThrow("ERR No samples available for event 'command'");
+    await a.call('DEBUG', 'SLEEP', '0.05');
+    await b.call('DEBUG', 'SLEEP', '0.2');
+    // Asked on a's worker, the report and the graph include the spike b's worker saw.
+    const doctor = (await a.call('LATENCY', 'DOCTOR')) as string;
+    expect(doctor).toMatch(/^Latency spikes of 40 ms or more \(latency-monitor-threshold\) were seen:\n\n1\. command: \d latency spikes? \(average \d+ ms, mean deviation \d+ ms(, one every [\d.]+ s)?\)\. Worst ever: (\d+) ms\.\n/);
+    expect(Number(/Worst ever: (\d+) ms/.exec(doctor)![1])).toBeGreaterThanOrEqual(200);
+    expect(doctor).toContain('- SLOWLOG GET lists the slow commands');
+    const graph = ((await a.call('LATENCY', 'GRAPH', 'command')) as string).split('\n');
+    const title = /^command - high (\d+) ms, low (\d+) ms \(all time high (\d+) ms\)$/.exec(graph[0]!)!;
+    expect(title).not.toBeNull();
+    expect(Number(title[1])).toBeGreaterThanOrEqual(200);
+    expect(Number(title[3])).toBe(Number(title[1]));
+    expect(graph[1]).toBe('-'.repeat(80));
+    // The highest sample's column reaches the top row; ages read downwards end in a unit.
+    expect(graph[2]).toContain('#');
+    expect(graph.slice(6).some((l) => /[smhd]/.test(l))).toBe(true);
+    await expect(a.call('LATENCY', 'GRAPH')).rejects.toThrow("ERR wrong number of arguments for 'latency|graph' command");
+    await expect(a.call('LATENCY', 'DOCTOR', 'x')).rejects.toThrow("ERR wrong number of arguments for 'latency|doctor' command");
+
+    // 50,000 keys that expire at the same millisecond: the cycle that reclaims them runs past 1 ms.
+    await threshold(1);
+    const at = Date.now() + 1500;
+    const p = a.pipeline();
+    for (let i = 0; i < 50_000; i++) p.set(`ex:${i}`, 'v', 'PXAT', at);
+    await p.exec();
+    await eventually(async () => ((await a.call('LATENCY', 'LATEST')) as unknown[][]).some((e) => e[0] === 'expire-cycle'), 10_000);
+    const report = (await b.call('LATENCY', 'DOCTOR')) as string;
+    expect(report).toMatch(/\d\. expire-cycle: \d+ latency spikes?/);
+    expect(report).toContain('- The active expiry cycle ran long');
+    await a.config('SET', 'latency-monitor-threshold', '0');
+    await eventually(async () => ((await b.config('GET', 'latency-monitor-threshold')) as string[])[1] === '0');
+    await a.call('LATENCY', 'RESET');
+  });
+
+  it('MEMORY DOCTOR: nothing to say about little data; with some, what it finds, such as maxmemory close', async () => {
+    const r = client();
+    const used = async () => Number(field((await r.info('memory')) as string, 'used_memory'));
+    if ((await used()) < 5 * 1024 * 1024) expect(await r.call('MEMORY', 'DOCTOR')).toMatch(/^This instance holds little data \(used_memory [\d.]+[KMG]?\): there is nothing to diagnose yet/);
+    const value = 'x'.repeat(10_000);
+    const p = r.pipeline();
+    for (let i = 0; i < 800; i++) p.set(`md:${i}`, value);
+    await p.exec();
+    const report = (await r.call('MEMORY', 'DOCTOR')) as string;
+    expect(report).toMatch(/^(Memory findings:\n\n- |No memory problem found\. used_memory )/);
+    // A bound just above what is used now.
+    const now = await used();
+    await r.config('SET', 'maxmemory', String(Math.ceil(now * 1.05)));
+    try {
+      const near = (await r.call('MEMORY', 'DOCTOR')) as string;
+      expect(near).toMatch(/^Memory findings:\n/);
+      expect(near).toContain('is within 10% of maxmemory');
+      expect(near).toContain('With maxmemory-policy noeviction, writes that need memory are refused with an OOM error.');
+    } finally {
+      await r.config('SET', 'maxmemory', '0');
+      const d = r.pipeline();
+      for (let i = 0; i < 800; i++) d.del(`md:${i}`);
+      await d.exec();
+    }
+    await expect(r.call('MEMORY', 'DOCTOR', 'x')).rejects.toThrow("ERR wrong number of arguments for 'memory|doctor' command");
+  });
+
   it('LATENCY HISTOGRAM and INFO latencystats count every call on both workers, fast path included', async () => {
     const a = client();
     const b = client();

@@ -1,6 +1,6 @@
 /**
- * Diagnostics: MEMORY (USAGE, STATS, MALLOC-STATS, PURGE) and LATENCY (LATEST, HISTORY, RESET,
- * HISTOGRAM).
+ * Diagnostics: MEMORY (USAGE, STATS, DOCTOR, MALLOC-STATS, PURGE) and LATENCY (LATEST, HISTORY,
+ * RESET, HISTOGRAM, GRAPH, DOCTOR).
  *
  * Latency samples are kept per worker and merged with ctx.rpc; those handlers are asynchronous
  * and flagged `gathers`, so EXEC runs them after its atomic part.
@@ -10,10 +10,12 @@ import type { WorkerContext } from '../context.ts';
 import { findCommand } from '../command-docs.ts';
 import { latencyBuckets } from '../command-stats.ts';
 import { onAfterCommand } from '../dispatch.ts';
-import { gatherInfo, memoryFigures, quotient } from '../info.ts';
+import { bytesToHuman, gatherInfo, memoryFigures, quotient } from '../info.ts';
 import { installWhenReady } from '../monitor.ts';
+import { latencyGraphText } from '../latency-graph.ts';
+import type { LatencyEvent } from '../latency-graph.ts';
 import { registerQuery } from '../queries.ts';
-import { help, intArg, str, syntaxError, word } from './args.ts';
+import { help, intArg, replyError, str, syntaxError, word } from './args.ts';
 import { ADMIN, cmd, HELP_SUMMARY, LS, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -95,6 +97,47 @@ async function memoryStats(ctx: WorkerContext, c: Client): Promise<void> {
   }
 }
 
+/** Below this much data, MEMORY DOCTOR has nothing to say (Redis's doctor uses the same bound). */
+const DOCTOR_MIN_BYTES = 5 * 1024 * 1024;
+
+// MEMORY DOCTOR
+async function memoryDoctor(ctx: WorkerContext, c: Client): Promise<void> {
+  const { local, store } = await gatherInfo(ctx, false);
+  const f = memoryFigures(store);
+  const max = Number(ctx.config.get('maxmemory') ?? 0);
+  const h = bytesToHuman;
+  if (f.used < DOCTOR_MIN_BYTES) {
+    c.out.verbatim(`This instance holds little data (used_memory ${h(f.used)}): there is nothing to diagnose yet. Ask again once it holds some.\n`);
+    return;
+  }
+  const found: string[] = [];
+  if (f.peak > f.used * 1.5) {
+    found.push(`Peak memory (${h(f.peak)}) was ${(f.peak / f.used).toFixed(2)} times what is used now (${h(f.used)}). The slab pages stay mapped for reuse, so the process does not shrink after a burst of writes or a flush.`);
+  }
+  const free = f.used - f.allocated;
+  if (free > f.used * 0.3) {
+    found.push(`${h(free)} of the ${h(f.used)} in use is free chunks held by their slab size class (allocator-fragmentation.bytes in MEMORY STATS). Values of other sizes cannot use them: writes of a new size evict or fail while this memory sits idle. A smaller slab-growth-factor wastes less per item.`);
+  }
+  if (f.rss > f.used * 1.4 && f.rss - f.used > DOCTOR_MIN_BYTES) {
+    found.push(`The process's resident memory (${h(f.rss)}) is ${(f.rss / f.used).toFixed(2)} times used_memory (${h(f.used)}): the difference is the JavaScript heaps and code of the threads, their stacks, and socket buffers, none of which the data bound counts.`);
+  }
+  if (max > 0 && f.used > max * 0.9) {
+    const policy = ctx.config.get('maxmemory-policy') ?? 'noeviction';
+    found.push(`Used memory (${h(f.used)}) is within 10% of maxmemory (${h(max)}). ${policy === 'noeviction' ? 'With maxmemory-policy noeviction, writes that need memory are refused with an OOM error.' : `Keys are being evicted (maxmemory-policy ${policy}) to make room for writes.`}`);
+  }
+  if (local.maxOutput > 32 * 1024 * 1024) {
+    found.push(`A client has ${h(local.maxOutput)} of replies it has not read yet (client_recent_max_output_buffer in INFO). client-output-buffer-limit bounds this for the normal and pubsub classes.`);
+  }
+  if (local.maxInput > 32 * 1024 * 1024) {
+    found.push(`A client's query buffer holds ${h(local.maxInput)} (client_recent_max_input_buffer in INFO): a very large request or a pipeline sent faster than it runs. client-query-buffer-limit bounds it.`);
+  }
+  if (found.length === 0) {
+    c.out.verbatim(`No memory problem found. used_memory ${h(f.used)} (peak ${h(f.peak)}), ${f.keys} keys, resident ${h(f.rss)}${max > 0 ? `, maxmemory ${h(max)}` : ', no maxmemory set'}.\n`);
+    return;
+  }
+  c.out.verbatim(`Memory findings:\n\n${found.map((t) => `- ${t}`).join('\n\n')}\n`);
+}
+
 // MEMORY MALLOC-STATS
 function memoryMallocStats(_ctx: WorkerContext, c: Client): void {
   c.out.verbatim('Stats not supported for the current allocator');
@@ -110,6 +153,8 @@ function memoryPurge(_ctx: WorkerContext, c: Client): void {
 function memoryHelp(_ctx: WorkerContext, c: Client): void {
   help(c, [
     'MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+    'DOCTOR',
+    '    Return memory problems reports.',
     'MALLOC-STATS',
     '    Return internal statistics report from the memory allocator.',
     'PURGE',
@@ -129,11 +174,6 @@ function memoryHelp(_ctx: WorkerContext, c: Client): void {
 /** Samples kept per event (Redis's LATENCY_TS_LEN). */
 const LATENCY_SAMPLES = 160;
 
-interface LatencyEvent {
-  /** [unix seconds, the largest ms of that second], newest last; at most LATENCY_SAMPLES. */
-  samples: [number, number][];
-  max: number;
-}
 
 interface LatencyState {
   threshold: number;
@@ -174,17 +214,24 @@ function latencyAddSample(ctx: WorkerContext, event: string, ms: number): void {
   if (ms > e.max) e.max = ms;
 }
 
+/** A sample of `event` when latency monitoring is on and `ms` reaches its threshold (Redis's latencyAddSampleIfNeeded). */
+export function latencySampleIfNeeded(ctx: WorkerContext, event: string, ms: number): void {
+  const st = latencyOf(ctx);
+  if (st.threshold > 0 && ms >= st.threshold) latencyAddSample(ctx, event, Math.round(ms));
+}
+
 /** Commands slower than latency-monitor-threshold (ms) become 'command' / 'fast-command' samples. */
 function latencyHook(ctx: WorkerContext, c: Client, spec: CommandSpec): void {
-  const st = latencyOf(ctx);
-  if (st.threshold <= 0) return;
-  const ms = Date.now() - c.lastInteraction;
-  if (ms >= st.threshold) latencyAddSample(ctx, spec.flags.includes('fast') ? 'fast-command' : 'command', ms);
+  if (latencyOf(ctx).threshold <= 0) return;
+  latencySampleIfNeeded(ctx, spec.flags.includes('fast') ? 'fast-command' : 'command', Date.now() - c.lastInteraction);
 }
 installWhenReady(() => onAfterCommand(latencyHook));
 
 registerQuery('server-latency-latest', (ctx) => [...latencyOf(ctx).events].map(([name, e]) => ({ name, last: e.samples[e.samples.length - 1] ?? [0, 0], max: e.max })));
-registerQuery('server-latency-history', (ctx, args) => latencyOf(ctx).events.get(args[0] as string)?.samples ?? []);
+registerQuery('server-latency-history', (ctx, args) => {
+  const e = latencyOf(ctx).events.get(args[0] as string);
+  return e === undefined ? null : { samples: e.samples, max: e.max };
+});
 registerQuery('server-latency-reset', (ctx, args) => {
   const events = latencyOf(ctx).events;
   const names = args as string[];
@@ -217,13 +264,26 @@ async function latencyLatest(ctx: WorkerContext, c: Client): Promise<void> {
   }
 }
 
-// LATENCY HISTORY event
-async function latencyHistory(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
-  const per = await ctx.rpc<([number, number][] | null)[]>('server-latency-history', str(argv[2]!));
+/** One event's samples over all workers, oldest first, and its all-time high; null when no worker has any. */
+async function eventHistory(ctx: WorkerContext, event: string): Promise<LatencyEvent | null> {
+  const per = await ctx.rpc<(LatencyEvent | null)[]>('server-latency-history', event);
   // Each worker keeps the largest latency of each second; the server's is the largest of those.
   const bySecond = new Map<number, number>();
-  for (const list of per) for (const [t, ms] of list ?? []) bySecond.set(t, Math.max(ms, bySecond.get(t) ?? 0));
-  const samples = [...bySecond].sort((a, b) => a[0] - b[0]).slice(-LATENCY_SAMPLES);
+  let max = 0;
+  let any = false;
+  for (const e of per) {
+    if (e === null) continue;
+    any = true;
+    max = Math.max(max, e.max);
+    for (const [t, ms] of e.samples) bySecond.set(t, Math.max(ms, bySecond.get(t) ?? 0));
+  }
+  if (!any) return null;
+  return { samples: [...bySecond].sort((a, b) => a[0] - b[0]).slice(-LATENCY_SAMPLES), max };
+}
+
+// LATENCY HISTORY event
+async function latencyHistory(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
+  const samples = (await eventHistory(ctx, str(argv[2]!)))?.samples ?? [];
   c.out.array(samples.length);
   for (const [t, ms] of samples) {
     c.out.array(2);
@@ -236,6 +296,70 @@ async function latencyHistory(ctx: WorkerContext, c: Client, argv: Buffer[]): Pr
 async function latencyReset(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
   const per = await ctx.rpc<(string[] | null)[]>('server-latency-reset', ...argv.slice(2).map((a) => str(a)));
   c.out.int(new Set(per.flatMap((l) => l ?? [])).size);
+}
+
+// LATENCY GRAPH event
+async function latencyGraph(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
+  const event = str(argv[2]!);
+  const e = await eventHistory(ctx, event);
+  if (e === null || e.samples.length === 0) throw replyError(`ERR No samples available for event '${event}'`);
+  c.out.verbatim(latencyGraphText(event, e, Math.floor(Date.now() / 1000)));
+}
+
+/** What LATENCY DOCTOR says of one event: spikes, their mean and mean deviation, how often. */
+function eventSummary(name: string, e: LatencyEvent): string {
+  const ms = e.samples.map(([, v]) => v);
+  const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
+  const dev = ms.reduce((a, b) => a + Math.abs(b - mean), 0) / ms.length;
+  const first = e.samples[0]![0];
+  const last = e.samples[e.samples.length - 1]![0];
+  const period = ms.length > 1 ? `, one every ${((last - first) / (ms.length - 1)).toFixed(2)} s` : '';
+  return `${name}: ${ms.length} latency spike${ms.length === 1 ? '' : 's'} (average ${Math.round(mean)} ms, mean deviation ${Math.round(dev)} ms${period}). Worst ever: ${e.max} ms.`;
+}
+
+// LATENCY DOCTOR
+async function latencyDoctor(ctx: WorkerContext, c: Client): Promise<void> {
+  const threshold = latencyOf(ctx).threshold;
+  if (threshold <= 0) {
+    c.out.verbatim('Latency monitoring is off (latency-monitor-threshold is 0), so there is nothing to report. Turn it on with CONFIG SET latency-monitor-threshold <milliseconds>.\n');
+    return;
+  }
+  const latest = await ctx.rpc<({ name: string }[] | null)[]>('server-latency-latest');
+  const names = [...new Set(latest.flatMap((l) => (l ?? []).map((e) => e.name)))].sort();
+  const events: [string, LatencyEvent][] = [];
+  for (const n of names) {
+    const e = await eventHistory(ctx, n);
+    if (e !== null && e.samples.length > 0) events.push([n, e]);
+  }
+  if (events.length === 0) {
+    c.out.verbatim(`No latency spike of ${threshold} ms or more (latency-monitor-threshold) was seen since the server started or since the last LATENCY RESET.\n`);
+    return;
+  }
+  const advice: string[] = [];
+  if (events.some(([n]) => n === 'command' || n === 'fast-command')) {
+    advice.push('SLOWLOG GET lists the slow commands, with their arguments and clients.');
+    const slower = Number(ctx.config.get('slowlog-log-slower-than') ?? 10000);
+    const logs = `CONFIG SET slowlog-log-slower-than ${threshold * 1000} makes it record every command slow enough to be a spike here.`;
+    if (slower < 0) advice.push(`The slow log is off (slowlog-log-slower-than -1): ${logs}`);
+    else if (slower > threshold * 1000) advice.push(`The slow log records only commands slower than ${slower} µs, more than the ${threshold} ms latency threshold: ${logs}`);
+    advice.push('Commands over many keys (KEYS, FLUSHALL SYNC, a large MGET or DEL) hold shard locks for their whole run: SCAN and UNLINK or FLUSHALL ASYNC spread that work.');
+  }
+  if (events.some(([n]) => n === 'fast-command')) {
+    advice.push('A command that should take O(1) time was slow: the host may be short of CPU (other processes, more worker threads than cores), swapping, or the thread was paused for garbage collection.');
+  }
+  if (events.some(([n]) => n === 'expire-cycle')) {
+    advice.push('The active expiry cycle ran long: many keys expire in the same second. Spreading their TTLs with some random jitter evens out the work.');
+  }
+  const report = [
+    `Latency spikes of ${threshold} ms or more (latency-monitor-threshold) were seen:`,
+    '',
+    ...events.map(([n, e], i) => `${i + 1}. ${eventSummary(n, e)}`),
+    '',
+    'Advice:',
+    '',
+    ...advice.map((a) => `- ${a}`),
+  ];
+  c.out.verbatim(report.join('\n') + '\n');
 }
 
 // LATENCY HISTOGRAM [command [command ...]]
@@ -280,6 +404,10 @@ async function latencyHistogram(ctx: WorkerContext, c: Client, argv: Buffer[]): 
 function latencyHelp(_ctx: WorkerContext, c: Client): void {
   help(c, [
     'LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+    'DOCTOR',
+    '    Return a human readable latency analysis report.',
+    'GRAPH <event>',
+    '    Return an ASCII latency graph for the <event> class.',
     'HISTORY <event>',
     '    Return time-latency samples for the <event> class.',
     'LATEST',
@@ -301,6 +429,7 @@ export const DIAGNOSTIC_COMMANDS: readonly CommandSpec[] = [
     subcommands: [
       cmd('memory|usage', -3, ['readonly'], [2, 2, 1], 'server', '4.0.0', 'Estimates the memory usage of a key.', memoryUsage, { syntax: 'MEMORY USAGE key [SAMPLES count]', complexity: 'O(N) where N is the number of samples.' }),
       cmd('memory|stats', 2, ['gathers'], NO_KEYS, 'server', '4.0.0', 'Returns details about memory usage.', memoryStats, { syntax: 'MEMORY STATS', complexity: 'O(1)' }),
+      cmd('memory|doctor', 2, ['gathers'], NO_KEYS, 'server', '4.0.0', 'Outputs a memory problems report.', memoryDoctor, { syntax: 'MEMORY DOCTOR', complexity: 'O(1)' }),
       cmd('memory|malloc-stats', 2, [], NO_KEYS, 'server', '4.0.0', 'Returns the allocator statistics.', memoryMallocStats, { syntax: 'MEMORY MALLOC-STATS', complexity: 'Depends on how much memory is allocated, could be slow' }),
       cmd('memory|purge', 2, [], NO_KEYS, 'server', '4.0.0', 'Asks the allocator to release memory.', memoryPurge, { syntax: 'MEMORY PURGE', complexity: 'Depends on how much memory is allocated, could be slow' }),
       cmd('memory|help', 2, [...LS], NO_KEYS, 'server', '4.0.0', HELP_SUMMARY, memoryHelp, { syntax: 'MEMORY HELP', complexity: 'O(1)' }),
@@ -313,6 +442,8 @@ export const DIAGNOSTIC_COMMANDS: readonly CommandSpec[] = [
       cmd('latency|history', 3, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Returns timestamp-latency samples for an event.', latencyHistory, { syntax: 'LATENCY HISTORY event', complexity: 'O(1)' }),
       cmd('latency|reset', -2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Resets the latency data for one or more events.', latencyReset, { syntax: 'LATENCY RESET [event [event ...]]', complexity: 'O(1)' }),
       cmd('latency|histogram', -2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '7.0.0', 'Returns the cumulative distribution of latencies of a subset or all commands.', latencyHistogram, { syntax: 'LATENCY HISTOGRAM [command [command ...]]', complexity: 'O(N) where N is the number of commands with latency information being retrieved.' }),
+      cmd('latency|graph', 3, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Returns a latency graph for an event.', latencyGraph, { syntax: 'LATENCY GRAPH event', complexity: 'O(1)' }),
+      cmd('latency|doctor', 2, [...ADMIN, 'gathers'], NO_KEYS, 'server', '2.8.13', 'Returns a human-readable latency analysis report.', latencyDoctor, { syntax: 'LATENCY DOCTOR', complexity: 'O(1)' }),
       cmd('latency|help', 2, [...LS], NO_KEYS, 'server', '2.8.13', HELP_SUMMARY, latencyHelp, { syntax: 'LATENCY HELP', complexity: 'O(1)' }),
     ],
   }),
