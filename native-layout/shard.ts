@@ -14,7 +14,7 @@
 import { bits, struct } from './struct.ts';
 
 /** Bumped on any change to a struct below, a constant in this file or a bit assignment. */
-export const LAYOUT_VERSION = 7;
+export const LAYOUT_VERSION = 8;
 
 /** Arena page size. Slab classes carve pages into chunks; larger items take runs of whole pages. */
 export const PAGE_SIZE = 64 * 1024;
@@ -137,6 +137,7 @@ export const GhostSlot = struct('GhostSlot', [
 export const ShardHeader = struct('ShardHeader', [
   // Cache line 0: the lock word alone, so spinning on it does not bounce the state lines.
   { name: 'lock', type: 'i32', align: 64, guard: 'atomic (Atomics.compareExchange / wait / notify)', doc: '0 free, 1 held, 2 held with waiters' },
+  { name: 'lockOwner', type: 'i32', guard: 'written by the holder just after taking the lock and cleared just before releasing it; read by a supervisor once the holder has died', doc: 'threadId + 1 of the thread holding the lock, 0 when free: a thread that dies holding it can be told from a live one (Store.recoverLocksOf)' },
   // State, guarded by the lock.
   { name: 'generation', type: 'u32', align: 64, guard: 'shard lock', doc: 'bumped whenever the index or arena buffer grows; threads rebuild their views when it changes' },
   { name: 'policy', type: 'u32', guard: 'shard lock', doc: 'PolicyId' },

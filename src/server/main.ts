@@ -131,11 +131,18 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
   const spawn = (i: number) => {
     const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: initFor(i) });
     workers[i] = w;
+    // Its mark on the shard locks it holds (threadId reads -1 once the thread has stopped).
+    const lockOwner = w.threadId + 1;
     w.on('message', (m: FromWorker) => onMessage(i, m));
     w.on('error', (e: Error) => say('warning', `worker ${i} failed: ${e.stack ?? e.message}`));
     w.on('exit', (code) => {
       if (workers[i] !== w) return;
       workers[i] = null;
+      // First, before anything here takes a shard lock: the locks it died holding.
+      for (const r of store.recoverLocksOf(lockOwner)) {
+        if (r.problem === null) say('warning', `worker ${i} died holding the lock of shard ${r.shard}; the shard checked consistent and is released`);
+        else say('warning', `worker ${i} died holding the lock of shard ${r.shard} in the middle of a change (${r.problem}); the shard was emptied (${r.dropped} keys dropped) and released`);
+      }
       // Its connections died with it, including sockets handed over but never adopted.
       const lost = shared.workerGet(i, 'connections') + Math.max(0, handedOff[i]! - shared.workerGet(i, 'adopted'));
       shared.workerAdd(i, 'connections', -shared.workerGet(i, 'connections'));

@@ -34,6 +34,7 @@ const H = ShardHeader.fields;
 /** Header word indexes (u32 / i32 views) and f64 indexes, named once. */
 export const HW = {
   lock: H.lock.index,
+  lockOwner: H.lockOwner.index,
   generation: H.generation.index,
   policy: H.policy.index,
   indexCap: H.indexCap.index,

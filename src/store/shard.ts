@@ -10,8 +10,12 @@
  *      one, so the lock graph has no cycle.
  *   3. The op-log ring's lock nests inside shard locks: a writer holding shard locks may take it;
  *      nobody holding the ring lock takes a shard lock.
+ *   4. The holder of a shard lock marks it with its thread (ShardHeader.lockOwner). Only a
+ *      supervisor that knows that thread is dead takes a lock from another thread
+ *      (takeOverLockOf, Store.recoverLocksOf).
  */
 import { Buffer } from 'node:buffer';
+import { threadId } from 'node:worker_threads';
 import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader, TagBits, ValueEncoding } from '../../native-layout/shard.ts';
 import type { EvictModeId, PolicyName, ValueEncodingId } from '../../native-layout/shard.ts';
 import { PolicyId } from '../../native-layout/shard.ts';
@@ -64,6 +68,9 @@ export const EXPIRE_LT = 8;
  * short can be one, so only such a write asks whether integers are shared now.
  */
 const SHARED_INT_DIGITS = 4;
+
+/** This thread's mark in ShardHeader.lockOwner while it holds a shard lock (0 means nobody). */
+export const LOCK_OWNER = threadId + 1;
 
 export class Shard {
   readonly id: number;
@@ -134,12 +141,29 @@ export class Shard {
     if (this.depth++ !== 0) return;
     const m = this.m;
     lockWord(m.hi32, HW.lock);
+    m.hi32[HW.lockOwner] = LOCK_OWNER;
     if (m.h32[HW.generation] !== m.seenGeneration) m.refresh();
   }
 
   unlock(): void {
     if (--this.depth !== 0) return;
-    unlockWord(this.m.hi32, HW.lock);
+    const m = this.m;
+    m.hi32[HW.lockOwner] = 0;
+    unlockWord(m.hi32, HW.lock);
+  }
+
+  /**
+   * Takes over the lock from thread `owner` (a threadId + 1) when that thread holds it, which a
+   * caller knows to be dead: it can never release it. Returns whether this thread holds the lock
+   * now (then it releases it with unlock(), as if it had taken it).
+   */
+  takeOverLockOf(owner: number): boolean {
+    const m = this.m;
+    if (Atomics.load(m.hi32, HW.lock) === 0 || Atomics.load(m.hi32, HW.lockOwner) !== owner) return false;
+    m.hi32[HW.lockOwner] = LOCK_OWNER;
+    this.depth = 1;
+    if (m.h32[HW.generation] !== m.seenGeneration) m.refresh();
+    return true;
   }
 
   // ---- lookups -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import type { OpLogHandle } from './oplog.ts';
 import { resolvePolicy } from './policies.ts';
 import { prefetch, PREFETCH_MAX } from './prefetch.ts';
 import { forEachKeyLocked, scanShardLocked } from './scan.ts';
+import { verifyShardLocked } from './verify.ts';
 import { chunkBytes } from './slab.ts';
 import {
   EXPIRE_GT,
@@ -887,6 +888,34 @@ export class Store {
   /** Shard id of a key (for grouping a batch's locks). */
   shardIdOf(key: Uint8Array): number {
     return shardOf(hash32(key), this.shardMask);
+  }
+
+  /**
+   * The shard locks a dead thread held (`owner`: its threadId + 1), released. A thread that dies
+   * inside a critical section (a worker terminated, or out of memory, mid-command) never
+   * releases its locks, and every other thread would wait on those shards for good. The dead
+   * thread may have left a change half made, so each such shard is checked (verify.ts) before it
+   * is released; one that fails the check is emptied, since no structure in it can be trusted,
+   * and the report says how many keys that dropped. The op-log ring's lock is not covered.
+   */
+  recoverLocksOf(owner: number): { shard: number; problem: string | null; dropped: number }[] {
+    const out: { shard: number; problem: string | null; dropped: number }[] = [];
+    for (const s of this.shards) {
+      if (!s.takeOverLockOf(owner)) continue;
+      let problem: string | null = null;
+      let dropped = 0;
+      try {
+        verifyShardLocked(s);
+      } catch (e) {
+        problem = (e as Error).message;
+        dropped = s.m.h32[HW.count]!;
+        s.flushLocked();
+      } finally {
+        s.unlock();
+      }
+      out.push({ shard: s.id, problem, dropped });
+    }
+    return out;
   }
 
   // FLUSHALL: every database

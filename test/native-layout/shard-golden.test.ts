@@ -11,10 +11,10 @@ function render(S: Struct<string>): string {
 }
 
 describe('native-layout/shard.ts golden values', () => {
-  it('layout version 7 has exactly these offsets', () => {
-    expect(L.LAYOUT_VERSION).toBe(7);
+  it('layout version 8 has exactly these offsets', () => {
+    expect(L.LAYOUT_VERSION).toBe(8);
     expect(render(L.ShardHeader)).toBe(
-      'ShardHeader size=15808 lock@0 generation@64 policy@68 indexCap@72 ghostCap@76 count@80 volatileCount@84 arenaPages@88 pagesInUse@92 freeRunHead@96 maxEntries@100 sieveHand@104 smallCount@108 ghostSeq@112 lfuLogFactor@116 lfuDecayTime@120 rng@124 evictMode@128 expireCursor@132 classCount@136 flushEpoch@140 maxBytes@144 startupBytes@152 hits@192 misses@200 expired@208 evicted@216 lists@256x512 classSize@2304x62 classFree@2552x62 classChunks@2800x62 classLive@3048x62 dbKeys@3328x16 dbVolatile@3392x16 watchers@3456 writeSeq@3460 watchSlotsUsed@3464 watchTable@3520x3072',
+      'ShardHeader size=15808 lock@0 lockOwner@4 generation@64 policy@68 indexCap@72 ghostCap@76 count@80 volatileCount@84 arenaPages@88 pagesInUse@92 freeRunHead@96 maxEntries@100 sieveHand@104 smallCount@108 ghostSeq@112 lfuLogFactor@116 lfuDecayTime@120 rng@124 evictMode@128 expireCursor@132 classCount@136 flushEpoch@140 maxBytes@144 startupBytes@152 hits@192 misses@200 expired@208 evicted@216 lists@256x512 classSize@2304x62 classFree@2552x62 classChunks@2800x62 classLive@3048x62 dbKeys@3328x16 dbVolatile@3392x16 watchers@3456 writeSeq@3460 watchSlotsUsed@3464 watchTable@3520x3072',
     );
     expect(render(L.ItemHeader)).toBe('ItemHeader size=32 prev@0 next@4 keyInfo@8 valInfo@12 meta@16 hash@20 expireAt@24');
     expect(render(L.PageHeader)).toBe('PageHeader size=16 classId@0 live@4 runPages@8 nextFree@12');

@@ -90,6 +90,21 @@ describe('main thread', () => {
     }
   });
 
+  it('a worker that dies holding a shard lock: the main thread takes the lock back, checks the shard, and its keys stay served', async () => {
+    const s = await server(['--enable-debug-command', 'local'], 2);
+    const cs: RawConn[] = [];
+    for (let i = 0; i < 4; i++) cs.push(await conn(s));
+    expect(await cs[0]!.request('SET held yes\r\n')).toBe('+OK\r\n');
+    cs[1]!.write('DEBUG PANIC-LOCKED held\r\n');
+    expect(await cs[1]!.waitClosed()).toBe(true);
+    await expect.poll(() => s.output(), { timeout: 10_000 }).toMatch(/worker \d died holding the lock of shard \d+; the shard checked consistent and is released/);
+    // Without the recovery, this read would wait on the lock for good (the other worker serves it).
+    expect(await cs[0]!.request('GET held\r\n')).toBe('$3\r\nyes\r\n');
+    expect(await cs[0]!.request('SET held again\r\n')).toBe('+OK\r\n');
+    const fresh = await conn(s);
+    expect(await fresh.request('GET held\r\n')).toBe('$5\r\nagain\r\n');
+  });
+
   it("a crashed worker's subscriptions leave the shared counts with it", async () => {
     const s = await server(['--enable-debug-command', 'local'], 2);
     // Connections alternate between the two workers (fewest first): even ones on one, odd on the other.

@@ -471,6 +471,9 @@ function debugHelp(c: Client): void {
     '    Stop the server for <seconds>. Decimals allowed.',
     'PANIC',
     '    Crash the worker thread serving this connection; the server replaces it.',
+    'PANIC-LOCKED <key>',
+    "    Stop that worker thread while it holds the lock of <key>'s shard; the server",
+    '    takes the lock back, checks the shard and replaces the thread.',
     'HELP',
     '    Prints this help.',
   ]);
@@ -503,6 +506,14 @@ function debug(ctx: WorkerContext, c: Client, argv: Buffer[]): void | Promise<vo
       throw new Error('DEBUG PANIC');
     });
     return;
+  }
+  if (sub === 'panic-locked' && n === 3) {
+    // DEBUG PANIC-LOCKED key: the worker stops in the middle of a critical section, as one that
+    // runs out of memory mid-command would, so tests can exercise the main thread's recovery of
+    // the locks a dead worker held (Store.recoverLocksOf). No reply: the thread is gone.
+    ctx.log('warning', `DEBUG PANIC-LOCKED from client id=${c.id} addr=${c.addr}: worker ${ctx.index} stops holding the lock of shard ${c.store.shardIdOf(argv[2]!)}`);
+    c.store.shardFor(argv[2]!).lock();
+    process.exit(1);
   }
   if (sub === 'set-active-expire' && n === 3) {
     // DEBUG SET-ACTIVE-EXPIRE 0|1
