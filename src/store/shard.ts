@@ -299,14 +299,20 @@ export class Shard {
   }
 
   /**
-   * Whether the key of `word` was written since watchLocked returned `version`, when writeSeq
-   * stood at `seq`. A registration without a table slot (version -1) cannot tell its key's writes
-   * from others: any write of the shard counts.
+   * Writes of the key of `word` since watchLocked returned `version`, when writeSeq stood at
+   * `seq`. A registration without a table slot (version -1) cannot tell its key's writes from
+   * others: it counts every write of the shard. Infinity when its slot is gone.
    */
-  writtenSinceLocked(word: number, version: number, seq: number): boolean {
-    if (version < 0) return this.m.h32[HW.writeSeq] !== seq;
+  writesSinceLocked(word: number, version: number, seq: number): number {
+    if (version < 0) return (this.m.h32[HW.writeSeq]! - seq) >>> 0;
     const i = watchFindLocked(this.m, word);
-    return i < 0 || this.m.watchVersion(i) !== version;
+    return i < 0 ? Infinity : (this.m.watchVersion(i) - version) >>> 0;
+  }
+
+  /** The item of the key, live or expired, or NIL_REF: a look that deletes nothing (WATCH). */
+  peekLocked(key: Uint8Array, h: number, db: number): number {
+    const i = findSlot(this.m, key, h, db);
+    return i < 0 ? NIL_REF : this.m.refs[i]!;
   }
 
   /** Deletes `key` if live; returns whether it was. */

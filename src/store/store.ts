@@ -118,6 +118,10 @@ export interface WatchState {
   readonly present: boolean;
   /** Its expiry when it was live with a TTL, else 0. */
   readonly expiresAt: number;
+  /** The key, when it was there but already expired (Redis multi.c watchedKey.expired), else null. */
+  readonly expiredKey: Buffer | null;
+  /** The key's database. */
+  readonly db: number;
 }
 
 /** Index slots one step of the active expiry cycle examines under one lock hold. */
@@ -839,13 +843,15 @@ export class Store {
     const s = this.shards[id]!;
     s.lock();
     try {
-      // A key already expired goes now, before the registration, so that its removal is no write
-      // the watcher sees: in Redis 7 the deletion of a key expired at WATCH leaves EXEC alone
-      // (multi.c, watchedKey.expired).
-      const r = s.lookupLocked(k, h, this.now(), this.db);
+      // WATCH deletes nothing: a key it finds expired stays until something removes it, as in
+      // Redis, and that removal is then no change for the watcher (watchTouchedLocked).
+      const r = s.peekLocked(k, h, this.db);
+      const e = r === NIL_REF ? 0 : s.m.expireAt(r);
+      const expired = e !== 0 && this.now() > e;
       const seq = s.m.h32[HW.writeSeq]!;
       const word = watchWord(h, this.db);
-      return { shard: id, word, version: s.watchLocked(word), seq, flushEpoch: s.m.h32[HW.flushEpoch]!, present: r !== NIL_REF, expiresAt: r === NIL_REF ? 0 : s.m.expireAt(r) };
+      const live = r !== NIL_REF && !expired;
+      return { shard: id, word, version: s.watchLocked(word), seq, flushEpoch: s.m.h32[HW.flushEpoch]!, present: live, expiresAt: live ? e : 0, expiredKey: expired ? Buffer.from(k) : null, db: this.db };
     } finally {
       s.unlock();
     }
@@ -880,7 +886,13 @@ export class Store {
    */
   watchTouchedLocked(w: WatchState): boolean {
     const s = this.shards[w.shard]!;
-    if (s.writtenSinceLocked(w.word, w.version, w.seq)) return true;
+    const writes = s.writesSinceLocked(w.word, w.version, w.seq);
+    if (writes !== 0) {
+      // A key expired at WATCH: its removal alone (one write, and the key gone) changed nothing
+      // (Redis 7 multi.c touchWatchedKey, watchedKey.expired); a write after it did.
+      const removalOnly = w.expiredKey !== null && writes === 1 && s.peekLocked(w.expiredKey, hash32(w.expiredKey), w.db) === NIL_REF;
+      if (!removalOnly) return true;
+    }
     if (w.present && s.m.h32[HW.flushEpoch] !== w.flushEpoch) return true;
     return w.expiresAt !== 0 && this.now() > w.expiresAt;
   }

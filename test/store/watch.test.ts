@@ -94,14 +94,31 @@ describe('WATCH', () => {
     ];
     for (const [what, remove] of removals) {
       store.set('k', 'v', { pxat: t.now - 1 });
+      const expired = store.stats().expired;
       const w = store.watch('k');
+      // WATCH removes nothing (Redis keeps the key until something looks it up or expires it).
+      expect([store.dbsize(), store.stats().expired], what).toEqual([1, expired]);
       remove();
+      expect(store.dbsize(), what).toBe(0);
       expect(touched(store, w), what).toBe(false);
       store.set('k', 'v2');
       expect(touched(store, w), `${what}, then SET`).toBe(true);
       store.unwatch(w);
       store.flush();
     }
+  });
+
+  it('a key expired at WATCH without a table slot: the one write that removed it is no change; two writes are', () => {
+    const { store, t } = mk();
+    const fill = Array.from({ length: 4 * WATCH_SLOTS }, (_, i) => store.watch(`full:${i}`));
+    store.set('k', 'v', { pxat: t.now - 1 });
+    const w = store.watch('k');
+    expect(w.version).toBe(-1);
+    store.get('k');
+    expect(touched(store, w)).toBe(false);
+    store.set('other', 'x');
+    expect(touched(store, w)).toBe(true);
+    for (const x of [...fill, w]) store.unwatch(x);
   });
 
   it('SWAPDB touches a key present in either database, not one absent from both', () => {
