@@ -170,6 +170,11 @@ function sameValue(args: readonly string[], a: Reply, b: Reply): boolean {
     if (d <= slack) return true;
     return (x > DOUBLE_EXACT || y > DOUBLE_EXACT) && d <= slack + DOUBLE_STEP_NEAR_2_63 && known('TTL beyond 2^53 ms');
   }
+  if (/^p?expire(at)?$/.test(name) && a.t === ':' && b.t === ':' && args.slice(3).some((o) => /^(gt|lt)$/i.test(o)) && /^\d+$/.test(args[2] ?? '')) {
+    // GT / LT between two expiry times beyond 2^53 ms: both are doubles here, and may be equal.
+    const n = BigInt(args[2]!);
+    if ((name.startsWith('p') ? n : n * 1000n) > DOUBLE_EXACT) return known('GT/LT beyond 2^53 ms');
+  }
   if (name === 'keys' && a.t === '*' && b.t === '*') {
     const names = (r: Reply[]) => JSON.stringify(r.map((e) => ('s' in e ? e.s : e.t)).sort());
     return names(a.a) === names(b.a);
@@ -179,7 +184,8 @@ function sameValue(args: readonly string[], a: Reply, b: Reply): boolean {
 
 /**
  * Differences the README lists as known, counted apart rather than as mismatches: a TTL beyond
- * 2^53 ms in its last digits (sameValue), and OBJECT REFCOUNT inside EXEC, where Redis says 2 for
+ * 2^53 ms in its last digits and an EXPIRE GT/LT that compares two such times (sameValue), and
+ * OBJECT REFCOUNT inside EXEC, where Redis says 2 for
  * a value a command queued in the same transaction stored from its argument (the queued
  * arguments hold it until EXEC ends) and we say 1.
  */
