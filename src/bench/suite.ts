@@ -366,6 +366,12 @@ function redisArgsLine(args: readonly string[] | undefined): string {
   return args === undefined || args.length === 0 ? '' : `redis-server ran with \`${args.join(' ')}\`. `;
 }
 
+/** The load generator, as the results' net and scale sections name it. */
+function loadTool(tool: string, procs: number | undefined): string {
+  if (tool === 'ours') return 'shardcache-loadgen (ours)';
+  return (procs ?? 1) > 1 ? `redis-benchmark (${procs} processes side by side)` : 'redis-benchmark';
+}
+
 /** How `--pin` placed the processes (taskset), for the results' load line. */
 function pinLine(p: { server: string; load: string } | undefined): string {
   return p === undefined ? '' : `Pinned: servers on CPU ${p.server}, redis-benchmark on CPU ${p.load}. `;
@@ -381,14 +387,13 @@ export function markdown(r: SuiteResults): string {
   ];
   if (s.net) {
     const n = r.settings.net;
-    out.push('', '## net', '', `Load: ${s.net.tool === 'ours' ? 'shardcache-loadgen (ours)' : `redis-benchmark${(n.benchProcs ?? 1) > 1 ? ` (${n.benchProcs} processes side by side)` : ''}`}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${pinLine(s.net.pinned)}${redisArgsLine(n.redisArgs)}${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
+    out.push('', '## net', '', `Load: ${loadTool(s.net.tool, n.benchProcs)}, ${n.clients} clients, ${n.keys.toLocaleString('en-US')} keys, ${n.runs} run(s) of ${n.seconds} s per server per setting, alternated; medians, ± half the spread. ${pinLine(s.net.pinned)}${redisArgsLine(n.redisArgs)}${s.net.tests.includes('mix') ? `MIX = get:set ${n.ratio.join(':')}.` : ''}`, '', netTable(s.net.rows));
     const lg = loadgenCpuLine(s.net);
     if (lg) out.push('', lg);
   }
   if (s.scale) {
     const f = s.scale.fixed;
-    const tool = s.scale.tool === 'ours' ? 'our generator' : `redis-benchmark${(f.benchProcs ?? 1) > 1 ? `, ${f.benchProcs} processes` : ''}`;
-    out.push('', '## scale', '', `Fixed load: ${f.test.toUpperCase()}, ${f.clients} clients, pipeline ${f.pipeline}, ${f.size} B values (${tool}). ${pinLine(f.pinned)}${redisArgsLine(r.settings.net.redisArgs)}`.trimEnd(), '', scaleTable(s.scale));
+    out.push('', '## scale', '', `Fixed load: ${f.test.toUpperCase()}, ${f.clients} clients, pipeline ${f.pipeline}, ${f.size} B values, from ${loadTool(s.scale.tool, f.benchProcs)}. ${pinLine(f.pinned)}${redisArgsLine(r.settings.net.redisArgs)}`.trimEnd(), '', scaleTable(s.scale));
   }
   if (s.memory) out.push('', '## memory', '', memoryTable(s.memory));
   if (s.hitratio) out.push('', '## hitratio', '', 'skipped' in s.hitratio ? `Skipped: ${s.hitratio.skipped}.` : hitratioTable(s.hitratio.rows));

@@ -188,7 +188,7 @@ describe('bench suites, tiny configurations', () => {
     expect(s.fixed.benchProcs).toBe(2);
     for (const x of s.samples) expect(x.opsPerSec).toBeGreaterThan(0);
     const md = readFileSync(join(dir, 'results.md'), 'utf8');
-    expect(md).toContain('(redis-benchmark, 2 processes)');
+    expect(md).toContain('values, from redis-benchmark (2 processes side by side).');
     // --redis-args reached a redis-server that started (it refuses options it does not know).
     if (HAVE_REDIS) {
       expect(md).toContain('redis-server ran with `--hz 20 --databases 4`.');
