@@ -7,6 +7,12 @@
  * Atomics.compareExchange has acquire semantics and Atomics.exchange/store release semantics, so
  * plain typed-array reads and writes made while the lock is held are ordered with respect to the
  * next holder on any thread.
+ *
+ * Holder marks: given `ownerAt`, the holder's `owner` number is stored in word[ownerAt] right
+ * after the lock is taken and cleared right before it is released, in the same straight run of
+ * code, with no call or loop edge in between. V8 stops a terminated thread (Worker.terminate, a
+ * worker out of memory) only at a function's entry or a loop's back edge, so a thread cannot die
+ * holding the lock without its mark, and a supervisor can tell whose lock is orphaned.
  */
 
 const FREE = 0;
@@ -14,22 +20,35 @@ const HELD = 1;
 const CONTENDED = 2;
 const SPINS = 64;
 
-export function lockWord(word: Int32Array, index: number): void {
+export function lockWord(word: Int32Array, index: number, ownerAt = -1, owner = 0): void {
   let c = Atomics.compareExchange(word, index, FREE, HELD);
-  if (c === FREE) return;
+  if (c === FREE) {
+    if (ownerAt >= 0) word[ownerAt] = owner;
+    return;
+  }
   for (let i = 0; i < SPINS; i++) {
     if (c === HELD || c === FREE) {
       c = Atomics.compareExchange(word, index, FREE, HELD);
-      if (c === FREE) return;
+      if (c === FREE) {
+        if (ownerAt >= 0) word[ownerAt] = owner;
+        return;
+      }
     }
   }
-  if (c !== CONTENDED) c = Atomics.exchange(word, index, CONTENDED);
-  while (c !== FREE) {
+  if (c !== CONTENDED && Atomics.exchange(word, index, CONTENDED) === FREE) {
+    if (ownerAt >= 0) word[ownerAt] = owner;
+    return;
+  }
+  for (;;) {
     Atomics.wait(word, index, CONTENDED);
-    c = Atomics.exchange(word, index, CONTENDED);
+    if (Atomics.exchange(word, index, CONTENDED) === FREE) {
+      if (ownerAt >= 0) word[ownerAt] = owner;
+      return;
+    }
   }
 }
 
-export function unlockWord(word: Int32Array, index: number): void {
+export function unlockWord(word: Int32Array, index: number, ownerAt = -1): void {
+  if (ownerAt >= 0) word[ownerAt] = 0;
   if (Atomics.exchange(word, index, FREE) === CONTENDED) Atomics.notify(word, index, 1);
 }

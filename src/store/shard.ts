@@ -140,16 +140,13 @@ export class Shard {
   lock(): void {
     if (this.depth++ !== 0) return;
     const m = this.m;
-    lockWord(m.hi32, HW.lock);
-    m.hi32[HW.lockOwner] = LOCK_OWNER;
+    lockWord(m.hi32, HW.lock, HW.lockOwner, LOCK_OWNER);
     if (m.h32[HW.generation] !== m.seenGeneration) m.refresh();
   }
 
   unlock(): void {
     if (--this.depth !== 0) return;
-    const m = this.m;
-    m.hi32[HW.lockOwner] = 0;
-    unlockWord(m.hi32, HW.lock);
+    unlockWord(this.m.hi32, HW.lock, HW.lockOwner);
   }
 
   /**
