@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.ts';
 import { HW } from '../../src/store/memory.ts';
 import { verifyStore } from '../../src/store/verify.ts';
+import { LOCK_OWNER } from '../../src/store/shard.ts';
 
 /** Runs the worker until it exits; returns its lock-owner mark (threadId + 1) and exit code. */
 async function dieHolding(store: Store, key: string, torn: boolean): Promise<{ owner: number; code: number }> {
@@ -25,6 +26,22 @@ function filled(): Store {
 }
 
 describe('Store.recoverLocksOf', () => {
+  it('a held lock carries its holder mark, taken and released with it (re-entry keeps it)', () => {
+    const store = filled();
+    const s = store.shards[1]!;
+    const mark = () => Atomics.load(s.m.hi32, HW.lockOwner);
+    expect(mark()).toBe(0);
+    s.lock();
+    s.lock();
+    expect(mark()).toBe(LOCK_OWNER);
+    s.unlock();
+    expect(mark()).toBe(LOCK_OWNER);
+    s.unlock();
+    expect([mark(), Atomics.load(s.m.hi32, HW.lock)]).toEqual([0, 0]);
+    // A free lock is nobody's to recover.
+    expect(store.recoverLocksOf(LOCK_OWNER)).toEqual([]);
+  });
+
   it('a consistent shard is checked and released; nothing is lost', async () => {
     const store = filled();
     const { owner, code } = await dieHolding(store, 'k7', false);
