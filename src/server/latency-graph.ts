@@ -34,10 +34,10 @@ export function latencyGraphText(event: string, e: LatencyEvent, now: number): s
   const values = shown.map(([, ms]) => ms);
   const high = Math.max(...values);
   const low = Math.min(...values);
-  const level = (ms: number) => (high === low ? GRAPH_ROWS : 1 + Math.round(((ms - low) / (high - low)) * (GRAPH_ROWS - 1)));
+  const levels = values.map((ms) => (high === low ? GRAPH_ROWS : 1 + Math.round(((ms - low) / (high - low)) * (GRAPH_ROWS - 1))));
   const lines = [`${event} - high ${high} ms, low ${low} ms (all time high ${e.max} ms)`, '-'.repeat(GRAPH_COLUMNS)];
   for (let row = GRAPH_ROWS; row >= 1; row--) {
-    lines.push(values.map((ms) => (level(ms) > row ? '#' : level(ms) === row ? (row === 1 && ms === low && high !== low ? '_' : '#') : ' ')).join('').trimEnd());
+    lines.push(levels.map((lv, i) => (lv < row ? ' ' : row === 1 && values[i] === low && high !== low ? '_' : '#')).join('').trimEnd());
   }
   const labels = shown.map(([t]) => ago(now, t));
   const depth = Math.max(...labels.map((l) => l.length));

@@ -9,8 +9,8 @@
  * next holder on any thread.
  *
  * Holder marks: given `ownerAt`, the holder's `owner` number is stored in word[ownerAt] right
- * after the lock is taken and cleared right before it is released, in the same straight run of
- * code, with no call or loop edge in between. V8 stops a terminated thread (Worker.terminate, a
+ * after the lock is taken and cleared right before it is released, with no function entry or
+ * loop edge in between (a return is neither). V8 stops a terminated thread (Worker.terminate, a
  * worker out of memory) only at a function's entry or a loop's back edge, so a thread cannot die
  * holding the lock without its mark, and a supervisor can tell whose lock is orphaned.
  */
@@ -21,30 +21,23 @@ const CONTENDED = 2;
 const SPINS = 64;
 
 export function lockWord(word: Int32Array, index: number, ownerAt = -1, owner = 0): void {
-  let c = Atomics.compareExchange(word, index, FREE, HELD);
-  if (c === FREE) {
-    if (ownerAt >= 0) word[ownerAt] = owner;
-    return;
-  }
+  const c = Atomics.compareExchange(word, index, FREE, HELD);
+  if (c !== FREE) acquireSlow(word, index, c);
+  if (ownerAt >= 0) word[ownerAt] = owner;
+}
+
+/** lockWord's wait for a held lock: returns, from inside its loops, once this thread holds it. */
+function acquireSlow(word: Int32Array, index: number, c: number): void {
   for (let i = 0; i < SPINS; i++) {
     if (c === HELD || c === FREE) {
       c = Atomics.compareExchange(word, index, FREE, HELD);
-      if (c === FREE) {
-        if (ownerAt >= 0) word[ownerAt] = owner;
-        return;
-      }
+      if (c === FREE) return;
     }
   }
-  if (c !== CONTENDED && Atomics.exchange(word, index, CONTENDED) === FREE) {
-    if (ownerAt >= 0) word[ownerAt] = owner;
-    return;
-  }
+  if (c !== CONTENDED && Atomics.exchange(word, index, CONTENDED) === FREE) return;
   for (;;) {
     Atomics.wait(word, index, CONTENDED);
-    if (Atomics.exchange(word, index, CONTENDED) === FREE) {
-      if (ownerAt >= 0) word[ownerAt] = owner;
-      return;
-    }
+    if (Atomics.exchange(word, index, CONTENDED) === FREE) return;
   }
 }
 

@@ -228,9 +228,10 @@ function latencyHook(ctx: WorkerContext, c: Client, spec: CommandSpec): void {
 installWhenReady(() => onAfterCommand(latencyHook));
 
 registerQuery('server-latency-latest', (ctx) => [...latencyOf(ctx).events].map(([name, e]) => ({ name, last: e.samples[e.samples.length - 1] ?? [0, 0], max: e.max })));
+// This worker's record of the events named, or of every event when none is.
 registerQuery('server-latency-history', (ctx, args) => {
-  const e = latencyOf(ctx).events.get(args[0] as string);
-  return e === undefined ? null : { samples: e.samples, max: e.max };
+  const events = latencyOf(ctx).events;
+  return args.length === 0 ? [...events] : (args as string[]).flatMap((n) => (events.has(n) ? [[n, events.get(n)!]] : []));
 });
 registerQuery('server-latency-reset', (ctx, args) => {
   const events = latencyOf(ctx).events;
@@ -264,26 +265,31 @@ async function latencyLatest(ctx: WorkerContext, c: Client): Promise<void> {
   }
 }
 
-/** One event's samples over all workers, oldest first, and its all-time high; null when no worker has any. */
-async function eventHistory(ctx: WorkerContext, event: string): Promise<LatencyEvent | null> {
-  const per = await ctx.rpc<(LatencyEvent | null)[]>('server-latency-history', event);
+/**
+ * The events of all workers (the one named, or all of them), each with its samples oldest first
+ * and its all-time high, in one round of queries.
+ */
+async function eventHistories(ctx: WorkerContext, event?: string): Promise<Map<string, LatencyEvent>> {
+  const per = await ctx.rpc<([string, LatencyEvent][] | null)[]>('server-latency-history', ...(event === undefined ? [] : [event]));
   // Each worker keeps the largest latency of each second; the server's is the largest of those.
-  const bySecond = new Map<number, number>();
-  let max = 0;
-  let any = false;
-  for (const e of per) {
-    if (e === null) continue;
-    any = true;
-    max = Math.max(max, e.max);
-    for (const [t, ms] of e.samples) bySecond.set(t, Math.max(ms, bySecond.get(t) ?? 0));
+  const merged = new Map<string, { bySecond: Map<number, number>; max: number }>();
+  for (const list of per) {
+    for (const [name, e] of list ?? []) {
+      let m = merged.get(name);
+      if (m === undefined) merged.set(name, (m = { bySecond: new Map(), max: 0 }));
+      m.max = Math.max(m.max, e.max);
+      for (const [t, ms] of e.samples) m.bySecond.set(t, Math.max(ms, m.bySecond.get(t) ?? 0));
+    }
   }
-  if (!any) return null;
-  return { samples: [...bySecond].sort((a, b) => a[0] - b[0]).slice(-LATENCY_SAMPLES), max };
+  const out = new Map<string, LatencyEvent>();
+  for (const [name, m] of merged) out.set(name, { samples: [...m.bySecond].sort((a, b) => a[0] - b[0]).slice(-LATENCY_SAMPLES), max: m.max });
+  return out;
 }
 
 // LATENCY HISTORY event
 async function latencyHistory(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
-  const samples = (await eventHistory(ctx, str(argv[2]!)))?.samples ?? [];
+  const event = str(argv[2]!);
+  const samples = (await eventHistories(ctx, event)).get(event)?.samples ?? [];
   c.out.array(samples.length);
   for (const [t, ms] of samples) {
     c.out.array(2);
@@ -301,8 +307,8 @@ async function latencyReset(ctx: WorkerContext, c: Client, argv: Buffer[]): Prom
 // LATENCY GRAPH event
 async function latencyGraph(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
   const event = str(argv[2]!);
-  const e = await eventHistory(ctx, event);
-  if (e === null || e.samples.length === 0) throw replyError(`ERR No samples available for event '${event}'`);
+  const e = (await eventHistories(ctx, event)).get(event);
+  if (e === undefined || e.samples.length === 0) throw replyError(`ERR No samples available for event '${event}'`);
   c.out.verbatim(latencyGraphText(event, e, Math.floor(Date.now() / 1000)));
 }
 
@@ -324,13 +330,7 @@ async function latencyDoctor(ctx: WorkerContext, c: Client): Promise<void> {
     c.out.verbatim('Latency monitoring is off (latency-monitor-threshold is 0), so there is nothing to report. Turn it on with CONFIG SET latency-monitor-threshold <milliseconds>.\n');
     return;
   }
-  const latest = await ctx.rpc<({ name: string }[] | null)[]>('server-latency-latest');
-  const names = [...new Set(latest.flatMap((l) => (l ?? []).map((e) => e.name)))].sort();
-  const events: [string, LatencyEvent][] = [];
-  for (const n of names) {
-    const e = await eventHistory(ctx, n);
-    if (e !== null && e.samples.length > 0) events.push([n, e]);
-  }
+  const events = [...(await eventHistories(ctx))].filter(([, e]) => e.samples.length > 0).sort((a, b) => (a[0] < b[0] ? -1 : 1));
   if (events.length === 0) {
     c.out.verbatim(`No latency spike of ${threshold} ms or more (latency-monitor-threshold) was seen since the server started or since the last LATENCY RESET.\n`);
     return;

@@ -511,8 +511,9 @@ function debug(ctx: WorkerContext, c: Client, argv: Buffer[]): void | Promise<vo
     // DEBUG PANIC-LOCKED key: the worker stops in the middle of a critical section, as one that
     // runs out of memory mid-command would, so tests can exercise the main thread's recovery of
     // the locks a dead worker held (Store.recoverLocksOf). No reply: the thread is gone.
-    ctx.log('warning', `DEBUG PANIC-LOCKED from client id=${c.id} addr=${c.addr}: worker ${ctx.index} stops holding the lock of shard ${c.store.shardIdOf(argv[2]!)}`);
-    c.store.shardFor(argv[2]!).lock();
+    const shard = c.store.shardFor(argv[2]!);
+    ctx.log('warning', `DEBUG PANIC-LOCKED from client id=${c.id} addr=${c.addr}: worker ${ctx.index} stops holding the lock of shard ${shard.id}`);
+    shard.lock();
     process.exit(1);
   }
   if (sub === 'set-active-expire' && n === 3) {
