@@ -5,7 +5,7 @@
  */
 import { struct } from './struct.ts';
 
-export const SERVER_LAYOUT_VERSION = 11;
+export const SERVER_LAYOUT_VERSION = 12;
 
 /** Workers the layout has room for. */
 export const MAX_WORKERS = 256;
@@ -29,6 +29,7 @@ export const ServerGlobals = struct('ServerGlobals', [
   { name: 'netInPerSec', type: 'f64', guard: 'written by the main thread only; read without a lock (stats)', doc: 'bytes read per second, sampled as opsPerSec (instantaneous_input_kbps × 1024)' },
   { name: 'netOutPerSec', type: 'f64', guard: 'written by the main thread only; read without a lock (stats)', doc: 'bytes written per second, likewise (instantaneous_output_kbps × 1024)' },
   { name: 'channelLock', type: 'i32', align: 64, guard: 'futex mutex (store/lock.ts lockWord)', doc: 'guards every ChannelSlot: lookups, claims and backward-shift deletion' },
+  { name: 'channelLockOwner', type: 'i32', guard: 'channelLock: its holder writes it', doc: 'threadId + 1 of the thread holding channelLock, 0 when free: the main thread takes back the lock of a worker that died holding it' },
   { name: 'channels', type: 'i32', guard: 'channelLock for writes; INFO reads it with Atomics.load', doc: 'channels with subscribers: the ChannelSlots holding a channel (pubsub_channels)' },
   { name: 'patterns', type: 'i32', guard: 'channelLock for writes; read with Atomics.load', doc: 'patterns with subscribers: the ChannelSlots holding a pattern (PUBSUB NUMPAT, pubsub_patterns; Redis 7 counts patterns, not subscriptions)' },
   { name: 'uncounted', type: 'i32', guard: 'channelLock for writes; read with Atomics.load', doc: 'subscriptions a full table could not count, ever (never decreases): while nonzero, PUBLISH cannot rule out a subscriber from the counts' },
@@ -51,6 +52,7 @@ export const WorkerStats = struct('WorkerStats', [
   { name: 'expireCapped', type: 'i32', guard: 'atomic; owning worker only', doc: 'active expiry cycles that stopped at their time budget (expired_time_cap_reached_count)' },
   { name: 'expireStale', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'running average (weight 0.05 per cycle, as Redis) of the share of sampled keys its cycles found expired (expired_stale_perc)' },
   { name: 'trackedKeys', type: 'i32', guard: 'atomic; owning worker only (the main thread zeroes a dead worker\'s)', doc: 'keys in its tracking table: the workers\' sum is held to tracking-table-max-keys' },
+  { name: 'channelChanges', type: 'i32', guard: 'ServerGlobals.channelLock; the owning worker raises it, the main thread reads it and zeroes a dead worker\'s', doc: 'its changes to the ChannelSlot counts since it started; the message telling the main thread of each carries the number, so a rebuild of the table knows which it has not heard of yet' },
 ], { align: 64 });
 
 /**

@@ -185,14 +185,14 @@ export class WorkerContext {
   }
 
   /**
-   * Counts a subscription in the shared channel table, and tells the main thread, which takes
-   * this worker's subscriptions back out of the table if it dies (else PUBLISH and PUBSUB
-   * NUMSUB would count subscribers that are gone).
+   * Counts a subscription in the shared channel table, and tells the main thread, which rebuilds
+   * the table without this worker's subscriptions if it dies (else PUBLISH and PUBSUB NUMSUB
+   * would count subscribers that are gone). ChannelLedger says why each change is numbered.
    */
   channelAdd(name: Uint8Array, d: number, kind = SLOT_CHANNEL): void {
     const [a, b] = slotHashes(name, kind);
-    this.shared.channelAddHashed(a, b, kind, d);
-    this.post({ type: 'subscriptions', a, b, kind, d });
+    const seq = this.shared.workerChannelAdd(this.index, a, b, kind, d);
+    this.post({ type: 'subscriptions', a, b, kind, d, seq });
   }
 
   post(msg: FromWorker): void {

@@ -14,6 +14,7 @@ import type { Config } from './config.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.ts';
 import { InstantaneousRate } from './instantaneous.ts';
 import { SharedState } from './shared-state.ts';
+import { ChannelLedger } from './channel-ledger.ts';
 
 export interface RunningServer {
   readonly port: number;
@@ -80,21 +81,15 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
 
   const send = (i: number, m: ToWorker, transfer?: unknown[]) => workers[i]?.postMessage(m, transfer as never);
 
-  /** Each worker's subscriptions in the shared channel table, by slot hashes: taken back if it dies. */
-  const subscriptions = new Map<number, Map<string, { a: number; b: number; kind: number; n: number }>>();
+  /** What each worker counted in the shared channel table: the table is rebuilt from it when one dies. */
+  const ledger = new ChannelLedger(shared);
 
-  const onMessage = (i: number, m: FromWorker) => {
+  const onMessage = (i: number, from: Worker, m: FromWorker) => {
     switch (m.type) {
-      case 'subscriptions': {
-        let mine = subscriptions.get(i);
-        if (mine === undefined) subscriptions.set(i, (mine = new Map()));
-        const key = `${m.a}:${m.b}:${m.kind}`;
-        const e = mine.get(key) ?? { a: m.a, b: m.b, kind: m.kind, n: 0 };
-        e.n += m.d;
-        if (e.n === 0) mine.delete(key);
-        else mine.set(key, e);
+      case 'subscriptions':
+        // A dead worker's late reports: the table was rebuilt without its subscriptions.
+        if (workers[i] === from) ledger.noted(i, m.a, m.b, m.kind, m.d, m.seq);
         break;
-      }
       case 'log':
         say(m.level, m.text);
         break;
@@ -133,7 +128,7 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
     workers[i] = w;
     // Its mark on the shard locks it holds (threadId reads -1 once the thread has stopped).
     const lockOwner = w.threadId + 1;
-    w.on('message', (m: FromWorker) => onMessage(i, m));
+    w.on('message', (m: FromWorker) => onMessage(i, w, m));
     w.on('error', (e: Error) => say('warning', `worker ${i} failed: ${e.stack ?? e.message}`));
     w.on('exit', (code) => {
       if (workers[i] !== w) return;
@@ -151,8 +146,9 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
       // What its clients counted server-wide goes with them: subscriptions (PUBLISH and PUBSUB
       // NUMSUB would count subscribers that are gone), WATCH registrations (their shards would
       // log every write for good), MONITORs and trackers (every worker would keep feeding them).
-      for (const e of subscriptions.get(i)?.values() ?? []) shared.channelAddHashed(e.a, e.b, e.kind, -e.n);
-      subscriptions.delete(i);
+      const live = workers.flatMap((x, idx) => (x === null ? [] : [idx]));
+      if (ledger.died(i, lockOwner, live)) say('warning', `worker ${i} died holding the lock of the channel table; the table was rebuilt from the other workers' subscriptions`);
+      for (const v of live) send(v, { type: 'peer-died', index: i });
       for (const [shard, n] of shared.takeWatchRegs(i)) store.releaseWatches(shard, n);
       for (const name of ['monitors', 'trackers'] as const) {
         const n = shared.workerGet(i, name);

@@ -24,6 +24,8 @@ export type ToWorker =
   | { type: 'config'; name: string; value: string }
   | { type: 'query'; id: number; op: string; args: unknown[] }
   | { type: 'rpc-reply'; id: number; result?: unknown; error?: { code: string; message: string } }
+  /** Worker `index` has died: what it announced on the bus (its patterns) is void. */
+  | { type: 'peer-died'; index: number }
   | { type: 'shutdown' };
 
 /** Worker → main. */
@@ -35,8 +37,8 @@ export type FromWorker =
   | { type: 'shutdown'; save: boolean }
   | { type: 'log'; level: string; text: string }
   | { type: 'closed' }
-  /** A subscription counted in the shared channel table (by its slot hashes), which the main thread takes back if this worker dies. */
-  | { type: 'subscriptions'; a: number; b: number; kind: number; d: number };
+  /** A change to a count in the shared channel table (by its slot hashes) and its number (WorkerStats.channelChanges), for the main thread's ChannelLedger. */
+  | { type: 'subscriptions'; a: number; b: number; kind: number; d: number; seq: number };
 
 /**
  * One post on the workers' bus: a worker's messages of one turn, numbered by the poster's

@@ -51,6 +51,13 @@ export class PubSub {
     });
     ctx.onOutboxFlush(() => this.announceNow());
     ctx.broadcast({ type: 'patterns-ask', from: ctx.index });
+    // None yet: replaces, on the others, the patterns of the dead worker this one may replace.
+    this.announcePatterns();
+  }
+
+  /** Worker `w` died: its pattern subscribers are gone with it. */
+  peerDied(w: number): void {
+    this.remotePatterns.delete(w);
   }
 
   private key(b: Buffer): string {

@@ -4,7 +4,7 @@
  */
 import { ChannelSlot, CHANNEL_SLOTS, MAX_SHARDS, MAX_WORKERS, serverStateLayout, ServerGlobals, SLOT_CHANNEL, SLOT_PATTERN, SLOT_SHARD_CHANNEL, WorkerStats } from '../../native-layout/server.ts';
 import { hash32 } from '../store/hash.ts';
-import { lockWord, unlockWord } from '../store/lock.ts';
+import { LOCK_OWNER, lockWord, takeOverWord, unlockWord } from '../store/lock.ts';
 
 const G = ServerGlobals.fields;
 const W = WorkerStats.fields;
@@ -12,6 +12,7 @@ const C = ChannelSlot.fields;
 const L = serverStateLayout();
 const SLOT_I32 = ChannelSlot.size / 4;
 const CHANNEL_LOCK_I32 = (L.globals + G.channelLock.offset) / 4;
+const CHANNEL_OWNER_I32 = (L.globals + G.channelLockOwner.offset) / 4;
 const CHANNELS_I32 = (L.globals + G.channels.offset) / 4;
 const PATTERNS_I32 = (L.globals + G.patterns.offset) / 4;
 const UNCOUNTED_I32 = (L.globals + G.uncounted.offset) / 4;
@@ -37,7 +38,7 @@ const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
 const RATE_F64: Record<GlobalRate, number> = { netInPerSec: (L.globals + G.netInPerSec.offset) / 8, netOutPerSec: (L.globals + G.netOutPerSec.offset) / 8 };
 
 export type GlobalCounter = 'clients' | 'monitors' | 'trackers' | 'opsPerSec' | 'clientIds' | 'lastSave' | 'statsResetAt' | 'pauseMode';
-export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted' | 'monitors' | 'trackers' | 'expireCapped' | 'trackedKeys';
+export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted' | 'monitors' | 'trackers' | 'expireCapped' | 'trackedKeys' | 'channelChanges';
 export type WorkerTotal = 'commands' | 'netIn' | 'netOut' | 'expireUs' | 'expireStale';
 /** Per-second rates the main thread samples (f64 globals). */
 export type GlobalRate = 'netInPerSec' | 'netOutPerSec';
@@ -171,26 +172,79 @@ export class SharedState {
     return this.channelAddHashed(a, b, kind, d);
   }
 
-  /** channelAdd by the slot's hashes (slotHashes): what the main thread takes back for a worker that died. */
+  /** channelAdd by the slot's hashes (slotHashes). */
   channelAddHashed(a: number, b: number, kind: number, d: number): number {
-    lockWord(this.i32, CHANNEL_LOCK_I32);
+    this.lockChannels();
     try {
-      let i = this.findChannelLocked(a, b);
-      if (i < 0) {
-        if (d <= 0) return 0;
-        i = this.claimChannelLocked(a, b, kind);
-        if (i < 0) {
-          Atomics.add(this.i32, UNCOUNTED_I32, d);
-          return 0;
-        }
-      }
-      const n = this.i32[i + C.count.index]! + d;
-      if (n > 0) Atomics.store(this.i32, i + C.count.index, n);
-      else this.removeChannelLocked(i, kind);
-      return Math.max(n, 0);
+      return this.channelAddLocked(a, b, kind, d);
     } finally {
-      unlockWord(this.i32, CHANNEL_LOCK_I32);
+      this.unlockChannels();
     }
+  }
+
+  /**
+   * A worker's change to the count of slot (a, b): returns the change's number (the worker's
+   * WorkerStats.channelChanges, raised with the count under the same lock), which its message
+   * telling the main thread carries, so a rebuild of the table (ChannelLedger) can tell the
+   * changes it was built from from those still in flight.
+   */
+  workerChannelAdd(worker: number, a: number, b: number, kind: number, d: number): number {
+    this.lockChannels();
+    try {
+      this.channelAddLocked(a, b, kind, d);
+      const at = this.wi(worker, W.channelChanges);
+      const n = this.i32[at]! + 1;
+      Atomics.store(this.i32, at, n);
+      return n;
+    } finally {
+      this.unlockChannels();
+    }
+  }
+
+  lockChannels(): void {
+    lockWord(this.i32, CHANNEL_LOCK_I32, CHANNEL_OWNER_I32, LOCK_OWNER);
+  }
+
+  unlockChannels(): void {
+    unlockWord(this.i32, CHANNEL_LOCK_I32, CHANNEL_OWNER_I32);
+  }
+
+  /**
+   * Takes over channelLock from the thread with mark `dead` (a threadId + 1), which the caller
+   * knows has stopped; true if that thread held it, and then the caller holds it (unlockChannels
+   * releases it). The table may be half-changed: the caller rebuilds it.
+   */
+  takeOverChannelLockOf(dead: number): boolean {
+    return takeOverWord(this.i32, CHANNEL_LOCK_I32, CHANNEL_OWNER_I32, dead);
+  }
+
+  /** channelAddHashed with channelLock held. */
+  channelAddLocked(a: number, b: number, kind: number, d: number): number {
+    let i = this.findChannelLocked(a, b);
+    if (i < 0) {
+      if (d <= 0) return 0;
+      i = this.claimChannelLocked(a, b, kind);
+      if (i < 0) {
+        Atomics.add(this.i32, UNCOUNTED_I32, d);
+        return 0;
+      }
+    }
+    const n = this.i32[i + C.count.index]! + d;
+    if (n > 0) Atomics.store(this.i32, i + C.count.index, n);
+    else this.removeChannelLocked(i, kind);
+    return Math.max(n, 0);
+  }
+
+  /**
+   * Empties the table and counts `entries` (slot hashes, kind and subscribers; entries of one
+   * slot add up) in it afresh, for a table a dead thread may have left half-changed. The caller
+   * holds channelLock. `uncounted` only grows: an entry that finds no room adds to it.
+   */
+  rebuildChannelsLocked(entries: Iterable<{ a: number; b: number; kind: number; n: number }>): void {
+    const first = L.channels / 4;
+    this.i32.fill(0, first, first + CHANNEL_SLOTS * SLOT_I32);
+    for (const k of [SLOT_CHANNEL, SLOT_PATTERN, SLOT_SHARD_CHANNEL]) Atomics.store(this.i32, KIND_COUNTER_I32[k]!, 0);
+    for (const e of entries) if (e.n > 0) this.channelAddLocked(e.a, e.b, e.kind, e.n);
   }
 
   /** Subscribers of `channel` (a shard channel for SLOT_SHARD_CHANNEL) on all workers. */
@@ -198,12 +252,12 @@ export class SharedState {
     // No channel of the kind subscribed anywhere: nothing to search for (under the lock).
     if (Atomics.load(this.i32, KIND_COUNTER_I32[kind]!) === 0) return 0;
     const [a, b] = slotHashes(channel, kind);
-    lockWord(this.i32, CHANNEL_LOCK_I32);
+    this.lockChannels();
     try {
       const i = this.findChannelLocked(a, b);
       return i < 0 ? 0 : this.i32[i + C.count.index]!;
     } finally {
-      unlockWord(this.i32, CHANNEL_LOCK_I32);
+      this.unlockChannels();
     }
   }
 

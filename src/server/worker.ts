@@ -155,6 +155,9 @@ parentPort!.on('message', (msg: ToWorker) => {
     case 'rpc-reply':
       ctx.rpcReply(msg.id, msg.result, msg.error);
       break;
+    case 'peer-died':
+      ctx.pubsub?.peerDied(msg.index);
+      break;
     case 'shutdown':
       expiry?.stop();
       for (const c of ctx.clients.values()) c.socket.destroy();

@@ -15,6 +15,11 @@
  * holding the lock without its mark, and a supervisor can tell whose lock is orphaned.
  */
 
+import { threadId } from 'node:worker_threads';
+
+/** This thread's holder mark: threadId + 1, so that 0 means free (the main thread's id is 0). */
+export const LOCK_OWNER = threadId + 1;
+
 const FREE = 0;
 const HELD = 1;
 const CONTENDED = 2;
@@ -44,4 +49,15 @@ function acquireSlow(word: Int32Array, index: number, c: number): void {
 export function unlockWord(word: Int32Array, index: number, ownerAt = -1): void {
   if (ownerAt >= 0) word[ownerAt] = 0;
   if (Atomics.exchange(word, index, FREE) === CONTENDED) Atomics.notify(word, index, 1);
+}
+
+/**
+ * The lock at word[index], held by the thread whose mark is `dead`, passed to this thread with
+ * the lock still held; false (nothing changed) when that thread does not hold it. For a
+ * supervisor, once the thread with that mark has stopped: it alone could change the mark.
+ */
+export function takeOverWord(word: Int32Array, index: number, ownerAt: number, dead: number): boolean {
+  if (Atomics.load(word, index) === FREE || Atomics.load(word, ownerAt) !== dead) return false;
+  word[ownerAt] = LOCK_OWNER;
+  return true;
 }

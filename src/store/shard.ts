@@ -15,14 +15,13 @@
  *      (takeOverLockOf, Store.recoverLocksOf).
  */
 import { Buffer } from 'node:buffer';
-import { threadId } from 'node:worker_threads';
 import { CLASS_LARGE, EvictMode, LIST_COUNT, MAX_DATABASES, MAX_KEY_LEN, NIL_REF, PAGE_SIZE, REF_UNIT, ShardHeader, TagBits, ValueEncoding } from '../../native-layout/shard.ts';
 import type { EvictModeId, PolicyName, ValueEncodingId } from '../../native-layout/shard.ts';
 import { PolicyId } from '../../native-layout/shard.ts';
 import { OpType } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
 import { copyInto } from '../bytes.ts';
-import { lockWord, unlockWord } from './lock.ts';
+import { LOCK_OWNER, lockWord, takeOverWord, unlockWord } from './lock.ts';
 import { watchWord } from './hash.ts';
 import { watchAcquireLocked, watchBumpLocked, watchFindLocked, watchReleaseLocked } from './watch-table.ts';
 import { ensureCapacity, findSlot, INITIAL_INDEX_CAP, insertSlot, markExpiry, removeSlot, resizeIndex, slotOfRef, slotTag } from './index-table.ts';
@@ -68,9 +67,6 @@ export const EXPIRE_LT = 8;
  * short can be one, so only such a write asks whether integers are shared now.
  */
 const SHARED_INT_DIGITS = 4;
-
-/** This thread's mark in ShardHeader.lockOwner while it holds a shard lock (0 means nobody). */
-export const LOCK_OWNER = threadId + 1;
 
 export class Shard {
   readonly id: number;
@@ -156,8 +152,7 @@ export class Shard {
    */
   takeOverLockOf(owner: number): boolean {
     const m = this.m;
-    if (Atomics.load(m.hi32, HW.lock) === 0 || Atomics.load(m.hi32, HW.lockOwner) !== owner) return false;
-    m.hi32[HW.lockOwner] = LOCK_OWNER;
+    if (!takeOverWord(m.hi32, HW.lock, HW.lockOwner, owner)) return false;
     this.depth = 1;
     if (m.h32[HW.generation] !== m.seenGeneration) m.refresh();
     return true;

@@ -16,6 +16,16 @@ const pool = serverPool();
 afterEach(() => pool.cleanup());
 const server = (args: string[] = [], threads = 2) => pool.server(args, threads);
 const conn = (s: TestServer) => pool.conn(s);
+/**
+ * A two-worker server that allows DEBUG, and n connections to it: the main thread hands each to
+ * the worker with fewer, so even ones sit on one worker and odd ones on the other.
+ */
+async function debugServer(n: number): Promise<{ s: TestServer; cs: RawConn[] }> {
+  const s = await server(['--enable-debug-command', 'local'], 2);
+  const cs: RawConn[] = [];
+  for (let i = 0; i < n; i++) cs.push(await conn(s));
+  return { s, cs };
+}
 const cliRun = (...args: string[]) =>
   run(NODE, ['src/cli/main.ts', ...args], { cwd: ROOT }).then(
     (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
@@ -91,9 +101,7 @@ describe('main thread', () => {
   });
 
   it('a worker that dies holding a shard lock: the main thread takes the lock back, checks the shard, and its keys stay served', async () => {
-    const s = await server(['--enable-debug-command', 'local'], 2);
-    const cs: RawConn[] = [];
-    for (let i = 0; i < 4; i++) cs.push(await conn(s));
+    const { s, cs } = await debugServer(4);
     expect(await cs[0]!.request('SET held yes\r\n')).toBe('+OK\r\n');
     cs[1]!.write('DEBUG PANIC-LOCKED held\r\n');
     expect(await cs[1]!.waitClosed()).toBe(true);
@@ -105,11 +113,29 @@ describe('main thread', () => {
     expect(await fresh.request('GET held\r\n')).toBe('$5\r\nagain\r\n');
   });
 
+  it('a worker that dies holding the channel table lock mid-SUBSCRIBE: the table is rebuilt and counts only live subscribers', async () => {
+    const { s, cs } = await debugServer(4);
+    expect(await cs[2]!.request('SUBSCRIBE news\r\n')).toContain('subscribe');
+    expect(await cs[1]!.request('SUBSCRIBE news\r\n')).toContain('subscribe');
+    expect(await cs[1]!.request('PSUBSCRIBE n*\r\n')).toContain('psubscribe');
+    await expect.poll(() => cs[0]!.request('PUBLISH news x\r\n'), { timeout: 5000 }).toBe(':3\r\n');
+    cs[3]!.write('DEBUG PANIC-LOCKED-CHANNEL news\r\n');
+    await expect.poll(() => s.output(), { timeout: 10_000 }).toMatch(/worker \d died holding the lock of the channel table; the table was rebuilt/);
+    await expect.poll(() => s.output(), { timeout: 10_000 }).toMatch(/worker \d exited .* starting a replacement/);
+    expect([cs[1]!.closed, cs[3]!.closed, cs[2]!.closed]).toEqual([true, true, false]);
+    // Only the subscriber still connected counts: not the dead worker's, nor its unreported
+    // half-count, nor its pattern (which the other worker hears of by message).
+    await expect.poll(() => cs[0]!.request('PUBLISH news x\r\n'), { timeout: 5000 }).toBe(':1\r\n');
+    expect(await cs[0]!.request('PUBSUB NUMSUB news\r\n')).toBe('*2\r\n$4\r\nnews\r\n:1\r\n');
+    expect(await cs[0]!.request('PUBSUB NUMPAT\r\n')).toBe(':0\r\n');
+    // The lock is free: subscribing, on either worker, works and counts.
+    const fresh = [await conn(s), await conn(s)];
+    for (const f of fresh) expect(await f.request('SUBSCRIBE news\r\n')).toContain('subscribe');
+    expect(await cs[0]!.request('PUBLISH news x\r\n')).toBe(':3\r\n');
+  });
+
   it("a crashed worker's subscriptions leave the shared counts with it", async () => {
-    const s = await server(['--enable-debug-command', 'local'], 2);
-    // Connections alternate between the two workers (fewest first): even ones on one, odd on the other.
-    const cs: RawConn[] = [];
-    for (let i = 0; i < 6; i++) cs.push(await conn(s));
+    const { s, cs } = await debugServer(6);
     expect(await cs[1]!.request('SUBSCRIBE gone\r\n')).toContain('subscribe');
     expect(await cs[3]!.request('PSUBSCRIBE gone*\r\n')).toContain('psubscribe');
     expect(await cs[2]!.request('SUBSCRIBE stays\r\n')).toContain('subscribe');

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.ts';
 import { HW } from '../../src/store/memory.ts';
 import { verifyStore } from '../../src/store/verify.ts';
-import { LOCK_OWNER } from '../../src/store/shard.ts';
+import { LOCK_OWNER } from '../../src/store/lock.ts';
 
 /** Runs the worker until it exits; returns its lock-owner mark (threadId + 1) and exit code. */
 async function dieHolding(store: Store, key: string, torn: boolean): Promise<{ owner: number; code: number }> {

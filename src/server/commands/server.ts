@@ -10,6 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { NIL_REF } from '../../../native-layout/shard.ts';
 import { hash32 } from '../../store/hash.ts';
+import { SLOT_CHANNEL } from '../../../native-layout/server.ts';
+import { slotHashes } from '../shared-state.ts';
 import type { Client } from '../client.ts';
 import { globMatch } from '../../protocol/glob.ts';
 import { normalise, SETTING_BY_NAME, SETTINGS } from '../config.ts';
@@ -474,6 +476,10 @@ function debugHelp(c: Client): void {
     'PANIC-LOCKED <key>',
     "    Stop that worker thread while it holds the lock of <key>'s shard; the server",
     '    takes the lock back, checks the shard and replaces the thread.',
+    'PANIC-LOCKED-CHANNEL <channel>',
+    '    Stop that worker thread half-way through counting a subscriber of <channel>,',
+    '    holding the lock of the channel table; the server takes the lock back,',
+    "    rebuilds the table from the other threads' subscriptions and replaces the thread.",
     'HELP',
     '    Prints this help.',
   ]);
@@ -514,6 +520,16 @@ function debug(ctx: WorkerContext, c: Client, argv: Buffer[]): void | Promise<vo
     const shard = c.store.shardFor(argv[2]!);
     ctx.log('warning', `DEBUG PANIC-LOCKED from client id=${c.id} addr=${c.addr}: worker ${ctx.index} stops holding the lock of shard ${shard.id}`);
     shard.lock();
+    process.exit(1);
+  }
+  if (sub === 'panic-locked-channel' && n === 3) {
+    // DEBUG PANIC-LOCKED-CHANNEL channel: the worker stops inside the channel table's critical
+    // section, the count raised and the main thread never told, as one that runs out of memory
+    // while counting a SUBSCRIBE would (ChannelLedger.died). No reply: the thread is gone.
+    ctx.log('warning', `DEBUG PANIC-LOCKED-CHANNEL from client id=${c.id} addr=${c.addr}: worker ${ctx.index} stops holding the lock of the channel table`);
+    const [a, b] = slotHashes(argv[2]!, SLOT_CHANNEL);
+    ctx.shared.lockChannels();
+    ctx.shared.channelAddLocked(a, b, SLOT_CHANNEL, 1);
     process.exit(1);
   }
   if (sub === 'set-active-expire' && n === 3) {
