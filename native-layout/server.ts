@@ -53,6 +53,9 @@ export const WorkerStats = struct('WorkerStats', [
   { name: 'expireStale', type: 'f64', guard: 'owning worker only; read without a lock (stats)', doc: 'running average (weight 0.05 per cycle, as Redis) of the share of sampled keys its cycles found expired (expired_stale_perc)' },
   { name: 'trackedKeys', type: 'i32', guard: 'atomic; owning worker only (the main thread zeroes a dead worker\'s)', doc: 'keys in its tracking table: the workers\' sum is held to tracking-table-max-keys' },
   { name: 'channelChanges', type: 'i32', guard: 'ServerGlobals.channelLock; the owning worker raises it, the main thread reads it and zeroes a dead worker\'s', doc: 'its changes to the ChannelSlot counts since it started; the message telling the main thread of each carries the number, so a rebuild of the table knows which it has not heard of yet' },
+  { name: 'clientMemory', type: 'f64', guard: 'owning worker only (the main thread zeroes a dead worker\'s); read without a lock', doc: 'memory its clients use (CLIENT LIST tot-mem summed) while maxmemory-clients is on: the workers\' sum is held to that limit' },
+  { name: 'clientMemoryTop', type: 'f64', guard: 'owning worker only (the main thread zeroes a dead worker\'s); read without a lock', doc: 'clientMemory of its largest client that may be evicted, as last seen: raised as a client grows, set afresh when it evicts (may be stale high in between)' },
+  { name: 'evictedClients', type: 'i32', guard: 'atomic; owning worker only', doc: 'clients it closed to keep within maxmemory-clients (evicted_clients)' },
 ], { align: 64 });
 
 /**

@@ -170,9 +170,12 @@ export interface ParserLimits {
   maxInline: number;
 }
 
+/** A query buffer's first size, and the size shrink() gives one back. */
+const QUERY_BUFFER_INITIAL = 16 * 1024;
+
 export class RespParser {
   /** Unconsumed bytes are buf[pos, end); the request being parsed starts at reqStart. */
-  private buf: Buffer = Buffer.allocUnsafe(16 * 1024);
+  private buf: Buffer = Buffer.allocUnsafe(QUERY_BUFFER_INITIAL);
   private pos = 0;
   private end = 0;
   private reqStart = 0;
@@ -224,6 +227,25 @@ export class RespParser {
     return this.buf.length;
   }
 
+  /** The most bytes the query buffer held since the last shrink() (Redis's querybuf_peak). */
+  peak = 0;
+
+  /**
+   * Gives a query buffer grown for large requests back for one of the first size, when it holds
+   * nothing and `always` or it held under half its size since the last call (as Redis's
+   * clientsCronResizeQueryBuffer); returns whether it did. The peak starts again either way.
+   * Argument views from next() must be out of use, as for push().
+   */
+  shrink(always: boolean): boolean {
+    const peak = this.peak;
+    this.peak = 0;
+    if (this.buf.length <= QUERY_BUFFER_INITIAL || this.pending !== 0 || this.state !== S.START) return false;
+    if (!always && peak >= this.buf.length / 2) return false;
+    this.buf = Buffer.allocUnsafe(QUERY_BUFFER_INITIAL);
+    this.pos = this.end = this.reqStart = this.scanFrom = 0;
+    return true;
+  }
+
   /**
    * Appends received bytes. Argument views returned by next() stay valid until push is called
    * again: only here are bytes moved.
@@ -234,6 +256,7 @@ export class RespParser {
     else if (base === this.end) this.rebase(base, len);
     copyInto(this.buf, this.end, chunk, off, len);
     this.end += len;
+    if (this.end > this.peak) this.peak = this.end;
   }
 
   /** Moves buf[base, end) to the front of a buffer that can hold `need` bytes. */

@@ -91,6 +91,18 @@ export class Client {
   commands = 0;
   /** Set when the output buffer went over the soft limit, to time the soft limit. */
   softLimitSince = 0;
+  /** What this client counts in its worker's WorkerStats.clientMemory (client-eviction.ts). */
+  memCounted = 0;
+
+  /**
+   * Memory this client holds (CLIENT LIST tot-mem, what maxmemory-clients limits): the query
+   * buffer, the arguments of queued MULTI commands, the reply staging buffer and what the socket
+   * still holds to send.
+   */
+  memoryUse(): number {
+    return this.parser.capacity + (this.multi === null ? 0 : this.multi.argBytes) + this.out.buf.length + this.socket.writableLength;
+  }
+
   /** Kind for client-output-buffer-limit and CLIENT LIST flags. */
   get kind(): 'normal' | 'pubsub' {
     return this.subscriptions > 0 ? 'pubsub' : 'normal';

@@ -42,6 +42,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'maxmemory', kind: 'bytes', dflt: '0', mutable: true, min: 0, doc: 'memory bound (0: none)' },
   { name: 'maxmemory-policy', kind: 'enum', dflt: 'noeviction', mutable: true, values: POLICY_NAMES, doc: 'eviction policy' },
   { name: 'maxmemory-samples', kind: 'int', dflt: '5', mutable: true, min: 1, max: INT_MAX, doc: 'accepted for compatibility; policies here are exact or sample internally' },
+  { name: 'maxmemory-clients', kind: 'string', dflt: '0', mutable: true, doc: 'memory all clients together may hold (CLIENT LIST tot-mem), in bytes or as a percentage of maxmemory (0: no limit); over it the clients holding most are closed, except those with CLIENT NO-EVICT on' },
   { name: 'requirepass', kind: 'string', dflt: '', mutable: true, doc: 'password for AUTH (empty: none)' },
   { name: 'databases', kind: 'int', dflt: '16', mutable: false, min: 1, max: 16, doc: 'logical databases for SELECT' },
   { name: 'maxclients', kind: 'int', dflt: '10000', mutable: true, min: 1, max: UINT_MAX, doc: 'connections accepted at once' },
@@ -120,6 +121,31 @@ function saveParams(value: string): string {
 }
 
 /**
+ * `maxmemory-clients`: a memory value, or a whole percentage of maxmemory up to 100 (config.c
+ * createSSizeConfig with PERCENT_CONFIG), printed back as given; 0% is 0.
+ */
+function memoryOrPercent(value: string): string {
+  const pct = /^(\d+)%$/.exec(value);
+  if (pct !== null) {
+    const p = Number(pct[1]);
+    if (p > 100) throw new ConfigError('percentage argument must be less or equal to 100');
+    return p === 0 ? '0' : `${p}%`;
+  }
+  const n = parseBytes(value);
+  if (n === null) throw new ConfigError('argument must be a memory or percent value');
+  return String(n);
+}
+
+/** The least limit maxmemory-clients sets, as Redis 7.0: a setting too small to talk to the server at all still lets clients in. */
+const CLIENTS_MEMORY_FLOOR = 128 * 1024;
+
+/** The byte limit of a `maxmemory-clients` value (a percentage of `maxmemory`), 0 for none. */
+export function clientsMemoryLimit(value: string, maxmemory: number): number {
+  const n = value.endsWith('%') ? Math.floor((maxmemory * Number(value.slice(0, -1))) / 100) : Number(value);
+  return n === 0 ? 0 : Math.max(n, CLIENTS_MEMORY_FLOOR);
+}
+
+/**
  * `latency-tracking-info-percentiles`: numbers from 0 to 100 (strtod, whole words), kept as
  * Redis prints them back; "" for none.
  */
@@ -170,6 +196,7 @@ export function normalise(name: string, value: string): string {
         return abs;
       }
       if (name === 'latency-tracking-info-percentiles') return latencyPercentiles(value);
+      if (name === 'maxmemory-clients') return memoryOrPercent(value);
       if (name === 'slab-growth-factor') {
         const f = Number(value);
         if (!Number.isFinite(f) || f < 1.125 || f > 2) throw new ConfigError('argument must be a number from 1.125 to 2');

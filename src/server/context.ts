@@ -59,6 +59,8 @@ export class WorkerContext {
   slowlogMaxLen = 128;
   /** tracking-table-max-keys: keys the tracking tables of all workers hold at most (0: no limit). */
   trackingMaxKeys = 1_000_000;
+  /** maxmemory-clients in bytes (0: off), kept by client-eviction.ts. */
+  clientsMemLimit = 0;
   activeExpire = true;
   /** enable-debug-command: 'no', 'yes' or 'local'. */
   debugCommand = 'no';

@@ -36,6 +36,7 @@ import type { Store } from '../store/store.ts';
 import { PREFETCH_MAX } from '../store/prefetch.ts';
 import { flushCreated } from './notify.ts';
 import { copyInto } from '../bytes.ts';
+import { accountClientMemory } from './client-eviction.ts';
 
 /**
  * Backpressure: above this many bytes queued for a client's socket, the worker stops reading and
@@ -793,6 +794,7 @@ export function resumeAfterDrain(ctx: WorkerContext, c: Client): void {
   processInput(ctx, c);
 }
 
+/** client-output-buffer-limit, and maxmemory-clients: the limits a client's output counts in. */
 export function checkOutputLimit(ctx: WorkerContext, c: Client): void {
   const lim = ctx.outputLimits[c.kind];
   const queued = c.socket.writableLength;
@@ -802,6 +804,7 @@ export function checkOutputLimit(ctx: WorkerContext, c: Client): void {
     if (c.softLimitSince === 0) c.softLimitSince = now;
     else if (now - c.softLimitSince > lim.softSeconds * 1000) return overLimit(ctx, c, queued);
   } else c.softLimitSince = 0;
+  if (ctx.clientsMemLimit > 0) accountClientMemory(ctx, c);
 }
 
 function overLimit(ctx: WorkerContext, c: Client, queued: number): void {

@@ -375,7 +375,7 @@ function stats(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
     `expired_time_cap_reached_count:${s.sum('expireCapped', w)}`,
     `expire_cycle_cpu_milliseconds:${Math.round(s.total('expireUs', w) / 1000)}`,
     `evicted_keys:${st.evicted}`,
-    'evicted_clients:0',
+    `evicted_clients:${s.sum('evictedClients', w)}`,
     'total_eviction_exceeded_time:0',
     'current_eviction_exceeded_time:0',
     `keyspace_hits:${st.hits}`,

@@ -157,6 +157,9 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
       }
       // Its tracking table went with it.
       shared.workerPut(i, 'trackedKeys', 0);
+      // And its clients' memory (maxmemory-clients).
+      shared.workerTotalSet(i, 'clientMemory', 0);
+      shared.workerTotalSet(i, 'clientMemoryTop', 0);
       for (const qid of [...queries.keys()]) settle(qid, i);
       if (closing) return;
       say('warning', `worker ${i} exited with code ${code}; ${lost} connection(s) lost; starting a replacement (the data lives in shared memory and survives)`);

@@ -57,4 +57,6 @@ export type BusMessage =
   | { type: 'invalidate'; keys: Uint8Array[] | null; db: number; by: number; from: number }
   | { type: 'monitor'; line: string; from: number }
   | { type: 'patterns'; from: number; patterns: [string, number][] }
-  | { type: 'patterns-ask'; from: number };
+  | { type: 'patterns-ask'; from: number }
+  /** The clients of all workers hold more than maxmemory-clients, and worker `to` may have the largest to close. */
+  | { type: 'evict-clients'; from: number; to: number };

@@ -38,8 +38,8 @@ const GLOBAL_I32: Record<GlobalCounter, number> = Object.fromEntries(
 const RATE_F64: Record<GlobalRate, number> = { netInPerSec: (L.globals + G.netInPerSec.offset) / 8, netOutPerSec: (L.globals + G.netOutPerSec.offset) / 8 };
 
 export type GlobalCounter = 'clients' | 'monitors' | 'trackers' | 'opsPerSec' | 'clientIds' | 'lastSave' | 'statsResetAt' | 'pauseMode';
-export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted' | 'monitors' | 'trackers' | 'expireCapped' | 'trackedKeys' | 'channelChanges';
-export type WorkerTotal = 'commands' | 'netIn' | 'netOut' | 'expireUs' | 'expireStale';
+export type WorkerCounter = 'connections' | 'connectionsReceived' | 'rejected' | 'blocked' | 'adopted' | 'monitors' | 'trackers' | 'expireCapped' | 'trackedKeys' | 'channelChanges' | 'evictedClients';
+export type WorkerTotal = 'commands' | 'netIn' | 'netOut' | 'expireUs' | 'expireStale' | 'clientMemory' | 'clientMemoryTop';
 /** Per-second rates the main thread samples (f64 globals). */
 export type GlobalRate = 'netInPerSec' | 'netOutPerSec';
 
@@ -160,6 +160,7 @@ export class SharedState {
     Atomics.store(this.i32, this.wi(worker, W.connectionsReceived), 0);
     Atomics.store(this.i32, this.wi(worker, W.rejected), 0);
     Atomics.store(this.i32, this.wi(worker, W.expireCapped), 0);
+    Atomics.store(this.i32, this.wi(worker, W.evictedClients), 0);
   }
 
   /**

@@ -14,6 +14,7 @@ import { WorkerContext } from './context.ts';
 import { processInput, resumeAfterDrain } from './dispatch.ts';
 import type { ToWorker, WorkerInit } from './messages.ts';
 import { PubSub } from './pubsub.ts';
+import { accountClientMemory, forgetClientMemory, installClientEviction } from './client-eviction.ts';
 import { resetClientState } from './commands/client.ts';
 import { latencySampleIfNeeded } from './commands/diagnostics.ts';
 import { answerQuery } from './queries.ts';
@@ -28,6 +29,7 @@ const init = workerData as WorkerInit;
 const store = Store.attach(init.store, { clock: () => ctx.nowMs });
 const ctx = new WorkerContext(init, store);
 ctx.pubsub = new PubSub(ctx);
+installClientEviction(ctx);
 installTracking(ctx);
 
 /** One receive buffer for every socket of this worker (net.Socket `onread`): no Buffer per read. */
@@ -99,6 +101,8 @@ function adopt(received: net.Socket): void {
       return false;
     }
     processInput(ctx, c);
+    // A read that grew only the query buffer writes nothing, so afterWrite did not count it.
+    if (ctx.clientsMemLimit > 0) accountClientMemory(ctx, c);
     return true;
   });
   const keepalive = Number(ctx.config.get('tcp-keepalive') ?? 0);
@@ -117,6 +121,7 @@ function adopt(received: net.Socket): void {
   socket.once('close', () => {
     c.closing = true;
     resetClientState(ctx, c);
+    forgetClientMemory(ctx, c);
     ctx.clients.delete(id);
     ctx.shared.workerAdd(ctx.index, 'connections', -1);
     ctx.shared.add('clients', -1);
@@ -124,15 +129,20 @@ function adopt(received: net.Socket): void {
   socket.resume();
 }
 
-/** Idle clients past `timeout` seconds are closed, as Redis does (not pub/sub subscribers). */
+/**
+ * Once a second, as Redis's clientsCron: idle clients past `timeout` seconds are closed (not
+ * pub/sub subscribers), and query buffers grown for large requests are given back, once idle
+ * for 2 s or used to under half since the last pass (their size counts in maxmemory-clients).
+ */
 setInterval(() => {
-  if (ctx.timeoutSec <= 0) return;
-  const limit = Date.now() - ctx.timeoutSec * 1000;
+  const now = Date.now();
+  const limit = ctx.timeoutSec > 0 ? now - ctx.timeoutSec * 1000 : -Infinity;
   for (const c of ctx.clients.values()) {
-    if (c.lastInteraction < limit && c.kind === 'normal' && !c.monitor && !c.busy) {
+    if (c.busy || c.gathering) continue;
+    if (c.lastInteraction < limit && c.kind === 'normal' && !c.monitor) {
       c.closing = true;
       c.socket.destroy();
-    }
+    } else if (c.parser.shrink(now - c.lastInteraction >= 2000) && ctx.clientsMemLimit > 0) accountClientMemory(ctx, c);
   }
 }, 1000).unref();
 

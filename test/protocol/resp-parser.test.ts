@@ -72,6 +72,37 @@ describe('RespParser', () => {
     expect((r as Buffer[])[1]!.equals(big)).toBe(true);
   });
 
+  it('gives a grown query buffer back only when it holds nothing, and when idle or used to under half since the last look', () => {
+    const p = new RespParser();
+    const big = Buffer.concat([Buffer.from('*2\r\n$3\r\nGET\r\n$200000\r\n'), Buffer.alloc(200_000, 'x'), Buffer.from('\r\n')]);
+    p.push(big, 0, 150_000);
+    expect(p.capacity).toBe(256 * 1024);
+    // Half a request held: never, whatever the caller says.
+    expect(p.shrink(true)).toBe(false);
+    p.push(big, 150_000);
+    expect((p.next() as Buffer[])[1]!.length).toBe(200_000);
+    // Empty, but it held most of its size since the last look.
+    expect(p.shrink(false)).toBe(false);
+    // Nothing large since: given back.
+    p.push(Buffer.from('PING\r\n'));
+    expect(parseAll(p)).toEqual([['PING']]);
+    expect(p.shrink(false)).toBe(true);
+    expect(p.capacity).toBe(16 * 1024);
+    // Parsing goes on from the fresh buffer, requests split across it.
+    p.push(big, 0, 100_000);
+    expect(p.shrink(true)).toBe(false);
+    p.push(big, 100_000);
+    p.push(Buffer.from('*1\r\n$4\r\nPI'));
+    const r = p.next() as Buffer[];
+    expect([r[0]!.toString(), r[1]!.length]).toEqual(['GET', 200_000]);
+    p.push(Buffer.from('NG\r\n'));
+    expect(parseAll(p)).toEqual([['PING']]);
+    // Idle: given back even right after a large request.
+    expect(p.shrink(true)).toBe(true);
+    expect(p.capacity).toBe(16 * 1024);
+    expect(p.shrink(true)).toBe(false);
+  });
+
   const hostile: [string, string][] = [
     ['*abc\r\n', 'Protocol error: invalid multibulk length'],
     ['*-10\r\n*1\r\n$4\r\nPING\r\n', ''],

@@ -444,6 +444,22 @@ describe.skipIf(!hasBinary('redis-server'))('replies equal redis-server 7 byte f
     }
   });
 
+  it('maxmemory-clients is set and read back as Redis takes it: bytes, a percentage, and its errors', async () => {
+    const send = await pair(2);
+    // Limits far above what the suite's clients hold (maxmemory is 0 here, so percentages are
+    // no limit), so that neither server closes a connection of the test.
+    try {
+      for (const v of ['64mb', '1000000K', '10%', '0%', '100%', '101%', '1.5%', '-1', '-5%', 'abc', '%', ' 5%', '0']) {
+        for (const argv of [['CONFIG', 'SET', 'maxmemory-clients', v], ['CONFIG', 'GET', 'maxmemory-clients']]) {
+          const [a, b] = await send(argv);
+          expect(a, argv.join(' ')).toBe(b);
+        }
+      }
+    } finally {
+      await send(['CONFIG', 'SET', 'maxmemory-clients', '0']);
+    }
+  });
+
   it('latency tracking: LATENCY HISTOGRAM and INFO latencystats in the shape Redis gives them, and its settings as Redis takes them', async () => {
     for (const protocol of [2, 3] as const) {
       const send = await pair(protocol);

@@ -205,7 +205,7 @@ describe('CONFIG', () => {
     const b = client();
     expect(await a.config('GET', 'maxmemory')).toEqual(['maxmemory', '0']);
     const mm = (await a.config('GET', 'maxmemory*')) as string[];
-    expect(mm.filter((_, i) => i % 2 === 0).sort()).toEqual(['maxmemory', 'maxmemory-policy', 'maxmemory-samples']);
+    expect(mm.filter((_, i) => i % 2 === 0).sort()).toEqual(['maxmemory', 'maxmemory-clients', 'maxmemory-policy', 'maxmemory-samples']);
     expect(await a.config('GET', 'nosuchsetting')).toEqual([]);
     expect(await a.config('SET', 'hz', '20', 'slowlog-max-len', '64')).toBe('OK');
     expect(await a.config('GET', 'hz')).toEqual(['hz', '20']);

@@ -89,7 +89,7 @@ export function clientInfoLine(c: Client, now: number, cmdName?: string): string
   const fd = (c.socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd ?? -1;
   const omem = c.socket.writableLength;
   const multiMem = c.multi === null ? 0 : c.multi.argBytes;
-  const totMem = c.parser.capacity + multiMem + c.out.buf.length + omem;
+  const totMem = c.memoryUse();
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${fd} name=${c.name ?? ''} ` +
     `age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
