@@ -8,7 +8,8 @@
  * drain of a client and each query buffer shrink (the points where its buffers change), and only
  * while the limit is on. Only growth can cross the limit, so only growth sums the workers'
  * counts. Each worker also publishes the size of its largest evictable client (clientMemoryTop),
- * raised as clients grow and set afresh whenever it looks for one to close. A worker over the
+ * raised as clients grow or leave NO-EVICT and set afresh whenever it looks for one to close
+ * (so 0 means it has none). A worker over the
  * limit closes its own largest client while no other worker shows a larger one; else it asks that
  * worker on the bus, which does the same, so a stale figure costs one more message. A worker
  * closes only its own clients, and two over the limit at once may each close one where one
@@ -45,6 +46,14 @@ export function accountClientMemory(ctx: WorkerContext, c: Client): void {
   if (recount(ctx, c) > 0) evictClientsOver(ctx);
 }
 
+/** CLIENT NO-EVICT off: `c` may be the client to close now. */
+export function evictableAgain(ctx: WorkerContext, c: Client): void {
+  if (ctx.clientsMemLimit === 0 || c.closing) return;
+  const s = ctx.shared;
+  if (c.memCounted > s.workerTotal(ctx.index, 'clientMemoryTop')) s.workerTotalSet(ctx.index, 'clientMemoryTop', c.memCounted);
+  evictClientsOver(ctx);
+}
+
 /** `c` is closed: what it counted goes. */
 export function forgetClientMemory(ctx: WorkerContext, c: Client): void {
   if (c.memCounted === 0) return;
@@ -78,6 +87,8 @@ function evictClientsOver(ctx: WorkerContext): void {
   const limit = ctx.clientsMemLimit;
   let total = s.total('clientMemory', ctx.workers);
   if (total <= limit) return;
+  // No worker shows a client it may close (CLIENT NO-EVICT ones hold it all): none to look for.
+  if (s.workerTotal(ctx.index, 'clientMemoryTop') === 0 && largestElsewhere(ctx)[1] === 0) return;
   const evictable = [...ctx.clients.values()].filter((x) => !x.noEvict && !x.closing && x.memCounted > 0).sort((a, b) => b.memCounted - a.memCounted);
   for (let i = 0; ; i++) {
     const mine = i < evictable.length ? evictable[i]!.memCounted : 0;

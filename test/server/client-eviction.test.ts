@@ -65,6 +65,21 @@ describe('maxmemory-clients', () => {
     expect(await evictedClients(ctl)).toBe(0);
   });
 
+  it('CLIENT NO-EVICT off on a client holding more than the limit closes it', async () => {
+    const s = await server(['--maxmemory-clients', '1mb']);
+    const ctl = await control(s);
+    const z = await named(s, 'z');
+    expect(await z.request('CLIENT NO-EVICT on\r\n')).toBe('+OK\r\n');
+    // A request of many short arguments leaves its query buffer grown, until idle for 2 s.
+    const pairs = Array.from({ length: 1500 }, (_, i) => [`m${i}`, 'w'.repeat(1000)]).flat();
+    expect(await z.request(req('MSET', ...pairs))).toBe('+OK\r\n');
+    expect((await totMem(ctl)).get('z')).toBeGreaterThan(1024 * 1024);
+    expect(await evictedClients(ctl)).toBe(0);
+    z.write('CLIENT NO-EVICT off\r\n');
+    expect(await z.waitClosed()).toBe(true);
+    expect(await evictedClients(ctl)).toBe(1);
+  });
+
   it('unread replies and a long MULTI count too', async () => {
     const s = await server(['--maxmemory-clients', '1mb']);
     const ctl = await control(s);

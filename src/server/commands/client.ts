@@ -8,6 +8,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { ServerGlobals, serverStateLayout } from '../../../native-layout/server.ts';
+import { evictableAgain } from '../client-eviction.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { closeAfterReply, replyFromError } from '../dispatch.ts';
@@ -368,9 +369,10 @@ function onOff(b: Buffer): boolean {
 }
 
 // CLIENT NO-EVICT ON|OFF
-function clientNoEvict(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+function clientNoEvict(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   c.noEvict = onOff(argv[2]!);
   c.out.ok();
+  if (!c.noEvict) evictableAgain(ctx, c);
 }
 
 // CLIENT NO-TOUCH ON|OFF
