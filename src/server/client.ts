@@ -91,6 +91,11 @@ export class Client {
   commands = 0;
   /** Set when the output buffer went over the soft limit, to time the soft limit. */
   softLimitSince = 0;
+  /** Ends this client's block (blocking.ts), while a command blocks it; null otherwise. */
+  blocked: ((how: 'timeout' | 'error' | 'closed') => void) | null = null;
+  /** Milliseconds its running command spent blocked: not part of the command's time. */
+  blockedMs = 0;
+
   /** What this client counts in its worker's WorkerStats.clientMemory (client-eviction.ts). */
   memCounted = 0;
 

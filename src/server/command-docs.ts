@@ -63,10 +63,11 @@ const EXTRA_CATEGORIES: Record<string, readonly string[]> = {
   dbsize: ['keyspace'],
   randomkey: ['keyspace'],
   scan: ['keyspace'],
+  wait: ['connection'],
 };
 
 /** Rows whose Redis definition leaves out their group's category. */
-const NO_GROUP_CATEGORY = new Set(['pubsub|help']);
+const NO_GROUP_CATEGORY = new Set(['pubsub|help', 'wait']);
 
 /** ACL categories as Redis derives them: from the flags, the group, and per-command additions. */
 export function aclCategories(spec: CommandSpec): string[] {
@@ -261,6 +262,7 @@ const TIPS: Record<string, readonly string[]> = {
   touch: MULTI_SHARD_SUM,
   ttl: NONDET,
   unlink: MULTI_SHARD_SUM,
+  wait: ['request_policy:all_shards', 'response_policy:agg_min'],
 };
 
 /** One COMMAND INFO entry (10 elements, Redis 7). */

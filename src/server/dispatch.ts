@@ -604,6 +604,8 @@ export function execute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: 
   }
   if (!(r instanceof Promise)) return afterExecute(ctx, c, spec, argv, t0, mark);
   // The hooks wait for the reply too (an EXEC's own invalidations follow its whole reply).
+  // CLIENT LIST names the command meanwhile, as Redis's c->lastcmd (a WAIT blocked in it).
+  c.lastCommand = spec.name;
   c.busy = true;
   r.catch((e: unknown) => replyFromError(c, e)).finally(() => {
     afterExecute(ctx, c, spec, argv, t0, mark);
@@ -691,7 +693,8 @@ function replyingTo(c: Client, out: ReplyWriter): Client {
 function afterExecute(ctx: WorkerContext, c: Client, spec: CommandSpec, argv: Buffer[], t0: number, mark: number): void {
   const t1 = performance.now();
   ctx.lastTick = t1;
-  const us = (t1 - t0) * 1000;
+  const us = (t1 - t0 - c.blockedMs) * 1000;
+  c.blockedMs = 0;
   const st = statOf(spec);
   st.calls++;
   st.usec += us;

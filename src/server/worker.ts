@@ -120,6 +120,7 @@ function adopt(received: net.Socket): void {
   socket.on('end', () => socket.end());
   socket.once('close', () => {
     c.closing = true;
+    c.blocked?.('closed');
     resetClientState(ctx, c);
     forgetClientMemory(ctx, c);
     ctx.clients.delete(id);

@@ -69,6 +69,7 @@ function clientFlags(c: Client): string {
   if (c.monitor) f += 'O';
   if (c.kind === 'pubsub') f += 'P';
   if (c.multi !== null) f += 'x';
+  if (c.blocked !== null) f += 'b';
   if (c.tracking !== null) {
     f += 't';
     if (redirectBroken(c)) f += 'R';
@@ -487,12 +488,14 @@ function clientGetredir(_ctx: WorkerContext, c: Client): void {
 }
 
 // CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
-function clientUnblock(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+async function clientUnblock(ctx: WorkerContext, c: Client, argv: Buffer[]): Promise<void> {
   if (argv.length > 4) throw replyError(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!, 128)}'. Try CLIENT HELP.`);
-  if (argv.length === 4 && word(argv[3]!) !== 'timeout' && word(argv[3]!) !== 'error') throw replyError('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
-  intArg(argv[2]!);
-  // No command blocks here (no lists, streams or WAIT): there is never a client to unblock.
-  c.out.int(0);
+  const how = argv.length === 4 ? word(argv[3]!) : 'timeout';
+  if (how !== 'timeout' && how !== 'error') throw replyError('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+  const id = intArg(argv[2]!);
+  // The client may be on any worker (blocking.ts answers for each).
+  const found = await ctx.rpc<(boolean | null)[]>('client-unblock', id, how);
+  c.out.int(found.some((x) => x === true) ? 1 : 0);
 }
 
 // CLIENT TRACKINGINFO
@@ -583,7 +586,7 @@ export const CLIENT_SUBCOMMANDS: CommandSpec[] = [
   cmd('client|setinfo', 4, [...C], NO_KEYS, 'connection', '7.2.0', 'Sets information specific to the client or connection.', clientSetinfo, { syntax: 'CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>' }),
   cmd('client|tracking', -3, [...C], NO_KEYS, 'connection', '6.0.0', 'Controls server-assisted client-side caching for the connection.', clientTracking, { syntax: 'CLIENT TRACKING <ON|OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]' }),
   cmd('client|caching', 3, [...C], NO_KEYS, 'connection', '6.0.0', 'Instructs the server whether to track the keys in the next request.', clientCaching, { syntax: 'CLIENT CACHING <YES|NO>' }),
-  cmd('client|unblock', -3, [...ADMIN], NO_KEYS, 'connection', '5.0.0', 'Unblocks a client blocked by a blocking command from a different connection.', clientUnblock, { syntax: 'CLIENT UNBLOCK client-id [TIMEOUT|ERROR]', complexity: 'O(log N) where N is the number of client connections' }),
+  cmd('client|unblock', -3, [...ADMIN, 'gathers'], NO_KEYS, 'connection', '5.0.0', 'Unblocks a client blocked by a blocking command from a different connection.', clientUnblock, { syntax: 'CLIENT UNBLOCK client-id [TIMEOUT|ERROR]', complexity: 'O(log N) where N is the number of client connections' }),
   cmd('client|getredir', 2, [...C], NO_KEYS, 'connection', '6.0.0', "Returns the client ID to which the connection's tracking notifications are redirected.", clientGetredir, { syntax: 'CLIENT GETREDIR' }),
   cmd('client|trackinginfo', 2, [...C], NO_KEYS, 'connection', '6.2.0', 'Returns information about server-assisted client-side caching for the connection.', clientTrackinginfo, { syntax: 'CLIENT TRACKINGINFO' }),
   cmd('client|help', 2, [...LS], NO_KEYS, 'connection', '5.0.0', HELP_SUMMARY, clientHelp, { syntax: 'CLIENT HELP' }),

@@ -12,6 +12,7 @@ import { SERVER_COMMANDS } from './server.ts';
 import { DIAGNOSTIC_COMMANDS } from './diagnostics.ts';
 import { PUBSUB_COMMANDS } from './pubsub.ts';
 import { CLIENT_COMMANDS } from './client.ts';
+import { REPLICATION_COMMANDS } from './replication.ts';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...CONNECTION_COMMANDS,
@@ -22,6 +23,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...DIAGNOSTIC_COMMANDS,
   ...PUBSUB_COMMANDS,
   ...CLIENT_COMMANDS,
+  ...REPLICATION_COMMANDS,
 ];
 
 const names = new Set<string>();
