@@ -60,6 +60,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'latency-monitor-threshold', kind: 'int', dflt: '0', mutable: true, min: 0, doc: 'milliseconds; 0 disables LATENCY sampling' },
   { name: 'latency-tracking', kind: 'bool', dflt: 'yes', mutable: true, doc: 'per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM)' },
   { name: 'latency-tracking-info-percentiles', kind: 'string', dflt: '50 99 99.9', mutable: true, doc: 'the percentiles INFO latencystats reports, 0 to 100, space separated' },
+  { name: 'acllog-max-len', kind: 'int', dflt: '128', mutable: true, min: 0, max: INT_MAX, doc: 'entries ACL LOG keeps on each thread' },
   { name: 'tracking-table-max-keys', kind: 'int', dflt: '1000000', mutable: true, min: 0, doc: 'keys CLIENT TRACKING remembers at most, all workers together (0: no limit); over it, keys are forgotten oldest first with an invalidation' },
   { name: 'protected-mode', kind: 'bool', dflt: 'yes', mutable: true, doc: 'accepted for compatibility (binding to loopback is the default)' },
   { name: 'tcp-keepalive', kind: 'int', dflt: '300', mutable: true, min: 0, max: INT_MAX, doc: 'seconds' },

@@ -25,7 +25,7 @@ import { ShardcacheError } from '../errors.ts';
 import { hash32, shardOf } from '../store/hash.ts';
 import { cstr, expireAtAt, int64At, int64Reply, negatedDecrement, word } from './commands/args.ts';
 import { lookupCommand, subcommandOf } from './commands/table.ts';
-import { FlagBit, lastKeyIndex } from './commands/types.ts';
+import { arityOk, FlagBit, lastKeyIndex } from './commands/types.ts';
 import type { CommandSpec } from './commands/types.ts';
 import { pausedFor, waitUnpaused } from './commands/client.ts';
 import type { Client, ReplyMode } from './client.ts';
@@ -481,10 +481,6 @@ export function unknownCommand(argv: Buffer[]): string {
   let args = '';
   for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${cstr(argv[i]!, 128 - args.length)}' `;
   return `ERR unknown command '${cstr(argv[0]!, 128)}', with args beginning with: ${args}`;
-}
-
-function arityOk(spec: CommandSpec, n: number): boolean {
-  return spec.arity > 0 ? n === spec.arity : n >= -spec.arity;
 }
 
 /** Runs one request with every central check, and drops its reply as CLIENT REPLY says. */

@@ -10,6 +10,7 @@ import { cstr, int32Arg, intArg, replyError, str, word } from './args.ts';
 import { cmd, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 import { resetClientState } from './client.ts';
+import { logAuthFailure } from './acl.ts';
 
 // PING [message]
 function ping(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
@@ -36,12 +37,16 @@ function quit(ctx: WorkerContext, c: Client): void {
   closeAfterReply(ctx, c);
 }
 
-/** Checks credentials as Redis's default user; `single` is AUTH with only a password. */
-function checkPassword(ctx: WorkerContext, user: string, pass: string, single: boolean): void {
+/**
+ * Checks credentials as Redis's default user; `single` is AUTH with only a password. A failure
+ * goes to the ACL log under `object`, the command's name.
+ */
+function checkPassword(ctx: WorkerContext, c: Client, object: string, user: string, pass: string, single: boolean): void {
   if (ctx.requirepass === '') {
     if (single) throw replyError('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
     if (user === 'default') return;
   } else if (user === 'default' && pass === ctx.requirepass) return;
+  logAuthFailure(ctx, c, object, user);
   throw new ShardcacheError(ErrorCode.INVALID_ARG, 'WRONGPASS invalid username-password pair or user is disabled.');
 }
 
@@ -49,7 +54,7 @@ function checkPassword(ctx: WorkerContext, user: string, pass: string, single: b
 function auth(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   if (argv.length > 3) throw replyError('ERR syntax error');
   const single = argv.length === 2;
-  checkPassword(ctx, single ? 'default' : str(argv[1]!), str(argv[argv.length - 1]!), single);
+  checkPassword(ctx, c, 'auth', single ? 'default' : str(argv[1]!), str(argv[argv.length - 1]!), single);
   c.authenticated = true;
   c.out.ok();
 }
@@ -69,7 +74,7 @@ function hello(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   for (; i < argv.length; i++) {
     const opt = word(argv[i]!);
     if (opt === 'auth' && i + 2 < argv.length) {
-      checkPassword(ctx, str(argv[i + 1]!), str(argv[i + 2]!), false);
+      checkPassword(ctx, c, 'hello', str(argv[i + 1]!), str(argv[i + 2]!), false);
       c.authenticated = true;
       i += 2;
     } else if (opt === 'setname' && i + 1 < argv.length) {

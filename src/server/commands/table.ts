@@ -13,6 +13,7 @@ import { DIAGNOSTIC_COMMANDS } from './diagnostics.ts';
 import { PUBSUB_COMMANDS } from './pubsub.ts';
 import { CLIENT_COMMANDS } from './client.ts';
 import { REPLICATION_COMMANDS } from './replication.ts';
+import { ACL_COMMANDS } from './acl.ts';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...CONNECTION_COMMANDS,
@@ -24,6 +25,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...PUBSUB_COMMANDS,
   ...CLIENT_COMMANDS,
   ...REPLICATION_COMMANDS,
+  ...ACL_COMMANDS,
 ];
 
 const names = new Set<string>();

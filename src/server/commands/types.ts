@@ -137,6 +137,11 @@ export function cmd(
   };
 }
 
+/** Whether `n` arguments (the name included) fit a command's arity: exactly, or at least -arity. */
+export function arityOk(spec: CommandSpec, n: number): boolean {
+  return spec.arity > 0 ? n === spec.arity : n >= -spec.arity;
+}
+
 /** The index of the last key argument of a request of `argc` words (a negative lastKey counts from the end). */
 export function lastKeyIndex(spec: CommandSpec, argc: number): number {
   return spec.lastKey < 0 ? argc + spec.lastKey : spec.lastKey;
