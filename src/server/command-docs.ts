@@ -17,7 +17,7 @@ import type { CommandSpec, Flag } from './commands/types.ts';
 // ---- flags and ACL categories --------------------------------------------------------------
 
 /** Flags in the order Redis prints them; may_replicate is hidden, as Redis hides it. */
-const FLAG_ORDER: readonly Flag[] = ['write', 'readonly', 'denyoom', 'admin', 'pubsub', 'noscript', 'blocking', 'loading', 'stale', 'skip_monitor', 'skip_slowlog', 'fast', 'no_auth', 'no_multi', 'allow_busy'];
+const FLAG_ORDER: readonly Flag[] = ['write', 'readonly', 'denyoom', 'admin', 'pubsub', 'noscript', 'blocking', 'loading', 'stale', 'skip_monitor', 'skip_slowlog', 'fast', 'no_auth', 'no_async_loading', 'no_multi', 'allow_busy'];
 
 export function shownFlags(spec: CommandSpec): Flag[] {
   return FLAG_ORDER.filter((f) => spec.flags.includes(f));
@@ -64,6 +64,8 @@ const EXTRA_CATEGORIES: Record<string, readonly string[]> = {
   randomkey: ['keyspace'],
   scan: ['keyspace'],
   wait: ['connection'],
+  readonly: ['connection'],
+  readwrite: ['connection'],
 };
 
 /** Rows whose Redis definition leaves out their group's category. */
@@ -231,6 +233,7 @@ const TIPS: Record<string, readonly string[]> = {
   flushdb: ALL_SHARDS_OK,
   'function|flush': ALL_SHARDS_OK,
   'function|list': NONDET_ORDER,
+  'module|list': NONDET_ORDER,
   info: NONDET_ALL_SHARDS_SPECIAL,
   keys: ['request_policy:all_shards', 'nondeterministic_output_order'],
   lastsave: NONDET,

@@ -14,6 +14,7 @@ import { PUBSUB_COMMANDS } from './pubsub.ts';
 import { CLIENT_COMMANDS } from './client.ts';
 import { REPLICATION_COMMANDS } from './replication.ts';
 import { ACL_COMMANDS } from './acl.ts';
+import { CLUSTER_COMMANDS } from './cluster.ts';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...CONNECTION_COMMANDS,
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...CLIENT_COMMANDS,
   ...REPLICATION_COMMANDS,
   ...ACL_COMMANDS,
+  ...CLUSTER_COMMANDS,
 ];
 
 const names = new Set<string>();

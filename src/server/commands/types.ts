@@ -23,6 +23,7 @@ export type Flag =
   | 'fast'
   | 'no_auth'
   | 'may_replicate'
+  | 'no_async_loading'
   | 'no_multi'
   | 'allow_busy'
   /**
