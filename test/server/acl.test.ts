@@ -3,30 +3,17 @@
  * redis-server 7.0 answers for the same user, with and without a password; ACL LOG of failed
  * authentications on both workers, grouped as Redis groups them; SETUSER refused.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasBinary, startRedis } from '../../src/bench/net.ts';
-import type { Running } from '../../src/bench/net.ts';
-import { enc, RawConn, serverPool } from './harness.ts';
-import type { TestServer } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { enc, oursAndRedis, RawConn } from './harness.ts';
 
-const pool = serverPool();
-let s: TestServer;
-let redis: Running | null = null;
-beforeAll(async () => {
-  s = await pool.server([], 2);
-  if (hasBinary('redis-server')) redis = await startRedis('64mb');
-});
-afterAll(async () => {
-  await pool.cleanup();
-  await redis?.stop();
-});
-const conn = () => pool.conn(s);
+const both = oursAndRedis();
+const conn = both.conn;
 /** A RESP2 array of bulk strings, sorted (Redis lists a category's commands in its dict's order). */
 const sortedBulks = (t: string) => t.split('\r\n').filter((l, i) => i % 2 === 0 && i > 0 && l !== '').sort();
 
 describe('ACL', () => {
-  it.skipIf(!hasBinary('redis-server'))('reads the default user as redis-server does, with and without a password, RESP2 and RESP3', async () => {
-    const [a, b] = [await conn(), await RawConn.connect(redis!.port)];
+  it.skipIf(!both.hasRedis)('reads the default user as redis-server does, with and without a password, RESP2 and RESP3', async () => {
+    const [a, b] = [await conn(), await RawConn.connect(both.redisPort())];
     try {
       for (const pass of ['', 'sekret']) {
         for (const c of [a, b]) expect(await c.request(enc('CONFIG', 'SET', 'requirepass', pass))).toBe('+OK\r\n');

@@ -3,27 +3,14 @@
  * the replies redis-server 7.0 gives with cluster support disabled and no module loaded (MODULE
  * LOAD and its kin are refused in our own words: no module can be loaded here).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasBinary, startRedis } from '../../src/bench/net.ts';
-import type { Running } from '../../src/bench/net.ts';
-import { enc, RawConn, serverPool } from './harness.ts';
-import type { TestServer } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { enc, oursAndRedis, RawConn } from './harness.ts';
 
-const pool = serverPool();
-let s: TestServer;
-let redis: Running | null = null;
-beforeAll(async () => {
-  s = await pool.server([], 2);
-  if (hasBinary('redis-server')) redis = await startRedis('64mb');
-});
-afterAll(async () => {
-  await pool.cleanup();
-  await redis?.stop();
-});
+const both = oursAndRedis();
 
 describe('cluster and module commands', () => {
-  it.skipIf(!hasBinary('redis-server'))('answer as redis-server with cluster support disabled and no module', async () => {
-    const [a, b] = [await pool.conn(s), await RawConn.connect(redis!.port)];
+  it.skipIf(!both.hasRedis)('answer as redis-server with cluster support disabled and no module', async () => {
+    const [a, b] = [await both.conn(), await RawConn.connect(both.redisPort())];
     try {
       for (const resp of ['2', '3']) {
         for (const c of [a, b]) await c.request(enc('HELLO', resp));
@@ -42,7 +29,7 @@ describe('cluster and module commands', () => {
   });
 
   it('MODULE LOAD, LOADEX and UNLOAD are refused', async () => {
-    const c = await pool.conn(s);
+    const c = await both.conn();
     for (const argv of [['MODULE', 'LOAD', '/tmp/x.so'], ['MODULE', 'LOADEX', '/tmp/x.so'], ['MODULE', 'UNLOAD', 'x']]) {
       expect(await c.request(enc(...argv))).toBe(`-ERR MODULE ${argv[1]} is not supported: this server loads no modules\r\n`);
     }

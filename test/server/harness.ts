@@ -7,6 +7,9 @@ import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { hasBinary, startRedis } from '../../src/bench/net.ts';
+import type { Running } from '../../src/bench/net.ts';
 import { defaultShards } from '../../src/server/config.ts';
 import { hash32, shardOf } from '../../src/store/hash.ts';
 
@@ -251,4 +254,25 @@ export function orderingReader(reader: Redis, flag: string, data: string[]): { s
       return { seen, violations };
     },
   };
+}
+
+/**
+ * For a test file comparing with Redis: a two-worker shardcache and, where redis-server is
+ * installed, a redis-server beside it, both started before the file's tests and stopped after.
+ * `hasRedis` is known when the file loads, for it.skipIf.
+ */
+export function oursAndRedis(): { hasRedis: boolean; ours(): TestServer; redisPort(): number; conn(): Promise<RawConn> } {
+  const pool = serverPool();
+  const hasRedis = hasBinary('redis-server');
+  let ours: TestServer | null = null;
+  let redis: Running | null = null;
+  beforeAll(async () => {
+    ours = await pool.server([], 2);
+    if (hasRedis) redis = await startRedis('64mb');
+  });
+  afterAll(async () => {
+    await pool.cleanup();
+    await redis?.stop();
+  });
+  return { hasRedis, ours: () => ours!, redisPort: () => redis!.port, conn: () => pool.conn(ours!) };
 }

@@ -3,33 +3,19 @@
  * once when no replica is asked for or inside a transaction, else blocked until its timeout,
  * CLIENT UNBLOCK (from either worker) or its connection's end, counted and shown as blocked.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasBinary, startRedis } from '../../src/bench/net.ts';
-import type { Running } from '../../src/bench/net.ts';
-import { enc, RawConn, serverPool } from './harness.ts';
-import type { TestServer } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { enc, oursAndRedis, RawConn } from './harness.ts';
 
-const pool = serverPool();
-let s: TestServer;
-beforeAll(async () => {
-  s = await pool.server([], 2);
-});
-afterAll(() => pool.cleanup());
-const conn = () => pool.conn(s);
+const both = oursAndRedis();
+const conn = both.conn;
 const field = async (c: RawConn, name: string) => new RegExp(`${name}:(\\d+)`).exec(await c.request(enc('INFO', 'everything')))![1];
 /** The CLIENT LIST line of client `id`. */
 const line = async (c: RawConn, id: string) => (await c.request(enc('CLIENT', 'LIST', 'ID', id))).split('\n').find((l) => l.includes(`id=${id} `)) ?? '';
 const idOf = async (c: RawConn) => /:(\d+)/.exec(await c.request(enc('CLIENT', 'ID')))![1]!;
 
 describe('WAIT', () => {
-  let redis: Running | null = null;
-  beforeAll(async () => {
-    if (hasBinary('redis-server')) redis = await startRedis('64mb');
-  });
-  afterAll(() => redis?.stop());
-
-  it.skipIf(!hasBinary('redis-server'))('answers at once as redis-server does when no replica is asked for, inside EXEC, and for bad arguments', async () => {
-    const [a, b] = [await conn(), await RawConn.connect(redis!.port)];
+  it.skipIf(!both.hasRedis)('answers at once as redis-server does when no replica is asked for, inside EXEC, and for bad arguments', async () => {
+    const [a, b] = [await conn(), await RawConn.connect(both.redisPort())];
     try {
       for (const argv of [['WAIT', '0', '0'], ['WAIT', '-1', '0'], ['WAIT', '0', '100'], ['WAIT', 'a', '0'], ['WAIT', '0', '-1'], ['WAIT', '0', 'x'], ['WAIT', '1', '99999999999999999999'], ['WAIT', '1'], ['WAIT', '1', '2', '3']]) {
         const req = enc(...argv);
