@@ -25,7 +25,7 @@ describe('ACL', () => {
             ['ACL', 'DELUSER', 'bob', 'alice'], ['ACL', 'DELUSER', 'bob', 'default'], ['ACL', 'LOAD'], ['ACL', 'SAVE'], ['ACL', 'HELP'],
             ['ACL', 'DRYRUN', 'default', 'get', 'k'], ['ACL', 'DRYRUN', 'default', 'get'], ['ACL', 'DRYRUN', 'default', 'nosuch'], ['ACL', 'DRYRUN', 'default', 'client', 'list'],
             ['ACL', 'DRYRUN', 'default', 'client', 'nosuch'], ['ACL', 'DRYRUN', 'default', 'client'], ['ACL', 'DRYRUN', 'nobody', 'get', 'k'], ['ACL', 'DRYRUN', 'default'],
-            ['ACL', 'CAT', 'nosuch'], ['ACL', 'CAT', 'a', 'b'], ['ACL', 'GENPASS', '0'], ['ACL', 'GENPASS', '4097'], ['ACL', 'GENPASS', 'x'], ['ACL', 'LOG', 'x'], ['ACL', 'LOG', '1', '2'],
+            ['ACL', 'CAT', 'nosuch'], ['ACL', 'CAT', 'a', 'b'], ['ACL', 'GENPASS', '0'], ['ACL', 'GENPASS', '4097'], ['ACL', 'GENPASS', 'x'], ['ACL', 'GENPASS', 'x', 'y'], ['ACL', 'LOG', 'x'], ['ACL', 'LOG', '1', '2'],
             ['ACL', 'LOG', '0'], ['ACL', 'LOG', '-1'], ['ACL', 'NOSUCH'], ['ACL'], ['ACL', 'GETUSER'], ['ACL', 'WHOAMI', 'x'],
           ]) {
             const req = enc(...argv);

@@ -127,8 +127,8 @@ function aclDryrun(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 
 // ACL GENPASS [bits]
 function aclGenpass(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const bits = argv.length === 3 ? intArg(argv[2]!) : 256;
   if (argv.length > 3) throw replyError(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!, 128)}'. Try ACL HELP.`);
+  const bits = argv.length === 3 ? intArg(argv[2]!) : 256;
   if (bits <= 0 || bits > 4096) throw replyError('ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096');
   const chars = Math.ceil(bits / 4);
   c.out.bulkStr(randomBytes(Math.ceil(chars / 2)).toString('hex').slice(0, chars));
