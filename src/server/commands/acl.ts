@@ -18,8 +18,10 @@ import { ADMIN, arityOk, cmd, HELP_SUMMARY, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
 const DEFAULT_USER = 'default';
-/** ACL LOG groups a denial with an entry alike (reason, context, object, user) this recent. */
+/** ACL LOG groups a denial with an entry alike (reason, context, object, user) this recent… */
 const GROUP_MS = 60_000;
+/** …among this many of the newest entries (acl.c addACLLogEntry's `toscan`). */
+const GROUP_SCAN = 10;
 
 /** One ACL LOG entry (acl.c ACLLogEntry). */
 export interface AclLogEntry {
@@ -47,7 +49,7 @@ export function logAuthFailure(ctx: WorkerContext, c: Client, object: string, us
   const now = nowMs();
   const context = c.inExec ? 'multi' : 'toplevel';
   const info = clientInfoLine(c, Date.now(), object);
-  const same = log.find((e) => e.context === context && e.object === object && e.username === username && now - e.updated < GROUP_MS);
+  const same = log.slice(0, GROUP_SCAN).find((e) => e.context === context && e.object === object && e.username === username && now - e.updated < GROUP_MS);
   if (same !== undefined) {
     same.count++;
     same.updated = now;
