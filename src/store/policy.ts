@@ -153,6 +153,21 @@ export function onInsert(m: ShardMemory, r: number, nowMs: number): void {
   }
 }
 
+/**
+ * RESTORE's access hints (Redis's objectSetLRUOrLFU): under LFU, `freq` becomes the item's
+ * counter (it moves to that counter's list); otherwise `idleSeconds` sets the access time OBJECT
+ * IDLETIME reads. The item keeps its place in the other policies' lists, where it went as new.
+ */
+export function setAccess(m: ShardMemory, r: number, nowMs: number, idleSeconds: number | null, freq: number | null): void {
+  if (m.h32[HW.policy] === PolicyId.lfu) {
+    if (freq === null) return;
+    unlink(m, m.policyBits(r), r);
+    m.setPolicyBits(r, freq);
+    m.setLdt(r, lfuMinutes(nowMs));
+    pushHead(m, freq, r);
+  } else if (idleSeconds !== null) m.setLdt(r, (accessSeconds(nowMs) - idleSeconds) & 0xffff);
+}
+
 export function onHit(m: ShardMemory, r: number, nowMs: number): void {
   const policy = m.h32[HW.policy]!;
   // Written only when it changes: a hit then leaves the item's cache line clean, which spares the

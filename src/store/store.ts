@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
 import { MAX_DATABASES, NIL_REF, PolicyId, ValueEncoding } from '../../native-layout/shard.ts';
-import { accessSeconds, lfuDecayed, lfuMinutes } from './policy.ts';
+import { accessSeconds, lfuDecayed, lfuMinutes, setAccess } from './policy.ts';
 import { OpType } from '../../native-layout/oplog.ts';
 import { ErrorCode, scError } from '../errors.ts';
 import type { ShardcacheError } from '../errors.ts';
@@ -24,6 +24,7 @@ import { prefetch, PREFETCH_MAX } from './prefetch.ts';
 import { forEachKeyLocked, scanShardLocked } from './scan.ts';
 import { verifyShardLocked } from './verify.ts';
 import { chunkBytes } from './slab.ts';
+import { encodeDump } from './dump.ts';
 import {
   EXPIRE_GT,
   EXPIRE_LT,
@@ -1030,6 +1031,37 @@ export class Store {
         int,
         shareable: enc === ValueEncoding.auto,
       };
+    });
+  }
+
+  // DUMP key
+  /** The key's value in Redis's DUMP payload format (dump.ts), or null if it is missing. */
+  dump(key: Bytes): Buffer | null {
+    const v = this.get(key);
+    return v === null ? null : encodeDump(v);
+  }
+
+  // RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+  /**
+   * Writes `value` (decoded from a DUMP payload) as RESTORE does: 'busy' if the key exists and
+   * not `replace`; with an expiry already past, nothing is written and an existing key (with
+   * `replace`) is deleted ('deleted'), else 'expired'; otherwise 'restored', with the access hints
+   * applied (setAccess). `expireAt` is absolute (0: none).
+   */
+  restore(key: Bytes, value: Uint8Array, expireAt: number, replace: boolean, idleSeconds: number | null, freq: number | null): 'busy' | 'deleted' | 'expired' | 'restored' {
+    return this.withKey(key, (s, k, h, now) => {
+      const old = s.lookupLocked(k, h, now, this.db);
+      if (old !== NIL_REF && !replace) return 'busy';
+      if (expireAt !== 0 && expireAt <= now) {
+        if (old === NIL_REF) return 'expired';
+        s.deleteLocked(s.lastSlot, old);
+        s.emit(OpType.DEL, k, null, 0, 0, 0, this.db);
+        return 'deleted';
+      }
+      s.setLocked(k, h, this.db, value, 0, expireAt, now);
+      const r = s.lookupLocked(k, h, now, this.db);
+      if (r !== NIL_REF) setAccess(s.m, r, now, idleSeconds, freq);
+      return 'restored';
     });
   }
 

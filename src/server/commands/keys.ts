@@ -8,6 +8,7 @@ import type { ExpireCondition } from '../../store/store.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
+import { decodeDump, verifyDump } from '../../store/dump.ts';
 import { cstr, expireAtArg, help, int32Arg, int64Arg, int64Reply, replyError, syntaxError, word } from './args.ts';
 import { ALL_KEYS, cmd, HELP_SUMMARY, LS, KEY1, NO_KEYS } from './types.ts';
 import type { CommandSpec } from './types.ts';
@@ -143,6 +144,46 @@ function move(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
     notify(ctx, c, 'g', 'move_from', argv[1]!);
     notify(ctx, c, 'g', 'move_to', argv[1]!, db);
   }
+}
+
+// DUMP key
+function dump(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  c.out.bulk(c.store.dump(argv[1]!));
+}
+
+// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+function restore(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
+  let replace = false;
+  let absttl = false;
+  let idle: number | null = null;
+  let freq: number | null = null;
+  // Redis's order of checks (cluster.c restoreCommand): options, an existing key, the TTL, the
+  // payload's footer, then its contents.
+  for (let i = 4; i < argv.length; i++) {
+    const o = word(argv[i]!);
+    const more = i + 1 < argv.length;
+    if (o === 'replace') replace = true;
+    else if (o === 'absttl') absttl = true;
+    else if (o === 'idletime' && more && freq === null) {
+      idle = Number(int64Arg(argv[++i]!));
+      if (idle < 0) throw replyError('ERR Invalid IDLETIME value, must be >= 0');
+    } else if (o === 'freq' && more && idle === null) {
+      freq = Number(int64Arg(argv[++i]!));
+      if (freq < 0 || freq > 255) throw replyError('ERR Invalid FREQ value, must be >= 0 and <= 255');
+    } else throw syntaxError();
+  }
+  if (!replace && c.store.exists(argv[1]!) > 0) throw replyError('BUSYKEY Target key name already exists.');
+  const ttl = Number(int64Arg(argv[2]!));
+  if (ttl < 0) throw replyError('ERR Invalid TTL value, must be >= 0');
+  if (!verifyDump(argv[3]!)) throw replyError('ERR DUMP payload version or checksum are wrong');
+  const value = decodeDump(argv[3]!);
+  if (value === 'format') throw replyError('ERR Bad data format');
+  const expireAt = ttl === 0 ? 0 : absttl ? ttl : c.store.now() + ttl;
+  const done = c.store.restore(argv[1]!, value, expireAt, replace, idle, freq);
+  if (done === 'busy') throw replyError('BUSYKEY Target key name already exists.');
+  c.out.ok();
+  if (done === 'deleted') notify(ctx, c, 'g', 'del', argv[1]!);
+  else if (done === 'restored') notify(ctx, c, 'g', 'restore', argv[1]!);
 }
 
 /** A key filter for a glob pattern; none for no pattern or "*". */
@@ -293,6 +334,8 @@ function objectHelp(_ctx: WorkerContext, c: Client): void {
 
 const W = ['write'] as const;
 export const KEY_COMMANDS: readonly CommandSpec[] = [
+  cmd('dump', 2, ['readonly'], KEY1, 'generic', '2.6.0', 'Returns a serialized representation of the value stored at a key.', dump, { syntax: 'DUMP key', complexity: 'O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).' }),
+  cmd('restore', -4, [...W, 'denyoom'], KEY1, 'generic', '2.6.0', 'Creates a key from the serialized representation of a value.', restore, { syntax: 'RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]', complexity: 'O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).' }),
   cmd('del', -2, [...W], ALL_KEYS, 'generic', '1.0.0', 'Deletes one or more keys.', del, { syntax: 'DEL key [key ...]' }),
   cmd('unlink', -2, [...W, 'fast'], ALL_KEYS, 'generic', '4.0.0', 'Asynchronously deletes one or more keys.', del, { syntax: 'UNLINK key [key ...]' }),
   cmd('exists', -2, ['readonly', 'fast'], ALL_KEYS, 'generic', '1.0.0', 'Determines whether one or more keys exist.', exists, { syntax: 'EXISTS key [key ...]' }),
