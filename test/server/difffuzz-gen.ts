@@ -4,6 +4,8 @@
  * and arity mutations. Expiries are kept away from the present, so that no key expires mid-run
  * except those set in the past on purpose.
  */
+import { Buffer } from 'node:buffer';
+import { encodeDump } from '../../src/store/dump.ts';
 
 /** A seeded generator (mulberry32). */
 export interface Rng {
@@ -117,6 +119,21 @@ export function makeGen(seed: number, opts: GenOptions = {}): () => string[] {
   const setOpts = () => options([0, 1, 1, 1, 2, 2, 3, 4], ['NX', 'XX', 'GET', 'EX', 'PX', 'EXAT', 'PXAT', 'KEEPTTL', 'EX', 'PX', 'GET', 'PERSIST', 'FOO']);
   const getexOpts = () => options([0, 0, 1, 1, 1, 2, 3], ['EX', 'PX', 'EXAT', 'PXAT', 'PERSIST', 'PERSIST', 'KEEPTTL', 'NX', 'GET']);
   const expOpts = () => options([0, 0, 0, 1, 1, 1, 2, 3], ['NX', 'XX', 'GT', 'LT', 'NX', 'XX', 'GT', 'LT', 'FOO', '']);
+  /** A DUMP payload (as Redis writes it for these values), now and then damaged or not one at all. */
+  const payload = () => {
+    const p = encodeDump(Buffer.from(val(), 'latin1'));
+    if (r.chance(0.05)) p[r.int(0, p.length - 1)]! ^= 1 << r.int(0, 7);
+    if (r.chance(0.03)) return p.toString('latin1', 0, r.int(0, p.length - 1));
+    return r.chance(0.02) ? r.pick(['', 'abc', '\x00']) : p.toString('latin1');
+  };
+  /** RESTORE's ttl: none mostly, a relative one, or an absolute one with ABSTTL (in either order of words). */
+  const restoreTtl = () => (r.chance(0.6) ? ['0'] : r.chance(0.5) ? [relMs()] : [absMs()]);
+  const restoreOpt = (w: string) => {
+    const lw = w.toLowerCase();
+    if (lw === 'idletime') return r.chance(0.9) ? [w, r.pick(['0', '10', '1000', '-1', 'x', '99999'])] : [w];
+    if (lw === 'freq') return r.chance(0.9) ? [w, r.pick(['0', '5', '255', '256', '-1', 'x'])] : [w];
+    return [w];
+  };
   const dbArg = () => (r.chance(0.85) ? String(r.int(0, 3)) : r.pick(['15', '16', '-1', 'abc', '1.0', '', '2147483648', '9223372036854775807', '-2147483649', ' 1', '01']));
   const keysN = (lo: number, hi: number) => Array.from({ length: r.int(lo, hi) }, key);
   const pairs = (name: string) => {
@@ -190,6 +207,8 @@ export function makeGen(seed: number, opts: GenOptions = {}): () => string[] {
     [1, 'watch', () => ['WATCH', ...keysN(1, 2)]],
     [1, 'unwatch', () => ['UNWATCH']],
     [1, 'unknown', () => [r.pick(['FOO', 'GETT', 'SETX', 'EXPIREX', 'OBJECTS', 'DELL', 'INCRBYFLOATS']), ...Array.from({ length: r.int(0, 3) }, val)]],
+    [1, 'dump', () => ['DUMP', key()]],
+    [2, 'restore', () => ['RESTORE', key(), ...restoreTtl(), payload(), ...options([0, 1, 1, 2, 3], ['REPLACE', 'REPLACE', 'ABSTTL', 'IDLETIME', 'FREQ', 'FOO']).flatMap(restoreOpt)]],
     [1, 'ping', () => ['PING', ...(r.chance(0.5) ? [val()] : [])]],
     [1, 'echo', () => ['ECHO', val()]],
   ];

@@ -91,7 +91,7 @@ describe('DUMP and RESTORE', () => {
         ['RESTORE', 'exists', '0', good], ['RESTORE', 'exists', '-1', 'abc'], ['RESTORE', 'k', '0', good], ['GET', 'k'], ['RESTORE', 'k', '0', good],
         ['RESTORE', 'k', '0', good, 'REPLACE'], ['RESTORE', 'past', String(now - 1000), good, 'ABSTTL'], ['EXISTS', 'past'],
         ['RESTORE', 'exists', String(now - 1000), good, 'ABSTTL', 'REPLACE'], ['EXISTS', 'exists'], ['RESTORE', 'later', String(now + 100_000), good, 'ABSTTL'],
-        ['PEXPIRETIME', 'later'], ['RESTORE', 'idle', '0', good, 'IDLETIME', '1000'], ['RESTORE', 'f', '0', good, 'FREQ', '7'], ['RESTORE', 'k', '0', good, 'REPLACE', 'ABSTTL', 'REPLACE'],
+        ['PEXPIRETIME', 'later'], ['RESTORE', 'wrap', '9223372036854000000', good], ['EXISTS', 'wrap'], ['RESTORE', 'idle', '0', good, 'IDLETIME', '1000'], ['RESTORE', 'f', '0', good, 'FREQ', '7'], ['RESTORE', 'k', '0', good, 'REPLACE', 'ABSTTL', 'REPLACE'],
       ]) {
         const req = enc(...argv);
         expect(await a.request(req), argv.map((x) => x.slice(0, 12)).join(' ')).toBe(await b.request(req));

@@ -151,6 +151,9 @@ function dump(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   c.out.bulk(c.store.dump(argv[1]!));
 }
 
+/** LLONG_MAX, where Redis's millisecond sums wrap. */
+const INT64_MAX = 2n ** 63n - 1n;
+
 // RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
 function restore(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   let replace = false;
@@ -173,12 +176,17 @@ function restore(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
     } else throw syntaxError();
   }
   if (!replace && c.store.exists(argv[1]!) > 0) throw replyError('BUSYKEY Target key name already exists.');
-  const ttl = Number(int64Arg(argv[2]!));
+  const ttlArg = int64Arg(argv[2]!);
+  const ttl = Number(ttlArg);
   if (ttl < 0) throw replyError('ERR Invalid TTL value, must be >= 0');
   if (!verifyDump(argv[3]!)) throw replyError('ERR DUMP payload version or checksum are wrong');
   const value = decodeDump(argv[3]!);
   if (value === 'format') throw replyError('ERR Bad data format');
-  const expireAt = ttl === 0 ? 0 : absttl ? ttl : c.store.now() + ttl;
+  const now = c.store.now();
+  // A relative TTL that takes the time past 2^63 - 1 wraps negative in Redis (a long long sum),
+  // so the key counts as already expired there: 1 ms past the epoch does the same here.
+  const wraps = !absttl && BigInt(ttlArg) + BigInt(now) > INT64_MAX;
+  const expireAt = ttl === 0 ? 0 : absttl ? ttl : wraps ? 1 : now + ttl;
   const done = c.store.restore(argv[1]!, value, expireAt, replace, idle, freq);
   if (done === 'busy') throw replyError('BUSYKEY Target key name already exists.');
   c.out.ok();
