@@ -126,8 +126,8 @@ export function makeGen(seed: number, opts: GenOptions = {}): () => string[] {
     if (r.chance(0.03)) return p.toString('latin1', 0, r.int(0, p.length - 1));
     return r.chance(0.02) ? r.pick(['', 'abc', '\x00']) : p.toString('latin1');
   };
-  /** RESTORE's ttl: none mostly, a relative one, or an absolute one with ABSTTL (in either order of words). */
-  const restoreTtl = () => (r.chance(0.6) ? ['0'] : r.chance(0.5) ? [relMs()] : [absMs()]);
+  /** RESTORE's ttl, and whether it is absolute (ABSTTL): none mostly, else far from the present either way. */
+  const restoreTtl = (): [string, boolean] => (r.chance(0.6) ? ['0', false] : r.chance(0.5) ? [relMs(), false] : [absMs(), true]);
   const restoreOpt = (w: string) => {
     const lw = w.toLowerCase();
     if (lw === 'idletime') return r.chance(0.9) ? [w, r.pick(['0', '10', '1000', '-1', 'x', '99999'])] : [w];
@@ -208,7 +208,10 @@ export function makeGen(seed: number, opts: GenOptions = {}): () => string[] {
     [1, 'unwatch', () => ['UNWATCH']],
     [1, 'unknown', () => [r.pick(['FOO', 'GETT', 'SETX', 'EXPIREX', 'OBJECTS', 'DELL', 'INCRBYFLOATS']), ...Array.from({ length: r.int(0, 3) }, val)]],
     [1, 'dump', () => ['DUMP', key()]],
-    [2, 'restore', () => ['RESTORE', key(), ...restoreTtl(), payload(), ...options([0, 1, 1, 2, 3], ['REPLACE', 'REPLACE', 'ABSTTL', 'IDLETIME', 'FREQ', 'FOO']).flatMap(restoreOpt)]],
+    [2, 'restore', () => {
+      const [ttl, abs] = restoreTtl();
+      return ['RESTORE', key(), ttl, payload(), ...(abs ? [randCase(r, 'ABSTTL')] : []), ...options([0, 1, 1, 2, 3], ['REPLACE', 'REPLACE', 'IDLETIME', 'FREQ', 'FOO']).flatMap(restoreOpt)];
+    }],
     [1, 'ping', () => ['PING', ...(r.chance(0.5) ? [val()] : [])]],
     [1, 'echo', () => ['ECHO', val()]],
   ];
