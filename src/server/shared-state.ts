@@ -13,6 +13,7 @@ const L = serverStateLayout();
 const SLOT_I32 = ChannelSlot.size / 4;
 const CHANNEL_LOCK_I32 = (L.globals + G.channelLock.offset) / 4;
 const CHANNEL_OWNER_I32 = (L.globals + G.channelLockOwner.offset) / 4;
+const CHANNEL_RECOVERING_I32 = (L.globals + G.channelRecovering.offset) / 4;
 const CHANNELS_I32 = (L.globals + G.channels.offset) / 4;
 const PATTERNS_I32 = (L.globals + G.patterns.offset) / 4;
 const UNCOUNTED_I32 = (L.globals + G.uncounted.offset) / 4;
@@ -219,21 +220,31 @@ export class SharedState {
     return takeOverWord(this.i32, CHANNEL_LOCK_I32, CHANNEL_OWNER_I32, dead);
   }
 
-  /** channelAddHashed with channelLock held. */
+  /**
+   * channelAddHashed with channelLock held. A count never goes below zero, except while
+   * recovering (setChannelRecoveringLocked): then a slot may hold a negative count until the
+   * changes it lacks arrive, so that they may apply in any order.
+   */
   channelAddLocked(a: number, b: number, kind: number, d: number): number {
     let i = this.findChannelLocked(a, b);
+    const recovering = this.i32[CHANNEL_RECOVERING_I32] !== 0;
     if (i < 0) {
-      if (d <= 0) return 0;
+      if (d === 0 || (d < 0 && !recovering)) return 0;
       i = this.claimChannelLocked(a, b, kind);
       if (i < 0) {
-        Atomics.add(this.i32, UNCOUNTED_I32, d);
+        if (d > 0) Atomics.add(this.i32, UNCOUNTED_I32, d);
         return 0;
       }
     }
     const n = this.i32[i + C.count.index]! + d;
-    if (n > 0) Atomics.store(this.i32, i + C.count.index, n);
+    if (n > 0 || (n < 0 && recovering)) Atomics.store(this.i32, i + C.count.index, n);
     else this.removeChannelLocked(i, kind);
     return Math.max(n, 0);
+  }
+
+  /** Recovery mode on or off (see channelAddLocked); the caller holds channelLock. */
+  setChannelRecoveringLocked(on: boolean): void {
+    Atomics.store(this.i32, CHANNEL_RECOVERING_I32, on ? 1 : 0);
   }
 
   /**
@@ -256,7 +267,7 @@ export class SharedState {
     this.lockChannels();
     try {
       const i = this.findChannelLocked(a, b);
-      return i < 0 ? 0 : this.i32[i + C.count.index]!;
+      return i < 0 ? 0 : Math.max(0, this.i32[i + C.count.index]!);
     } finally {
       this.unlockChannels();
     }

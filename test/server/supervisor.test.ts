@@ -134,6 +134,54 @@ describe('main thread', () => {
     expect(await cs[0]!.request('PUBLISH news x\r\n')).toBe(':3\r\n');
   });
 
+  it('subscription counts stay exact through worker deaths amid subscribe churn on both workers', async () => {
+    const { s } = await debugServer(0);
+    const CHANNELS = Array.from({ length: 8 }, (_, i) => `ch${i}`);
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % n;
+    /** A connection subscribing and unsubscribing at random until stopped or closed; its subscriptions as the server acknowledged them. */
+    const churner = async () => {
+      const c = await conn(s);
+      // RESP3, where a subscribed connection may still send DEBUG.
+      await c.request('HELLO 3\r\n');
+      const mine = new Set<string>();
+      let stop = false;
+      const done = (async () => {
+        while (!stop && !c.closed) {
+          const ch = CHANNELS[rand(CHANNELS.length)]!;
+          const sub = !mine.has(ch) || rand(3) === 0;
+          c.write(`${sub ? 'SUBSCRIBE' : 'UNSUBSCRIBE'} ${ch}\r\n`);
+          const got = await c.take((t) => /:\d+\r\n$/.test(t), 5000).catch(() => '');
+          if (got === '') break;
+          if (sub) mine.add(ch);
+          else mine.delete(ch);
+        }
+      })();
+      return { c, mine, stop: async () => ((stop = true), await done) };
+    };
+    const all: Awaited<ReturnType<typeof churner>>[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 6; i++) all.push(await churner());
+      await new Promise((r) => setTimeout(r, 300));
+      // One churning connection's worker dies mid-churn; the other worker's keeps going.
+      const victim = all[all.length - 1]!;
+      await victim.stop();
+      victim.c.write('DEBUG PANIC\r\n');
+      await expect.poll(() => (s.output().match(/starting a replacement/g) ?? []).length, { timeout: 10_000 }).toBe(round + 1);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const x of all) await x.stop();
+    // What the live connections hold, counted from their acknowledged replies.
+    const live = all.filter((x) => !x.c.closed);
+    expect(live.length).toBeGreaterThan(0);
+    expect(live.length).toBeLessThan(all.length);
+    const expected = CHANNELS.map((ch) => live.filter((x) => x.mine.has(ch)).length);
+    const checker = await conn(s);
+    const numsub = await checker.request(`PUBSUB NUMSUB ${CHANNELS.join(' ')}\r\n`);
+    expect([...numsub.matchAll(/:(\d+)\r\n/g)].map((m) => Number(m[1]))).toEqual(expected);
+    for (const [i, ch] of CHANNELS.entries()) expect(await checker.request(`PUBLISH ${ch} x\r\n`), ch).toBe(`:${expected[i]}\r\n`);
+  });
+
   it("a crashed worker's subscriptions leave the shared counts with it", async () => {
     const { s, cs } = await debugServer(6);
     expect(await cs[1]!.request('SUBSCRIBE gone\r\n')).toContain('subscribe');
