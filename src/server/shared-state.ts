@@ -276,11 +276,17 @@ export class SharedState {
   /**
    * Whether a channel with `channelCount` subscribers may still reach somebody on some worker:
    * it has subscribers, or some pattern does (patterns are matched where they live, and never
-   * match a shard channel), or the table was ever too full to count a subscription. False means
-   * nobody anywhere can hear it.
+   * match a shard channel), or the table was ever too full to count a subscription, or it is in
+   * recovery (a subscription acknowledged before a rebuild may not be back in it yet). False
+   * means nobody anywhere can hear it.
    */
   mayBeHeard(channelCount: number, kind = SLOT_CHANNEL): boolean {
-    return channelCount > 0 || (kind === SLOT_CHANNEL && Atomics.load(this.i32, PATTERNS_I32) > 0) || Atomics.load(this.i32, UNCOUNTED_I32) > 0;
+    return (
+      channelCount > 0 ||
+      (kind === SLOT_CHANNEL && Atomics.load(this.i32, PATTERNS_I32) > 0) ||
+      Atomics.load(this.i32, UNCOUNTED_I32) > 0 ||
+      Atomics.load(this.i32, CHANNEL_RECOVERING_I32) !== 0
+    );
   }
 
   /** Channels with at least one subscriber on any worker (pubsub_channels). */

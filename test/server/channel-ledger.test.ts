@@ -101,14 +101,17 @@ describe('ChannelLedger', () => {
     const sub = [change(shared, 0, 'r', 1), change(shared, 0, 's', 1)];
     expect(ledger.died(1, 999_999, [0])).toBe(false);
     expect([count(shared, 'p'), count(shared, 'q'), count(shared, 'r'), count(shared, 's')]).toEqual([1, 0, 0, 0]);
+    // s has a subscriber whose count is on its way: a PUBLISH to it may not be skipped meanwhile.
+    expect(shared.mayBeHeard(count(shared, 's'))).toBe(true);
     // Worker 0 unsubscribes from r on the rebuilt table before its subscription is heard: the
     // table may not drop that -1 for want of a count to take it from.
     const unsub = change(shared, 0, 'r', -1);
     for (const c of [...sub, unsub]) c.deliver(ledger);
     expect([count(shared, 'p'), count(shared, 'q'), count(shared, 'r'), count(shared, 's')]).toEqual([1, 0, 0, 1]);
     expect(shared.activeChannels()).toBe(2);
-    // Recovery over: counts never go below zero again.
+    // Recovery over: counts never go below zero again, and a count of 0 is nobody.
     add(shared, ledger, 0, 'never', -1);
     expect(shared.activeChannels()).toBe(2);
+    expect(shared.mayBeHeard(count(shared, 'never'))).toBe(false);
   });
 });
