@@ -9,11 +9,10 @@
  * while the limit is on. Only growth can cross the limit, so only growth sums the workers'
  * counts. Each worker also publishes the size of its largest evictable client (clientMemoryTop),
  * raised as clients grow or leave NO-EVICT and set afresh whenever it looks for one to close
- * (so 0 means it has none). A worker over the
- * limit closes its own largest client while no other worker shows a larger one; else it asks that
- * worker on the bus, which does the same, so a stale figure costs one more message. A worker
- * closes only its own clients, and two over the limit at once may each close one where one
- * would have been enough.
+ * (so 0 means it has none). A worker over the limit closes its own largest client while no
+ * other worker shows a larger one; else it asks that worker on the bus, which does the same, so
+ * a stale figure costs one more message. A worker closes only its own clients, and two over the
+ * limit at once may each close one where one would have been enough.
  */
 import type { Client } from './client.ts';
 import { clientsMemoryLimit } from './config.ts';
@@ -49,9 +48,14 @@ export function accountClientMemory(ctx: WorkerContext, c: Client): void {
 /** CLIENT NO-EVICT off: `c` may be the client to close now. */
 export function evictableAgain(ctx: WorkerContext, c: Client): void {
   if (ctx.clientsMemLimit === 0 || c.closing) return;
+  raiseTop(ctx, c);
+  evictClientsOver(ctx);
+}
+
+/** This worker's largest evictable client is at least `c` (c evictable). */
+function raiseTop(ctx: WorkerContext, c: Client): void {
   const s = ctx.shared;
   if (c.memCounted > s.workerTotal(ctx.index, 'clientMemoryTop')) s.workerTotalSet(ctx.index, 'clientMemoryTop', c.memCounted);
-  evictClientsOver(ctx);
 }
 
 /** `c` is closed: what it counted goes. */
@@ -66,9 +70,8 @@ function recount(ctx: WorkerContext, c: Client): number {
   const d = c.memoryUse() - c.memCounted;
   if (d === 0) return 0;
   c.memCounted += d;
-  const s = ctx.shared;
-  s.workerTotalAdd(ctx.index, 'clientMemory', d);
-  if (!c.noEvict && c.memCounted > s.workerTotal(ctx.index, 'clientMemoryTop')) s.workerTotalSet(ctx.index, 'clientMemoryTop', c.memCounted);
+  ctx.shared.workerTotalAdd(ctx.index, 'clientMemory', d);
+  if (!c.noEvict) raiseTop(ctx, c);
   return d;
 }
 
