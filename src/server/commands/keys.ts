@@ -185,7 +185,7 @@ function restore(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   const now = c.store.now();
   // A relative TTL that takes the time past 2^63 - 1 wraps negative in Redis (a long long sum),
   // so the key counts as already expired there: 1 ms past the epoch does the same here.
-  const wraps = !absttl && BigInt(ttlArg) + BigInt(now) > INT64_MAX;
+  const wraps = !absttl && BigInt(ttlArg) + BigInt(Math.floor(now)) > INT64_MAX;
   const expireAt = ttl === 0 ? 0 : absttl ? ttl : wraps ? 1 : now + ttl;
   const done = c.store.restore(argv[1]!, value, expireAt, replace, idle, freq);
   if (done === 'busy') throw replyError('BUSYKEY Target key name already exists.');
