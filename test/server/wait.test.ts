@@ -72,3 +72,29 @@ describe('WAIT', () => {
     await expect.poll(() => field(watcher, 'blocked_clients')).toBe('0');
   });
 });
+
+describe('ROLE, REPLICAOF, SLAVEOF and FAILOVER', () => {
+  it.skipIf(!both.hasRedis)('answer as a redis-server master without replicas does', async () => {
+    const [a, b] = [await conn(), await RawConn.connect(both.redisPort())];
+    try {
+      for (const argv of [
+        ['REPLICAOF', 'NO', 'ONE'], ['replicaof', 'no', 'one'], ['SLAVEOF', 'NO', 'ONE'], ['REPLICAOF'], ['REPLICAOF', 'a'], ['REPLICAOF', 'a', 'b', 'c'],
+        ['REPLICAOF', '127.0.0.1', 'abc'], ['REPLICAOF', '127.0.0.1', '-1'], ['REPLICAOF', '127.0.0.1', '70000'], ['SLAVEOF', 'h', '1.5'],
+        ['FAILOVER'], ['FAILOVER', 'ABORT'], ['FAILOVER', 'TO', '127.0.0.1', '6380'], ['FAILOVER', 'TIMEOUT', '100'], ['FAILOVER', 'FOO'], ['FAILOVER', 'FORCE'],
+        ['FAILOVER', 'TIMEOUT', '-1'], ['FAILOVER', 'TO', 'a'], ['FAILOVER', 'ABORT', 'FORCE'], ['FAILOVER', 'TO', 'h', 'x'], ['FAILOVER', 'TIMEOUT'],
+        ['FAILOVER', 'TO', 'h', '1', 'TO', 'h', '2'], ['FAILOVER', 'ABORT', 'ABORT'], ['FAILOVER', 'TO', 'h', '1', 'FORCE', 'TIMEOUT', '5'], ['ROLE'], ['ROLE', 'x'],
+      ]) {
+        const req = enc(...argv);
+        expect(await a.request(req), argv.join(' ')).toBe(await b.request(req));
+      }
+    } finally {
+      b.close();
+    }
+  });
+
+  it('REPLICAOF of a master is refused: this server does not replicate', async () => {
+    const c = await conn();
+    expect(await c.request(enc('REPLICAOF', '127.0.0.1', '6380'))).toBe('-ERR REPLICAOF is not supported: this server does not replicate\r\n');
+    expect(await c.request(enc('ROLE'))).toMatch(/^\*3\r\n\$6\r\nmaster\r\n/);
+  });
+});
