@@ -1,7 +1,7 @@
 /**
  * Redis Sentinel (redis-sentinel from Debian, Redis 7.0) pointed at shardcache as a master: it
  * sees a master (INFO, ROLE), two sentinels find each other through the hello messages they
- * publish and subscribe to on it (across its workers), ioredis reaches it through them, and they
+ * publish and subscribe to on it (across its workers), ioredis and node-redis reach it through them, and they
  * agree it is down once it stops. Failover needs replicas, which this build does not have.
  */
 import { spawn } from 'node:child_process';
@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { createSentinel } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, hasBinary } from '../../src/bench/net.ts';
 import { serverPool } from './harness.ts';
@@ -80,8 +81,17 @@ describe('Redis Sentinel', () => {
     } finally {
       viaSentinels.disconnect();
     }
+    // node-redis's sentinel client likewise.
+    const nodeRedis = createSentinel({ name: 'mymaster', sentinelRootNodes: [{ host: '127.0.0.1', port: a.port }, { host: '127.0.0.1', port: b.port }] });
+    await nodeRedis.connect();
+    try {
+      expect(await nodeRedis.get('through')).toBe('sentinels');
+      expect(await nodeRedis.set('node-redis', 'too')).toBe('OK');
+    } finally {
+      nodeRedis.destroy();
+    }
     const direct = new Redis({ port: s.port });
-    expect(await direct.get('through')).toBe('sentinels');
+    expect(await direct.mget('through', 'node-redis')).toEqual(['sentinels', 'too']);
     direct.disconnect();
     await s.stop();
     await expect.poll(async () => (await master(a.client)).get('flags'), { timeout: 10_000, interval: 500 }).toMatch(/s_down,o_down,master/);
