@@ -36,6 +36,7 @@ export function blockClient(ctx: WorkerContext, c: Client, ms: number): Promise<
       resolve(how);
     };
     c.blocked = end;
+    c.blockTimed = ms > 0;
     arm();
   });
 }

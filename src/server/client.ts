@@ -95,6 +95,8 @@ export class Client {
   blocked: ((how: 'timeout' | 'error' | 'closed') => void) | null = null;
   /** Milliseconds its running command spent blocked: not part of the command's time. */
   blockedMs = 0;
+  /** Its block has a timeout (it counts in INFO's clients_in_timeout_table). */
+  blockTimed = false;
 
   /** What this client counts in its worker's WorkerStats.clientMemory (client-eviction.ts). */
   memCounted = 0;

@@ -32,6 +32,8 @@ export interface LocalFigures {
   trackingKeys: number;
   trackingItems: number;
   trackingPrefixes: string[];
+  /** Clients blocked with a timeout (clients_in_timeout_table). */
+  timedBlocks: number;
 }
 
 /** What one worker answers to INFO's gathering round. */
@@ -56,8 +58,9 @@ type InfoLines = (ctx: WorkerContext, c: Client | null, g: Gathered) => string[]
 /** This worker's LocalFigures. */
 function localFigures(ctx: WorkerContext): LocalFigures {
   const t = trackingFigures();
-  const f: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: ctx.netReads, writes: ctx.netWrites, trackingKeys: t.keys, trackingItems: t.items, trackingPrefixes: t.prefixes };
+  const f: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: ctx.netReads, writes: ctx.netWrites, trackingKeys: t.keys, trackingItems: t.items, trackingPrefixes: t.prefixes, timedBlocks: 0 };
   for (const c of ctx.clients.values()) {
+    if (c.blocked !== null && c.blockTimed) f.timedBlocks++;
     const input = c.parser.pending;
     const output = c.socket.writableLength + c.out.len;
     f.clientBuffers += input + output;
@@ -77,7 +80,7 @@ registerQuery('info-gather', (ctx, args): WorkerFigures => ({ stats: args[0] ===
  */
 export async function gatherInfo(ctx: WorkerContext, withStats = true, withLatency = false): Promise<Gathered> {
   const parts = await ctx.rpc<(WorkerFigures | null)[]>('info-gather', withStats, withLatency);
-  const local: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: 0, writes: 0, trackingKeys: 0, trackingItems: 0, trackingPrefixes: [] };
+  const local: LocalFigures = { clientBuffers: 0, maxInput: 0, maxOutput: 0, reads: 0, writes: 0, trackingKeys: 0, trackingItems: 0, trackingPrefixes: [], timedBlocks: 0 };
   const prefixes = new Set<string>();
   for (const p of parts) {
     if (p === null) continue;
@@ -88,6 +91,7 @@ export async function gatherInfo(ctx: WorkerContext, withStats = true, withLaten
     local.writes += p.local.writes;
     local.trackingKeys += p.local.trackingKeys;
     local.trackingItems += p.local.trackingItems;
+    local.timedBlocks += p.local.timedBlocks;
     for (const x of p.local.trackingPrefixes) prefixes.add(x);
   }
   local.trackingPrefixes = [...prefixes];
@@ -196,7 +200,7 @@ function clients(ctx: WorkerContext, _c: Client | null, g: Gathered): string[] {
     `client_recent_max_output_buffer:${g.local.maxOutput}`,
     `blocked_clients:${s.sum('blocked', ctx.workers)}`,
     `tracking_clients:${s.get('trackers')}`,
-    'clients_in_timeout_table:0',
+    `clients_in_timeout_table:${g.local.timedBlocks}`,
     'total_blocking_keys:0',
     'total_blocking_keys_on_nokey:0',
   ];

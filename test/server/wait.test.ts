@@ -37,7 +37,7 @@ describe('WAIT', () => {
     const t0 = Date.now();
     w.write(enc('WAIT', '1', '400'));
     await expect.poll(() => line(watcher, id)).toMatch(/ flags=b .* cmd=wait /);
-    expect(await field(watcher, 'blocked_clients')).toBe('1');
+    expect([await field(watcher, 'blocked_clients'), await field(watcher, 'clients_in_timeout_table')]).toEqual(['1', '1']);
     expect(await w.take((x) => x.length > 0)).toBe(':0\r\n');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(390);
     expect(await field(watcher, 'blocked_clients')).toBe('0');
@@ -68,6 +68,8 @@ describe('WAIT', () => {
     const [w, watcher] = [await conn(), await conn()];
     w.write(enc('WAIT', '1', '0'));
     await expect.poll(() => field(watcher, 'blocked_clients')).toBe('1');
+    // Blocked for good: not in the timeout table.
+    expect(await field(watcher, 'clients_in_timeout_table')).toBe('0');
     w.close();
     await expect.poll(() => field(watcher, 'blocked_clients')).toBe('0');
   });
