@@ -187,9 +187,9 @@ export class WorkerContext {
   }
 
   /**
-   * Counts a subscription in the shared channel table, and tells the main thread, which rebuilds
-   * the table without this worker's subscriptions if it dies (else PUBLISH and PUBSUB NUMSUB
-   * would count subscribers that are gone). ChannelLedger says why each change is numbered.
+   * Counts a subscription in the shared channel table, and tells the main thread, which takes
+   * this worker's subscriptions out of the table if it dies (else PUBLISH and PUBSUB NUMSUB would
+   * count subscribers that are gone). ChannelLedger says why each change is numbered.
    */
   channelAdd(name: Uint8Array, d: number, kind = SLOT_CHANNEL): void {
     const [a, b] = slotHashes(name, kind);

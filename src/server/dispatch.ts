@@ -519,7 +519,7 @@ function runChecked(ctx: WorkerContext, c: Client, spec: CommandSpec | undefined
       return reject(c, parent, `ERR unknown subcommand '${cstr(argv[1]!, 128)}'. Try ${parent.name.toUpperCase()} HELP.`);
     }
   }
-  if (!arityOk(spec, argv.length)) return reject(c, spec, `ERR wrong number of arguments for '${spec.name}' command`);
+  if (!arityOk(spec.arity, argv.length)) return reject(c, spec, `ERR wrong number of arguments for '${spec.name}' command`);
   const bits = spec.bits;
   if ((bits & FlagBit.protected) !== 0 && !c.allowedBy(ctx.debugCommand)) return reject(c, spec, DEBUG_NOT_ALLOWED);
   if (!c.authenticated && (bits & FlagBit.no_auth) === 0) return reject(c, spec, 'NOAUTH Authentication required.');

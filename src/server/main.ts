@@ -81,13 +81,13 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
 
   const send = (i: number, m: ToWorker, transfer?: unknown[]) => workers[i]?.postMessage(m, transfer as never);
 
-  /** What each worker counted in the shared channel table: the table is rebuilt from it when one dies. */
+  /** What each worker counted in the shared channel table, kept exact through a worker's death. */
   const ledger = new ChannelLedger(shared);
 
   const onMessage = (i: number, from: Worker, m: FromWorker) => {
     switch (m.type) {
       case 'subscriptions':
-        // A dead worker's late reports: the table was rebuilt without its subscriptions.
+        // A dead worker's late reports: its subscriptions have left the table already.
         if (workers[i] === from) ledger.noted(i, m.a, m.b, m.kind, m.d, m.seq);
         break;
       case 'log':
@@ -155,11 +155,7 @@ export async function runServer(cfg: Config, opts: ServerOptions): Promise<Runni
         shared.add(name, -n);
         shared.workerAdd(i, name, -n);
       }
-      // Its tracking table went with it.
-      shared.workerPut(i, 'trackedKeys', 0);
-      // And its clients' memory (maxmemory-clients).
-      shared.workerTotalSet(i, 'clientMemory', 0);
-      shared.workerTotalSet(i, 'clientMemoryTop', 0);
+      shared.forgetWorkerShares(i);
       for (const qid of [...queries.keys()]) settle(qid, i);
       if (closing) return;
       say('warning', `worker ${i} exited with code ${code}; ${lost} connection(s) lost; starting a replacement (the data lives in shared memory and survives)`);

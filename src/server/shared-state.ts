@@ -98,6 +98,15 @@ export class SharedState {
   workerPut(worker: number, name: WorkerCounter, v: number): void {
     Atomics.store(this.i32, this.wi(worker, W[name]), v);
   }
+  /**
+   * A dead worker's shares of what the workers hold together, which went with it: its tracking
+   * table's size and its clients' memory (the main thread, before its replacement starts).
+   */
+  forgetWorkerShares(worker: number): void {
+    this.workerPut(worker, 'trackedKeys', 0);
+    this.workerTotalSet(worker, 'clientMemory', 0);
+    this.workerTotalSet(worker, 'clientMemoryTop', 0);
+  }
   /** Float64 index of one of a worker's f64 totals. */
   private wf(worker: number, name: WorkerTotal): number {
     return (L.workers + worker * WorkerStats.size + W[name].offset) / 8;

@@ -122,7 +122,7 @@ function aclDryrun(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
     if (sub !== undefined) spec = sub;
     else if (spec.handler === undefined && args.length >= 2) throw notFound();
   }
-  if (!arityOk(spec, args.length)) throw replyError(`ERR wrong number of arguments for '${spec.name}' command`);
+  if (!arityOk(spec.arity, args.length)) throw replyError(`ERR wrong number of arguments for '${spec.name}' command`);
   // The default user may run every command, on every key and channel.
   c.out.ok();
 }

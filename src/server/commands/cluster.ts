@@ -23,7 +23,7 @@ function cluster(_ctx: WorkerContext, _c: Client, argv: Buffer[]): void {
   const sub = word(argv[1]!);
   const arity = CLUSTER_SUBCOMMANDS[sub];
   if (arity === undefined) throw replyError(`ERR unknown subcommand '${cstr(argv[1]!, 128)}'. Try CLUSTER HELP.`);
-  if (!arityOk({ arity } as CommandSpec, argv.length)) throw replyError(`ERR wrong number of arguments for 'cluster|${sub}' command`);
+  if (!arityOk(arity, argv.length)) throw replyError(`ERR wrong number of arguments for 'cluster|${sub}' command`);
   throw replyError(CLUSTER_DISABLED);
 }
 

@@ -174,7 +174,6 @@ function memoryHelp(_ctx: WorkerContext, c: Client): void {
 /** Samples kept per event (Redis's LATENCY_TS_LEN). */
 const LATENCY_SAMPLES = 160;
 
-
 interface LatencyState {
   threshold: number;
   events: Map<string, LatencyEvent>;

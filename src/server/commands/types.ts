@@ -138,9 +138,9 @@ export function cmd(
   };
 }
 
-/** Whether `n` arguments (the name included) fit a command's arity: exactly, or at least -arity. */
-export function arityOk(spec: CommandSpec, n: number): boolean {
-  return spec.arity > 0 ? n === spec.arity : n >= -spec.arity;
+/** Whether `n` arguments (the name included) fit an arity: exactly, or at least -arity. */
+export function arityOk(arity: number, n: number): boolean {
+  return arity > 0 ? n === arity : n >= -arity;
 }
 
 /** The index of the last key argument of a request of `argc` words (a negative lastKey counts from the end). */
