@@ -7,6 +7,7 @@
 
 import { Buffer } from 'node:buffer';
 import { copyInto } from '../bytes.ts';
+import { formatDouble17g } from './double-format.ts';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -181,8 +182,9 @@ export class ReplyWriter {
     this.prefixNumber(this.resp === 3 ? 0x3e : 0x2a, n);
   }
 
+  /** A double as Redis 7.0's addReplyDouble writes it ("%.17g"). */
   double(x: number): void {
-    const s = Number.isNaN(x) ? 'nan' : x === Infinity ? 'inf' : x === -Infinity ? '-inf' : String(x);
+    const s = formatDouble17g(x);
     if (this.resp === 3) {
       this.ensure(s.length + 3);
       this.buf[this.len++] = 0x2c;

@@ -4,10 +4,9 @@
  * ephemeral port.
  */
 import { seeded } from '../seeded.ts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Redis } from 'ioredis';
-import { hasBinary, startRedis } from '../../src/bench/net.ts';
-import type { Running } from '../../src/bench/net.ts';
+import { describe, expect, test } from 'vitest';
+import { hasBinary } from '../../src/bench/net.ts';
+import { liveRedis } from '../live-redis.ts';
 import { addLongDouble, formatLongDouble, parseLongDouble } from '../../src/store/long-double.ts';
 
 function incr(cur: string, by: string): string {
@@ -41,16 +40,7 @@ describe('long double INCRBYFLOAT', () => {
 });
 
 describe.skipIf(!hasBinary('redis-server'))('against a live redis-server', () => {
-  let redis: Running;
-  let client: Redis;
-  beforeAll(async () => {
-    redis = await startRedis('64mb');
-    client = new Redis({ port: redis.port, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    client.disconnect();
-    await redis.stop();
-  });
+  const redis = liveRedis();
 
   test('600 seeded random sums print the same digits', async () => {
     const rnd = seeded(7);
@@ -69,8 +59,8 @@ describe.skipIf(!hasBinary('redis-server'))('against a live redis-server', () =>
     for (let i = 0; i < 600; i++) {
       const cur = num();
       const by = num();
-      await client.set('f', cur);
-      const theirs = await client.incrbyfloat('f', by).then(String, (e: Error) => e.message);
+      await redis.client().set('f', cur);
+      const theirs = await redis.client().incrbyfloat('f', by).then(String, (e: Error) => e.message);
       if (theirs !== incr(cur, by)) mismatches.push(`${cur} + ${by}: redis ${theirs}, ours ${incr(cur, by)}`);
     }
     expect(mismatches).toEqual([]);
