@@ -13,7 +13,9 @@
  *   we report it at once, with the same error. Redis's reply is then ours without its last line,
  *   and Redis has not closed the connection.
  * Each request uses a key of its own, so no request sees what another left behind (a request one
- * server ran and the other did not would otherwise change later replies).
+ * server ran and the other did not would otherwise change later replies). The mutations leave the
+ * key's bytes alone, since a key they changed (KK into K:K) could be another request's; RESP
+ * templates give the key its true length.
  */
 import { parseArgs } from 'node:util';
 import { hasBinary, startRedis, startShardcache } from '../../src/bench/net.ts';
@@ -70,17 +72,21 @@ async function main(): Promise<void> {
   const n = Number(o.n);
   if (!hasBinary('redis-server')) throw new Error('redis-server is not installed');
   const r = rng(seed);
-  const mutate = (t: string): string => {
-    let b = [...t];
+  /** Template `t` with its key KK as `key`, then one to three bytes replaced, inserted, removed or cut off, never inside the key. */
+  const mutate = (t: string, key: string): string => {
+    const parts = t.replaceAll('$2\r\nKK', `$${key.length}\r\nKK`).split('KK');
+    // Each byte, and whether it is the key's.
+    let b = parts.flatMap((part, i) => [...[...part].map((c) => ({ c, key: false })), ...(i < parts.length - 1 ? [...key].map((c) => ({ c, key: true })) : [])]);
     for (let m = r.int(1, 3); m > 0; m--) {
       const op = r.int(0, 3);
       const at = r.int(0, b.length);
-      if (op === 0 && b.length > 0) b[Math.min(at, b.length - 1)] = BYTES[r.int(0, BYTES.length - 1)]!;
-      else if (op === 1) b.splice(at, 0, BYTES[r.int(0, BYTES.length - 1)]!);
-      else if (op === 2 && b.length > 0) b.splice(Math.min(at, b.length - 1), 1);
-      else b = b.slice(0, at);
+      const inKey = (i: number): boolean => b[i]?.key === true;
+      if (op === 0 && at < b.length && !inKey(at)) b[at] = { c: BYTES[r.int(0, BYTES.length - 1)]!, key: false };
+      else if (op === 1 && !(inKey(at - 1) && inKey(at))) b.splice(at, 0, { c: BYTES[r.int(0, BYTES.length - 1)]!, key: false });
+      else if (op === 2 && at < b.length && !inKey(at)) b.splice(at, 1);
+      else if (op === 3) b = b.slice(0, at);
     }
-    return b.join('');
+    return b.map((x) => x.c).join('');
   };
   const servers: Running[] = [];
   try {
@@ -91,7 +97,7 @@ async function main(): Promise<void> {
     const known = new Map<string, number>();
     const BATCH = 16;
     for (let i = 0; i < n; i += BATCH) {
-      const inputs = Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => mutate(TEMPLATES[r.int(0, TEMPLATES.length - 1)]!).replaceAll('KK', String(i + j)));
+      const inputs = Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => mutate(TEMPLATES[r.int(0, TEMPLATES.length - 1)]!, `k${i + j}`));
       const results = await Promise.all(
         inputs.map(async (input) => {
           const data = Buffer.from(input, 'latin1');
