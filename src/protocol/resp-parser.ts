@@ -30,7 +30,7 @@ export const FAST_INCRBY = 5;
 export const FAST_DECRBY = 6;
 /**
  * SET key value EX seconds / PX milliseconds (the option in either letter case). With SETEX and
- * PSETEX below, the SETs with a relative expiry: dispatch.ts takes them as `kind >= FAST_SET_EX`
+ * PSETEX below, the SETs with a relative expiry: fast-path.ts takes them as `kind >= FAST_SET_EX`
  * once the kinds after them are ruled out.
  */
 export const FAST_SET_EX = 7;
@@ -43,7 +43,7 @@ export const FAST_TTL = 11;
 export const FAST_PTTL = 12;
 export const FAST_EXISTS = 13;
 /**
- * Kinds from here on run their command's own handler (dispatch.ts), on views of their arguments:
+ * Kinds from here on run their command's own handler (fast-path.ts), on views of their arguments:
  * single-key commands with a fixed argument count, which need only what the fast path skips
  * (the table lookup, the central checks, the per-command bookkeeping) to be skipped too.
  */

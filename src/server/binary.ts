@@ -5,7 +5,7 @@
  * maybeAdoptBinary(), which claims the connection when they start with FRAME_MAGIC. From then on
  * its reads come to BinaryConnection.input(): frames are parsed, run directly against the shared
  * store, and the replies of one read leave in one write. Consecutive single-key frames are run as
- * a batch, in order, under the lock scope dispatch.ts gives RESP batches (runStepsLocked).
+ * a batch, in order, under the lock scope RESP batches take (lock-scope.ts runStepsLocked).
  *
  * Invalidations reuse RESP tracking's machinery: the shared `trackers` counter (so RESP writes
  * on other workers are broadcast while a binary connection tracks) and the workers' bus message
@@ -37,8 +37,10 @@ import type { SetOptions, ValueSink } from '../store/store.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
 import { PAUSE_ALL } from './commands/client.ts';
-import { afterWrite, flushEvents, keysOf, onAfterCommand, runStepsLocked } from './dispatch.ts';
-import { FlagBit } from './commands/types.ts';
+import { flushEvents, onAfterCommand } from './dispatch.ts';
+import { runStepsLocked } from './lock-scope.ts';
+import { afterWrite } from './output.ts';
+import { FlagBit, keysOf } from './commands/types.ts';
 import type { BusMessage, WorkerInit } from './messages.ts';
 import { notify } from './notify.ts';
 

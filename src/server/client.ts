@@ -85,7 +85,7 @@ export class Client {
   inExec = false;
   /** Input is paused until an async handler finishes. */
   busy = false;
-  /** Input is paused until the socket drains (dispatch.ts OUTPUT_PAUSE_BYTES). */
+  /** Input is paused until the socket drains (output.ts OUTPUT_PAUSE_BYTES). */
   outputPaused = false;
   lastCommand = '';
   commands = 0;

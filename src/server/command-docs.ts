@@ -11,7 +11,7 @@ import { globMatch } from '../protocol/glob.ts';
 import type { ReplyWriter } from '../protocol/resp-writer.ts';
 import { word } from './commands/args.ts';
 import { COMMANDS, lookupCommand, subcommandOf } from './commands/table.ts';
-import { keysOf } from './dispatch.ts';
+import { keysOf } from './commands/types.ts';
 import type { CommandSpec, Flag } from './commands/types.ts';
 
 // ---- flags and ACL categories --------------------------------------------------------------

@@ -94,7 +94,7 @@ export class WorkerContext {
   };
   /** Commands run since the shared total was last updated (once per batch, not per command). */
   pendingCommands = 0;
-  /** Settings under which GET/SET may take the fast path (dispatch.ts runFastBatch). */
+  /** Settings under which GET/SET may take the fast path (fast-path.ts). */
   private fastSettingsOk = true;
   /** Server-wide conditions for the fast path, checked once per batch of input. */
   fastPathOk(): boolean {

@@ -15,7 +15,7 @@ import { sameBytes } from '../bytes.ts';
 import { globMatch } from '../protocol/glob.ts';
 import type { Client } from './client.ts';
 import type { WorkerContext } from './context.ts';
-import { flushSoon } from './dispatch.ts';
+import { flushSoon } from './output.ts';
 import { forEachPublish } from './publish-batch.ts';
 
 /** The head of a message push, before channel and payload (RESP2 array, RESP3 push). */

@@ -21,9 +21,10 @@ import { Buffer } from 'node:buffer';
 import { hash32 } from '../store/hash.ts';
 import type { Client, TrackingState } from './client.ts';
 import type { WorkerContext } from './context.ts';
-import { FlagBit } from './commands/types.ts';
+import { FlagBit, keysOf } from './commands/types.ts';
 import type { CommandSpec } from './commands/types.ts';
-import { flushSoon, keysOf, onAfterCommand } from './dispatch.ts';
+import { onAfterCommand } from './dispatch.ts';
+import { flushSoon } from './output.ts';
 import type { BusMessage } from './messages.ts';
 import { registerQuery } from './queries.ts';
 

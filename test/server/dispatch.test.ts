@@ -1,5 +1,5 @@
 /**
- * Pipelined batches (src/server/dispatch.ts) under both lock scopes: one worker holds the union of
+ * Pipelined batches (src/server/dispatch.ts, fast-path.ts) under both lock scopes (lock-scope.ts): one worker holds the union of
  * a batch's shards, several workers lock shard by shard per run. Either way a batch must behave as
  * its commands one after another: replies in request order, each command seeing the ones before
  * it, and another connection never seeing a later write of the batch without an earlier one.

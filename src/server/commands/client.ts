@@ -11,7 +11,7 @@ import { ServerGlobals, serverStateLayout } from '../../../native-layout/server.
 import { evictableAgain } from '../client-eviction.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
-import { closeAfterReply, replyFromError } from '../dispatch.ts';
+import { closeAfterReply, replyFromError } from '../output.ts';
 import { registerQuery } from '../queries.ts';
 import { disableTracking, enableTracking, inTransaction, prefixOverlap, redirectBroken, resetTracking, writeTrackingInfo } from '../tracking.ts';
 import { cstr, help, intArg, replyError, str, syntaxError, word } from './args.ts';

@@ -3,7 +3,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { ErrorCode, ShardcacheError } from '../../errors.ts';
-import { closeAfterReply } from '../dispatch.ts';
+import { closeAfterReply } from '../output.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { cstr, int32Arg, intArg, replyError, str, word } from './args.ts';

@@ -15,7 +15,8 @@
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { ReplyWriter } from '../../protocol/resp-writer.ts';
-import { closeAfterReply, execute, gatherReply } from '../dispatch.ts';
+import { execute, gatherReply } from '../dispatch.ts';
+import { closeAfterReply } from '../output.ts';
 import { TxQueue } from '../tx-queue.ts';
 import { replyError } from './args.ts';
 import { settingsApplied } from './server.ts';

@@ -148,6 +148,15 @@ export function lastKeyIndex(spec: CommandSpec, argc: number): number {
   return spec.lastKey < 0 ? argc + spec.lastKey : spec.lastKey;
 }
 
+/** Key arguments of a request per its spec (for shard locking, tracking and WATCH). */
+export function keysOf(spec: CommandSpec, argv: Buffer[]): Buffer[] {
+  if (spec.firstKey <= 0) return [];
+  const last = lastKeyIndex(spec, argv.length);
+  const out: Buffer[] = [];
+  for (let i = spec.firstKey; i <= last && i < argv.length; i += spec.step) out.push(argv[i]!);
+  return out;
+}
+
 export const NO_KEYS = [0, 0, 0] as const;
 /** Flags many server commands share. */
 export const ADMIN = ['admin', 'noscript', 'loading', 'stale'] as const;
