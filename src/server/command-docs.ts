@@ -113,6 +113,7 @@ const RM = ['RM', 'delete'];
 /** Key-spec flags Redis gives where the read/write flag alone would say otherwise. */
 const KEY_SPEC_FLAGS: Record<string, readonly string[]> = {
   set: ['RW', 'access', 'update', 'variable_flags'],
+  bitfield: ['RW', 'access', 'update', 'variable_flags'],
   setnx: OW_INSERT,
   msetnx: OW_INSERT,
   setex: OW_UPDATE,
@@ -148,6 +149,7 @@ const KEY_SPEC_FLAGS: Record<string, readonly string[]> = {
 /** Redis's notes on a key spec. */
 const KEY_SPEC_NOTES: Record<string, string> = {
   set: 'RW and ACCESS due to the optional `GET` argument',
+  bitfield: 'This command allows both access and modification of the key',
   getex: 'RW and UPDATE because it changes the TTL',
 };
 
@@ -159,6 +161,7 @@ const SPLIT_KEY_SPECS: Record<string, KeySpec[]> = {
   rename: [oneKey(1, ['RW', 'access', 'delete']), oneKey(2, OW_UPDATE)],
   renamenx: [oneKey(1, ['RW', 'access', 'delete']), oneKey(2, OW_INSERT)],
   copy: [oneKey(1, RO_ACCESS), oneKey(2, OW_UPDATE)],
+  bitop: [oneKey(2, OW_UPDATE), { flags: RO_ACCESS, index: 3, lastkey: -1, keystep: 1, limit: 0 }],
 };
 
 /**
@@ -200,14 +203,27 @@ export function keyFlagsAt(spec: CommandSpec, call: readonly Uint8Array[], i: nu
   for (const k of specs) {
     const last = k.lastkey < 0 ? call.length + k.lastkey : k.index + k.lastkey;
     if (i < k.index || i > last || (i - k.index) % k.keystep !== 0) continue;
-    if (k.flags.includes('variable_flags')) {
-      // SET is the one command with variable key flags.
-      const get = call.slice(3).some((a) => word(a) === 'get');
-      return get ? ['RW', 'access', 'update'] : OW_UPDATE;
-    }
+    if (k.flags.includes('variable_flags')) return variableKeyFlags(spec, call);
     return k.flags;
   }
   return specs[0]?.flags ?? [];
+}
+
+/**
+ * The key flags a call of a variable_flags command earns: SET writes without reading unless it
+ * has GET; BITFIELD only reads while its operations are GETs (and OVERFLOWs), as Redis's
+ * bitfieldGetKeys walks them, taking anything else for a write.
+ */
+function variableKeyFlags(spec: CommandSpec, call: readonly Uint8Array[]): readonly string[] {
+  if (spec.name === 'set') return call.slice(3).some((a) => word(a) === 'get') ? ['RW', 'access', 'update'] : OW_UPDATE;
+  for (let i = 2; i < call.length; i++) {
+    const left = call.length - i - 1;
+    const w = word(call[i]!);
+    if (w === 'get' && left >= 2) i += 2;
+    else if (w === 'overflow' && left >= 1) i += 1;
+    else return ['RW', 'access', 'update'];
+  }
+  return RO_ACCESS;
 }
 
 // ---- COMMAND / COMMAND INFO --------------------------------------------------------------------

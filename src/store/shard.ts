@@ -443,6 +443,26 @@ export class Shard {
   }
 
   /**
+   * Item r's value is about to be changed in place by the caller, its length kept (SETBIT and
+   * BITFIELD inside the string): a write for WATCH and tracking, an access for the policy as any
+   * rewrite is, and the value becomes raw, as Redis's dbUnshareStringValue leaves it.
+   */
+  editInPlaceLocked(r: number, now: number): void {
+    const m = this.m;
+    this.noteWriteLocked(m.hash(r), m.keyDb(r));
+    m.setValInfo(r, m.valLen(r), ValueEncoding.raw);
+    onHit(m, r, now);
+  }
+
+  /**
+   * Redis's dbUnshareStringValue for a bit command that ends up writing nothing: the value is
+   * re-encoded raw in place, which is no write (WATCH, the op log and tracking see nothing).
+   */
+  unshareLocked(r: number): void {
+    this.m.setValInfo(r, this.m.valLen(r), ValueEncoding.raw);
+  }
+
+  /**
    * Whether Redis would share an integer value written now: it shares 0..9999 unless an LRU or
    * LFU policy evicts under a memory limit (MAXMEMORY_FLAG_NO_SHARED_INTEGERS), which needs each
    * key's own access time. Redis decides when it stores the value, and so does writeLocked.

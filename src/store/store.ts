@@ -25,6 +25,8 @@ import { forEachKeyLocked, scanShardLocked } from './scan.ts';
 import { verifyShardLocked } from './verify.ts';
 import { chunkBytes } from './slab.ts';
 import { encodeDump } from './dump.ts';
+import { bitAt, combineBits } from './bits.ts';
+import type { BitOp } from './bits.ts';
 import {
   EXPIRE_GT,
   EXPIRE_LT,
@@ -564,6 +566,118 @@ export class Store {
       s.emit(OpType.SETRANGE, k, v, 0, offset, 0, this.db);
       return len;
     });
+  }
+
+  // ---- bitmaps (bits.ts) ---------------------------------------------------------------------
+
+  /**
+   * Reads the string at `key` under its shard lock, counting the hit or miss: fn gets the value's
+   * bytes in place, a[off, off + len), or `missing` comes back when there is no such key. fn may
+   * throw (a bit command parses its range only once the key is found, as Redis 7.0 does).
+   */
+  readString<T>(key: Bytes, missing: T, fn: (a: Uint8Array, off: number, len: number) => T): T {
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.readLocked(k, h, now, this.db);
+      return r === NIL_REF ? missing : fn(s.m.a8, s.m.valOffset(r), s.m.valLen(r));
+    });
+  }
+
+  // SETBIT key offset value
+  /**
+   * Sets bit `bit` (0 = the first byte's high bit) to `on`, growing the string with zero bytes to
+   * reach it, and returns its old value. As Redis 7.0, only a new key, a longer string or a
+   * changed bit is a write (`written`); otherwise the value is only re-encoded raw.
+   */
+  setBit(key: Bytes, bit: number, on: 0 | 1): { old: number; written: boolean } {
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now, this.db);
+      const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
+      const byte = Math.floor(bit / 8);
+      const old = r === NIL_REF ? 0 : bitAt(s.m.a8, s.m.valOffset(r), oldLen, bit);
+      const mask = 0x80 >> (bit % 8);
+      if (r !== NIL_REF && byte < oldLen) {
+        if (old === on) {
+          s.unshareLocked(r);
+          return { old, written: false };
+        }
+        // Inside the string: the one byte changes in place, whatever the string's length.
+        s.editInPlaceLocked(r, now);
+        const at = s.m.valOffset(r) + byte;
+        s.m.a8[at] = s.m.a8[at]! ^ mask;
+        s.emit(OpType.SETRANGE, k, s.m.a8.subarray(at, at + 1), 0, byte, 0, this.db);
+        return { old, written: true };
+      }
+      const len = Math.max(oldLen, byte + 1);
+      const out = Buffer.alloc(len);
+      if (r !== NIL_REF) copyInto(out, 0, s.m.a8, s.m.valOffset(r), oldLen);
+      if (on === 1) out[byte] = out[byte]! | mask;
+      s.putKeepTtlLocked(k, h, this.db, out, len, now, r, ValueEncoding.raw);
+      s.emit(OpType.SETRANGE, k, out.subarray(byte, byte + 1), 0, byte, 0, this.db);
+      return { old, written: true };
+    });
+  }
+
+  /**
+   * Lets fn change the string at `key`, grown with zero bytes to at least `minLen` first (a new key
+   * reads as zero bytes); fn learns whether the string is new or grew, and tells whether what it
+   * did counts as a write (Redis 7.0's BITFIELD: an operation that changed its field, or any one
+   * not refused on a string that is new or grew). The result is raw, with the key's TTL kept. A string long enough already is changed in place: fn gets a view of the value in the
+   * arena, so a write to a long bitmap costs what it touches, and when fn wrote nothing the
+   * value is only re-encoded raw. A string that had to grow is stored as a write either way (in
+   * Redis growing alone signals nothing). Returns what fn told.
+   */
+  editString(key: Bytes, minLen: number, fn: (value: Buffer, grown: boolean) => boolean): boolean {
+    return this.withKey(key, (s, k, h, now) => {
+      const r = s.lookupLocked(k, h, now, this.db);
+      const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
+      if (r !== NIL_REF && minLen <= oldLen) {
+        const a = s.m.a8;
+        const view = Buffer.from(a.buffer, a.byteOffset + s.m.valOffset(r), oldLen);
+        const wrote = fn(view, false);
+        if (!wrote) {
+          s.unshareLocked(r);
+          return false;
+        }
+        s.editInPlaceLocked(r, now);
+        s.emit(OpType.SETRANGE, k, view, 0, 0, 0, this.db);
+        return true;
+      }
+      const value = Buffer.alloc(Math.max(oldLen, minLen));
+      if (r !== NIL_REF) copyInto(value, 0, s.m.a8, s.m.valOffset(r), oldLen);
+      const wrote = fn(value, true);
+      s.putKeepTtlLocked(k, h, this.db, value, value.length, now, r, ValueEncoding.raw);
+      s.emit(OpType.SETRANGE, k, value, 0, 0, 0, this.db);
+      return wrote;
+    });
+  }
+
+  // BITOP AND|OR|XOR|NOT destkey key [key ...]
+  /**
+   * Stores the sources combined (combineBits) at `dest`, as a new raw string without a TTL, or
+   * deletes `dest` when every source is empty or missing. Returns the result's length and whether
+   * `dest` was deleted. All the keys' shards are locked together, so the command is atomic.
+   */
+  bitOp(op: BitOp, dest: Bytes, keys: Bytes[]): { len: number; deleted: boolean } {
+    const ks = [bytes(dest), ...keys.map(bytes)];
+    const hs = new Uint32Array(ks.length);
+    const locked = this.lockKeys(ks, 0, 1, true, hs);
+    try {
+      const now = this.now();
+      const shard = (i: number) => this.shards[shardOf(hs[i]!, this.shardMask)]!;
+      const srcs: (Buffer | null)[] = [];
+      for (let i = 1; i < ks.length; i++) {
+        const s = shard(i);
+        const r = s.readLocked(ks[i]!, hs[i]!, now, this.db);
+        srcs.push(r === NIL_REF ? null : s.valueCopy(r));
+      }
+      const out = combineBits(op, srcs);
+      const s = shard(0);
+      if (out === null) return { len: 0, deleted: s.delKeyLocked(ks[0]!, hs[0]!, now, this.db) };
+      s.putCarriedLocked(ks[0]!, hs[0]!, this.db, out, 0, ValueEncoding.raw, now);
+      return { len: out.length, deleted: false };
+    } finally {
+      this.unlockShards(locked);
+    }
   }
 
   // ---- keys ----------------------------------------------------------------------------------

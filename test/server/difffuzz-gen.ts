@@ -136,6 +136,43 @@ export function makeGen(seed: number, opts: GenOptions = {}): () => string[] {
   };
   const dbArg = () => (r.chance(0.85) ? String(r.int(0, 3)) : r.pick(['15', '16', '-1', 'abc', '1.0', '', '2147483648', '9223372036854775807', '-2147483649', ' 1', '01']));
   const keysN = (lo: number, hi: number) => Array.from({ length: r.int(lo, hi) }, key);
+  /**
+   * A bit offset: within or just past the values mostly, else past the 512 MB bound or no integer.
+   * Reads also get the last bit of that bound (a SETBIT there would build a 512 MB string).
+   */
+  const bitOffset = (read = false) =>
+    r.chance(0.9) ? String(r.int(0, 400)) : r.pick(['-1', read ? '4294967295' : '4294967296', '4294967296', '9223372036854775807', '99999999999999999999', '', 'x', '1.0', '01', '+1', '#1']);
+  /** A BITFIELD type: i1..i64 and u1..u63 mostly, else one out of range or malformed. */
+  const fieldType = () =>
+    r.chance(0.9) ? `${r.chance(0.9) ? r.pick(['i', 'u']) : r.pick(['I', 'U'])}${r.pick([1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 31, 32, 33, 53, 54, 62, 63, 64])}` : r.pick(['u64', 'i65', 'i0', 'x8', 'i', '', 'i-1', 'u08', 'i8\x00x']);
+  /** A BITFIELD offset: small, #n, or out of range. */
+  const fieldOffset = () =>
+    r.chance(0.9) ? (r.chance(0.3) ? `#${r.int(0, 12)}` : String(r.int(0, 120))) : r.pick(['-1', '#-1', '4294967296', '#4294967296', '#2305843009213693953', 'x', '', '#']);
+  /** BITFIELD's operations, read-only ones mostly for BITFIELD_RO. */
+  const fieldOps = (ro: boolean) => {
+    const out: string[] = [];
+    const n = r.pick([0, 1, 1, 2, 2, 3, 4]);
+    for (let i = 0; i < n; i++) {
+      const op = ro && r.chance(0.85) ? 'GET' : r.pick(['GET', 'SET', 'INCRBY', 'INCRBY', 'OVERFLOW', 'FOO']);
+      out.push(randCase(r, op));
+      if (op === 'OVERFLOW') out.push(randCase(r, r.chance(0.9) ? r.pick(['WRAP', 'SAT', 'FAIL']) : r.pick(['NONE', ''])));
+      else if (op !== 'FOO') {
+        out.push(fieldType(), fieldOffset());
+        if (op !== 'GET') out.push(r.chance(0.5) ? String(r.int(-300, 300)) : r.pick(INTS));
+      }
+    }
+    return out;
+  };
+  /** BITCOUNT's / BITPOS's optional range: `upTo` bounds and then, with both, a unit now and then. */
+  const bitRangeArgs = (upTo: number) => {
+    const bound = () => (r.chance(0.85) ? String(r.int(-60, 60)) : r.pick(INTS));
+    const n = r.pick([0, 0, 1, 2, 2, 3, upTo]);
+    const out: string[] = [];
+    for (let i = 0; i < Math.min(n, 2); i++) out.push(bound());
+    if (n >= 3) out.push(randCase(r, r.chance(0.9) ? r.pick(['BYTE', 'BIT']) : r.pick(['BITS', '', 'byte '])));
+    if (n > 3 || r.chance(0.02)) out.push(bound());
+    return out;
+  };
   const pairs = (name: string) => {
     const a = [name];
     const n = r.int(1, 3);
@@ -212,6 +249,16 @@ export function makeGen(seed: number, opts: GenOptions = {}): () => string[] {
       const [ttl, abs] = restoreTtl();
       return ['RESTORE', key(), ttl, payload(), ...(abs ? [randCase(r, 'ABSTTL')] : []), ...options([0, 1, 1, 2, 3], ['REPLACE', 'REPLACE', 'IDLETIME', 'FREQ', 'FOO']).flatMap(restoreOpt)];
     }],
+    [3, 'getbit', () => ['GETBIT', key(), bitOffset(true)]],
+    [4, 'setbit', () => ['SETBIT', key(), bitOffset(), r.chance(0.9) ? r.pick(['0', '1']) : r.pick(['2', '-1', '', 'x', '01', '1.0', '+1', ' 1'])]],
+    [3, 'bitcount', () => ['BITCOUNT', key(), ...bitRangeArgs(2)]],
+    [3, 'bitpos', () => ['BITPOS', key(), r.chance(0.9) ? r.pick(['0', '1']) : r.pick(['2', '-1', '', 'x', '1.0']), ...bitRangeArgs(3)]],
+    [2, 'bitop', () => {
+      const op = randCase(r, r.chance(0.95) ? r.pick(['AND', 'OR', 'XOR', 'NOT']) : r.pick(['NAND', '', 'ANDx']));
+      return ['BITOP', op, key(), ...keysN(op.toUpperCase() === 'NOT' && r.chance(0.9) ? 1 : 1, op.toUpperCase() === 'NOT' && r.chance(0.9) ? 1 : 3)];
+    }],
+    [3, 'bitfield', () => ['BITFIELD', key(), ...fieldOps(false)]],
+    [2, 'bitfield_ro', () => ['BITFIELD_RO', key(), ...fieldOps(true)]],
     [1, 'ping', () => ['PING', ...(r.chance(0.5) ? [val()] : [])]],
     [1, 'echo', () => ['ECHO', val()]],
   ];

@@ -114,6 +114,14 @@ export function int32Arg(b: Uint8Array, err?: string): number {
   return v;
 }
 
+/** One of two option words, in any letter case: true for `yes`, false for `no`, else a syntax error. */
+export function eitherWord(b: Uint8Array, yes: string, no: string): boolean {
+  const w = word(b);
+  if (w === yes) return true;
+  if (w === no) return false;
+  throw syntaxError();
+}
+
 export function syntaxError(): ShardcacheError {
   return scError(ErrorCode.SYNTAX);
 }

@@ -14,7 +14,7 @@ import type { WorkerContext } from '../context.ts';
 import { closeAfterReply, replyFromError } from '../output.ts';
 import { registerQuery } from '../queries.ts';
 import { disableTracking, enableTracking, inTransaction, prefixOverlap, redirectBroken, resetTracking, writeTrackingInfo } from '../tracking.ts';
-import { cstr, help, intArg, replyError, str, syntaxError, word } from './args.ts';
+import { cstr, eitherWord, help, intArg, replyError, str, syntaxError, word } from './args.ts';
 import { validName } from './connection.ts';
 import { subcommandOf } from './table.ts';
 import { ADMIN, cmd, HELP_SUMMARY, LS, NO_KEYS } from './types.ts';
@@ -363,10 +363,7 @@ function clientReply(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
 }
 
 function onOff(b: Buffer): boolean {
-  const w = word(b);
-  if (w === 'on') return true;
-  if (w === 'off') return false;
-  throw syntaxError();
+  return eitherWord(b, 'on', 'off');
 }
 
 // CLIENT NO-EVICT ON|OFF

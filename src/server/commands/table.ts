@@ -6,6 +6,7 @@ import { word } from './args.ts';
 import type { CommandSpec } from './types.ts';
 import { CONNECTION_COMMANDS } from './connection.ts';
 import { STRING_COMMANDS } from './strings.ts';
+import { BITMAP_COMMANDS } from './bitmaps.ts';
 import { KEY_COMMANDS } from './keys.ts';
 import { TRANSACTION_COMMANDS } from './transactions.ts';
 import { SERVER_COMMANDS } from './server.ts';
@@ -19,6 +20,7 @@ import { CLUSTER_COMMANDS } from './cluster.ts';
 export const COMMANDS: readonly CommandSpec[] = [
   ...CONNECTION_COMMANDS,
   ...STRING_COMMANDS,
+  ...BITMAP_COMMANDS,
   ...KEY_COMMANDS,
   ...TRANSACTION_COMMANDS,
   ...SERVER_COMMANDS,
