@@ -29,7 +29,7 @@ import { HF, HW, ITEM_HEADER_BYTES, ShardMemory } from './memory.ts';
 import type { ShardBuffers } from './memory.ts';
 import type { OpLog } from './oplog.ts';
 import { accessSeconds, isLru, onHit, onInsert, onRemove, pickVictim, replaceInList } from './policy.ts';
-import { canAllocWithoutEvicting, classFor, fitsWhenEmpty, fixedBytes, freeChunkBytes, freeItem, indexBytes, initSlabs, resetArena, tryAllocItem, usedBytes } from './slab.ts';
+import { canAllocWithoutEvicting, classFor, fitsWhenEmpty, fixedBytes, freeChunkBytes, freeItem, indexBytes, initSlabs, itemCapacity, resetArena, tryAllocItem, usedBytes } from './slab.ts';
 
 /** Redis's proto-max-bulk-len default: the largest key or value. */
 export const MAX_BULK = 512 * 1024 * 1024;
@@ -452,6 +452,24 @@ export class Shard {
     this.noteWriteLocked(m.hash(r), m.keyDb(r));
     m.setValInfo(r, m.valLen(r), ValueEncoding.raw);
     onHit(m, r, now);
+  }
+
+  /**
+   * Lengthens item r's value to `len` bytes, the new ones zero, where its chunk or page run has
+   * room for them (a chunk holds up to its class's size, a run up to its whole pages), as an
+   * in-place edit (editInPlaceLocked). Returns false, changing nothing, where it has not: the
+   * caller then writes the longer value anew. A string lengthened a little at a time (SETBIT at
+   * rising offsets) so moves once per slab class or 64 KiB page, not on every write.
+   */
+  growInPlaceLocked(r: number, len: number, now: number): boolean {
+    const m = this.m;
+    const oldLen = m.valLen(r);
+    if (ITEM_HEADER_BYTES + m.keyLen(r) + len > itemCapacity(m, r)) return false;
+    const off = m.valOffset(r);
+    m.a8.fill(0, off + oldLen, off + len);
+    this.editInPlaceLocked(r, now);
+    m.setValInfo(r, len, ValueEncoding.raw);
+    return true;
   }
 
   /**

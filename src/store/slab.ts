@@ -78,6 +78,11 @@ export function chunkBytes(m: ShardMemory, r: number): number {
   return c === CLASS_LARGE ? m.pageRun(ShardMemory.pageOf(r)) * PAGE_SIZE : m.h32[HW.classSize + c]!;
 }
 
+/** Bytes item r may fill from its start, header included: its chunk, or its run less the run's page header. */
+export function itemCapacity(m: ShardMemory, r: number): number {
+  return m.classId(r) === CLASS_LARGE ? chunkBytes(m, r) - PAGE_HEADER_BYTES : chunkBytes(m, r);
+}
+
 export function indexBytes(m: ShardMemory): number {
   return indexLayout(m.h32[HW.indexCap]!, m.h32[HW.ghostCap]!).bytes;
 }

@@ -607,6 +607,12 @@ export class Store {
         s.emit(OpType.SETRANGE, k, s.m.a8.subarray(at, at + 1), 0, byte, 0, this.db);
         return { old, written: true };
       }
+      if (r !== NIL_REF && s.growInPlaceLocked(r, byte + 1, now)) {
+        const off = s.m.valOffset(r);
+        if (on === 1) s.m.a8[off + byte] = mask;
+        s.emit(OpType.SETRANGE, k, s.m.a8.subarray(off + oldLen, off + byte + 1), 0, oldLen, 0, this.db);
+        return { old, written: true };
+      }
       const len = Math.max(oldLen, byte + 1);
       const out = Buffer.alloc(len);
       if (r !== NIL_REF) copyInto(out, 0, s.m.a8, s.m.valOffset(r), oldLen);
@@ -623,8 +629,9 @@ export class Store {
    * did counts as a write (Redis 7.0's BITFIELD: an operation that changed its field, or any one
    * not refused on a string that is new or grew). The result is raw, with the key's TTL kept. A string long enough already is changed in place: fn gets a view of the value in the
    * arena, so a write to a long bitmap costs what it touches, and when fn wrote nothing the
-   * value is only re-encoded raw. A string that had to grow is stored as a write either way (in
-   * Redis growing alone signals nothing). Returns what fn told.
+   * value is only re-encoded raw; so is one that grows within its chunk or pages
+   * (growInPlaceLocked). A string that had to grow is a write either way (in Redis growing alone
+   * signals nothing). Returns what fn told.
    */
   editString(key: Bytes, minLen: number, fn: (value: Buffer, grown: boolean) => boolean): boolean {
     return this.withKey(key, (s, k, h, now) => {
@@ -641,6 +648,13 @@ export class Store {
         s.editInPlaceLocked(r, now);
         s.emit(OpType.SETRANGE, k, view, 0, 0, 0, this.db);
         return true;
+      }
+      if (r !== NIL_REF && s.growInPlaceLocked(r, minLen, now)) {
+        const a = s.m.a8;
+        const view = Buffer.from(a.buffer, a.byteOffset + s.m.valOffset(r), minLen);
+        const wrote = fn(view, true);
+        s.emit(OpType.SETRANGE, k, view, 0, 0, 0, this.db);
+        return wrote;
       }
       const value = Buffer.alloc(Math.max(oldLen, minLen));
       if (r !== NIL_REF) copyInto(value, 0, s.m.a8, s.m.valOffset(r), oldLen);

@@ -7,6 +7,8 @@ import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { bitAt, bitRange, combineBits, countBits, findBit } from '../../src/store/bits.ts';
 import { seeded } from '../seeded.ts';
+import { Store } from '../../src/store/store.ts';
+import { verifyStore } from '../../src/store/verify.ts';
 
 /** The bits of `b`, most significant first. */
 function bitsOf(b: Uint8Array): number[] {
@@ -74,5 +76,35 @@ describe('bits', () => {
     expect([...combineBits('or', [null, b])!]).toEqual([0b1010_0110]);
     expect(combineBits('or', [null, Buffer.alloc(0)])).toBeNull();
     expect(combineBits('not', [null])).toBeNull();
+  });
+});
+
+describe('Store bit writes', () => {
+  it('lengthen a bitmap in place while its chunk or pages have room, and keep the store consistent', () => {
+    const store = Store.create({ shards: 1 });
+    // Freed chunks and pages full of ones, where the bitmap will grow: its new bytes must read 0.
+    for (let i = 0; i < 300; i++) store.set(`junk${i}`, Buffer.alloc(1 + i * 997, 0xff));
+    for (let i = 0; i < 300; i++) store.del(`junk${i}`);
+    const model: number[] = [];
+    const rnd = seeded(5);
+    // Rising offsets, as a bitmap of growing ids is built, across slab classes and page runs.
+    for (let bit = 0; bit < 200_000 * 8; bit += 1 + rnd(4000)) {
+      expect(store.setBit('bm', bit, 1)).toEqual({ old: 0, written: true });
+      model.push(bit);
+    }
+    verifyStore(store);
+    const last = model[model.length - 1]!;
+    expect(store.strlen('bm')).toBe(Math.floor(last / 8) + 1);
+    expect(store.readString('bm', -1, (a, off, len) => countBits(a, off, 0, len * 8 - 1))).toBe(model.length);
+    expect(store.readString('bm', [] as number[], (a, off, len) => model.map((b) => bitAt(a, off, len, b)))).toEqual(model.map(() => 1));
+    // A bit already set is no write; clearing one is.
+    expect(store.setBit('bm', model[3]!, 1)).toEqual({ old: 1, written: false });
+    expect(store.setBit('bm', model[3]!, 0)).toEqual({ old: 1, written: true });
+    // editString: grown in place or anew, the bytes before stay, the new ones read as zero.
+    const before = store.get('bm')!;
+    expect(store.editString('bm', before.length + 3, (v, grown) => grown && v.subarray(before.length).every((x) => x === 0))).toBe(true);
+    expect(store.get('bm')!.subarray(0, before.length).equals(before)).toBe(true);
+    expect(store.strlen('bm')).toBe(before.length + 3);
+    verifyStore(store);
   });
 });
