@@ -28,7 +28,7 @@ const SEQUENCE: string[][] = [
   ['BITPOS', 'be', '0'], ['BITPOS', 'be', '1'], ['SET', 'bf', '\xff\xff\xff'], ['BITPOS', 'bf', '0'], ['BITPOS', 'bf', '0', '0'], ['BITPOS', 'bf', '0', '0', '-1'], ['BITPOS', 'bf', '0', '0', '23', 'BIT'],
   ['SET', 'bz', '\x00\x00\x00'], ['BITPOS', 'bz', '1'], ['BITPOS', 'bz', '0', '1'], ['BITPOS', 'bz', '1', '0', '-1', 'BIT'],
   ['BITOP', 'AND', 'd1', 'b1', 'b2'], ['GET', 'd1'], ['BITOP', 'or', 'd1', 'b1', 'b2', 'bs'], ['GET', 'd1'], ['BITOP', 'XOR', 'd1', 'b1', 'nokey'], ['GET', 'd1'], ['OBJECT', 'ENCODING', 'd1'],
-  ['BITOP', 'NOT', 'd1', 'b1'], ['GET', 'd1'], ['BITOP', 'NOT', 'd1', 'b1', 'b2'], ['BITOP', 'NAND', 'd1', 'b1'], ['BITOP', 'AND', 'd1'], ['BITOP', 'OR', 'd1', 'b1', 'b1'], ['GET', 'd1'],
+  ['BITOP', 'NOT', 'd1', 'b1'], ['GET', 'd1'], ['BITOP', 'NOT', 'd1', 'b1', 'b2'], ['BITOP', 'NAND', 'd1', 'b1'], ['BITOP', 'constructor', 'd1', 'b1'], ['BITOP', 'toString', 'd1', 'b1'], ['BITOP', 'AND', 'd1'], ['BITOP', 'OR', 'd1', 'b1', 'b1'], ['GET', 'd1'],
   ['EXPIRE', 'd1', '100'], ['BITOP', 'OR', 'd1', 'b1'], ['TTL', 'd1'], ['BITOP', 'OR', 'd1', 'nokey', 'be'], ['EXISTS', 'd1'], ['BITOP', 'AND', 'd2', 'nokey'], ['EXISTS', 'd2'],
   ['SET', 'bi', '7'], ['BITOP', 'OR', 'd3', 'bi'], ['OBJECT', 'ENCODING', 'd3'], ['GET', 'd3'], ['BITOP', 'AND', 'b1', 'b1', 'b2'], ['GET', 'b1'],
   ['BITFIELD', 'f1', 'SET', 'i8', '0', '100', 'GET', 'i8', '0', 'INCRBY', 'i8', '0', '100', 'OVERFLOW', 'SAT', 'INCRBY', 'i8', '0', '100', 'OVERFLOW', 'FAIL', 'INCRBY', 'i8', '0', '1'],

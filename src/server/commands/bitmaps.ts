@@ -100,11 +100,12 @@ function bitpos(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   c.out.int(pos);
 }
 
-const OPS: Record<string, BitOp> = { and: 'and', or: 'or', xor: 'xor', not: 'not' };
+/** A Map, not an object: a name like `constructor` must find nothing. */
+const OPS = new Map<string, BitOp>([['and', 'and'], ['or', 'or'], ['xor', 'xor'], ['not', 'not']]);
 
 // BITOP <AND|OR|XOR|NOT> destkey key [key ...]
 function bitop(ctx: WorkerContext, c: Client, argv: Buffer[]): void {
-  const op = OPS[word(argv[1]!)];
+  const op = OPS.get(word(argv[1]!));
   if (op === undefined) throw syntaxError();
   if (op === 'not' && argv.length !== 4) throw replyError('ERR BITOP NOT must be called with a single source key.');
   const dest = argv[2]!;
