@@ -16,7 +16,7 @@ describe('cluster and module commands', () => {
         for (const c of [a, b]) await c.request(enc('HELLO', resp));
         for (const argv of [
           ['CLUSTER', 'INFO'], ['CLUSTER', 'SLOTS'], ['CLUSTER', 'SHARDS'], ['CLUSTER', 'NODES'], ['CLUSTER', 'MYID'], ['CLUSTER', 'HELP'], ['CLUSTER', 'KEYSLOT', 'k'],
-          ['CLUSTER', 'KEYSLOT'], ['CLUSTER', 'INFO', 'x'], ['CLUSTER', 'SETSLOT', '1'], ['CLUSTER', 'NOSUCH'], ['CLUSTER'], ['READONLY'], ['READWRITE'], ['READONLY', 'x'],
+          ['CLUSTER', 'KEYSLOT'], ['CLUSTER', 'INFO', 'x'], ['CLUSTER', 'SETSLOT', '1'], ['CLUSTER', 'NOSUCH'], ['CLUSTER', 'constructor'], ['CLUSTER', '__proto__'], ['CLUSTER'], ['READONLY'], ['READWRITE'], ['READONLY', 'x'],
           ['MODULE', 'LIST'], ['MODULE', 'HELP'], ['MODULE', 'LIST', 'x'], ['MODULE'], ['MODULE', 'NOSUCH'], ['MODULE', 'UNLOAD'],
         ]) {
           const req = enc(...argv);

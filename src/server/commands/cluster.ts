@@ -11,17 +11,20 @@ import type { CommandSpec } from './types.ts';
 
 const CLUSTER_DISABLED = 'ERR This instance has cluster support disabled';
 
-/** Redis 7.0's CLUSTER subcommands and their arities: each is checked as Redis checks it, then refused. */
-const CLUSTER_SUBCOMMANDS: Record<string, number> = {
+/**
+ * Redis 7.0's CLUSTER subcommands and their arities: each is checked as Redis checks it, then
+ * refused. A Map, not an object: a name like `constructor` must find nothing.
+ */
+const CLUSTER_SUBCOMMANDS = new Map<string, number>(Object.entries({
   addslots: -3, addslotsrange: -4, bumpepoch: 2, 'count-failure-reports': 3, countkeysinslot: 3, delslots: -3, delslotsrange: -4,
   failover: -2, flushslots: 2, forget: 3, getkeysinslot: 4, help: 2, info: 2, keyslot: 3, links: 2, meet: -4, myid: 2, nodes: 2,
   replicas: 3, replicate: 3, reset: -2, saveconfig: 2, 'set-config-epoch': 3, setslot: -4, shards: 2, slaves: 3, slots: 2,
-};
+}));
 
 // CLUSTER subcommand [argument ...]
 function cluster(_ctx: WorkerContext, _c: Client, argv: Buffer[]): void {
   const sub = word(argv[1]!);
-  const arity = CLUSTER_SUBCOMMANDS[sub];
+  const arity = CLUSTER_SUBCOMMANDS.get(sub);
   if (arity === undefined) throw replyError(`ERR unknown subcommand '${cstr(argv[1]!, 128)}'. Try CLUSTER HELP.`);
   if (!arityOk(arity, argv.length)) throw replyError(`ERR wrong number of arguments for 'cluster|${sub}' command`);
   throw replyError(CLUSTER_DISABLED);
