@@ -25,7 +25,7 @@ import { forEachKeyLocked, scanShardLocked } from './scan.ts';
 import { verifyShardLocked } from './verify.ts';
 import { chunkBytes } from './slab.ts';
 import { encodeDump } from './dump.ts';
-import { bitAt, combineBits } from './bits.ts';
+import { combineBits } from './bits.ts';
 import type { BitOp } from './bits.ts';
 import {
   EXPIRE_GT,
@@ -589,80 +589,69 @@ export class Store {
    * changed bit is a write (`written`); otherwise the value is only re-encoded raw.
    */
   setBit(key: Bytes, bit: number, on: 0 | 1): { old: number; written: boolean } {
+    const byte = Math.floor(bit / 8);
+    const mask = 0x80 >> (bit % 8);
+    let old = 0;
+    const written = this.editString(key, byte + 1, (v, grown) => {
+      old = (v[byte]! & mask) === 0 ? 0 : 1;
+      if (!grown && old === on) return null;
+      v[byte] = on === 1 ? v[byte]! | mask : v[byte]! & ~mask;
+      return { from: byte, to: byte + 1 };
+    });
+    return { old, written };
+  }
+
+  /**
+   * Lets fn change the string at `key`, first grown with zero bytes to at least `minLen` (a new
+   * key reads as zero bytes); fn learns whether the string is new or grew, and returns the byte
+   * range it changed that counts as a write, or null for none (Redis 7.0 counts SETBIT and
+   * BITFIELD writes that change a bit, or any on a string that is new or grew). The value ends
+   * raw, with the key's TTL kept, and the op log gets the changed bytes (with any new ones).
+   * A string long enough already, or one whose chunk or pages have room to grow
+   * (growInPlaceLocked), is changed in place: fn gets a view of the value in the arena, so a
+   * write to a long bitmap costs what it touches. Otherwise the value is written anew, a write
+   * even when fn returns null (in Redis a string that only grew signals nothing). Returns
+   * whether fn wrote.
+   */
+  editString(key: Bytes, minLen: number, fn: (value: Buffer, grown: boolean) => { from: number; to: number } | null): boolean {
     return this.withKey(key, (s, k, h, now) => {
       const r = s.lookupLocked(k, h, now, this.db);
       const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
-      const byte = Math.floor(bit / 8);
-      const old = r === NIL_REF ? 0 : bitAt(s.m.a8, s.m.valOffset(r), oldLen, bit);
-      const mask = 0x80 >> (bit % 8);
-      if (r !== NIL_REF && byte < oldLen) {
-        if (old === on) {
+      const grown = minLen > oldLen;
+      let value: Buffer;
+      if (r !== NIL_REF && (!grown || s.growInPlaceLocked(r, minLen, now))) {
+        const a = s.m.a8;
+        value = Buffer.from(a.buffer, a.byteOffset + s.m.valOffset(r), Math.max(oldLen, minLen));
+        const changed = fn(value, grown);
+        if (changed === null && !grown) {
           s.unshareLocked(r);
-          return { old, written: false };
+          return false;
         }
-        // Inside the string: the one byte changes in place, whatever the string's length.
-        s.editInPlaceLocked(r, now);
-        const at = s.m.valOffset(r) + byte;
-        s.m.a8[at] = s.m.a8[at]! ^ mask;
-        s.emit(OpType.SETRANGE, k, s.m.a8.subarray(at, at + 1), 0, byte, 0, this.db);
-        return { old, written: true };
+        if (!grown) s.editInPlaceLocked(r, now);
+        this.logEdit(s, k, value, oldLen, changed);
+        return changed !== null;
       }
-      if (r !== NIL_REF && s.growInPlaceLocked(r, byte + 1, now)) {
-        const off = s.m.valOffset(r);
-        if (on === 1) s.m.a8[off + byte] = mask;
-        s.emit(OpType.SETRANGE, k, s.m.a8.subarray(off + oldLen, off + byte + 1), 0, oldLen, 0, this.db);
-        return { old, written: true };
-      }
-      const len = Math.max(oldLen, byte + 1);
-      const out = Buffer.alloc(len);
-      if (r !== NIL_REF) copyInto(out, 0, s.m.a8, s.m.valOffset(r), oldLen);
-      if (on === 1) out[byte] = out[byte]! | mask;
-      s.putKeepTtlLocked(k, h, this.db, out, len, now, r, ValueEncoding.raw);
-      s.emit(OpType.SETRANGE, k, out.subarray(byte, byte + 1), 0, byte, 0, this.db);
-      return { old, written: true };
+      value = Buffer.alloc(Math.max(oldLen, minLen));
+      if (r !== NIL_REF) copyInto(value, 0, s.m.a8, s.m.valOffset(r), oldLen);
+      const changed = fn(value, true);
+      s.putKeepTtlLocked(k, h, this.db, value, value.length, now, r, ValueEncoding.raw);
+      this.logEdit(s, k, value, oldLen, changed);
+      return changed !== null;
     });
   }
 
   /**
-   * Lets fn change the string at `key`, grown with zero bytes to at least `minLen` first (a new key
-   * reads as zero bytes); fn learns whether the string is new or grew, and tells whether what it
-   * did counts as a write (Redis 7.0's BITFIELD: an operation that changed its field, or any one
-   * not refused on a string that is new or grew). The result is raw, with the key's TTL kept. A string long enough already is changed in place: fn gets a view of the value in the
-   * arena, so a write to a long bitmap costs what it touches, and when fn wrote nothing the
-   * value is only re-encoded raw; so is one that grows within its chunk or pages
-   * (growInPlaceLocked). A string that had to grow is a write either way (in Redis growing alone
-   * signals nothing). Returns what fn told.
+   * editString's op-log record: a SETRANGE of the bytes fn changed, reaching to the end of a
+   * string that grew (a SETRANGE past the end pads with zeros, as the new bytes are).
    */
-  editString(key: Bytes, minLen: number, fn: (value: Buffer, grown: boolean) => boolean): boolean {
-    return this.withKey(key, (s, k, h, now) => {
-      const r = s.lookupLocked(k, h, now, this.db);
-      const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
-      if (r !== NIL_REF && minLen <= oldLen) {
-        const a = s.m.a8;
-        const view = Buffer.from(a.buffer, a.byteOffset + s.m.valOffset(r), oldLen);
-        const wrote = fn(view, false);
-        if (!wrote) {
-          s.unshareLocked(r);
-          return false;
-        }
-        s.editInPlaceLocked(r, now);
-        s.emit(OpType.SETRANGE, k, view, 0, 0, 0, this.db);
-        return true;
-      }
-      if (r !== NIL_REF && s.growInPlaceLocked(r, minLen, now)) {
-        const a = s.m.a8;
-        const view = Buffer.from(a.buffer, a.byteOffset + s.m.valOffset(r), minLen);
-        const wrote = fn(view, true);
-        s.emit(OpType.SETRANGE, k, view, 0, 0, 0, this.db);
-        return wrote;
-      }
-      const value = Buffer.alloc(Math.max(oldLen, minLen));
-      if (r !== NIL_REF) copyInto(value, 0, s.m.a8, s.m.valOffset(r), oldLen);
-      const wrote = fn(value, true);
-      s.putKeepTtlLocked(k, h, this.db, value, value.length, now, r, ValueEncoding.raw);
-      s.emit(OpType.SETRANGE, k, value, 0, 0, 0, this.db);
-      return wrote;
-    });
+  private logEdit(s: Shard, k: Uint8Array, value: Buffer, oldLen: number, changed: { from: number; to: number } | null): void {
+    let from = changed?.from ?? value.length;
+    let to = changed?.to ?? 0;
+    if (value.length > oldLen) {
+      to = value.length;
+      from = Math.min(from, to - 1);
+    }
+    if (from < to) s.emit(OpType.SETRANGE, k, value.subarray(from, to), 0, from, 0, this.db);
   }
 
   // BITOP AND|OR|XOR|NOT destkey key [key ...]

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { bitAt, bitRange, combineBits, countBits, findBit } from '../../src/store/bits.ts';
 import { seeded } from '../seeded.ts';
 import { Store } from '../../src/store/store.ts';
+import { OpType } from '../../native-layout/oplog.ts';
 import { verifyStore } from '../../src/store/verify.ts';
 
 /** The bits of `b`, most significant first. */
@@ -102,9 +103,59 @@ describe('Store bit writes', () => {
     expect(store.setBit('bm', model[3]!, 0)).toEqual({ old: 1, written: true });
     // editString: grown in place or anew, the bytes before stay, the new ones read as zero.
     const before = store.get('bm')!;
-    expect(store.editString('bm', before.length + 3, (v, grown) => grown && v.subarray(before.length).every((x) => x === 0))).toBe(true);
+    let seen = '';
+    const wrote = store.editString('bm', before.length + 3, (v, grown) => {
+      seen = `${grown} ${v.length} ${v.subarray(before.length).every((x) => x === 0)}`;
+      v[before.length + 1] = 0x42;
+      return { from: before.length + 1, to: before.length + 2 };
+    });
+    expect([wrote, seen]).toEqual([true, `true ${before.length + 3} true`]);
+    expect(store.get('bm')![before.length + 1]).toBe(0x42);
+    // A string long enough already, with nothing changed: no write, and the bytes stay.
+    expect(store.editString('bm', 1, (_v, grown) => (grown ? { from: 0, to: 1 } : null))).toBe(false);
     expect(store.get('bm')!.subarray(0, before.length).equals(before)).toBe(true);
     expect(store.strlen('bm')).toBe(before.length + 3);
     verifyStore(store);
+  });
+});
+
+describe('bit writes in the op log', () => {
+  it('replaying the records rebuilds every string the bit writes changed, grown or in place', () => {
+    const store = Store.create({ shards: 2, oplog: { bytes: 8 * 1024 * 1024 } });
+    const reader = store.oplog!.reader();
+    // What a replica would hold: SET replaces, SETRANGE writes at an offset, padding with zeros.
+    const model = new Map<string, Buffer>();
+    const replay = () => {
+      for (const rec of reader.poll()) {
+        const k = Buffer.from(rec.key).toString('latin1');
+        if (rec.type === OpType.SET) model.set(k, Buffer.from(rec.value!));
+        else if (rec.type === OpType.SETRANGE) {
+          const old = model.get(k) ?? Buffer.alloc(0);
+          const next = Buffer.alloc(Math.max(old.length, rec.arg + rec.value!.length));
+          old.copy(next);
+          Buffer.from(rec.value!).copy(next, rec.arg);
+          model.set(k, next);
+        } else throw new Error(`unexpected record type ${rec.type}`);
+      }
+    };
+    const rnd = seeded(9);
+    const keys = ['a', 'b', 'c'];
+    for (let i = 0; i < 3000; i++) {
+      const k = keys[rnd(3)]!;
+      const r = rnd(10);
+      if (r < 5) store.setBit(k, rnd(r < 3 ? 200 : 40_000), rnd(2) as 0 | 1);
+      else if (r < 8) {
+        // A write of one byte, the string grown one byte past it: its last byte is new and 0.
+        const at = rnd(3000);
+        const byte = Math.floor(at / 8);
+        store.editString(k, byte + 2, (v, grown) => {
+          const before = v[byte]!;
+          v[byte] = rnd(256);
+          return grown || v[byte] !== before ? { from: byte, to: byte + 1 } : null;
+        });
+      } else store.set(k, 'reset');
+      replay();
+      expect(model.get(k)?.equals(store.get(k)!), `op ${i} on ${k}`).toBe(true);
+    }
   });
 });

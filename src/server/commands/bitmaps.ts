@@ -203,12 +203,14 @@ function fieldValue(raw: bigint, op: FieldOp): bigint {
 }
 
 /**
- * Runs the operations on `value` in order, appending each one's reply to `out`. Returns whether
- * the command counts as a write, as Redis 7.0 counts it: a SET or INCRBY that changed its field,
- * or any one FAIL did not refuse when the string is new or `grown`.
+ * Runs the operations on `value` in order, appending each one's reply to `out`. Returns the bytes
+ * of the fields written that make the command a write, as Redis 7.0 counts one: a SET or INCRBY
+ * that changed its field, or any one FAIL did not refuse when the string is new or `grown`; null
+ * for none.
  */
-function runFieldOps(value: Buffer, grown: boolean, ops: readonly FieldOp[], out: (bigint | null)[]): boolean {
-  let wrote = false;
+function runFieldOps(value: Buffer, grown: boolean, ops: readonly FieldOp[], out: (bigint | null)[]): { from: number; to: number } | null {
+  let from = Infinity;
+  let to = -Infinity;
   for (const op of ops) {
     const old = fieldValue(readField(value, 0, value.length, op.at, op.bits), op);
     if (op.op === 'get') {
@@ -222,10 +224,13 @@ function runFieldOps(value: Buffer, grown: boolean, ops: readonly FieldOp[], out
       continue;
     }
     writeField(value, op.at, op.bits, next);
-    if (grown || next !== old) wrote = true;
+    if (grown || next !== old) {
+      from = Math.min(from, Math.floor(op.at / 8));
+      to = Math.max(to, Math.floor((op.at + op.bits - 1) / 8) + 1);
+    }
     out.push(op.op === 'incrby' ? next : old);
   }
-  return wrote;
+  return from < to ? { from, to } : null;
 }
 
 /** BITFIELD and BITFIELD_RO: all GETs read the key; any SET or INCRBY makes the command a write. */
