@@ -348,11 +348,12 @@ export class Shard {
    * Stores `value` (bytes `voff`..`voff+vlen` of it) under `key` with absolute expiry `expireAt`
    * (0 = none) in database `db`, replacing `old` (the key's live item, or NIL_REF), with the
    * ValInfo.encoding `encoding`. Returns the new item's ref. The key may be the range
-   * key[koff, koff + klen) of a larger buffer.
+   * key[koff, koff + klen) of a larger buffer. Without `note` the write is not one for WATCH and
+   * tracking (a string Redis creates or lengthens without signalling it).
    */
-  private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number, encoding: ValueEncodingId, koff = 0, klen = key.length): number {
+  private writeLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, voff: number, vlen: number, expireAt: number, now: number, old: number, encoding: ValueEncodingId, koff = 0, klen = key.length, note = true): number {
     const m = this.m;
-    this.noteWriteLocked(h, db);
+    if (note) this.noteWriteLocked(h, db);
     if (encoding === ValueEncoding.auto && vlen <= SHARED_INT_DIGITS && !this.sharesIntegersLocked()) encoding = ValueEncoding.unshared;
     const bytes = ITEM_HEADER_BYTES + klen + vlen;
     if (old !== NIL_REF && m.classId(old) !== CLASS_LARGE && classFor(m, bytes) === m.classId(old)) {
@@ -436,10 +437,10 @@ export class Shard {
    * each with the ValueEncoding its Redis counterpart gives the value. The key may be
    * key[koff, koff + klen).
    */
-  putKeepTtlLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, vlen: number, now: number, old: number, encoding: ValueEncodingId, koff = 0, klen = key.length): void {
+  putKeepTtlLocked(key: Uint8Array, h: number, db: number, value: Uint8Array, vlen: number, now: number, old: number, encoding: ValueEncodingId, koff = 0, klen = key.length, note = true): void {
     if (klen > MAX_KEY_LEN) throw scError(ErrorCode.TOO_LARGE, 'ERR key exceeds the maximum key length (268435455 bytes)');
     const expireAt = old === NIL_REF ? 0 : this.m.expireAt(old);
-    this.writeLocked(key, h, db, value, 0, vlen, expireAt, now, old, encoding, koff, klen);
+    this.writeLocked(key, h, db, value, 0, vlen, expireAt, now, old, encoding, koff, klen, note);
   }
 
   /**
@@ -455,19 +456,19 @@ export class Shard {
   }
 
   /**
-   * Lengthens item r's value to `len` bytes, the new ones zero, where its chunk or page run has
-   * room for them (a chunk holds up to its class's size, a run up to its whole pages), as an
-   * in-place edit (editInPlaceLocked). Returns false, changing nothing, where it has not: the
-   * caller then writes the longer value anew. A string lengthened a little at a time (SETBIT at
-   * rising offsets) so moves once per slab class or 64 KiB page, not on every write.
+   * Lengthens item r's value to `len` bytes, the new ones zero and the value raw, where its chunk
+   * or page run has room for them (a chunk holds up to its class's size, a run up to its whole
+   * pages). Returns false, changing nothing, where it has not: the caller then writes the longer
+   * value anew. A string lengthened a little at a time (SETBIT at rising offsets) so moves once
+   * per slab class or 64 KiB page, not on every write. This alone is no write for WATCH and
+   * tracking: the caller notes one (editInPlaceLocked) if the bytes it then writes make one.
    */
-  growInPlaceLocked(r: number, len: number, now: number): boolean {
+  growInPlaceLocked(r: number, len: number): boolean {
     const m = this.m;
     const oldLen = m.valLen(r);
     if (ITEM_HEADER_BYTES + m.keyLen(r) + len > itemCapacity(m, r)) return false;
     const off = m.valOffset(r);
     m.a8.fill(0, off + oldLen, off + len);
-    this.editInPlaceLocked(r, now);
     m.setValInfo(r, len, ValueEncoding.raw);
     return true;
   }

@@ -609,9 +609,9 @@ export class Store {
    * raw, with the key's TTL kept, and the op log gets the changed bytes (with any new ones).
    * A string long enough already, or one whose chunk or pages have room to grow
    * (growInPlaceLocked), is changed in place: fn gets a view of the value in the arena, so a
-   * write to a long bitmap costs what it touches. Otherwise the value is written anew, a write
-   * even when fn returns null (in Redis a string that only grew signals nothing). Returns
-   * whether fn wrote.
+   * write to a long bitmap costs what it touches. Otherwise the value is written anew. When fn
+   * returns null the string is still created or lengthened, but silently for WATCH and
+   * tracking, as Redis's lookupStringObjectForBitCommand does it. Returns whether fn wrote.
    */
   editString(key: Bytes, minLen: number, fn: (value: Buffer, grown: boolean) => { from: number; to: number } | null): boolean {
     return this.withKey(key, (s, k, h, now) => {
@@ -619,22 +619,19 @@ export class Store {
       const oldLen = r === NIL_REF ? 0 : s.m.valLen(r);
       const grown = minLen > oldLen;
       let value: Buffer;
-      if (r !== NIL_REF && (!grown || s.growInPlaceLocked(r, minLen, now))) {
+      if (r !== NIL_REF && (!grown || s.growInPlaceLocked(r, minLen))) {
         const a = s.m.a8;
         value = Buffer.from(a.buffer, a.byteOffset + s.m.valOffset(r), Math.max(oldLen, minLen));
         const changed = fn(value, grown);
-        if (changed === null && !grown) {
-          s.unshareLocked(r);
-          return false;
-        }
-        if (!grown) s.editInPlaceLocked(r, now);
+        if (changed === null) s.unshareLocked(r);
+        else s.editInPlaceLocked(r, now);
         this.logEdit(s, k, value, oldLen, changed);
         return changed !== null;
       }
       value = Buffer.alloc(Math.max(oldLen, minLen));
       if (r !== NIL_REF) copyInto(value, 0, s.m.a8, s.m.valOffset(r), oldLen);
       const changed = fn(value, true);
-      s.putKeepTtlLocked(k, h, this.db, value, value.length, now, r, ValueEncoding.raw);
+      s.putKeepTtlLocked(k, h, this.db, value, value.length, now, r, ValueEncoding.raw, 0, k.length, changed !== null);
       this.logEdit(s, k, value, oldLen, changed);
       return changed !== null;
     });
