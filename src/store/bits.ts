@@ -16,6 +16,13 @@ export function bitAt(a: Uint8Array, off: number, len: number, bit: number): num
   return (a[off + byte]! >> (7 - (bit % 8))) & 1;
 }
 
+/** Sets bit `bit` of `a` (0 = the first byte's high bit) to `on`; `a` is long enough. */
+export function setBitAt(a: Uint8Array, bit: number, on: number): void {
+  const byte = Math.floor(bit / 8);
+  const mask = 0x80 >> (bit % 8);
+  a[byte] = on === 1 ? a[byte]! | mask : a[byte]! & ~mask;
+}
+
 /** Below this many bytes a scan goes byte by byte; above, by aligned 32-bit words. */
 const WORD_SCAN_MIN = 64;
 
@@ -160,11 +167,5 @@ export function readField(a: Uint8Array, off: number, len: number, at: number, b
 
 /** Writes the low `bits` bits of `v` as the field at bit `at` of `a`, which is long enough. */
 export function writeField(a: Uint8Array, at: number, bits: number, v: bigint): void {
-  for (let i = 0; i < bits; i++) {
-    const bit = at + i;
-    const byte = Math.floor(bit / 8);
-    const mask = 0x80 >> (bit % 8);
-    const on = (v >> BigInt(bits - 1 - i)) & 1n;
-    a[byte] = on === 1n ? a[byte]! | mask : a[byte]! & ~mask;
-  }
+  for (let i = 0; i < bits; i++) setBitAt(a, at + i, Number((v >> BigInt(bits - 1 - i)) & 1n));
 }

@@ -25,7 +25,7 @@ import { forEachKeyLocked, scanShardLocked } from './scan.ts';
 import { verifyShardLocked } from './verify.ts';
 import { chunkBytes } from './slab.ts';
 import { encodeDump } from './dump.ts';
-import { combineBits } from './bits.ts';
+import { bitAt, combineBits, setBitAt } from './bits.ts';
 import type { BitOp } from './bits.ts';
 import {
   EXPIRE_GT,
@@ -590,12 +590,11 @@ export class Store {
    */
   setBit(key: Bytes, bit: number, on: 0 | 1): { old: number; written: boolean } {
     const byte = Math.floor(bit / 8);
-    const mask = 0x80 >> (bit % 8);
     let old = 0;
     const written = this.editString(key, byte + 1, (v, grown) => {
-      old = (v[byte]! & mask) === 0 ? 0 : 1;
+      old = bitAt(v, 0, v.length, bit);
       if (!grown && old === on) return null;
-      v[byte] = on === 1 ? v[byte]! | mask : v[byte]! & ~mask;
+      setBitAt(v, bit, on);
       return { from: byte, to: byte + 1 };
     });
     return { old, written };

@@ -114,6 +114,14 @@ export function int32Arg(b: Uint8Array, err?: string): number {
   return v;
 }
 
+/**
+ * A 64-bit integer argument as a number, clamped to ±2^53 where it is a bigint: for indices into
+ * strings, which are far shorter, so the clamped value gives the same result.
+ */
+export function clampToSafe(v: number | bigint): number {
+  return typeof v === 'bigint' ? (v > 0n ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER) : v;
+}
+
 /** One of two option words, in any letter case: true for `yes`, false for `no`, else a syntax error. */
 export function eitherWord(b: Uint8Array, yes: string, no: string): boolean {
   const w = word(b);

@@ -12,7 +12,7 @@ import { parseInt64 } from '../../store/numbers.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
-import { eitherWord, int64Arg, intArg, replyError, syntaxError, word } from './args.ts';
+import { clampToSafe, eitherWord, int64Arg, intArg, replyError, syntaxError, word } from './args.ts';
 import { cmd, KEY1 } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -20,19 +20,22 @@ const OFFSET_ERROR = 'ERR bit offset is not an integer or out of range';
 
 /**
  * A bit offset (getBitOffsetFromArgument): an integer from 0 to below proto-max-bulk-len bytes'
- * worth of bits.
+ * worth of bits. With `fieldBits` (BITFIELD), #n is the n-th field of that width, the product
+ * wrapping at 64 bits as Redis's does.
  */
-function bitOffsetArg(ctx: WorkerContext, b: Buffer): number {
-  const v = parseInt64(b, 0, b.length);
-  if (typeof v !== 'number' || v < 0 || Math.floor(v / 8) >= ctx.maxBulk) throw replyError(OFFSET_ERROR);
-  return v;
+function bitOffsetArg(ctx: WorkerContext, b: Buffer, fieldBits = 0): number {
+  const hash = fieldBits > 0 && b[0] === 0x23;
+  const v = parseInt64(b, hash ? 1 : 0, b.length - (hash ? 1 : 0));
+  if (v === null) throw replyError(OFFSET_ERROR);
+  const at = hash ? BigInt.asIntN(64, BigInt(v) * BigInt(fieldBits)) : BigInt(v);
+  if (at < 0n || at / 8n >= BigInt(ctx.maxBulk)) throw replyError(OFFSET_ERROR);
+  return Number(at);
 }
 
-/** A range bound: a 64-bit integer, clamped to ±2^53 (strings are far shorter), and the exact value. */
+/** A range bound: a 64-bit integer, clamped to ±2^53 (clampToSafe), and the exact value. */
 function boundArg(b: Buffer): { n: number; exact: number | bigint } {
   const exact = int64Arg(b);
-  const n = typeof exact === 'bigint' ? (exact > 0n ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER) : exact;
-  return { n, exact };
+  return { n: clampToSafe(exact), exact };
 }
 
 /** BYTE or BIT, the unit of a BITCOUNT / BITPOS range: true for bits. */
@@ -144,19 +147,6 @@ function fieldTypeArg(b: Buffer): { signed: boolean; bits: number } {
 }
 
 /**
- * A field's bit offset: a bit number, or #n for the n-th field of this width. The product wraps
- * at 64 bits as Redis's does, then it must fall within proto-max-bulk-len as any bit offset.
- */
-function fieldOffsetArg(ctx: WorkerContext, b: Buffer, bits: number): number {
-  const hash = b[0] === 0x23;
-  const v = parseInt64(b, hash ? 1 : 0, b.length - (hash ? 1 : 0));
-  if (v === null) throw replyError(OFFSET_ERROR);
-  const at = hash ? BigInt.asIntN(64, BigInt(v) * BigInt(bits)) : BigInt(v);
-  if (at < 0n || at / 8n >= BigInt(ctx.maxBulk)) throw replyError(OFFSET_ERROR);
-  return Number(at);
-}
-
-/**
  * BITFIELD's operations, all parsed before any runs (a bad one fails the whole command): each GET,
  * SET and INCRBY with the OVERFLOW behaviour in force where it stands.
  */
@@ -174,7 +164,7 @@ function fieldOps(ctx: WorkerContext, argv: Buffer[]): FieldOp[] {
     }
     if (!((w === 'get' && left >= 2) || ((w === 'set' || w === 'incrby') && left >= 3))) throw syntaxError();
     const { signed, bits } = fieldTypeArg(argv[j + 1]!);
-    const at = fieldOffsetArg(ctx, argv[j + 2]!, bits);
+    const at = bitOffsetArg(ctx, argv[j + 2]!, bits);
     const arg = w === 'get' ? 0n : BigInt(int64Arg(argv[j + 3]!));
     ops.push({ op: w, signed, bits, at, arg, overflow });
     j += w === 'get' ? 2 : 3;
@@ -197,8 +187,9 @@ function fitField(v: bigint, op: FieldOp): bigint | null {
   return op.signed ? BigInt.asIntN(op.bits, v) : BigInt.asUintN(op.bits, v);
 }
 
-/** The field's value as its type reads it. */
-function fieldValue(raw: bigint, op: FieldOp): bigint {
+/** Op's field in a[off, off + len), as its type reads it. */
+function fieldValue(a: Uint8Array, off: number, len: number, op: FieldOp): bigint {
+  const raw = readField(a, off, len, op.at, op.bits);
   return op.signed ? BigInt.asIntN(op.bits, raw) : raw;
 }
 
@@ -212,7 +203,7 @@ function runFieldOps(value: Buffer, grown: boolean, ops: readonly FieldOp[], out
   let from = Infinity;
   let to = -Infinity;
   for (const op of ops) {
-    const old = fieldValue(readField(value, 0, value.length, op.at, op.bits), op);
+    const old = fieldValue(value, 0, value.length, op);
     if (op.op === 'get') {
       out.push(old);
       continue;
@@ -236,16 +227,12 @@ function runFieldOps(value: Buffer, grown: boolean, ops: readonly FieldOp[], out
 /** BITFIELD and BITFIELD_RO: all GETs read the key; any SET or INCRBY makes the command a write. */
 function bitfieldGeneric(ctx: WorkerContext, c: Client, argv: Buffer[], readOnly: boolean): void {
   const ops = fieldOps(ctx, argv);
-  const out: (bigint | null)[] = [];
+  let out: (bigint | null)[] = [];
   let writeEnd = -1;
   for (const op of ops) if (op.op !== 'get') writeEnd = Math.max(writeEnd, op.at + op.bits - 1);
   if (writeEnd < 0) {
-    c.store.readString(argv[1]!, null, (a, off, len) => {
-      for (const op of ops) out.push(fieldValue(readField(a, off, len, op.at, op.bits), op));
-      return null;
-    });
     // A missing key reads as zeros.
-    for (let i = out.length; i < ops.length; i++) out.push(0n);
+    out = c.store.readString(argv[1]!, ops.map(() => 0n), (a, off, len) => ops.map((op) => fieldValue(a, off, len, op)));
   } else {
     if (readOnly) throw replyError('ERR BITFIELD_RO only supports the GET subcommand');
     if (c.store.editString(argv[1]!, Math.floor(writeEnd / 8) + 1, (value, grown) => runFieldOps(value, grown, ops, out))) notify(ctx, c, '$', 'setbit', argv[1]!);

@@ -7,7 +7,7 @@ import type { SetOptions } from '../../store/store.ts';
 import type { Client } from '../client.ts';
 import type { WorkerContext } from '../context.ts';
 import { notify } from '../notify.ts';
-import { expireAtArg, int64Arg, intArg, negatedDecrement, replyError, syntaxError, word } from './args.ts';
+import { clampToSafe, expireAtArg, int64Arg, intArg, negatedDecrement, replyError, syntaxError, word } from './args.ts';
 import { ALL_KEYS, cmd, KEY1 } from './types.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -205,8 +205,7 @@ function getrange(_ctx: WorkerContext, c: Client, argv: Buffer[]): void {
   // Redis answers an empty range from both indices, before the lookup (t_string.c
   // getrangeCommand); past ±2^53 only the exact values tell start > end.
   if (start < 0 && end < 0 && start > end) return c.out.bulk(Buffer.alloc(0));
-  const clamp = (v: number | bigint) => (typeof v === 'bigint' ? (v > 0n ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER) : v);
-  c.out.bulk(c.store.getRange(argv[1]!, clamp(start), clamp(end)));
+  c.out.bulk(c.store.getRange(argv[1]!, clampToSafe(start), clampToSafe(end)));
 }
 
 // SETRANGE key offset value
